@@ -1,0 +1,1 @@
+"""The ``ctk`` command line: thin Typer commands over the library."""

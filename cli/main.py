@@ -1,0 +1,118 @@
+"""Entry point of the ``ctk`` command.
+
+Each command group lives in its own module and is added here. Library errors
+(:class:`ctk.errors.CtkError`) are printed as a message plus a hint and exit with
+status 2; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+
+import typer
+from rich.console import Console
+
+from ctk import __version__
+from ctk.errors import CtkError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="ctk",
+    help=(
+        "ctk: knowledge-augmented clinical rationale generation (ClinRaGen).\n\n"
+        "Example: ctk data synth --n 200 --seed 1 --out synth && "
+        "ctk data import --format mimic3-benchmark synth --out cohort && ctk data stats cohort"
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+#: (group name, module defining ``app``) for each command group that exists.
+_GROUPS: tuple[tuple[str, str], ...] = (
+    ("data", "ctk.cli.data"),
+    ("kg", "ctk.cli.kg"),
+    ("plugins", "ctk.cli.plugins"),
+    ("rationale", "ctk.cli.rationale"),
+    ("distill", "ctk.cli.distill"),
+    ("teacher", "ctk.cli.teacher"),
+)
+#: Single commands (name, module, function).
+_COMMANDS: tuple[tuple[str, str, str], ...] = (("diagnose", "ctk.cli.diagnose", "diagnose"),)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"ctk {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at DEBUG level."),
+) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _load_groups() -> None:
+    for name, module_name in _GROUPS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as e:
+            if e.name == module_name:  # that group is not part of this build
+                continue
+            raise
+        app.add_typer(module.app, name=name)
+    for name, module_name, func in _COMMANDS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as e:
+            if e.name == module_name:
+                continue
+            raise
+        app.command(name)(getattr(module, func))
+
+
+_load_groups()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the ``ctk`` command; CtkError -> message + hint, exit 2."""
+    err = Console(stderr=True)
+    try:
+        app(args=argv, standalone_mode=False)
+    except CtkError as e:
+        err.print(f"[bold red]error:[/] {e.message}", highlight=False)
+        if e.hint:
+            err.print(f"[yellow]hint:[/] {e.hint}", highlight=False)
+        sys.exit(2)
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as e:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(e, click.ClickException):
+            e.show()
+            sys.exit(2 if isinstance(e, click.UsageError) else e.exit_code)
+        raise
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""The distilled student: data, model (lab encoder, KA attention), phases, trainer, evaluation."""

@@ -1,0 +1,1 @@
+"""Datasets and collators for the three training phases."""

@@ -1,0 +1,1 @@
+"""The student model: lab encoder, knowledge-augmented attention, wrapper."""

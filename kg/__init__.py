@@ -1,0 +1,1 @@
+"""The medical knowledge graph: sources, extraction, relations, stores, export."""

@@ -1,0 +1,1 @@
+"""Package data of the knowledge graph: the medical vocabulary, schema."""

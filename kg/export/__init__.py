@@ -1,0 +1,1 @@
+"""Graph export and import: RDF (rdflib), GraphML, the V_k vocabulary."""

@@ -1,0 +1,1 @@
+"""Concept extraction (extractor plugins) and relation building."""

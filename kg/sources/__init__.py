@@ -1,0 +1,1 @@
+"""Streaming document sources: PubMed XML, Wikipedia dumps, plain text / JSONL."""

@@ -1,0 +1,1 @@
+"""Graph stores behind one interface: the embedded default and Neo4j."""

@@ -1,0 +1,175 @@
+"""The interface every knowledge-graph store implements.
+
+A build writes the graph in *chunks* (one input file, or a slice of one): each
+chunk's :class:`GraphDelta` is applied in one transaction together with a marker
+that the chunk is done, so a crashed or interrupted build resumes by skipping the
+chunks already committed, and a re-run of a finished build changes nothing.
+Weights are derived from the accumulated counts by :meth:`GraphStore.finalize`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from types import TracebackType
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ctk.records import Concept, Evidence, Relation, RelationType
+
+__all__ = [
+    "GraphDelta",
+    "GraphStats",
+    "GraphStore",
+    "Neighbour",
+    "RelationDelta",
+]
+
+
+class RelationDelta(BaseModel):
+    """Counts (and evidence) to add to one edge."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source_id: str
+    target_id: str
+    type: RelationType
+    count: int = 1
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class GraphDelta(BaseModel):
+    """What one chunk of the corpus adds to the graph.
+
+    Attributes:
+        concepts: Concepts seen; ``mentions`` is the number of sentences of this
+            chunk mentioning each (added to the stored count).
+        relations: Edge increments.
+        sentences: Sentences read in this chunk (for association weights).
+        documents: Documents read in this chunk.
+        deleted_documents: Document ids the source retracted (PubMed
+            ``DeleteCitation``): their evidence is removed.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    concepts: list[Concept] = Field(default_factory=list)
+    relations: list[RelationDelta] = Field(default_factory=list)
+    sentences: int = 0
+    documents: int = 0
+    deleted_documents: list[str] = Field(default_factory=list)
+
+
+class Neighbour(BaseModel):
+    """One edge seen from a concept: the relation and the concept at its other end."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    relation: Relation
+    concept: Concept
+    direction: str = "out"  # "out": concept is the target; "in": it is the source
+
+
+class GraphStats(BaseModel):
+    """Sizes of a graph."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    concepts: int = 0
+    relations: int = 0
+    evidence: int = 0
+    sentences: int = 0
+    documents: int = 0
+    chunks: int = 0
+    concepts_by_type: dict[str, int] = Field(default_factory=dict)
+    relations_by_type: dict[str, int] = Field(default_factory=dict)
+
+
+class GraphStore(ABC):
+    """A knowledge-graph store: the embedded default or Neo4j.
+
+    Stores are context managers; :meth:`close` releases files or connections.
+    """
+
+    #: Evidence sentences kept per edge (the rest only count).
+    max_evidence_per_edge: int = 5
+
+    # ------------------------------------------------------------------ writes
+    @abstractmethod
+    def apply_chunk(self, chunk_id: str, delta: GraphDelta) -> bool:
+        """Add one chunk's delta and mark the chunk done, atomically.
+
+        Returns:
+            False (and changes nothing) when the chunk was already applied.
+        """
+
+    @abstractmethod
+    def done_chunks(self) -> set[str]:
+        """Ids of the chunks already applied."""
+
+    @abstractmethod
+    def finalize(self) -> None:
+        """Recompute every edge's association weight from the accumulated counts."""
+
+    @abstractmethod
+    def upsert_concepts(self, concepts: Iterable[Concept]) -> int:
+        """Insert or replace concepts as given (import, vocabulary); returns how many."""
+
+    @abstractmethod
+    def upsert_relations(self, relations: Iterable[Relation]) -> int:
+        """Insert or replace relations as given (import); returns how many."""
+
+    @abstractmethod
+    def clear(self) -> None:
+        """Delete everything."""
+
+    # ------------------------------------------------------------------ reads
+    @abstractmethod
+    def get_concept(self, concept_id: str) -> Concept | None:
+        """One concept by id."""
+
+    @abstractmethod
+    def find_concepts(self, name: str, *, limit: int = 10) -> list[Concept]:
+        """Concepts whose name or synonym equals ``name`` (case-insensitive), then prefix matches."""
+
+    @abstractmethod
+    def get_relation(self, fact_id: str) -> Relation | None:
+        """One relation by fact id, with its evidence."""
+
+    @abstractmethod
+    def neighbours(
+        self,
+        concept_id: str,
+        *,
+        limit: int = 20,
+        relation_types: Iterable[str] | None = None,
+        min_weight: float | None = None,
+    ) -> list[Neighbour]:
+        """Edges touching a concept, in either direction, best weight first."""
+
+    @abstractmethod
+    def iter_concepts(self) -> Iterator[Concept]:
+        """Every concept (streamed)."""
+
+    @abstractmethod
+    def iter_relations(self, *, with_evidence: bool = True) -> Iterator[Relation]:
+        """Every relation (streamed)."""
+
+    @abstractmethod
+    def stats(self) -> GraphStats:
+        """Sizes."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release files or connections."""
+
+    def __enter__(self) -> GraphStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

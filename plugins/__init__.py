@@ -1,0 +1,1 @@
+"""Built-in plugins: retrievers and LLM backends, registered through entry points."""

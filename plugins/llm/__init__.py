@@ -1,0 +1,1 @@
+"""Built-in LLM backends: openai, langchain, transformers, template."""

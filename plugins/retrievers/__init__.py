@@ -1,0 +1,1 @@
+"""Built-in retrievers: graph, vector, bm25, hybrid."""

@@ -1,0 +1,245 @@
+"""Cohort files: a streamed, versioned collection of :class:`~ctk.records.Admission`.
+
+A cohort is a folder::
+
+    COHORT/
+      manifest.json        CohortManifest: format version, source, counts, problems
+      admissions.jsonl     one Admission per line (or admissions.jsonl.gz)
+
+Writers append line by line and readers yield one admission at a time, so a
+cohort of any size never needs to fit in memory. A single ``.jsonl``/``.jsonl.gz``
+file of admissions is accepted too wherever a cohort is read.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ctk.errors import DataError, FormatVersionError, RecordParseError
+from ctk.records import Admission
+
+__all__ = [
+    "ADMISSIONS_FILE",
+    "COHORT_FORMAT_VERSION",
+    "MANIFEST_FILE",
+    "CohortManifest",
+    "CohortWriter",
+    "count_admissions",
+    "iter_admissions",
+    "read_manifest",
+    "write_cohort",
+]
+
+COHORT_FORMAT_VERSION = 1
+MANIFEST_FILE = "manifest.json"
+ADMISSIONS_FILE = "admissions.jsonl"
+
+
+class CohortManifest(BaseModel):
+    """What a cohort folder holds and how it was made."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["ctk.cohort"] = "ctk.cohort"
+    format_version: int = COHORT_FORMAT_VERSION
+    created: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    source: str = "unknown"
+    admissions: int = 0
+    splits: dict[str, int] = Field(default_factory=dict)
+    compressed: bool = False
+    problems: dict[str, Any] = Field(default_factory=dict)
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+def _open_text(path: Path, mode: Literal["r", "w"]) -> IO[str]:
+    if path.suffix == ".gz":
+        return io.TextIOWrapper(gzip.open(path, mode + "b"), encoding="utf-8")  # type: ignore[arg-type]
+    return path.open(mode, encoding="utf-8")
+
+
+def _admissions_path(cohort: Path) -> Path:
+    if cohort.is_file():
+        return cohort
+    for name in (ADMISSIONS_FILE, ADMISSIONS_FILE + ".gz"):
+        candidate = cohort / name
+        if candidate.exists():
+            return candidate
+    raise DataError(
+        f"{cohort} is not a cohort: no {ADMISSIONS_FILE}(.gz) in it",
+        hint="make one with `ctk data import` or `ctk data synth` followed by `ctk data import`",
+    )
+
+
+def read_manifest(cohort: str | Path) -> CohortManifest | None:
+    """The manifest of a cohort folder, or None for a bare JSONL file.
+
+    Raises:
+        FormatVersionError: The manifest was written by a newer format.
+    """
+    path = Path(cohort)
+    if path.is_file():
+        return None
+    mpath = path / MANIFEST_FILE
+    if not mpath.exists():
+        return None
+    raw = json.loads(mpath.read_text(encoding="utf-8"))
+    version = raw.get("format_version")
+    if version != COHORT_FORMAT_VERSION:
+        raise FormatVersionError(
+            f"{mpath}: cohort format version {version!r}, this ctk reads {COHORT_FORMAT_VERSION}",
+            hint="upgrade clinragen-toolkit, or re-import the data with this version",
+        )
+    return CohortManifest.model_validate(raw)
+
+
+def iter_admissions(cohort: str | Path) -> Iterator[Admission]:
+    """Yield the admissions of a cohort one by one (bounded memory).
+
+    Args:
+        cohort: A cohort folder, or a ``.jsonl``/``.jsonl.gz`` file of admissions.
+
+    Raises:
+        DataError: The path is not a cohort.
+        RecordParseError: A line is not a valid admission (names file and line).
+        FormatVersionError: A record's schema version is unknown.
+    """
+    path = Path(cohort)
+    if not path.exists():
+        raise DataError(f"cohort {path} does not exist", hint="check the path")
+    read_manifest(path)
+    apath = _admissions_path(path)
+    with _open_text(apath, "r") as fh:
+        line_no = 0
+        try:
+            for line_no, line in enumerate(fh, start=1):  # noqa: B007 - used in except
+                if not line.strip():
+                    continue
+                try:
+                    raw = json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise RecordParseError(
+                        f"not JSON: {e.msg}", source=str(apath), position=f"line {line_no}"
+                    ) from e
+                if isinstance(raw, dict) and raw.get("schema_version", 1) != 1:
+                    raise FormatVersionError(
+                        f"{apath} line {line_no}: admission schema_version "
+                        f"{raw.get('schema_version')!r} is not supported",
+                        hint="upgrade clinragen-toolkit",
+                    )
+                try:
+                    yield Admission.model_validate(raw)
+                except ValidationError as e:
+                    raise RecordParseError(
+                        f"invalid admission: {e.errors()[0]['msg']} at {e.errors()[0]['loc']}",
+                        source=str(apath),
+                        position=f"line {line_no}",
+                    ) from e
+        except (EOFError, gzip.BadGzipFile) as e:
+            raise RecordParseError(
+                f"compressed file ends early or is corrupt ({e})",
+                source=str(apath),
+                position=f"after line {line_no}",
+                hint="the file is truncated: re-create it",
+            ) from e
+
+
+def count_admissions(cohort: str | Path) -> int:
+    """Number of admissions, from the manifest when present, else by counting lines."""
+    manifest = read_manifest(cohort)
+    if manifest is not None:
+        return manifest.admissions
+    return sum(1 for _ in iter_admissions(cohort))
+
+
+class CohortWriter:
+    """Write a cohort folder admission by admission.
+
+    The admissions go to a temporary file that is renamed into place, with the
+    manifest, only when the writer closes without error: a crashed import never
+    leaves a half cohort that looks complete.
+
+    Example:
+        >>> with CohortWriter(tmp_path / "cohort", source="synthetic") as w:  # doctest: +SKIP
+        ...     w.write(admission)
+    """
+
+    def __init__(
+        self,
+        folder: str | Path,
+        *,
+        source: str = "unknown",
+        compress: bool = False,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        self.folder = Path(folder)
+        self.manifest = CohortManifest(source=source, compressed=compress, details=details or {})
+        name = ADMISSIONS_FILE + (".gz" if compress else "")
+        self._final = self.folder / name
+        self._tmp = self.folder / (name + ".partial")
+        self._fh: IO[str] | None = None
+        self._ids: set[str] = set()
+
+    def __enter__(self) -> CohortWriter:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        binary: IO[bytes] = (
+            gzip.open(self._tmp, "wb") if self.manifest.compressed else self._tmp.open("wb")
+        )
+        self._fh = io.TextIOWrapper(binary, encoding="utf-8")
+        return self
+
+    def write(self, admission: Admission) -> None:
+        """Append one admission.
+
+        Raises:
+            DataError: An admission with the same id was already written.
+        """
+        if self._fh is None:
+            raise RuntimeError("CohortWriter used outside its `with` block")
+        if admission.admission_id in self._ids:
+            raise DataError(f"duplicate admission id {admission.admission_id!r}")
+        self._ids.add(admission.admission_id)
+        self._fh.write(admission.model_dump_json(exclude_none=True))
+        self._fh.write("\n")
+        self.manifest.admissions += 1
+        if admission.split is not None:
+            self.manifest.splits[admission.split] = self.manifest.splits.get(admission.split, 0) + 1
+
+    def write_all(self, admissions: Iterable[Admission]) -> None:
+        """Append many admissions."""
+        for admission in admissions:
+            self.write(admission)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._fh is not None
+        self._fh.close()
+        self._fh = None
+        if exc_type is not None:
+            return
+        os.replace(self._tmp, self._final)
+        (self.folder / MANIFEST_FILE).write_text(
+            self.manifest.model_dump_json(indent=2) + "\n", encoding="utf-8"
+        )
+
+
+def write_cohort(
+    folder: str | Path, admissions: Iterable[Admission], *, source: str = "unknown"
+) -> CohortManifest:
+    """Write admissions to a new cohort folder and return its manifest."""
+    with CohortWriter(folder, source=source) as writer:
+        writer.write_all(admissions)
+    return writer.manifest

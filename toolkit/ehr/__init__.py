@@ -1,0 +1,1 @@
+"""EHR loaders: the MIMIC-III benchmark layout, raw MIMIC-III and MIMIC-IV tables."""

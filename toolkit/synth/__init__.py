@@ -1,0 +1,1 @@
+"""The planted-signal synthetic cohort generator (``ctk data synth``)."""

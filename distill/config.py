@@ -1,0 +1,343 @@
+"""Configuration of the distilled student and of its three-phase training.
+
+Every model is a pydantic v2 model with ``extra="forbid"``: a typo in a config
+file is an error that names the field. Defaults are the paper's
+hyper-parameters (ClinRaGen, arXiv 2411.07611): PatchTST encoder 3 layers,
+d_model 768, 16 heads; knowledge-augmented attention 8 heads; AdamW with
+weight decay 0.05, cosine schedule, 200 warm-up steps, batch 12; phase learning
+rates 2e-5 (LM), 5e-5 (lab encoder + KA attention), 2e-5 (phase 3).
+
+A run file (YAML or JSON) holds a :class:`RunConfig`; see ``docs/distill.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ctk.errors import ConfigError
+from ctk.lab_variables import PAPER_VARIABLES, load_lab_ranges
+
+__all__ = [
+    "DataConfig",
+    "LoraSettings",
+    "PhaseConfig",
+    "RunConfig",
+    "StudentConfig",
+    "TinyLMSpec",
+    "TrainConfig",
+    "default_lab_normalisation",
+    "load_run_config",
+]
+
+
+class _Cfg(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def default_lab_normalisation(
+    variables: tuple[str, ...] | list[str] = PAPER_VARIABLES,
+) -> tuple[list[float], list[float]]:
+    """Centre and scale per variable from the paper's abnormal-range table.
+
+    A value ``x`` is normalised as ``(x - centre) / scale`` with ``centre`` the
+    middle of the normal range and ``scale`` its half width, so the normal range
+    maps to [-1, 1] and anomalies fall outside. Unlike per-instance
+    normalisation (RevIN) this keeps absolute levels, which is what a lab
+    anomaly is.
+
+    Args:
+        variables: Variable names (benchmark spelling).
+
+    Returns:
+        ``(centres, scales)``, one entry per variable (0 and 1 for unknown names).
+    """
+    ranges = load_lab_ranges()
+    centres: list[float] = []
+    scales: list[float] = []
+    for name in variables:
+        r = ranges.get(name)
+        if r is None:
+            centres.append(0.0)
+            scales.append(1.0)
+        else:
+            centres.append((r.low + r.high) / 2.0)
+            scales.append(max((r.high - r.low) / 2.0, 1e-6))
+    return centres, scales
+
+
+class TinyLMSpec(_Cfg):
+    """A small T5 built from a config (no download): for tests, demos and the mechanism check.
+
+    Attributes:
+        d_model: Hidden size.
+        d_ff: Feed-forward size.
+        num_layers: Encoder layers (and decoder layers).
+        num_heads: Attention heads.
+        d_kv: Size of one head.
+        vocab_size: Target SentencePiece vocabulary size (soft limit).
+    """
+
+    d_model: int = 64
+    d_ff: int = 128
+    num_layers: int = 2
+    num_heads: int = 4
+    d_kv: int = 16
+    vocab_size: int = 800
+
+
+class StudentConfig(_Cfg):
+    """The multimodal student.
+
+    Attributes:
+        lm_path: Any ``AutoModelForSeq2SeqLM`` folder or hub id (Flan-T5 by default;
+            a local folder made by ``ctk distill init-tiny`` in tests and demos).
+        lab_variables: Lab variables, in LabSeries row order (the paper's 11).
+        lab_center: Per-variable normalisation centre (default: middle of the paper's range).
+        lab_scale: Per-variable normalisation scale (default: half the range width).
+        patch_len: Hours per patch (and stride).
+        max_hours: Hours kept per admission (the first ``max_hours``).
+        lab_d_model: Width of the PatchTST-style encoder.
+        lab_layers: Transformer layers of the lab encoder.
+        lab_heads: Attention heads of the lab encoder.
+        lab_ff: Feed-forward width of the lab encoder (0: 2 x ``lab_d_model``).
+        lab_dropout: Dropout in the lab encoder and KA attention.
+        n_prototypes: Number of prototypes the V_k embeddings are compressed to.
+        ka_heads: Heads of the knowledge-augmented attention.
+        ka_d_head: Size of one KA head (0: ``lab_d_model // ka_heads``).
+        max_vocab: Most V_k names used (the file is ordered best first).
+        use_labs: Whether the student reads labs at all.
+        use_knowledge: Lab tokens go through KA attention (True) or a plain linear
+            projection to the LM width (False).
+        append_lab_tokens: Also append the projected raw lab tokens next to the KA tokens.
+        lab_prompt: Text given to the encoder in phase 2, where no note is read.
+    """
+
+    lm_path: str = "google/flan-t5-small"
+    lab_variables: list[str] = Field(default_factory=lambda: list(PAPER_VARIABLES))
+    lab_center: list[float] | None = None
+    lab_scale: list[float] | None = None
+    patch_len: int = Field(8, ge=1)
+    max_hours: int = Field(1000, ge=1)
+    lab_d_model: int = Field(768, ge=1)
+    lab_layers: int = Field(3, ge=0)
+    lab_heads: int = Field(16, ge=1)
+    lab_ff: int = Field(0, ge=0)
+    lab_dropout: float = Field(0.1, ge=0.0, lt=1.0)
+    n_prototypes: int = Field(100, ge=1)
+    ka_heads: int = Field(8, ge=1)
+    ka_d_head: int = Field(0, ge=0)
+    max_vocab: int = Field(1000, ge=1)
+    use_labs: bool = True
+    use_knowledge: bool = True
+    append_lab_tokens: bool = False
+    lab_prompt: str = "Diagnose from the lab tests."
+
+    @model_validator(mode="after")
+    def _fill_normalisation(self) -> StudentConfig:
+        if self.lab_center is None or self.lab_scale is None:
+            centres, scales = default_lab_normalisation(self.lab_variables)
+            if self.lab_center is None:
+                self.lab_center = centres
+            if self.lab_scale is None:
+                self.lab_scale = scales
+        n = len(self.lab_variables)
+        if len(self.lab_center) != n or len(self.lab_scale) != n:
+            raise ValueError(
+                f"lab_center/lab_scale need one value per lab variable ({n}), "
+                f"got {len(self.lab_center)}/{len(self.lab_scale)}"
+            )
+        if any(s <= 0 for s in self.lab_scale):
+            raise ValueError("lab_scale values must be > 0")
+        if self.lab_d_model % self.lab_heads:
+            raise ValueError(
+                f"lab_d_model ({self.lab_d_model}) must be divisible by lab_heads ({self.lab_heads})"
+            )
+        return self
+
+
+class PhaseConfig(_Cfg):
+    """One training phase.
+
+    Attributes:
+        lr: Peak learning rate.
+        max_steps: Optimiser steps (0: run ``epochs`` epochs).
+        epochs: Epochs when ``max_steps`` is 0.
+        aux_weight: Weight of the auxiliary anomaly-caption loss (phase 2 only).
+    """
+
+    lr: float = Field(2e-5, gt=0)
+    max_steps: int = Field(0, ge=0)
+    epochs: float = Field(1.0, gt=0)
+    aux_weight: float = Field(0.5, ge=0)
+
+
+def _default_phases() -> dict[int, PhaseConfig]:
+    return {1: PhaseConfig(lr=2e-5), 2: PhaseConfig(lr=5e-5), 3: PhaseConfig(lr=2e-5)}
+
+
+class LoraSettings(_Cfg):
+    """LoRA on the LM (peft); merged into the weights on export.
+
+    Attributes:
+        enabled: Train LoRA adapters instead of the full LM.
+        r: Rank.
+        alpha: Scaling numerator.
+        dropout: Dropout on the adapter input.
+        target_modules: Module names to adapt (T5: ``q``, ``k``, ``v``, ``o``, ``wi``, ``wo``).
+    """
+
+    enabled: bool = False
+    r: int = Field(8, ge=1)
+    alpha: int = Field(16, ge=1)
+    dropout: float = Field(0.05, ge=0.0, lt=1.0)
+    target_modules: list[str] = Field(default_factory=lambda: ["q", "v"])
+
+
+class TrainConfig(_Cfg):
+    """Optimisation, checkpoints and logging (shared by the phases).
+
+    Attributes:
+        seed: Seed for Python, NumPy and torch; a run is reproducible from it.
+        batch_size: Examples per device per micro-batch.
+        grad_accum: Micro-batches per optimiser step.
+        weight_decay: AdamW weight decay.
+        warmup_steps: Linear warm-up steps of the cosine schedule.
+        max_grad_norm: Gradient clipping (0: off).
+        gradient_checkpointing: Trade compute for memory in the LM.
+        save_every: Checkpoint every N optimiser steps (0: only at the end).
+        keep_checkpoints: Most recent checkpoints kept per phase.
+        log_every: Log metrics every N optimiser steps.
+        max_source_len: Token limit of the encoder text.
+        max_target_len: Token limit of the target text.
+        mixed_precision: ``auto`` (bf16 on CUDA, none on CPU), ``no`` or ``bf16``.
+        num_workers: DataLoader workers.
+        phases: Per-phase settings (keys 1, 2, 3).
+        lora: LoRA settings.
+        tensorboard: Also log to TensorBoard when ``torch.utils.tensorboard`` imports.
+    """
+
+    seed: int = 42
+    batch_size: int = Field(12, ge=1)
+    grad_accum: int = Field(1, ge=1)
+    weight_decay: float = Field(0.05, ge=0)
+    warmup_steps: int = Field(200, ge=0)
+    max_grad_norm: float = Field(1.0, ge=0)
+    gradient_checkpointing: bool = False
+    save_every: int = Field(500, ge=0)
+    keep_checkpoints: int = Field(2, ge=1)
+    log_every: int = Field(10, ge=1)
+    max_source_len: int = Field(512, ge=8)
+    max_target_len: int = Field(256, ge=8)
+    mixed_precision: Literal["auto", "no", "bf16"] = "auto"
+    num_workers: int = Field(0, ge=0)
+    phases: dict[int, PhaseConfig] = Field(default_factory=_default_phases)
+    lora: LoraSettings = Field(default_factory=LoraSettings)
+    tensorboard: bool = True
+
+    @model_validator(mode="after")
+    def _check_phases(self) -> TrainConfig:
+        bad = sorted(set(self.phases) - {1, 2, 3})
+        if bad:
+            raise ValueError(f"phases must be keyed 1, 2, 3; got {bad}")
+        for p, default in _default_phases().items():
+            self.phases.setdefault(p, default)
+        return self
+
+
+class DataConfig(_Cfg):
+    """Where the training data is.
+
+    Attributes:
+        cohort: Cohort folder (or admissions JSONL).
+        rationales: Rationale JSONL (``ctk rationale`` output); None: diagnosis-only targets
+            (Rm and Rt empty).
+        vocabulary: V_k JSONL (``ctk kg vocab``); None: the built-in concept names
+            (phenotype names and synonyms, lab variable names).
+        train_split: Split used for training.
+        eval_split: Split used by ``ctk distill eval``.
+        include_rationale: Put the rationale in targets (False: diagnosis only).
+        max_admissions: Use at most this many admissions per split (0: all).
+    """
+
+    cohort: Path
+    rationales: Path | None = None
+    vocabulary: Path | None = None
+    train_split: str = "train"
+    eval_split: str = "test"
+    include_rationale: bool = True
+    max_admissions: int = Field(0, ge=0)
+
+
+class RunConfig(_Cfg):
+    """A whole run: data, student, training and the output folder.
+
+    Attributes:
+        output_dir: Checkpoints, metrics and the final model (``OUTPUT/model``).
+        data: Data settings.
+        student: Student settings.
+        train: Training settings.
+    """
+
+    output_dir: Path
+    data: DataConfig
+    student: StudentConfig = Field(default_factory=StudentConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+
+
+def load_run_config(path: str | Path, overrides: dict[str, Any] | None = None) -> RunConfig:
+    """Read a run config from YAML or JSON; relative paths resolve against the file's folder.
+
+    Args:
+        path: The ``.yaml``/``.yml``/``.json`` file.
+        overrides: Top-level keys replaced after reading (tests, CLI flags).
+
+    Returns:
+        The validated config.
+
+    Raises:
+        ConfigError: The file is missing, unreadable or invalid (names the field).
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file {p} does not exist", hint="pass --config FILE.yaml")
+    text = p.read_text(encoding="utf-8")
+    try:
+        if p.suffix.lower() == ".json":
+            raw = json.loads(text)
+        else:
+            import yaml
+
+            raw = yaml.safe_load(text)
+    except Exception as e:  # yaml/json parser errors
+        raise ConfigError(f"{p}: cannot parse ({e})", hint="check the YAML/JSON syntax") from e
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{p}: the top level must be a mapping")
+    raw.update(overrides or {})
+    try:
+        cfg = RunConfig.model_validate(raw)
+    except ValidationError as e:
+        first = e.errors()[0]
+        loc = ".".join(str(x) for x in first["loc"])
+        raise ConfigError(
+            f"{p}: invalid config at {loc}: {first['msg']}",
+            hint="see docs/distill.md for the config reference",
+        ) from e
+    base = p.parent
+    cfg.output_dir = _resolve(base, cfg.output_dir)
+    cfg.data.cohort = _resolve(base, cfg.data.cohort)
+    if cfg.data.rationales is not None:
+        cfg.data.rationales = _resolve(base, cfg.data.rationales)
+    if cfg.data.vocabulary is not None:
+        cfg.data.vocabulary = _resolve(base, cfg.data.vocabulary)
+    lm = Path(cfg.student.lm_path)
+    if not lm.is_absolute() and (base / lm).exists():
+        cfg.student.lm_path = str((base / lm).resolve())
+    return cfg
+
+
+def _resolve(base: Path, p: Path) -> Path:
+    return p if p.is_absolute() else (base / p).resolve()

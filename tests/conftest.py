@@ -1,0 +1,84 @@
+"""Shared fixtures: the real Neo4j test server, paths to shared samples.
+
+Neo4j: ``neo4j_server`` starts the Maven-resolved Neo4j 5 LTS community engine
+(``tools/neo4j-test-server/``) once per session, with Bolt on 127.0.0.1. With
+``CTK_TEST_NEO4J_URI`` set, that server is used instead (it cannot be stopped and
+restarted by the fault tests, which then skip). Outside CI a server that cannot
+be started makes Neo4j tests skip, saying how to start one; in CI (``CI=true``)
+they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_SAMPLES = REPO.parent / "shared" / "samples"
+
+sys.path.insert(0, str(REPO / "tools" / "neo4j-test-server"))
+
+from neo4j_server import Neo4jServerError, Neo4jTestServer  # noqa: E402
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+HOW_TO_START = (
+    "start one with `python tools/neo4j-test-server/neo4j_server.py` and export "
+    "CTK_TEST_NEO4J_URI, or run the suite through `bash tools/run-tests.sh`"
+)
+
+
+class ExternalNeo4j:
+    """A server given by CTK_TEST_NEO4J_URI: usable, but not restartable."""
+
+    restartable = False
+
+    def __init__(self, uri: str) -> None:
+        self.uri = uri
+
+    def stop(self) -> None:
+        pytest.skip("the Neo4j server comes from CTK_TEST_NEO4J_URI and cannot be stopped here")
+
+    def start(self) -> None:
+        pytest.skip("the Neo4j server comes from CTK_TEST_NEO4J_URI and cannot be started here")
+
+
+@pytest.fixture(scope="session")
+def neo4j_server() -> Iterator[Neo4jTestServer | ExternalNeo4j]:
+    """A real Neo4j server with Bolt on loopback (auth disabled)."""
+    external = os.environ.get("CTK_TEST_NEO4J_URI")
+    if external:
+        yield ExternalNeo4j(external)
+        return
+    home = Path(tempfile.mkdtemp(prefix="ctk-neo4j-test-"))
+    server = Neo4jTestServer(home)
+    try:
+        server.start()
+    except Neo4jServerError as e:
+        if IN_CI:
+            pytest.fail(f"CI=true but the Neo4j test server did not start: {e}")
+        pytest.skip(f"Neo4j test server unavailable ({e}); {HOW_TO_START}")
+    print(f"\n[ctk tests] Neo4j 5 community server started at {server.uri}", file=sys.stderr)
+    server.restartable = True  # type: ignore[attr-defined]
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def neo4j_uri(neo4j_server: Neo4jTestServer | ExternalNeo4j) -> str:
+    """The Bolt URI of the test server."""
+    return neo4j_server.uri
+
+
+@pytest.fixture(scope="session")
+def shared_samples() -> Path:
+    """``../shared/samples`` beside the repo; tests that need it skip when it is absent."""
+    if not SHARED_SAMPLES.is_dir():
+        pytest.skip(f"shared samples not found at {SHARED_SAMPLES} (present in CI)")
+    return SHARED_SAMPLES

@@ -1,0 +1,148 @@
+"""Reading MIMIC tables: ``.csv`` or ``.csv.gz``, upper- or lower-case headers, streamed.
+
+The full MIMIC-III release spells its columns in upper case (``HADM_ID``), the public
+demo and MIMIC-IV in lower case (``hadm_id``). :func:`iter_rows` lower-cases the header,
+checks that the required columns are there, and yields one row at a time with the
+1-based line number, so memory does not grow with the size of the file (CHARTEVENTS is
+30+ GB). A truncated or corrupt ``.gz`` becomes a :class:`~ctk.errors.RecordParseError`
+naming the file and the last row read.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import zlib
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import IO
+
+from ctk.errors import DataError, MissingColumnError, RecordParseError
+
+__all__ = ["Row", "find_table", "iter_rows", "open_csv", "parse_time"]
+
+csv.field_size_limit(1 << 30)  # discharge summaries are long quoted fields
+
+#: A row: lower-case column name -> raw text (``""`` where empty).
+Row = dict[str, str]
+
+
+def find_table(root: Path, name: str, *, required: bool = True) -> Path | None:
+    """Find ``NAME.csv`` or ``NAME.csv.gz`` in a folder, in upper or lower case.
+
+    Args:
+        root: The folder holding the tables.
+        name: Table name without extension (``ADMISSIONS``, ``hosp/admissions``).
+        required: Raise when the table is absent (else return None).
+
+    Returns:
+        The path of the table, or None when absent and not required.
+
+    Raises:
+        DataError: The table is required and absent.
+    """
+    parent, _, base = name.rpartition("/")
+    folder = root / parent if parent else root
+    for stem in dict.fromkeys((base, base.upper(), base.lower())):
+        for ext in (".csv", ".csv.gz"):
+            candidate = folder / (stem + ext)
+            if candidate.is_file():
+                return candidate
+    if required:
+        raise DataError(
+            f"table {name} not found in {folder} (looked for {base}.csv and {base}.csv.gz, "
+            "upper or lower case)",
+            hint="point the command at the folder that holds the MIMIC tables",
+        )
+    return None
+
+
+def open_csv(path: Path) -> IO[str]:
+    """Open a ``.csv`` or ``.csv.gz`` file as text (UTF-8, universal newlines off)."""
+    if path.name.endswith(".gz"):
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
+    return path.open("r", encoding="utf-8", newline="")
+
+
+def iter_rows(
+    path: Path,
+    required: Sequence[str],
+    optional: Sequence[str] = (),
+) -> Iterator[tuple[int, Row]]:
+    """Stream the rows of a CSV table with case-insensitive column names.
+
+    Args:
+        path: A ``.csv`` or ``.csv.gz`` file with a header line.
+        required: Column names (any case) that must be present.
+        optional: Column names read when present (``""`` in each row when absent).
+
+    Yields:
+        ``(line_number, row)`` with ``row`` holding the required and optional
+        columns under their lower-case names. Line numbers count the header as 1.
+
+    Raises:
+        MissingColumnError: A required column is absent (names the file and the columns found).
+        RecordParseError: The file is corrupt, truncated, or a row has too few fields.
+    """
+    line_no = 1
+    try:
+        with open_csv(path) as fh:
+            reader = csv.reader(fh)
+            try:
+                header = next(reader)
+            except StopIteration:
+                raise RecordParseError("empty file, no header line", source=str(path)) from None
+            lower = [h.strip().lower() for h in header]
+            wanted = [c.lower() for c in required]
+            missing = [c for c in wanted if c not in lower]
+            if missing:
+                raise MissingColumnError(
+                    f"{path}: missing column(s) {', '.join(missing)} (found: {', '.join(lower)})",
+                    hint="is this the right table? MIMIC column names may be upper or lower case",
+                )
+            names = wanted + [c.lower() for c in optional if c.lower() not in wanted]
+            index = [(n, lower.index(n)) for n in names if n in lower]
+            absent = [n for n in names if n not in lower]
+            last = max(i for _, i in index)
+            for line_no, fields in enumerate(reader, start=2):  # noqa: B007 - used in except
+                if not fields:
+                    continue
+                if len(fields) <= last:
+                    raise RecordParseError(
+                        f"row has {len(fields)} fields, the header has {len(lower)}",
+                        source=str(path),
+                        position=f"line {line_no}",
+                        hint="the file may be truncated or not comma-separated",
+                    )
+                row = {n: fields[i] for n, i in index}
+                for n in absent:
+                    row[n] = ""
+                yield line_no, row
+    except (EOFError, gzip.BadGzipFile, zlib.error) as e:
+        raise RecordParseError(
+            f"compressed file ends early or is corrupt ({e})",
+            source=str(path),
+            position=f"after line {line_no}",
+            hint="the download is incomplete: fetch the file again",
+        ) from e
+    except csv.Error as e:
+        raise RecordParseError(
+            f"CSV syntax error ({e})", source=str(path), position=f"line {line_no + 1}"
+        ) from e
+    except UnicodeDecodeError as e:
+        raise RecordParseError(
+            f"not UTF-8 text ({e.reason})", source=str(path), position=f"after line {line_no}"
+        ) from e
+
+
+def parse_time(text: str) -> datetime | None:
+    """Parse a MIMIC timestamp (``2164-10-23 21:09:00``); None when empty or unparsable."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None

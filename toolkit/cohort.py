@@ -14,9 +14,7 @@ file of admissions is accepted too wherever a cohort is read.
 from __future__ import annotations
 
 import gzip
-import io
 import json
-import os
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,7 +61,9 @@ class CohortManifest(BaseModel):
 
 def _open_text(path: Path, mode: Literal["r", "w"]) -> IO[str]:
     if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, mode + "b"), encoding="utf-8")  # type: ignore[arg-type]
+        if mode == "r":
+            return gzip.open(path, "rt", encoding="utf-8")
+        return gzip.open(path, "wt", encoding="utf-8")
     return path.open(mode, encoding="utf-8")
 
 
@@ -121,7 +121,7 @@ def iter_admissions(cohort: str | Path) -> Iterator[Admission]:
     with _open_text(apath, "r") as fh:
         line_no = 0
         try:
-            for line_no, line in enumerate(fh, start=1):  # noqa: B007 - used in except
+            for line_no, line in enumerate(fh, start=1):
                 if not line.strip():
                     continue
                 try:
@@ -191,10 +191,11 @@ class CohortWriter:
 
     def __enter__(self) -> CohortWriter:
         self.folder.mkdir(parents=True, exist_ok=True)
-        binary: IO[bytes] = (
-            gzip.open(self._tmp, "wb") if self.manifest.compressed else self._tmp.open("wb")
+        self._fh = (
+            gzip.open(self._tmp, "wt", encoding="utf-8")
+            if self.manifest.compressed
+            else self._tmp.open("w", encoding="utf-8")
         )
-        self._fh = io.TextIOWrapper(binary, encoding="utf-8")
         return self
 
     def write(self, admission: Admission) -> None:
@@ -230,7 +231,7 @@ class CohortWriter:
         self._fh = None
         if exc_type is not None:
             return
-        os.replace(self._tmp, self._final)
+        self._tmp.replace(self._final)
         (self.folder / MANIFEST_FILE).write_text(
             self.manifest.model_dump_json(indent=2) + "\n", encoding="utf-8"
         )

@@ -106,7 +106,8 @@ def load_lab_ranges(path: str | Path | None = None) -> dict[str, LabRange]:
     if missing:
         raise MissingColumnError(
             f"{source}: missing column(s) {', '.join(missing)}",
-            hint="a lab-range table needs the columns variable,low,high (unit and caption_name optional)",
+            hint="a lab-range table needs the columns variable,low,high "
+            "(unit and caption_name optional)",
         )
     ranges: dict[str, LabRange] = {}
     for line_no, row in enumerate(reader, start=2):

@@ -105,8 +105,8 @@ def icd9_to_phenotypes(codes: Iterable[str]) -> set[str]:
         The set of phenotype names (benchmark spelling) hit by any code.
 
     Example:
-        >>> sorted(icd9_to_phenotypes(["4280", "486"]))
-        ['Congestive heart failure; nonhypertensive', 'Pneumonia (except that caused by tuberculosis or sexually transmitted disease)']
+        >>> sorted(icd9_to_phenotypes(["4280", "4019"]))
+        ['Congestive heart failure; nonhypertensive', 'Essential hypertension']
     """
     index = _icd9_index()
     hits: set[str] = set()

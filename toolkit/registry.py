@@ -93,7 +93,8 @@ class Registry(Generic[T]):
         ep = eps.get(name)
         if ep is None:
             raise PluginNotFoundError(
-                f"no {self.group} plugin named {name!r}; installed: {', '.join(self.names()) or 'none'}",
+                f"no {self.group} plugin named {name!r}; "
+                f"installed: {', '.join(self.names()) or 'none'}",
                 hint="`ctk plugins list` shows every plugin and why one failed to load",
             )
         dist, version = _dist_of(ep)
@@ -118,8 +119,13 @@ class Registry(Generic[T]):
         for name in self.names():
             if name in self._registered:
                 cls = self._registered[name]
-                yield PluginInfo(self.group, name, f"{cls.__module__}:{cls.__qualname__}",
-                                 "(registered in process)", "-")
+                yield PluginInfo(
+                    self.group,
+                    name,
+                    f"{cls.__module__}:{cls.__qualname__}",
+                    "(registered in process)",
+                    "-",
+                )
                 continue
             ep = eps[name]
             dist, version = _dist_of(ep)

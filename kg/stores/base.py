@@ -130,7 +130,7 @@ class GraphStore(ABC):
 
     @abstractmethod
     def find_concepts(self, name: str, *, limit: int = 10) -> list[Concept]:
-        """Concepts whose name or synonym equals ``name`` (case-insensitive), then prefix matches."""
+        """Concepts named ``name`` (name or synonym, case-insensitive), then prefix matches."""
 
     @abstractmethod
     def get_relation(self, fact_id: str) -> Relation | None:

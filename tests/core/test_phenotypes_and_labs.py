@@ -13,8 +13,31 @@ def test_25_phenotypes_in_benchmark_column_order() -> None:
     assert len(PHENOTYPE_NAMES) == 25
     assert list(PHENOTYPE_NAMES) == sorted(PHENOTYPE_NAMES)
     assert {p.ccs for p in phenotypes()} == {
-        2, 49, 50, 53, 55, 98, 99, 100, 101, 105, 106, 108, 109, 122, 127, 130, 131, 133,
-        134, 151, 153, 157, 158, 238, 249,
+        2,
+        49,
+        50,
+        53,
+        55,
+        98,
+        99,
+        100,
+        101,
+        105,
+        106,
+        108,
+        109,
+        122,
+        127,
+        130,
+        131,
+        133,
+        134,
+        151,
+        153,
+        157,
+        158,
+        238,
+        249,
     }
 
 

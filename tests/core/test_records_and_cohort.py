@@ -101,7 +101,7 @@ def test_truncated_gzip_cohort_is_reported(tmp_path: Path) -> None:
     data = gzip.compress((out / "admissions.jsonl").read_bytes())
     bad = tmp_path / "bad.jsonl.gz"
     bad.write_bytes(data[: len(data) // 2])
-    with pytest.raises(RecordParseError, match="truncated|ends early|corrupt"):
+    with pytest.raises(RecordParseError, match=r"truncated|ends early|corrupt"):
         list(iter_admissions(bad))
 
 
@@ -111,7 +111,7 @@ def test_manifest_from_newer_format_is_refused(tmp_path: Path) -> None:
     m = json.loads((out / "manifest.json").read_text())
     m["format_version"] = 2
     (out / "manifest.json").write_text(json.dumps(m))
-    with pytest.raises(FormatVersionError, match="upgrade|version"):
+    with pytest.raises(FormatVersionError, match=r"upgrade|version"):
         list(iter_admissions(out))
 
 

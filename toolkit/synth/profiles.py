@@ -56,9 +56,7 @@ class LabEffect(_Model):
                 raise ValueError(f"unknown lab variable {name!r}")
             if self.kind == "shift" and not isinstance(value, float | int):
                 raise ValueError(f"a shift effect needs a number for {name!r}")
-            if self.kind == "episode" and (
-                not isinstance(value, tuple) or value[0] > value[1]
-            ):
+            if self.kind == "episode" and (not isinstance(value, tuple) or value[0] > value[1]):
                 raise ValueError(f"an episode effect needs [low, high] for {name!r}")
         return self
 
@@ -125,7 +123,9 @@ class SynthProfiles(_Model):
         for p in self.phenotypes:
             for driver in p.boost:
                 if driver not in seen:
-                    raise ValueError(f"{p.name!r} boosts on {driver!r}, which is not listed before it")
+                    raise ValueError(
+                        f"{p.name!r} boosts on {driver!r}, which is not listed before it"
+                    )
             seen.add(p.name)
         return self
 

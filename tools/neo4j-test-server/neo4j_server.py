@@ -19,6 +19,7 @@ From Python (the ``neo4j_server`` fixture in ``tests/conftest.py``)::
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -119,7 +120,9 @@ class Neo4jTestServer:
                 )
             if time.monotonic() > deadline:
                 self.stop()
-                raise Neo4jServerError(f"Neo4j did not start within {timeout:.0f}s; see {self._log}")
+                raise Neo4jServerError(
+                    f"Neo4j did not start within {timeout:.0f}s; see {self._log}"
+                )
         self._wait_for_bolt(deadline)
 
     def _wait_for_bolt(self, deadline: float) -> None:
@@ -137,10 +140,8 @@ class Neo4jTestServer:
         if proc is None or proc.poll() is not None:
             return
         assert proc.stdin is not None
-        try:
+        with contextlib.suppress(OSError):
             proc.stdin.close()
-        except OSError:
-            pass
         try:
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:

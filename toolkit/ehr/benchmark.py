@@ -22,10 +22,10 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from ctk.errors import ConfigError, DataError
 from ctk.ehr.notes import NoteStore, make_note
 from ctk.ehr.resample import DEFAULT_MAX_HOURS, HourlyGrid
 from ctk.ehr.tables import iter_rows, read_header
+from ctk.errors import ConfigError, DataError
 from ctk.lab_variables import PAPER_VARIABLES
 from ctk.phenotypes import PHENOTYPE_NAMES
 from ctk.records import Admission, ClinicalNote, Split
@@ -47,12 +47,17 @@ def _read_val_stays(root: Path) -> set[str]:
     return {row["stay"] for _, row in iter_rows(path, ["stay"])}
 
 
-def _load_sidecar_notes(path: Path, store: NoteStore, report: ProblemReport) -> None:
+def _load_sidecar_notes(path: Path, store: NoteStore, report: ProblemReport) -> dict[str, int]:
+    """Store the notes of a ``notes.csv``; returns stay -> line number."""
+    lines: dict[str, int] = {}
     for line_no, row in iter_rows(path, ["stay", "text"]):
-        if not row["stay"].strip():
+        stay = row["stay"].strip()
+        if not stay:
             report.add("note without stay name", str(path), f"line {line_no}")
             continue
-        store.put(row["stay"].strip(), row["text"])
+        store.put(stay, row["text"])
+        lines[stay] = line_no
+    return lines
 
 
 def _stays_to_hadm(stays_root: Path, stays: list[str], report: ProblemReport) -> dict[str, str]:
@@ -100,9 +105,7 @@ def _parse_labels(
     return positives
 
 
-def _read_timeseries(
-    path: Path, report: ProblemReport, max_hours: int
-) -> tuple[bool, HourlyGrid]:
+def _read_timeseries(path: Path, report: ProblemReport, max_hours: int) -> tuple[bool, HourlyGrid]:
     """Read one episode file; (False, grid) when unreadable (reported)."""
     grid = HourlyGrid(PAPER_VARIABLES, max_hours=max_hours)
     columns = [v.lower() for v in PAPER_VARIABLES]
@@ -206,7 +209,9 @@ def load_benchmark(
             folder = root / split_dir
             sidecar = folder / "notes.csv"
             if stay_to_hadm is None and sidecar.is_file():
-                _load_sidecar_notes(sidecar, store, report)
+                sidecar_lines = _load_sidecar_notes(sidecar, store, report)
+            else:
+                sidecar_lines = {}
             for line_no, row in iter_rows(listfile, _LISTFILE_COLUMNS):
                 stay = row["stay"].strip()
                 if not stay:
@@ -247,6 +252,9 @@ def load_benchmark(
                     labs=grid.to_series(),
                     phenotypes=labels,
                 )
+            for stay, line in sidecar_lines.items():
+                if stay not in seen:
+                    report.add("note of a stay not in the listfile", str(sidecar), f"line {line}")
     logger.info("benchmark import: %d stays read", len(seen))
 
 

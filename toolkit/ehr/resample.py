@@ -51,9 +51,7 @@ def hour_bin(hours: float, max_hours: int) -> int | str:
     return index
 
 
-def series_from_bins(
-    bins: Bins, variables: Sequence[str] = PAPER_VARIABLES
-) -> LabSeries | None:
+def series_from_bins(bins: Bins, variables: Sequence[str] = PAPER_VARIABLES) -> LabSeries | None:
     """Build the hourly series (mean per hour) from summed bins; None when empty."""
     if not bins:
         return None

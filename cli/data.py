@@ -1,0 +1,254 @@
+"""``ctk data``: make, import and inspect cohorts.
+
+Thin commands over :mod:`ctk.synth`, :mod:`ctk.ehr` and :mod:`ctk.anomalies`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help=(
+        "Make, import and inspect cohorts (MIMIC-III benchmark, raw MIMIC-III/IV, synthetic).\n\n"
+        "Example: ctk data synth --n 200 --seed 1 --out S && "
+        "ctk data import --format mimic3-benchmark S --out C && ctk data stats C"
+    ),
+    no_args_is_help=True,
+)
+
+
+@app.command("synth")
+def synth(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the benchmark layout to.")],
+    n: Annotated[int, typer.Option("--n", help="Number of admissions.")] = 200,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same files).")] = 0,
+    note_noise: Annotated[
+        float,
+        typer.Option("--note-noise", help="Chance a note omits a true or names a false phenotype."),
+    ] = 0.1,
+    test_fraction: Annotated[
+        float, typer.Option("--test-fraction", help="Share of test admissions.")
+    ] = 0.2,
+    max_hours: Annotated[int, typer.Option("--max-hours", help="Longest stay in hours.")] = 96,
+) -> None:
+    """Write a synthetic cohort with a planted signal, in the MIMIC-III benchmark layout.
+
+    Example: ctk data synth --n 200 --seed 1 --out S
+    """
+    from rich.progress import Progress
+
+    from ctk.synth import write_synthetic_benchmark
+
+    console = Console(stderr=True)
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("writing admissions", total=n)
+        summary = write_synthetic_benchmark(
+            out,
+            n=n,
+            seed=seed,
+            note_noise=note_noise,
+            test_fraction=test_fraction,
+            max_hours=max_hours,
+            progress=lambda done: progress.update(task, completed=done),
+        )
+    typer.echo(f"wrote {summary.admissions} synthetic admissions to {summary.out}")
+
+
+@app.command("import")
+def import_(
+    path: Annotated[Path, typer.Argument(help="The source folder.")],
+    out: Annotated[Path, typer.Option("--out", help="Cohort folder to write.")],
+    source_format: Annotated[
+        str, typer.Option("--format", help="mimic3-benchmark, mimic3 or mimic4.")
+    ] = "mimic3-benchmark",
+    notes: Annotated[
+        Path | None,
+        typer.Option(
+            "--notes", help="Benchmark only: NOTEEVENTS(.csv.gz) to take discharge summaries from."
+        ),
+    ] = None,
+    stays_root: Annotated[
+        Path | None,
+        typer.Option(
+            "--stays-root", help="Benchmark only: the benchmark root with {subject}/stays.csv."
+        ),
+    ] = None,
+    note_root: Annotated[
+        Path | None,
+        typer.Option(
+            "--note-root", help="MIMIC-IV only: the MIMIC-IV-Note folder (discharge.csv)."
+        ),
+    ] = None,
+    testset: Annotated[
+        Path | None,
+        typer.Option(
+            "--testset", help="Raw MIMIC: subject_id,0|1 file of test subjects (benchmark's)."
+        ),
+    ] = None,
+    max_hours: Annotated[
+        int, typer.Option("--max-hours", help="Length cap of the hourly grid.")
+    ] = 1000,
+    chunksize: Annotated[
+        int,
+        typer.Option(
+            "--chunksize", help="Raw MIMIC: hour cells kept in memory while streaming events."
+        ),
+    ] = 200_000,
+    compress: Annotated[
+        bool, typer.Option("--compress", help="Write admissions.jsonl.gz.")
+    ] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace a cohort in --out.")
+    ] = False,
+) -> None:
+    """Import EHR data into a cohort folder and print a summary and the problem report.
+
+    Example: ctk data import --format mimic3 mimic-iii-1.4/ --out cohort
+    """
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    from ctk.ehr.importer import import_cohort
+    from ctk.report import ProblemReport
+
+    console = Console(stderr=True)
+    report = ProblemReport()
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), console=console, transient=True
+    ) as progress:
+        task = progress.add_task("reading", total=None)
+        count = [0]
+
+        def on_table(table: Path) -> None:
+            progress.update(task, description=f"reading {table.name}")
+
+        def on_admission(_: object) -> None:
+            count[0] += 1
+            if count[0] % 500 == 0:
+                progress.update(task, description=f"{count[0]} admissions written")
+
+        options: dict[str, Any] = {"max_hours": max_hours, "chunksize": chunksize}
+        for key, value in (
+            ("notes", notes),
+            ("stays_root", stays_root),
+            ("note_root", note_root),
+            ("testset", testset),
+        ):
+            if value is not None:
+                options[key] = value
+        if source_format != "mimic3-benchmark":
+            options["on_table"] = on_table
+        manifest = import_cohort(
+            source_format,
+            path,
+            out,
+            report=report,
+            overwrite=overwrite,
+            compress=compress,
+            on_admission=on_admission,
+            **options,
+        )
+    splits = ", ".join(f"{k} {v}" for k, v in sorted(manifest.splits.items()))
+    typer.echo(f"imported {manifest.admissions} admissions ({splits}) into {out}")
+    if report:
+        typer.echo(f"problems: {report.total} (skipped or repaired; details in manifest.json)")
+        for line in report.lines():
+            typer.echo(f"  {line}")
+    else:
+        typer.echo("problems: none")
+
+
+@app.command("stats")
+def stats(
+    cohort: Annotated[Path, typer.Argument(help="Cohort folder (or admissions JSONL).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+) -> None:
+    """Print admissions, splits, phenotype prevalence, lab missingness and note counts.
+
+    Example: ctk data stats cohort
+    """
+    from ctk.ehr.stats import cohort_stats
+
+    result = cohort_stats(cohort)
+    if as_json:
+        typer.echo(json.dumps(result.model_dump(), indent=2))
+        return
+    console = Console()
+    if not console.is_terminal:  # piped: do not wrap the long phenotype names
+        console = Console(width=140)
+    splits = ", ".join(f"{k} {v}" for k, v in result.splits.items()) or "-"
+    console.print(
+        f"[bold]{cohort}[/]: {result.admissions} admissions (source {result.source or '?'};"
+        f" {splits}); {result.mean_labels:.2f} phenotypes per admission;"
+        f" {result.problems} import problems",
+        highlight=False,
+    )
+    table = Table(title="Phenotypes")
+    table.add_column("phenotype", no_wrap=True)
+    table.add_column("count", justify="right")
+    table.add_column("prevalence", justify="right")
+    for p in result.phenotypes:
+        table.add_row(p.name, str(p.count), f"{p.prevalence:.1%}")
+    console.print(table)
+    labs = Table(
+        title=(
+            f"Lab missingness ({result.admissions_with_labs} admissions with labs,"
+            f" {result.mean_hours:.1f} h on average)"
+        )
+    )
+    labs.add_column("variable")
+    labs.add_column("hours observed", justify="right")
+    labs.add_column("admissions with any", justify="right")
+    for lab in result.labs:
+        labs.add_row(lab.variable, f"{lab.hours_observed:.1%}", f"{lab.admissions_with_any:.1%}")
+    console.print(labs)
+    console.print(
+        f"Notes: {result.notes_present} present"
+        f" ({result.notes_with_brief_hospital_course} with a Brief Hospital Course),"
+        f" {result.notes_empty} empty, {result.notes_absent} absent",
+        highlight=False,
+    )
+
+
+@app.command("anomalies")
+def anomalies(
+    cohort: Annotated[Path, typer.Argument(help="Cohort folder (or admissions JSONL).")],
+    limit: Annotated[int, typer.Option("--limit", help="Number of admissions to show.")] = 5,
+    ranges: Annotated[
+        Path | None,
+        typer.Option(
+            "--ranges", help="CSV of normal ranges (variable,low,high); the paper's by default."
+        ),
+    ] = None,
+) -> None:
+    """Print the lab-anomaly captions of the first admissions of a cohort.
+
+    Example: ctk data anomalies cohort --limit 3
+    """
+    from ctk.anomalies import anomaly_captions
+    from ctk.cohort import iter_admissions
+    from ctk.errors import ConfigError
+    from ctk.lab_variables import load_lab_ranges
+
+    if limit < 1:
+        raise ConfigError(f"--limit must be at least 1, got {limit}")
+    table = load_lab_ranges(ranges) if ranges is not None else None
+    shown = 0
+    for adm in iter_admissions(cohort):
+        if shown >= limit:
+            break
+        shown += 1
+        typer.echo(f"{adm.admission_id} ({', '.join(adm.phenotypes) or 'no phenotype'}):")
+        if adm.labs is None:
+            typer.echo("  no lab values")
+            continue
+        captions = anomaly_captions(adm.labs, table)
+        for caption in captions or ["no anomaly"]:
+            typer.echo(f"  {caption}")

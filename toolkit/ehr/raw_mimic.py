@@ -1,0 +1,323 @@
+"""The engine shared by the raw MIMIC-III and MIMIC-IV loaders.
+
+Both releases have the same shape: an admissions table, diagnoses per admission, ICU
+stays, two event tables (chart and lab events) keyed by item id, and discharge notes.
+:func:`build_admissions` turns the parts into :class:`~ctk.records.Admission` records:
+
+1. admissions (hadm -> subject, admission time), first ICU ``intime`` per admission
+   (the time origin; the admission time when there is no ICU stay);
+2. diagnoses and notes, read by the release-specific loader;
+3. the admissions kept: those with a discharge summary or at least one diagnosis
+   (the others are reported);
+4. chart and lab events streamed once, row by row, into an
+   :class:`~ctk.ehr.resample.EventAggregator` (hourly sums in a temporary SQLite file,
+   a bounded buffer in memory);
+5. one admission at a time is assembled and yielded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from ctk.ehr.itemids import ItemVariable, clean_value, item_map
+from ctk.ehr.notes import NoteStore, make_note
+from ctk.ehr.resample import DEFAULT_MAX_HOURS, EventAggregator
+from ctk.ehr.tables import iter_rows, parse_time
+from ctk.errors import DataError
+from ctk.lab_variables import PAPER_VARIABLES
+from ctk.records import Admission, ClinicalNote, Split
+from ctk.report import ProblemReport
+
+__all__ = [
+    "AdmissionInfo",
+    "EventColumns",
+    "RawParts",
+    "build_admissions",
+    "read_admissions",
+    "read_first_icu_times",
+    "read_test_subjects",
+    "subject_split",
+]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class AdmissionInfo:
+    """What the admissions table says about one admission."""
+
+    subject_id: str
+    admittime: datetime
+    anchor: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EventColumns:
+    """Column names of an event table (lower case)."""
+
+    hadm: str = "hadm_id"
+    itemid: str = "itemid"
+    time: str = "charttime"
+    value: str = "value"
+    unit: str = "valueuom"
+
+
+@dataclass
+class RawParts:
+    """Everything :func:`build_admissions` needs, gathered by a release loader.
+
+    Attributes:
+        source: ``mimic3`` or ``mimic4``.
+        admissions: hadm_id -> admission info, in table order.
+        diagnoses: hadm_id -> diagnosis codes (``icd9:4280``, ``icd10:I5020``).
+        phenotypes: hadm_id -> phenotype names.
+        notes: Discharge summaries by hadm_id.
+        event_tables: Chart/lab event tables to stream.
+        known_items: Item ids in D_ITEMS/D_LABITEMS (None: not checked).
+        test_subjects: Subjects of the test split (None: hash split).
+        stats: Counts for the manifest's details.
+    """
+
+    source: str
+    admissions: dict[str, AdmissionInfo]
+    diagnoses: dict[str, tuple[str, ...]]
+    phenotypes: dict[str, frozenset[str]]
+    notes: NoteStore
+    event_tables: list[Path] = field(default_factory=list)
+    known_items: set[int] | None = None
+    test_subjects: set[str] | None = None
+    stats: Counter[str] = field(default_factory=Counter)
+
+
+def subject_split(subject_id: str, test_subjects: set[str] | None = None) -> Split:
+    """Deterministic split of a patient: every admission of a subject lands in one split.
+
+    Without ``test_subjects``: SHA-256 of the subject id modulo 100; below 80 train,
+    below 90 val, else test. With ``test_subjects`` (the benchmark's ``testset.csv``):
+    those subjects are test; of the others, hash modulo 100 below 15 is val.
+    """
+    bucket = int(hashlib.sha256(subject_id.encode("utf-8")).hexdigest()[:8], 16) % 100
+    if test_subjects is not None:
+        if subject_id in test_subjects:
+            return "test"
+        return "val" if bucket < 15 else "train"
+    if bucket < 80:
+        return "train"
+    return "val" if bucket < 90 else "test"
+
+
+def read_test_subjects(path: Path) -> set[str]:
+    """Read the benchmark's ``testset.csv`` (``subject_id,flag`` without header; 1 = test).
+
+    Raises:
+        RecordParseError: A row is not ``id,0`` or ``id,1``.
+    """
+    from ctk.errors import RecordParseError
+
+    subjects: set[str] = set()
+    with path.open(encoding="utf-8") as fh:
+        for line_no, line in enumerate(fh, start=1):
+            parts = [p.strip() for p in line.split(",")]
+            if parts == [""]:
+                continue
+            if len(parts) != 2 or parts[1] not in ("0", "1") or not parts[0].isdigit():
+                raise RecordParseError(
+                    f"expected 'subject_id,0|1', got {line.strip()!r}",
+                    source=str(path),
+                    position=f"line {line_no}",
+                )
+            if parts[1] == "1":
+                subjects.add(parts[0])
+    return subjects
+
+
+def read_admissions(path: Path, report: ProblemReport) -> dict[str, AdmissionInfo]:
+    """Read the admissions table: hadm_id -> subject and admission time."""
+    admissions: dict[str, AdmissionInfo] = {}
+    for line_no, row in iter_rows(path, ["subject_id", "hadm_id", "admittime"]):
+        hadm, subject = row["hadm_id"].strip(), row["subject_id"].strip()
+        if not hadm or not subject:
+            report.add("admission without hadm_id/subject_id", str(path), f"line {line_no}")
+            continue
+        when = parse_time(row["admittime"])
+        if when is None:
+            report.add("unparsable admittime", str(path), f"line {line_no}", repr(row["admittime"]))
+            continue
+        if hadm in admissions:
+            report.add("duplicate hadm_id", str(path), f"line {line_no}", hadm)
+            continue
+        admissions[sys.intern(hadm)] = AdmissionInfo(sys.intern(subject), when, when)
+    return admissions
+
+
+def read_first_icu_times(
+    path: Path, admissions: dict[str, AdmissionInfo], report: ProblemReport
+) -> int:
+    """Move each admission's time origin to its first ICU ``intime``; returns stays read."""
+    first: dict[str, datetime] = {}
+    n = 0
+    for line_no, row in iter_rows(path, ["hadm_id", "intime"]):
+        n += 1
+        hadm = row["hadm_id"].strip()
+        when = parse_time(row["intime"])
+        if when is None:
+            report.add("unparsable intime", str(path), f"line {line_no}", repr(row["intime"]))
+            continue
+        if hadm not in admissions:
+            report.add("ICU stay of an unknown admission", str(path), f"line {line_no}", hadm)
+            continue
+        if hadm not in first or when < first[hadm]:
+            first[hadm] = when
+    for hadm, when in first.items():
+        admissions[hadm].anchor = when
+    return n
+
+
+def _wanted_items(linksto: Iterable[str] | None = None) -> dict[int, tuple[ItemVariable, int]]:
+    index = {v: i for i, v in enumerate(PAPER_VARIABLES)}
+    return {
+        itemid: (item, index[item.variable])
+        for itemid, item in item_map().items()
+        if item.variable in index and (linksto is None or item.linksto in linksto)
+    }
+
+
+def _stream_events(
+    path: Path,
+    parts: RawParts,
+    kept: set[str],
+    aggregator: EventAggregator,
+    report: ProblemReport,
+    columns: EventColumns,
+) -> None:
+    wanted = _wanted_items()
+    known = parts.known_items
+    src = str(path)
+    # item ids known to MIMIC but not among ctk's variables: dropped before parsing
+    others = frozenset(str(i) for i in (known or set()) if i not in wanted)
+    for line_no, row in iter_rows(
+        path,
+        [columns.hadm, columns.itemid, columns.time, columns.value],
+        optional=[columns.unit],
+        skip=(columns.itemid, others),
+    ):
+        raw_item = row[columns.itemid]
+        try:
+            itemid = int(raw_item)
+        except ValueError:
+            report.add("unparsable item id", src, f"line {line_no}", repr(raw_item))
+            continue
+        hit = wanted.get(itemid)
+        if hit is None:
+            if known is not None and itemid not in known:
+                report.add(
+                    "unknown item id (not in D_ITEMS/D_LABITEMS)",
+                    src,
+                    f"line {line_no}",
+                    str(itemid),
+                )
+            continue
+        hadm = row[columns.hadm].strip()
+        if not hadm:
+            report.add("event without hadm_id", src, f"line {line_no}")
+            continue
+        if hadm not in kept:
+            parts.stats["events of admissions not imported"] += 1
+            continue
+        when = parse_time(row[columns.time])
+        if when is None:
+            report.add("unparsable charttime", src, f"line {line_no}", repr(row[columns.time]))
+            continue
+        item, var_index = hit
+        raw_value = row[columns.value]
+        if not raw_value.strip():
+            report.add("empty event value", src, f"line {line_no}", item.variable)
+            continue
+        value = clean_value(item, raw_value, row[columns.unit])
+        if value is None:
+            report.add(
+                "unparsable or non-finite value",
+                src,
+                f"line {line_no}",
+                f"{item.variable}={raw_value.strip()[:20]!r}",
+            )
+            continue
+        hours = (when - parts.admissions[hadm].anchor).total_seconds() / 3600.0
+        problem = aggregator.add(hadm, var_index, hours, value)
+        if problem is not None:
+            report.add(problem, src, f"line {line_no}", item.variable)
+
+
+def build_admissions(
+    parts: RawParts,
+    *,
+    report: ProblemReport,
+    max_hours: int = DEFAULT_MAX_HOURS,
+    chunksize: int = 200_000,
+    columns: EventColumns | None = None,
+    on_table: Callable[[Path], None] | None = None,
+) -> Iterator[Admission]:
+    """Assemble admissions from the parts (see the module docstring for the rule).
+
+    Args:
+        parts: Tables already read by the release loader.
+        report: Collects every skipped row or admission.
+        max_hours: Length cap of the hourly grid.
+        chunksize: Hour cells held in memory before spilling to the temporary SQLite
+            file (memory bound of the event pass).
+        columns: Event table column names (the MIMIC defaults).
+        on_table: Called with each event table before it is streamed (progress).
+
+    Yields:
+        One admission per kept hadm_id, in the admissions table's order.
+    """
+    columns = columns or EventColumns()
+    kept: set[str] = set()
+    for hadm in parts.admissions:
+        if hadm in parts.diagnoses or hadm in parts.notes:
+            kept.add(hadm)
+        else:
+            report.add("admission without discharge summary or diagnoses", parts.source, hadm)
+    if not kept:
+        raise DataError(
+            f"no admission of the {parts.source} tables has a discharge summary or a diagnosis",
+            hint="check that ADMISSIONS, DIAGNOSES_ICD and the notes table belong together",
+        )
+    with EventAggregator(PAPER_VARIABLES, max_hours=max_hours, buffer_size=chunksize) as agg:
+        for path in parts.event_tables:
+            if on_table is not None:
+                on_table(path)
+            logger.info("streaming %s", path)
+            _stream_events(path, parts, kept, agg, report, columns)
+        agg.flush()
+        parts.stats["events aggregated"] += agg.events
+        for hadm, info in parts.admissions.items():
+            if hadm not in kept:
+                continue
+            yield Admission(
+                admission_id=hadm,
+                subject_id=info.subject_id,
+                source=parts.source,
+                split=subject_split(info.subject_id, parts.test_subjects),
+                note=_note(parts.notes, hadm, report),
+                labs=agg.series(hadm),
+                phenotypes=sorted(parts.phenotypes.get(hadm, frozenset())),
+                icd_codes=list(parts.diagnoses.get(hadm, ())),
+            )
+
+
+def _note(store: NoteStore, hadm: str, report: ProblemReport) -> ClinicalNote | None:
+    text = store.get(hadm)
+    if text is None:
+        return None
+    if not text.strip():
+        report.add("empty note", "notes", hadm, "admission kept without a note")
+        return None
+    return make_note(text)

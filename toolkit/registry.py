@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from ctk.errors import PluginLoadError, PluginNotFoundError
 
@@ -47,7 +47,9 @@ class Registry(Generic[T]):
 
     Args:
         group: Entry-point group name.
-        base: The class every plugin must subclass.
+        base: The class every plugin must subclass (usually abstract). Give the type
+            parameter explicitly so that type checkers know it:
+            ``Registry[Retriever]("ctk.retrievers", Retriever)``.
 
     Example:
         >>> from ctk.retrieval import Retriever  # doctest: +SKIP
@@ -55,7 +57,7 @@ class Registry(Generic[T]):
         >>> retrievers.get("bm25")  # doctest: +SKIP
     """
 
-    def __init__(self, group: str, base: type[T]) -> None:
+    def __init__(self, group: str, base: type[Any]) -> None:
         self.group = group
         self.base = base
         self._registered: dict[str, type[T]] = {}
@@ -111,7 +113,7 @@ class Registry(Generic[T]):
                 f"plugin {name!r} ({ep.value}) from {dist} is not a subclass of "
                 f"{self.base.__module__}.{self.base.__name__}"
             )
-        return obj
+        return cast(type[T], obj)
 
     def info(self) -> Iterator[PluginInfo]:
         """Describe every plugin, trying to load each; failures are reported, not raised."""

@@ -41,7 +41,10 @@ LAB_TESTS: list[tuple[str, list[str]]] = [
     ("creatinine", ["serum creatinine", "creatinine level"]),
     ("blood urea nitrogen", ["BUN", "urea nitrogen", "serum urea"]),
     ("troponin", ["troponin I", "troponin T", "cardiac troponin", "high-sensitivity troponin"]),
-    ("brain natriuretic peptide", ["BNP", "NT-proBNP", "natriuretic peptide", "B-type natriuretic peptide"]),
+    (
+        "brain natriuretic peptide",
+        ["BNP", "NT-proBNP", "natriuretic peptide", "B-type natriuretic peptide"],
+    ),
     ("lactate", ["serum lactate", "lactic acid", "blood lactate"]),
     ("hemoglobin", ["haemoglobin", "Hb", "Hgb"]),
     ("hematocrit", ["Hct", "haematocrit"]),
@@ -66,7 +69,10 @@ LAB_TESTS: list[tuple[str, list[str]]] = [
     ("pH", ["blood pH", "arterial pH"]),
     ("partial pressure of carbon dioxide", ["PaCO2", "pCO2"]),
     ("partial pressure of oxygen", ["PaO2", "pO2"]),
-    ("fraction of inspired oxygen", ["FiO2", "fraction inspired oxygen", "inspired oxygen fraction"]),
+    (
+        "fraction of inspired oxygen",
+        ["FiO2", "fraction inspired oxygen", "inspired oxygen fraction"],
+    ),
     ("C-reactive protein", ["CRP"]),
     ("procalcitonin", []),
     ("D-dimer", []),
@@ -108,7 +114,10 @@ LAB_TESTS: list[tuple[str, list[str]]] = [
 ]
 
 SYMPTOMS: list[tuple[str, list[str]]] = [
-    ("dyspnea", ["shortness of breath", "breathlessness", "dyspnoea", "SOB", "difficulty breathing"]),
+    (
+        "dyspnea",
+        ["shortness of breath", "breathlessness", "dyspnoea", "SOB", "difficulty breathing"],
+    ),
     ("orthopnea", ["orthopnoea"]),
     ("paroxysmal nocturnal dyspnea", ["PND"]),
     ("chest pain", ["chest discomfort", "angina pectoris"]),
@@ -152,7 +161,10 @@ FINDINGS: list[tuple[str, list[str]]] = [
     ("edema", ["oedema", "swelling", "fluid retention"]),
     ("peripheral edema", ["leg edema", "ankle edema", "pedal edema", "lower extremity edema"]),
     ("fluid overload", ["volume overload", "hypervolemia"]),
-    ("jugular venous distension", ["JVD", "raised jugular venous pressure", "elevated jugular venous pressure"]),
+    (
+        "jugular venous distension",
+        ["JVD", "raised jugular venous pressure", "elevated jugular venous pressure"],
+    ),
     ("pulmonary crackles", ["crackles", "rales"]),
     ("tachycardia", ["rapid heart rate", "sinus tachycardia"]),
     ("bradycardia", ["slow heart rate", "sinus bradycardia"]),
@@ -272,11 +284,54 @@ PROCEDURES: list[tuple[str, list[str]]] = [
 
 # Single words (lower case) never used as a surface form, whatever the source says.
 _STOP_SURFACES = {
-    "abnormal", "normal", "death", "male", "female", "tall", "short", "mild", "severe",
-    "chronic", "acute", "onset", "fatal", "progressive", "episodic", "recurrent", "other",
-    "unknown", "small", "large", "high", "low", "pain", "mass", "lesion", "infection", "cyst",
-    "tumor", "tumour", "cancer", "disease", "syndrome", "disorder", "failure", "block",
-    "na", "pt", "ct", "rr", "hr", "bp", "map", "echo", "hb", "ck", "alp", "ldl", "hdl",
+    "abnormal",
+    "normal",
+    "death",
+    "male",
+    "female",
+    "tall",
+    "short",
+    "mild",
+    "severe",
+    "chronic",
+    "acute",
+    "onset",
+    "fatal",
+    "progressive",
+    "episodic",
+    "recurrent",
+    "other",
+    "unknown",
+    "small",
+    "large",
+    "high",
+    "low",
+    "pain",
+    "mass",
+    "lesion",
+    "infection",
+    "cyst",
+    "tumor",
+    "tumour",
+    "cancer",
+    "disease",
+    "syndrome",
+    "disorder",
+    "failure",
+    "block",
+    "na",
+    "pt",
+    "ct",
+    "rr",
+    "hr",
+    "bp",
+    "map",
+    "echo",
+    "hb",
+    "ck",
+    "alp",
+    "ldl",
+    "hdl",
 }
 # Short forms that are safe only in upper case (matched case-sensitively).
 _KEEP_ACRONYMS = {"PT", "CT", "RR", "HR", "BP", "MAP", "Na", "Hb", "CK", "ALP", "LDL", "HDL"}
@@ -306,10 +361,12 @@ class Vocabulary:
         self.entries: dict[str, Entry] = {}
         self.surfaces: dict[str, str] = {}
 
-    def _usable(self, surface: str) -> bool:
+    def _usable(self, surface: str, short_ok: bool = False) -> bool:
         s = surface.strip()
         if len(s) < 2 or s in _KEEP_ACRONYMS:
             return bool(s)
+        if short_ok and len(s) == 2 and s.isupper() and s.isalpha():
+            return True  # two-letter acronyms (MI, HF) from ctk's own lists only
         if s.lower() in _STOP_SURFACES:
             return False
         return len(s) >= 3 and not re.search(r"[()\[\];,:]", s)
@@ -336,10 +393,11 @@ class Vocabulary:
             entry.id = f"{entry.id}_{entry.type}"
             if entry.id in self.entries:
                 return None
-        kept_name = owner_id is None and self._usable(entry.name)
-        synonyms = []
+        short_ok = entry.origin in {"ctk", "phenotypes"}
+        kept_name = owner_id is None and self._usable(entry.name, short_ok)
+        synonyms: list[str] = []
         for s in entry.synonyms:
-            if s.lower() == key or not self._usable(s) or s.lower() in self.surfaces:
+            if s.lower() == key or not self._usable(s, short_ok) or s.lower() in self.surfaces:
                 continue
             if s.lower() in {x.lower() for x in synonyms}:
                 continue
@@ -385,7 +443,7 @@ def add_hand_lists(vocab: Vocabulary) -> None:
 
 
 def add_drug_ner(vocab: Vocabulary) -> int:
-    """Generic names (no brands) of drugs with a MedlinePlus page, from drug-named-entity-recognition."""
+    """Generic drug names (no brands) with a MedlinePlus page (drug-named-entity-recognition)."""
     try:
         import drug_named_entity_recognition as dner
     except ImportError:
@@ -412,8 +470,14 @@ def add_drug_ner(vocab: Vocabulary) -> int:
         xrefs = [f"drugbank:{info['drugbank_id']}"] if info.get("drugbank_id") else []
         syns = [s for s in syns_of.get(c, []) if len(s) >= 5 and s.lower() != name.lower()]
         e = vocab.add(
-            Entry(id=f"ctk:{slug(name)}", name=name.lower(), type="drug", synonyms=syns,
-                  xrefs=xrefs, origin="drug-ner"),
+            Entry(
+                id=f"ctk:{slug(name)}",
+                name=name.lower(),
+                type="drug",
+                synonyms=syns,
+                xrefs=xrefs,
+                origin="drug-ner",
+            ),
             merge_into_existing=True,
         )
         n += e is not None
@@ -436,7 +500,9 @@ def add_icd9(vocab: Vocabulary) -> int:
             code = row["dgns_cd"].strip()
             if not code[:1].isdigit():
                 continue  # V and E codes are not diseases
-            desc = re.sub(r",\s*(unspecified|not elsewhere classified)$", "", row["longdesc"].strip())
+            desc = re.sub(
+                r",\s*(unspecified|not elsewhere classified)$", "", row["longdesc"].strip()
+            )
             desc = re.sub(r"^unspecified\s+", "", desc, flags=re.IGNORECASE)
             if _ICD_DROP.search(desc) or len(desc.split()) > 4 or re.search(r"[(),\[\]/;:]", desc):
                 continue
@@ -444,8 +510,13 @@ def add_icd9(vocab: Vocabulary) -> int:
     n = 0
     for name, codes in sorted(by_name.items()):
         e = vocab.add(
-            Entry(id=f"ctk:{slug(name)}", name=name, type="disease",
-                  xrefs=[f"icd9:{c}" for c in sorted(codes)], origin="icd9"),
+            Entry(
+                id=f"ctk:{slug(name)}",
+                name=name,
+                type="disease",
+                xrefs=[f"icd9:{c}" for c in sorted(codes)],
+                origin="icd9",
+            ),
             merge_into_existing=True,
         )
         n += e is not None
@@ -509,8 +580,14 @@ def add_hpo(vocab: Vocabulary) -> tuple[int, str]:
             continue
         syns = [s for s in t["syn"] if len(s.split()) <= 4]  # type: ignore[attr-defined]
         e = vocab.add(
-            Entry(id=f"ctk:{slug(name)}", name=name.lower() if not name.isupper() else name,
-                  type="finding", synonyms=syns, xrefs=[tid], origin="hpo"),
+            Entry(
+                id=f"ctk:{slug(name)}",
+                name=name.lower() if not name.isupper() else name,
+                type="finding",
+                synonyms=syns,
+                xrefs=[tid],
+                origin="hpo",
+            ),
             merge_into_existing=True,
         )
         n += e is not None

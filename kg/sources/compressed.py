@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 __all__ = ["BLOCK_SIZE", "Truncation", "compression_of", "open_stream", "read_blocks"]
 
@@ -36,7 +36,7 @@ def compression_of(path: Path) -> str:
     return ""
 
 
-def open_stream(path: Path) -> BinaryIO:
+def open_stream(path: Path) -> io.BufferedIOBase:
     """Open a file for streaming reads, decompressing gzip or bzip2 on the fly.
 
     Args:
@@ -66,9 +66,7 @@ class Truncation:
     reason: str
 
 
-def read_blocks(
-    path: Path, block_size: int = BLOCK_SIZE
-) -> Iterator[bytes | Truncation]:
+def read_blocks(path: Path, block_size: int = BLOCK_SIZE) -> Iterator[bytes | Truncation]:
     """Yield decompressed blocks; a final :class:`Truncation` if the stream ends early.
 
     Args:
@@ -81,12 +79,23 @@ def read_blocks(
     offset = 0
     with open_stream(path) as stream:
         while True:
-            try:
-                block = stream.read(block_size)
-            except (EOFError, OSError, zlib.error) as e:
-                yield Truncation(offset, str(e) or type(e).__name__)
+            block = bytearray()
+            failure: BaseException | None = None
+            while len(block) < block_size:
+                try:
+                    # read1: what the decompressor has, so a failure loses little
+                    piece = stream.read1(block_size - len(block))
+                except (EOFError, OSError, zlib.error) as e:
+                    failure = e
+                    break
+                if not piece:
+                    break
+                block += piece
+            if block:
+                offset += len(block)
+                yield bytes(block)
+            if failure is not None:
+                yield Truncation(offset, str(failure) or type(failure).__name__)
                 return
-            if not block:
+            if len(block) < block_size:
                 return
-            offset += len(block)
-            yield block

@@ -42,13 +42,22 @@ def _text(el: etree._Element | None) -> str:
     """All text inside an element (inline markup such as <i> or <sup> flattened)."""
     if el is None:
         return ""
-    return _SPACES.sub(" ", "".join(el.itertext())).strip()
+    text = (el.text or "") if len(el) == 0 else "".join(el.itertext())
+    if "  " in text or "\n" in text or "\t" in text:
+        text = _SPACES.sub(" ", text)
+    return text.strip()
+
+
+_JOURNAL_YEAR = etree.XPath("MedlineCitation/Article/Journal/JournalIssue/PubDate/Year/text()")
 
 
 def _year(root: etree._Element) -> int | None:
+    found = _JOURNAL_YEAR(root)
+    if isinstance(found, list) and found and str(found[0]).strip().isdigit():
+        return int(str(found[0]).strip())
     for path in (
-        ".//Article/Journal/JournalIssue/PubDate/Year",
-        ".//Article/Journal/JournalIssue/PubDate/MedlineDate",
+        "MedlineCitation/Article/Journal/JournalIssue/PubDate/Year",
+        "MedlineCitation/Article/Journal/JournalIssue/PubDate/MedlineDate",
         ".//Book/PubDate/Year",
         ".//Article/ArticleDate/Year",
         ".//DateCompleted/Year",
@@ -62,9 +71,7 @@ def _year(root: etree._Element) -> int | None:
     return None
 
 
-def parse_pubmed_record(
-    record: RawRecord, report: ProblemReport
-) -> list[Document | Deletion]:
+def parse_pubmed_record(record: RawRecord, report: ProblemReport) -> list[Document | Deletion]:
     """Read one ``PubmedArticle``, ``PubmedBookArticle`` or ``DeleteCitation``.
 
     Args:
@@ -86,32 +93,45 @@ def parse_pubmed_record(
             for el in root.iter("PMID")
             if el.text and el.text.strip()
         ]
-    pmid_el = root.find(".//PMID")
+    pmid_el = root.find("MedlineCitation/PMID")
+    if pmid_el is None:
+        pmid_el = root.find(".//PMID")
     pmid = (pmid_el.text or "").strip() if pmid_el is not None else ""
     if not pmid.isdigit():
         report.add("PubMed record without a PMID", record.path, record.position)
         return []
     version_attr = pmid_el.get("Version") if pmid_el is not None else None
     version = int(version_attr) if version_attr and version_attr.isdigit() else None
-    title = _text(root.find(".//ArticleTitle")) or _text(root.find(".//BookTitle"))
+    article = root.find("MedlineCitation/Article")
+    if article is None:
+        article = root
+    title_el = article.find("ArticleTitle")
+    if title_el is None:
+        title_el = article.find(".//ArticleTitle")
+    title = _text(title_el) or _text(article.find(".//BookTitle"))
     sections: list[Section] = []
-    abstract = root.find(".//Abstract")
+    abstract = article.find("Abstract")
+    if abstract is None:
+        abstract = article.find(".//Abstract")
     if abstract is not None:
         for part in abstract.iter("AbstractText"):
             body = _text(part)
             if body:
+                # model_construct: the fields are built here from str values, so the
+                # validation pydantic would repeat is skipped (a hot path)
                 sections.append(
-                    Section(
+                    Section.model_construct(
                         label=part.get("Label") or "",
                         category=part.get("NlmCategory"),
                         text=body,
                     )
                 )
     mesh = [
-        _text(d) for d in root.iterfind(".//MeshHeadingList/MeshHeading/DescriptorName")
+        (d.text or "").strip()
+        for d in root.iterfind("MedlineCitation/MeshHeadingList/MeshHeading/DescriptorName")
     ]
     return [
-        Document(
+        Document.model_construct(
             source="pubmed",
             doc_id=pmid,
             title=title,

@@ -1,0 +1,378 @@
+"""The knowledge-graph build pipeline: sources -> documents -> mentions -> graph.
+
+:func:`build_graph` reads every input file as a stream and cuts it into *chunks*
+of ``chunk_docs`` records, each with a stable id
+``"{fingerprint}:{index}"`` where the fingerprint hashes the file's path, size
+and modification time, the source format and its options, the extractor and the
+chunk size. Chunks are parsed and their concepts extracted in a process pool
+(all cores by default; ``workers=1`` runs in this process); their deltas are
+applied to the store in file order, one transaction per chunk, via
+``store.apply_chunk``. A chunk the store already holds (``store.done_chunks()``)
+is not processed again, so an interrupted build resumes where it stopped and a
+re-run of a finished build changes nothing. Finally ``store.finalize()``
+computes the association weights.
+
+Malformed records are skipped and reported with file and position; a truncated
+archive keeps what was read and is reported with where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+
+from ctk.errors import ConfigError
+from ctk.kg.extraction.base import ConceptExtractor
+from ctk.kg.extraction.cooccurrence import CooccurrenceCounter
+from ctk.kg.sources.base import SourceFormat
+from ctk.kg.sources.spec import Source, open_source
+from ctk.kg.sources.xml_records import RawRecord
+from ctk.kg.stores.base import GraphDelta, GraphStore
+from ctk.report import ProblemReport
+
+__all__ = ["BuildProgress", "BuildSummary", "ChunkResult", "build_graph", "process_chunk"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ChunkResult:
+    """What processing one chunk gives back to the main process."""
+
+    chunk_id: str
+    delta: GraphDelta
+    report: ProblemReport
+    skipped: Counter[str]
+    deleted: int
+
+
+@dataclass(frozen=True)
+class BuildProgress:
+    """Progress after each applied (or skipped) chunk, for a progress bar.
+
+    Attributes:
+        file: The input file being read.
+        chunks_applied: Chunks applied in this run.
+        chunks_skipped: Chunks skipped because the store already had them.
+        documents: Documents processed in this run.
+        sentences: Sentences processed in this run.
+        seconds: Time since the build started.
+    """
+
+    file: str
+    chunks_applied: int
+    chunks_skipped: int
+    documents: int
+    sentences: int
+    seconds: float
+
+    @property
+    def docs_per_second(self) -> float:
+        """Documents per second so far."""
+        return self.documents / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class BuildSummary:
+    """The result of a build.
+
+    Attributes:
+        documents: Documents processed in this run.
+        deleted: Deletions (PubMed ``DeleteCitation``) applied in this run.
+        sentences: Sentences processed in this run.
+        concepts: Concepts in the store after the build.
+        relations: Relations in the store after the build.
+        chunks_applied: Chunks applied in this run.
+        chunks_skipped: Chunks already in the store (resumed or re-run).
+        files: Input files read.
+        problems: Malformed records and truncated files, with positions.
+        skipped: Records left out on purpose (redirects, non-article pages, filter).
+        truncated_files: ``path: where it stopped`` for each truncated input.
+        seconds: Wall-clock time.
+        workers: Processes used for parsing and extraction.
+    """
+
+    documents: int = 0
+    deleted: int = 0
+    sentences: int = 0
+    concepts: int = 0
+    relations: int = 0
+    chunks_applied: int = 0
+    chunks_skipped: int = 0
+    files: int = 0
+    problems: ProblemReport = field(default_factory=ProblemReport)
+    skipped: Counter[str] = field(default_factory=Counter)
+    truncated_files: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    workers: int = 1
+
+    @property
+    def docs_per_second(self) -> float:
+        """Documents per second of wall-clock time."""
+        return self.documents / self.seconds if self.seconds > 0 else 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        """A JSON-ready summary."""
+        return {
+            "documents": self.documents,
+            "deleted": self.deleted,
+            "sentences": self.sentences,
+            "concepts": self.concepts,
+            "relations": self.relations,
+            "chunks_applied": self.chunks_applied,
+            "chunks_skipped": self.chunks_skipped,
+            "files": self.files,
+            "problems": self.problems.as_dict(),
+            "skipped": dict(sorted(self.skipped.items())),
+            "truncated_files": list(self.truncated_files),
+            "seconds": round(self.seconds, 3),
+            "docs_per_second": round(self.docs_per_second, 1),
+            "workers": self.workers,
+        }
+
+
+# --------------------------------------------------------------------------- workers
+
+_WORKER_EXTRACTOR: ConceptExtractor | None = None
+
+
+def _init_worker(extractor: ConceptExtractor) -> None:
+    global _WORKER_EXTRACTOR
+    _WORKER_EXTRACTOR = extractor
+
+
+def process_chunk(
+    chunk_id: str,
+    fmt: SourceFormat,
+    records: Sequence[RawRecord],
+    extractor: ConceptExtractor | None = None,
+    max_evidence: int = 5,
+) -> ChunkResult:
+    """Parse one chunk's records, extract concepts and count co-occurrences.
+
+    Args:
+        chunk_id: The chunk's id.
+        fmt: The source format that parses the records.
+        records: The raw records.
+        extractor: The extractor (None: the one this worker process was given).
+        max_evidence: Evidence sentences kept per edge.
+
+    Returns:
+        The chunk's delta, problems and skip counts.
+    """
+    ex = extractor if extractor is not None else _WORKER_EXTRACTOR
+    if ex is None:
+        raise RuntimeError("process_chunk needs an extractor")
+    report = ProblemReport()
+    skipped: Counter[str] = Counter()
+    counter = CooccurrenceCounter(ex, max_evidence=max_evidence)
+    for record in records:
+        counter.add(fmt.parse(record, report, skipped))
+    return ChunkResult(chunk_id, counter.delta(), report, skipped, len(counter.deleted))
+
+
+# --------------------------------------------------------------------------- chunks
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    chunk_id: str
+    fmt: SourceFormat
+    path: Path
+    records: list[RawRecord]
+
+
+def _fingerprint(
+    path: Path, fmt: SourceFormat, extractor: ConceptExtractor, chunk_docs: int
+) -> str:
+    st = path.stat()
+    options = sorted((k, repr(v)) for k, v in vars(fmt).items() if not k.startswith("_"))
+    key = "|".join(
+        [
+            str(path.resolve()),
+            str(st.st_size),
+            str(st.st_mtime_ns),
+            fmt.name,
+            repr(options),
+            extractor.name,
+            str(chunk_docs),
+        ]
+    )
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+def _chunks(
+    sources: Sequence[Source],
+    extractor: ConceptExtractor,
+    chunk_docs: int,
+    report: ProblemReport,
+    files_seen: list[Path],
+) -> Iterator[_Chunk]:
+    for source in sources:
+        for path in source.files:
+            files_seen.append(path)
+            fp = _fingerprint(path, source.format, extractor, chunk_docs)
+            records = source.format.records(path, report)
+            index = 0
+            while True:
+                batch = list(islice(records, chunk_docs))
+                if not batch:
+                    break
+                yield _Chunk(f"{fp}:{index}", source.format, path, batch)
+                index += 1
+
+
+def _default_extractor() -> ConceptExtractor:
+    from ctk.kg.extraction.dictionary import DictionaryExtractor
+
+    return DictionaryExtractor()
+
+
+def build_graph(
+    sources: Sequence[str | Source],
+    store: GraphStore,
+    *,
+    extractor: ConceptExtractor | None = None,
+    workers: int | None = None,
+    chunk_docs: int = 2000,
+    min_count: int = 1,
+    max_evidence: int = 5,
+    wiki_categories: Sequence[str] | None = None,
+    wiki_title_pattern: str | None = None,
+    progress: Callable[[BuildProgress], None] | None = None,
+) -> BuildSummary:
+    """Build (or resume building) a knowledge graph from corpora into a store.
+
+    Args:
+        sources: Source specs (``pubmed:PATH``, ``wikipedia:PATH``, ``text:PATH``) or
+            :class:`~ctk.kg.sources.spec.Source` objects.
+        store: The graph store to write to.
+        extractor: The concept extractor (default: :class:`DictionaryExtractor`). With
+            ``workers > 1`` it is pickled to each worker process.
+        workers: Processes for parsing and extraction (None: all cores; 1: this process).
+        chunk_docs: Records per chunk (the unit of resume).
+        min_count: Drop edges seen fewer times after the build (needs a store with
+            ``prune(min_count)``; 1 keeps everything).
+        max_evidence: Evidence sentences kept per edge and chunk.
+        wiki_categories: Category filter for Wikipedia sources (``["medical"]``...).
+        wiki_title_pattern: Title filter (regular expression) for Wikipedia sources.
+        progress: Called after each chunk; an exception it raises stops the build
+            (already applied chunks stay committed).
+
+    Returns:
+        The build summary.
+
+    Raises:
+        ConfigError: A bad source spec or option.
+
+    Example:
+        >>> from ctk.kg.stores import open_store  # doctest: +SKIP
+        >>> with open_store("kg.db") as store:  # doctest: +SKIP
+        ...     summary = build_graph(["pubmed:samples/corpora/pubmed_efetch_sample.xml"], store)
+    """
+    if chunk_docs < 1:
+        raise ConfigError(f"chunk_docs must be at least 1, got {chunk_docs}")
+    if min_count < 1:
+        raise ConfigError(f"min_count must be at least 1, got {min_count}")
+    prune = getattr(store, "prune", None)
+    if min_count > 1 and prune is None:
+        raise ConfigError(
+            f"this store ({type(store).__name__}) cannot drop rare edges (min_count={min_count})",
+            hint="build with min_count=1 and filter by weight or count when querying",
+        )
+    opened = [
+        s
+        if isinstance(s, Source)
+        else open_source(s, wiki_categories=wiki_categories, wiki_title_pattern=wiki_title_pattern)
+        for s in sources
+    ]
+    ex = extractor if extractor is not None else _default_extractor()
+    n_workers = workers if workers is not None else (os.cpu_count() or 1)
+    n_workers = max(1, n_workers)
+    summary = BuildSummary(workers=n_workers)
+    started = time.perf_counter()
+    done = store.done_chunks()
+    files_seen: list[Path] = []
+    chunk_iter = _chunks(opened, ex, chunk_docs, summary.problems, files_seen)
+    current = [""]
+
+    def apply(result: ChunkResult) -> None:
+        store.apply_chunk(result.chunk_id, result.delta)
+        summary.chunks_applied += 1
+        summary.documents += result.delta.documents
+        summary.sentences += result.delta.sentences
+        summary.deleted += result.deleted
+        summary.problems.merge(result.report)
+        summary.skipped.update(result.skipped)
+        report_progress()
+
+    def report_progress() -> None:
+        if progress is not None:
+            progress(
+                BuildProgress(
+                    file=current[0],
+                    chunks_applied=summary.chunks_applied,
+                    chunks_skipped=summary.chunks_skipped,
+                    documents=summary.documents,
+                    sentences=summary.sentences,
+                    seconds=time.perf_counter() - started,
+                )
+            )
+
+    executor: Executor | None = None
+    if n_workers > 1:
+        executor = ProcessPoolExecutor(
+            max_workers=n_workers, initializer=_init_worker, initargs=(ex,)
+        )
+    try:
+        pending: deque[Future[ChunkResult]] = deque()
+        for chunk in chunk_iter:
+            current[0] = str(chunk.path)
+            if chunk.chunk_id in done:
+                summary.chunks_skipped += 1
+                report_progress()
+                continue
+            if executor is None:
+                apply(process_chunk(chunk.chunk_id, chunk.fmt, chunk.records, ex, max_evidence))
+                continue
+            pending.append(
+                executor.submit(
+                    process_chunk, chunk.chunk_id, chunk.fmt, chunk.records, None, max_evidence
+                )
+            )
+            while len(pending) >= 2 * n_workers:
+                apply(pending.popleft().result())
+        while pending:
+            apply(pending.popleft().result())
+    finally:
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+    summary.files = len(files_seen)
+    summary.truncated_files = [
+        f"{e.source}: stopped at {e.position} ({e.detail})"
+        for e in summary.problems.examples
+        if e.reason == "truncated file"
+    ]
+    store.finalize()
+    if min_count > 1 and prune is not None:
+        prune(min_count)
+    stats = store.stats()
+    summary.concepts = stats.concepts
+    summary.relations = stats.relations
+    summary.seconds = time.perf_counter() - started
+    logger.info(
+        "built %d documents (%d chunks, %d already done) in %.1f s",
+        summary.documents,
+        summary.chunks_applied,
+        summary.chunks_skipped,
+        summary.seconds,
+    )
+    return summary

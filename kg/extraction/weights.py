@@ -1,0 +1,77 @@
+"""Association weights of co-occurrence edges.
+
+ctk weighs an edge between concepts *a* and *b* by normalised pointwise mutual
+information over sentences (Bouma 2009)::
+
+    p(a) = n(a) / N,   p(b) = n(b) / N,   p(a,b) = n(a,b) / N
+    pmi  = log( p(a,b) / (p(a) p(b)) )
+    npmi = pmi / -log p(a,b)
+
+where ``N`` is the number of sentences read, ``n(a)`` the sentences mentioning
+*a*, and ``n(a,b)`` the sentences mentioning both. NPMI lies in [-1, 1]: 1 when
+the two always occur together, 0 when independent, -1 in the limit of never
+together. When ``p(a,b) = 1`` (every sentence has both) NPMI is defined as 1;
+when the pair never co-occurs it is -1.
+Stores call :func:`npmi` in ``finalize()``.
+"""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["npmi", "pmi"]
+
+
+def pmi(count_ab: int, count_a: int, count_b: int, n_sentences: int) -> float:
+    """Pointwise mutual information of two concepts over sentences (natural log).
+
+    Args:
+        count_ab: Sentences mentioning both.
+        count_a: Sentences mentioning the first.
+        count_b: Sentences mentioning the second.
+        n_sentences: Sentences read.
+
+    Returns:
+        ``log(n(a,b) N / (n(a) n(b)))``; ``-inf`` when ``count_ab`` is 0; 0.0 when a
+        count needed for the probabilities is missing.
+    """
+    if count_ab <= 0:
+        return -math.inf
+    if n_sentences <= 0 or count_a <= 0 or count_b <= 0:
+        return 0.0
+    return math.log(count_ab * n_sentences / (count_a * count_b))
+
+
+def npmi(count_ab: int, count_a: int, count_b: int, n_sentences: int) -> float:
+    """Normalised PMI in [-1, 1] (see the module docstring for the formula).
+
+    Never raises, because stores call it on accumulated counts: -1.0 when the pair
+    never co-occurs (``count_ab <= 0``); 0.0 when ``n_sentences``, ``count_a`` or
+    ``count_b`` is not positive; 1.0 when ``p(a,b) >= 1``; probabilities are capped
+    at 1 and the result clamped to [-1, 1] (counts merged from several builds can
+    be slightly inconsistent).
+
+    Args:
+        count_ab: Sentences mentioning both.
+        count_a: Sentences mentioning the first.
+        count_b: Sentences mentioning the second.
+        n_sentences: Sentences read.
+
+    Returns:
+        ``log(p(a,b) / (p(a) p(b))) / -log p(a,b)``.
+
+    Example:
+        >>> round(npmi(2, 4, 4, 100), 4)
+        0.6456
+    """
+    if count_ab <= 0:
+        return -1.0
+    if n_sentences <= 0 or count_a <= 0 or count_b <= 0:
+        return 0.0
+    p_ab = min(count_ab / n_sentences, 1.0)
+    if p_ab >= 1.0:
+        return 1.0
+    p_a = min(count_a / n_sentences, 1.0)
+    p_b = min(count_b / n_sentences, 1.0)
+    value = math.log(p_ab / (p_a * p_b)) / -math.log(p_ab)
+    return max(-1.0, min(1.0, value))

@@ -76,8 +76,7 @@ INDEXES: tuple[str, ...] = (
 def relation_id_indexes() -> list[str]:
     """One index on the fact id ``r.id`` per relationship type."""
     return [
-        f"CREATE INDEX ctk_rel_{t.lower()}_id IF NOT EXISTS FOR ()-[r:{_rel_type(t)}]-() "
-        "ON (r.id)"
+        f"CREATE INDEX ctk_rel_{t.lower()}_id IF NOT EXISTS FOR ()-[r:{_rel_type(t)}]-() ON (r.id)"
         for t in RELATIONSHIP_TYPES.values()
     ]
 
@@ -237,7 +236,9 @@ _REL_RETURN = "r, type(r) AS type, a.id AS source_id, b.id AS target_id"
 
 def relation_by_id(rel_type: str) -> str:
     """Look up one edge of a relationship type by fact id (uses the id index)."""
-    return f"MATCH (a:Concept)-[r:{_rel_type(rel_type)} {{id: $id}}]->(b:Concept) RETURN {_REL_RETURN}"
+    return (
+        f"MATCH (a:Concept)-[r:{_rel_type(rel_type)} {{id: $id}}]->(b:Concept) RETURN {_REL_RETURN}"
+    )
 
 
 NEIGHBOURS = """
@@ -258,8 +259,13 @@ LIMIT $limit
 """
 
 RELATIONS_ALL = f"MATCH (a:Concept)-[r]->(b:Concept) RETURN {_REL_RETURN} ORDER BY r.id"
-RELATION_COUNTS_BY_TYPE = "MATCH ()-[r]->() RETURN type(r) AS type, count(r) AS n ORDER BY type"
-EVIDENCE_COUNT = "MATCH ()-[r]->() RETURN coalesce(sum(size(r.ev_key)), 0) AS n"
+RELATION_COUNTS_BY_TYPE = (
+    "MATCH (:Concept)-[r]->(:Concept) RETURN type(r) AS type, count(r) AS n ORDER BY type"
+)
+EVIDENCE_COUNT = (
+    "MATCH (:Concept)-[r]->(:Concept) WHERE r.ev_key IS NOT NULL "
+    "RETURN coalesce(sum(size(r.ev_key)), 0) AS n"
+)
 
 WEIGHT_INPUTS = """
 MATCH (a:Concept)-[r]->(b:Concept)

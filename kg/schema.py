@@ -27,8 +27,8 @@ __all__ = [
     "check_relation_type",
     "check_relationship_type",
     "label_for_type",
-    "relationship_type_for",
     "relation_type_for",
+    "relationship_type_for",
 ]
 
 #: The label every concept node carries.
@@ -49,9 +49,7 @@ TYPE_LABELS: dict[str, str] = {
 BOOKKEEPING_LABELS: tuple[str, ...] = ("BuildChunk", "GraphMeta", "Evidence")
 
 #: Every node label a store may write.
-NODE_LABELS: frozenset[str] = frozenset(
-    (CONCEPT_LABEL, *TYPE_LABELS.values(), *BOOKKEEPING_LABELS)
-)
+NODE_LABELS: frozenset[str] = frozenset((CONCEPT_LABEL, *TYPE_LABELS.values(), *BOOKKEEPING_LABELS))
 
 #: Relation type (``ctk.records.RelationType``) -> Neo4j relationship type.
 RELATIONSHIP_TYPES: dict[str, str] = {t: t.upper() for t in RELATION_TYPES}

@@ -1,0 +1,356 @@
+"""``ctk kg stats|query|export|import|vocab``: inspect, query and move the graph.
+
+Thin commands over :mod:`ctk.kg.stores`, :mod:`ctk.kg.export`. Every command
+takes ``--store``: a path of the embedded store (default ``kg.db``, or the
+``CTK_KG_STORE`` environment variable) or a Neo4j URI (``bolt://host:7687``,
+``neo4j://...``), with ``--neo4j-user``/``--neo4j-password``/``--neo4j-database``
+(or ``CTK_NEO4J_USER``/``CTK_NEO4J_PASSWORD``/``CTK_NEO4J_DATABASE``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ctk.errors import ConfigError
+
+if TYPE_CHECKING:
+    from ctk.kg.stores.base import GraphStore, Neighbour
+
+__all__ = ["DEFAULT_STORE", "open_cli_store", "register"]
+
+#: The ``--store`` used when neither the flag nor ``CTK_KG_STORE`` is given.
+DEFAULT_STORE = "kg.db"
+
+StoreOpt = Annotated[
+    str,
+    typer.Option(
+        "--store",
+        envvar="CTK_KG_STORE",
+        help="Embedded store file, or a Neo4j URI (bolt://HOST:7687, neo4j://...).",
+    ),
+]
+UserOpt = Annotated[
+    str | None,
+    typer.Option("--neo4j-user", envvar="CTK_NEO4J_USER", help="Neo4j user (Neo4j only)."),
+]
+PasswordOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--neo4j-password",
+        envvar="CTK_NEO4J_PASSWORD",
+        help="Neo4j password (Neo4j only; prefer the environment variable).",
+        show_default=False,
+    ),
+]
+DatabaseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--neo4j-database", envvar="CTK_NEO4J_DATABASE", help="Neo4j database (Neo4j only)."
+    ),
+]
+
+
+def open_cli_store(
+    store: str,
+    *,
+    user: str | None = None,
+    password: str | None = None,
+    database: str | None = None,
+    read_only: bool = False,
+) -> GraphStore:
+    """Open the store a command names (embedded path or Neo4j URI).
+
+    Args:
+        store: Path or URI.
+        user: Neo4j user.
+        password: Neo4j password.
+        database: Neo4j database.
+        read_only: Open an embedded store read-only (it must exist).
+
+    Returns:
+        The open store.
+
+    Raises:
+        StoreUnavailableError: It cannot be opened or reached.
+    """
+    from ctk.kg.stores import is_neo4j_uri, open_store
+
+    if is_neo4j_uri(store):
+        return open_store(store, user=user, password=password, database=database)
+    return open_store(store, read_only=read_only)
+
+
+def _stats(
+    store: StoreOpt = DEFAULT_STORE,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    neo4j_user: UserOpt = None,
+    neo4j_password: PasswordOpt = None,
+    neo4j_database: DatabaseOpt = None,
+) -> None:
+    """Print the size of the graph: concepts and relations by type, evidence, corpus totals.
+
+    Example: ctk kg stats --store kg.db
+    """
+    with open_cli_store(
+        store, user=neo4j_user, password=neo4j_password, database=neo4j_database, read_only=True
+    ) as graph:
+        stats = graph.stats()
+    if as_json:
+        typer.echo(stats.model_dump_json(indent=2))
+        return
+    console = Console()
+    table = Table(title=f"knowledge graph {store}", show_header=False)
+    for key in ("concepts", "relations", "evidence", "sentences", "documents", "chunks"):
+        table.add_row(key, f"{getattr(stats, key):,}")
+    for t, n in stats.concepts_by_type.items():
+        table.add_row(f"  concepts: {t}", f"{n:,}")
+    for t, n in stats.relations_by_type.items():
+        table.add_row(f"  relations: {t}", f"{n:,}")
+    console.print(table)
+
+
+def _evidence_label(source: str, document_id: str) -> str:
+    if source == "pubmed":
+        return f"PMID:{document_id}"
+    if source == "wikipedia":
+        return f"wiki:{document_id}"
+    return f"{source}:{document_id}"
+
+
+def _truncate(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _neighbour_json(n: Neighbour) -> dict[str, Any]:
+    return {
+        "direction": n.direction,
+        "relation": n.relation.model_dump(),
+        "concept": n.concept.model_dump(),
+    }
+
+
+def _query(
+    concept: Annotated[str, typer.Argument(help="Concept name, synonym or id.")],
+    store: StoreOpt = DEFAULT_STORE,
+    limit: Annotated[int, typer.Option("--limit", help="Most neighbours shown.")] = 20,
+    relation_type: Annotated[
+        list[str] | None,
+        typer.Option("--type", help="Only this relation type (repeatable), e.g. symptom_of."),
+    ] = None,
+    min_weight: Annotated[
+        float | None, typer.Option("--min-weight", help="Only edges with at least this weight.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    neo4j_user: UserOpt = None,
+    neo4j_password: PasswordOpt = None,
+    neo4j_database: DatabaseOpt = None,
+) -> None:
+    """Show a concept's neighbourhood: relations, weights, counts and their evidence.
+
+    The concept is found by id, else by name or synonym (case-insensitive), else
+    by prefix. Evidence shows the documents (PMID, Wikipedia page) and a sentence.
+
+    Example: ctk kg query "heart failure" --store kg.db --limit 10
+    """
+    with open_cli_store(
+        store, user=neo4j_user, password=neo4j_password, database=neo4j_database, read_only=True
+    ) as graph:
+        found = graph.get_concept(concept)
+        matches = [found] if found is not None else graph.find_concepts(concept, limit=5)
+        if not matches:
+            raise ConfigError(
+                f"no concept named {concept!r} in {store}",
+                hint="check the spelling, try a shorter prefix, or see `ctk kg stats`",
+            )
+        target = matches[0]
+        neighbours = graph.neighbours(
+            target.id, limit=limit, relation_types=relation_type, min_weight=min_weight
+        )
+    if as_json:
+        payload = {
+            "concept": target.model_dump(),
+            "other_matches": [m.model_dump() for m in matches[1:]],
+            "neighbours": [_neighbour_json(n) for n in neighbours],
+        }
+        typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        return
+    console = Console()
+    synonyms = f" (also: {', '.join(target.synonyms[:5])})" if target.synonyms else ""
+    console.print(
+        f"[bold]{target.name}[/] [dim]{target.id}[/] · {target.type} · "
+        f"{target.mentions:,} mentions{synonyms}",
+        highlight=False,
+    )
+    if len(matches) > 1:
+        console.print(
+            "[dim]other matches: " + ", ".join(f"{m.name} ({m.id})" for m in matches[1:]) + "[/]",
+            highlight=False,
+        )
+    if not neighbours:
+        console.print("no relations")
+        return
+    table = Table(show_lines=False)
+    table.add_column("relation")
+    table.add_column("concept")
+    table.add_column("weight", justify="right")
+    table.add_column("count", justify="right")
+    table.add_column("evidence")
+    table.add_column("sentence", overflow="fold")
+    for n in neighbours:
+        rel = n.relation
+        arrow = f"→ {rel.type}" if n.direction == "out" else f"← {rel.type}"
+        docs = ", ".join(
+            dict.fromkeys(_evidence_label(e.source, e.document_id) for e in rel.evidence)
+        )
+        sentence = _truncate(rel.evidence[0].sentence, 80) if rel.evidence else ""
+        table.add_row(
+            arrow,
+            f"{n.concept.name} [dim]({n.concept.type})[/]",
+            f"{rel.weight:.3f}",
+            f"{rel.count:,}",
+            docs,
+            sentence,
+        )
+    console.print(table)
+
+
+_EXPORT_FORMATS = ("turtle", "nt", "graphml")
+
+
+def _format_of(fmt: str | None, path: Path) -> str:
+    if fmt is not None:
+        if fmt not in _EXPORT_FORMATS:
+            raise ConfigError(
+                f"unknown format {fmt!r}", hint=f"use one of: {', '.join(_EXPORT_FORMATS)}"
+            )
+        return fmt
+    by_suffix = {".ttl": "turtle", ".turtle": "turtle", ".nt": "nt", ".graphml": "graphml"}
+    try:
+        return by_suffix[path.suffix.lower()]
+    except KeyError:
+        raise ConfigError(
+            f"cannot tell the format of {path} from its suffix",
+            hint="pass --format turtle, nt or graphml",
+        ) from None
+
+
+def _export(
+    out: Annotated[Path, typer.Option("--out", help="Output file.")],
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="turtle, nt or graphml (default: from the suffix)."),
+    ] = None,
+    store: StoreOpt = DEFAULT_STORE,
+    neo4j_user: UserOpt = None,
+    neo4j_password: PasswordOpt = None,
+    neo4j_database: DatabaseOpt = None,
+) -> None:
+    """Export the graph as RDF (Turtle, N-Triples; namespace https://w3id.org/ctk/) or GraphML.
+
+    Example: ctk kg export --store kg.db --format turtle --out kg.ttl
+    """
+    fmt = _format_of(fmt, out)
+    with open_cli_store(
+        store, user=neo4j_user, password=neo4j_password, database=neo4j_database, read_only=True
+    ) as graph:
+        if fmt == "graphml":
+            from ctk.kg.export.graphml import export_graphml
+
+            nodes, edges = export_graphml(graph, out)
+            typer.echo(f"wrote {nodes} concepts and {edges} relations to {out}")
+        else:
+            from ctk.kg.export.rdf import export_rdf
+
+            triples = export_rdf(graph, out, format=fmt)
+            typer.echo(f"wrote {triples} triples to {out}")
+
+
+def _import(
+    path: Annotated[Path, typer.Argument(help="RDF (.ttl, .nt) or GraphML file to load.")],
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="turtle, nt or graphml (default: from the suffix)."),
+    ] = None,
+    store: StoreOpt = DEFAULT_STORE,
+    neo4j_user: UserOpt = None,
+    neo4j_password: PasswordOpt = None,
+    neo4j_database: DatabaseOpt = None,
+) -> None:
+    """Load concepts and relations from a file written by `ctk kg export` (same ids are replaced).
+
+    Example: ctk kg import kg.ttl --store copy.db
+    """
+    fmt = _format_of(fmt, path)
+    if not path.is_file():
+        raise ConfigError(f"no such file: {path}")
+    with open_cli_store(
+        store, user=neo4j_user, password=neo4j_password, database=neo4j_database
+    ) as graph:
+        if fmt == "graphml":
+            from ctk.kg.export.graphml import import_graphml
+
+            concepts, relations = import_graphml(graph, path)
+        else:
+            from ctk.kg.export.rdf import import_rdf
+
+            concepts, relations = import_rdf(graph, path, format=fmt)
+    typer.echo(f"imported {concepts} concepts and {relations} relations into {store}")
+
+
+def _vocab(
+    out: Annotated[Path, typer.Option("--out", help="V_k file to write (JSONL).")],
+    top: Annotated[int, typer.Option("--top", help="How many concepts (K).")] = 2000,
+    types: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--types",
+            help="Concept types to keep, comma-separated or repeated (default: all), "
+            "e.g. disease,symptom,finding,lab_test.",
+        ),
+    ] = None,
+    phenotypes: Annotated[
+        bool,
+        typer.Option(
+            "--phenotypes/--no-phenotypes",
+            help="Always keep concepts naming one of the 25 benchmark phenotypes.",
+        ),
+    ] = True,
+    store: StoreOpt = DEFAULT_STORE,
+    neo4j_user: UserOpt = None,
+    neo4j_password: PasswordOpt = None,
+    neo4j_database: DatabaseOpt = None,
+) -> None:
+    """Write the knowledge vocabulary V_k: the top-K concepts by score, for the student.
+
+    Score: log(1 + mentions) * (1 + sum of the positive NPMI weights of the concept's edges).
+
+    Example: ctk kg vocab --store kg.db --top 2000 --types disease,symptom --out vk.jsonl
+    """
+    from ctk.kg.export.vocabulary import export_vocabulary
+
+    type_list = (
+        [t.strip() for item in types for t in item.split(",") if t.strip()] if types else None
+    )
+    with open_cli_store(
+        store, user=neo4j_user, password=neo4j_password, database=neo4j_database, read_only=True
+    ) as graph:
+        n = export_vocabulary(
+            graph, top=top, types=type_list, out=out, include_phenotypes=phenotypes
+        )
+    typer.echo(f"wrote {n} V_k concepts to {out}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``stats``, ``query``, ``export``, ``import`` and ``vocab`` to the ``ctk kg`` app."""
+    app.command("stats")(_stats)
+    app.command("query")(_query)
+    app.command("export")(_export)
+    app.command("import")(_import)
+    app.command("vocab")(_vocab)

@@ -54,7 +54,9 @@ def serve(
 
 @app.command()
 def wait(
-    base_url: str = typer.Argument(..., help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8765/v1"),
+    base_url: str = typer.Argument(
+        ..., help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8765/v1"
+    ),
     timeout: float = typer.Option(120.0, help="Seconds to wait."),
 ) -> None:
     """Wait until an OpenAI-compatible server answers, then print its model ids.

@@ -24,6 +24,7 @@ import ipaddress
 import logging
 import random
 import threading
+import time
 from abc import ABC
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ __all__ = [
     "LLMResponse",
     "RetryPolicy",
     "call_with_retries",
+    "call_with_retries_sync",
     "check_data_policy",
     "is_loopback_url",
     "retryable_for_status",
@@ -194,11 +196,38 @@ async def call_with_retries(
                 raise
             retry_after = getattr(e, "retry_after", None)
             wait = policy.delay(tries, retry_after if isinstance(retry_after, float) else None)
-            logger.info("%s failed (%s); retry %d/%d in %.2fs", what, e, tries,
-                        policy.max_retries, wait)
+            logger.info(
+                "%s failed (%s); retry %d/%d in %.2fs", what, e, tries, policy.max_retries, wait
+            )
             if stats is not None:
                 stats.add(retries=1)
             await asyncio.sleep(wait)
+
+
+def call_with_retries_sync(
+    attempt: Callable[[], T],
+    policy: RetryPolicy,
+    *,
+    what: str = "LLM call",
+    stats: BackendStats | None = None,
+) -> T:
+    """Blocking twin of :func:`call_with_retries`."""
+    tries = 0
+    while True:
+        try:
+            return attempt()
+        except RetryableLLMError as e:
+            tries += 1
+            if tries > policy.max_retries:
+                raise
+            retry_after = getattr(e, "retry_after", None)
+            wait = policy.delay(tries, retry_after if isinstance(retry_after, float) else None)
+            logger.info(
+                "%s failed (%s); retry %d/%d in %.2fs", what, e, tries, policy.max_retries, wait
+            )
+            if stats is not None:
+                stats.add(retries=1)
+            time.sleep(wait)
 
 
 def is_loopback_url(url: str | None) -> bool:
@@ -232,7 +261,8 @@ def check_data_policy(backend: LLMBackend, *, allow_remote: bool) -> None:
     where = backend.base_url or "an unknown host"
     if not allow_remote:
         raise DataPolicyError(
-            f"backend {backend.name!r} would send cohort text to {where}, which is not this machine",
+            f"backend {backend.name!r} would send cohort text to {where}, "
+            "which is not this machine",
             hint=(
                 "MIMIC's data use agreement forbids sending notes to third parties; use a local "
                 "server (vLLM, Ollama, llama.cpp on 127.0.0.1) or, if your data allows it, "
@@ -242,15 +272,15 @@ def check_data_policy(backend: LLMBackend, *, allow_remote: bool) -> None:
     logger.warning("sending cohort text to %s (remote host, allowed explicitly)", where)
 
 
-class LLMBackend(ABC):
+class LLMBackend(ABC):  # noqa: B024 - a plugin implements _generate or _agenerate
     """Base class of every LLM backend plugin.
 
     Subclasses set :attr:`name` and :attr:`Options` and implement :meth:`_agenerate`
     (async) or :meth:`_generate` (sync), or both. Constructors take ``options``.
 
     Example:
-        >>> backend = Registry("ctk.llm_backends", LLMBackend).get("template")()  # doctest: +SKIP
-        >>> backend.generate(LLMRequest(messages=[ChatMessage(role="user", content="hi")]))  # doctest: +SKIP
+        >>> backend = Registry("ctk.llm_backends", LLMBackend).get("openai")(opts)  # doctest: +SKIP
+        >>> backend.generate(LLMRequest(messages=[ChatMessage(role="user", content="hi")]))
     """
 
     #: Registry name (the entry-point name).
@@ -339,6 +369,20 @@ class LLMBackend(ABC):
         """Async :meth:`close`."""
         self.close()
 
+    async def aprepare(self) -> None:  # noqa: B027 - optional hook
+        """Get ready before a run (e.g. discover the model name); default: nothing.
+
+        Called by :func:`ctk.rationales.agenerate_rationales` before the first input
+        hash is computed, so that :attr:`model_name` is known and stable.
+        """
+
+    async def arelease(self) -> None:  # noqa: B027 - optional hook
+        """Release what is bound to the running event loop (HTTP clients); keep the rest.
+
+        Called by :func:`ctk.rationales.agenerate_rationales` before its loop ends;
+        the backend stays usable (a later call in another loop makes new clients).
+        """
+
     # ----------------------------------------------------------------- plugin hooks
     def _generate(self, request: LLMRequest) -> LLMResponse:
         """Blocking generation; the default runs :meth:`_agenerate` in a fresh loop."""
@@ -372,7 +416,9 @@ class LLMBackend(ABC):
 def retryable_for_status(status: int, message: str, retry_after: float | None = None) -> LLMError:
     """The error for an HTTP status: retryable for 408/409/429/5xx, else permanent."""
     if status == 429:
-        err: LLMError = RateLimitError(message, hint="the server is rate limiting; lower --concurrency")
+        err: LLMError = RateLimitError(
+            message, hint="the server is rate limiting; lower --concurrency"
+        )
         err.retry_after = retry_after  # type: ignore[attr-defined]
         return err
     if status in (408, 409) or status >= 500:

@@ -108,7 +108,9 @@ class LocalTeacherServer:
     ) -> None:
         self.model = Path(model) if model is not None else default_gguf()
         if not self.model.is_file():
-            raise ConfigError(f"GGUF model {self.model} does not exist", hint="pass --model PATH.gguf")
+            raise ConfigError(
+                f"GGUF model {self.model} does not exist", hint="pass --model PATH.gguf"
+            )
         self.host = host
         self.port = port or _free_port(host)
         self.n_ctx = n_ctx

@@ -72,5 +72,8 @@ class ProblemReport:
     def lines(self) -> list[str]:
         """Human-readable lines, one per reason then one per example."""
         out = [f"{n} x {reason}" for reason, n in sorted(self.counts.items())]
-        out += [f"  e.g. {e.source} @ {e.position}: {e.reason} {e.detail}".rstrip() for e in self.examples]
+        out += [
+            f"  e.g. {e.source} @ {e.position}: {e.reason} {e.detail}".rstrip()
+            for e in self.examples
+        ]
         return out

@@ -22,11 +22,15 @@ that is not a :class:`~ctk.errors.CtkError` is wrapped in
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ctk.errors import ConfigError, CtkError, RetrievalError
+
+if TYPE_CHECKING:
+    from ctk.kg.stores.base import GraphStore
 
 __all__ = [
     "CHUNK_SEPARATOR",
@@ -137,9 +141,12 @@ class Retriever(ABC):
     """Base class of every retriever plugin.
 
     Subclasses set :attr:`name` and :attr:`Options` (a pydantic model of their
-    settings, ``extra="forbid"``) and implement :meth:`_retrieve`. Constructors take
-    their dependencies (a graph store, an index folder) as keyword arguments plus
-    ``options``.
+    settings, ``extra="forbid"``) and implement :meth:`_retrieve`. Every retriever
+    is built the same way, ``cls(store=..., index_dir=..., options=...)``, so that
+    the CLI can build any plugin: ``store`` is the knowledge graph
+    (:class:`~ctk.kg.stores.base.GraphStore`), ``index_dir`` a folder the retriever
+    may keep an index in (its own sub-folder, named after it), ``options`` a dict
+    or an :attr:`Options` instance.
 
     Example:
         >>> class Keyword(Retriever):  # doctest: +SKIP
@@ -153,8 +160,29 @@ class Retriever(ABC):
     #: The settings a user can pass (``--retriever-option key=value``).
     Options: ClassVar[type[BaseModel]] = NoOptions
 
-    def __init__(self, options: BaseModel | dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        store: GraphStore | None = None,
+        index_dir: str | Path | None = None,
+        options: BaseModel | dict[str, Any] | None = None,
+    ) -> None:
+        self.store = store
+        self.index_dir = Path(index_dir) if index_dir is not None else None
         self.options = self.parse_options(options)
+
+    def require_store(self) -> GraphStore:
+        """The graph store this retriever was given.
+
+        Raises:
+            ConfigError: It was given none.
+        """
+        if self.store is None:
+            raise ConfigError(
+                f"retriever {self.name!r} needs a knowledge graph",
+                hint="pass --kg STORE (an embedded store file or a neo4j:// URI)",
+            )
+        return self.store
 
     @classmethod
     def parse_options(cls, options: BaseModel | dict[str, Any] | None) -> Any:

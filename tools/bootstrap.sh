@@ -18,7 +18,7 @@ fi
 . "$VENV/bin/activate"
 
 stamp="$VENV/.ctk-bootstrap"
-want="$(cat pyproject.toml examples/*/pyproject.toml tools/bootstrap.sh 2>/dev/null | sha256sum | cut -d' ' -f1)"
+want="$(shopt -s nullglob; cat pyproject.toml examples/*/pyproject.toml tools/bootstrap.sh | sha256sum | cut -d' ' -f1)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   echo "[bootstrap] $VENV is up to date"
   exit 0

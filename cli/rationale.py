@@ -1,0 +1,323 @@
+"""``ctk rationale``: generate teacher rationales and check them against the graph."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+
+__all__ = ["app", "parse_options"]
+
+app = typer.Typer(
+    help=(
+        "Generate teacher rationales (retrieval + LLM) and check them against the graph.\n\n"
+        "Example: ctk rationale generate --cohort cohort --kg kg.db --retriever graph "
+        "--llm template --out rationales.jsonl && ctk rationale check rationales.jsonl --kg kg.db"
+    ),
+    no_args_is_help=True,
+)
+
+_API_KEY_ENVS = ("CTK_OPENAI_API_KEY", "OPENAI_API_KEY")
+
+
+def parse_options(pairs: list[str], what: str) -> dict[str, Any]:
+    """Turn ``key=value`` strings into a dict; values are JSON when they parse as JSON.
+
+    Raises:
+        ConfigError: A pair has no ``=``.
+    """
+    from ctk.errors import ConfigError
+
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{what} {pair!r} is not key=value", hint=f"e.g. {what} k1=1.2")
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out
+
+
+def _api_key(env_name: str | None) -> str | None:
+    from ctk.errors import ConfigError
+
+    if env_name:
+        value = os.environ.get(env_name)
+        if not value:
+            raise ConfigError(
+                f"environment variable {env_name} is not set or empty",
+                hint=f"export {env_name}=... or drop --api-key-env",
+            )
+        return value
+    for name in _API_KEY_ENVS:
+        if os.environ.get(name):
+            return os.environ[name]
+    return None
+
+
+def _default_index(kg: str | None, out: Path) -> Path:
+    from ctk.kg.stores import is_neo4j_uri
+
+    if kg and not is_neo4j_uri(kg):
+        return Path(kg).with_name(Path(kg).name + ".index")
+    return out.with_name(out.name + ".index")
+
+
+@app.command()
+def generate(
+    cohort: Path = typer.Option(..., help="Cohort folder (or admissions .jsonl)."),
+    out: Path = typer.Option(..., help="Output JSONL of rationales (appended to; resumable)."),
+    kg: str | None = typer.Option(
+        None, help="Knowledge graph: an embedded store file or a neo4j:// / bolt:// URI."
+    ),
+    retriever: str = typer.Option(
+        "graph", help="Retriever plugin: graph, vector, bm25, hybrid, ..."
+    ),
+    retriever_option: list[str] = typer.Option(
+        [], "--retriever-option", help="Retriever option key=value (repeatable)."
+    ),
+    index: Path | None = typer.Option(
+        None, help="Folder for retrieval indexes (default: KG.index beside the store)."
+    ),
+    k: int = typer.Option(8, min=1, help="Evidence records per admission."),
+    llm: str = typer.Option(
+        "template", help="LLM backend plugin: template, openai, langchain, transformers."
+    ),
+    model: str | None = typer.Option(
+        None, help="Model name (openai/langchain) or local path (transformers)."
+    ),
+    base_url: str | None = typer.Option(
+        None,
+        envvar="CTK_OPENAI_BASE_URL",
+        help="OpenAI-compatible API root, e.g. http://127.0.0.1:8000/v1 [env CTK_OPENAI_BASE_URL].",
+    ),
+    api_key_env: str | None = typer.Option(
+        None,
+        help="Read the API key from this environment variable "
+        "(default: CTK_OPENAI_API_KEY, then OPENAI_API_KEY).",
+    ),
+    structured_output: str | None = typer.Option(
+        None, help="openai backend: auto, json_schema, json_object or none."
+    ),
+    timeout: float | None = typer.Option(None, help="Per-request timeout in seconds."),
+    llm_option: list[str] = typer.Option(
+        [], "--llm-option", help="Backend option key=value (repeatable)."
+    ),
+    concurrency: int = typer.Option(4, min=1, help="Most LLM calls in flight."),
+    prompt: str = typer.Option("teacher", help="Prompt template name or file."),
+    section: str = typer.Option("brief hospital course", help="Note section the teacher reads."),
+    true_diagnoses: bool = typer.Option(
+        True,
+        "--true-diagnoses/--no-true-diagnoses",
+        help="Give the true diagnoses to the teacher (training-time, label-conditioned).",
+    ),
+    split: str | None = typer.Option(None, help="Only admissions of this split."),
+    limit: int | None = typer.Option(None, min=1, help="Only the first N admissions."),
+    cache: Path | None = typer.Option(None, help="Cache folder (default: OUT.cache)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the cache."),
+    retry_failed: bool = typer.Option(
+        False, help="Generate again the admissions recorded as failed."
+    ),
+    allow_remote: bool = typer.Option(
+        False, help="Allow sending cohort text to a host that is not this machine."
+    ),
+    temperature: float = typer.Option(0.0, min=0.0, max=2.0, help="Sampling temperature."),
+    max_tokens: int = typer.Option(768, min=16, help="Most tokens per answer."),
+) -> None:
+    """Generate teacher rationales for a cohort (resumable, cached, concurrent).
+
+    Admissions already in OUT are skipped, so an interrupted run continues where it
+    stopped; answers are cached by a hash of the full input. Invalid model output
+    gets one repair attempt, then is recorded as failed with its reason.
+
+    Example: ctk rationale generate --cohort cohort --kg kg.db --llm template --out r.jsonl
+    """
+    import itertools
+    from collections.abc import Iterator
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ctk.cohort import count_admissions, iter_admissions
+    from ctk.llm import LLMBackend, check_data_policy
+    from ctk.rationales import GenerationProgress, generate_rationales
+    from ctk.records import Admission
+    from ctk.registry import Registry
+    from ctk.retrieval import Retriever
+
+    err = Console(stderr=True)
+    backend_cls: type[LLMBackend] = Registry("ctk.llm_backends", LLMBackend).get(llm)
+    options = parse_options(llm_option, "--llm-option")
+    fields = backend_cls.Options.model_fields
+    given = {
+        "model": model,
+        "base_url": base_url,
+        "structured_output": structured_output,
+        "timeout_s": timeout,
+        "api_key": _api_key(api_key_env) if "api_key" in fields else None,
+    }
+    for key, value in given.items():
+        if value is not None and key in fields:
+            options.setdefault(key, value)
+    backend = backend_cls(options)
+    if not allow_remote:
+        check_data_policy(backend, allow_remote=False)  # refuses a remote backend, early
+    elif backend.is_remote:
+        err.print(
+            f"[bold yellow]data-use warning:[/] cohort text will be sent to {backend.base_url}. "
+            "MIMIC's data use agreement forbids sharing notes with third parties; make sure "
+            "this service is covered by your agreement.",
+            highlight=False,
+        )
+
+    store = None
+    if kg is not None:
+        from ctk.kg.stores import is_neo4j_uri, open_store
+
+        store = open_store(kg) if is_neo4j_uri(kg) else open_store(kg, read_only=True)
+    try:
+        retriever_cls: type[Retriever] = Registry("ctk.retrievers", Retriever).get(retriever)
+        index_dir = index or _default_index(kg, out)
+        retr = retriever_cls(
+            store=store,
+            index_dir=index_dir,
+            options=parse_options(retriever_option, "--retriever-option"),
+        )
+
+        def admissions() -> Iterator[Admission]:
+            stream: Iterator[Admission] = iter_admissions(cohort)
+            if split is not None:
+                stream = (a for a in stream if a.split == split)
+            if limit is not None:
+                stream = itertools.islice(stream, limit)
+            return stream
+
+        total: int | None = None
+        if split is None:
+            total = count_admissions(cohort)
+            if limit is not None:
+                total = min(total, limit)
+
+        columns = (
+            TextColumn("[bold]rationales"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TextColumn("[red]{task.fields[failed]} failed"),
+            TextColumn("{task.fields[cached]} cached"),
+            TimeElapsedColumn(),
+        )
+        started = time.perf_counter()
+        with Progress(*columns, console=err, transient=False) as bar:
+            task = bar.add_task("generate", total=total, rate="-", failed=0, cached=0)
+
+            def on_progress(p: GenerationProgress) -> None:
+                elapsed = time.perf_counter() - started
+                rate = f"{p.done / elapsed:.2f}/s" if elapsed > 0 and p.done else "-"
+                bar.update(
+                    task, completed=p.done + p.skipped, rate=rate, failed=p.failed, cached=p.cached
+                )
+
+            summary = generate_rationales(
+                admissions(),
+                retriever=retr,
+                backend=backend,
+                out=out,
+                k=k,
+                concurrency=concurrency,
+                cache_dir=cache,
+                use_cache=not no_cache,
+                prompt=prompt,
+                section=section,
+                use_true_diagnoses=true_diagnoses,
+                allow_remote=allow_remote,
+                retry_failed=retry_failed,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                total=total,
+                on_progress=on_progress,
+            )
+        retr.close()
+    finally:
+        if store is not None:
+            store.close()
+        backend.close()
+
+    out_console = Console()
+    out_console.print(
+        f"{summary.generated} generated, {summary.cached} from cache, {summary.failed} failed, "
+        f"{summary.skipped_existing} already done; {summary.llm_calls} backend calls "
+        f"({summary.prompt_tokens} prompt + {summary.completion_tokens} completion tokens) "
+        f"in {summary.elapsed_s:.1f}s -> {out}",
+        highlight=False,
+    )
+    if summary.backend == "template":
+        out_console.print("(template backend: rule-written rationales, no language model)")
+    for reason, n in summary.failure_reasons.items():
+        out_console.print(f"  failed: {n} x {reason}", highlight=False)
+
+
+@app.command()
+def check(
+    file: Path = typer.Argument(..., help="Rationale JSONL written by `ctk rationale generate`."),
+    kg: str = typer.Option(..., help="Knowledge graph: an embedded store file or a Neo4j URI."),
+    out: Path | None = typer.Option(None, help="Write the full report (JSON) here."),
+    show: int = typer.Option(10, min=0, help="Admissions listed (lowest support first)."),
+) -> None:
+    """Check rationales against the graph: cited facts that exist, claims with no edge.
+
+    Prints per-admission and overall citation and support rates.
+
+    Example: ctk rationale check rationales.jsonl --kg kg.db --out check.json
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from ctk.kg.stores import is_neo4j_uri, open_store
+    from ctk.rationale_check import check_rationales
+    from ctk.rationales import read_rationales
+
+    store = open_store(kg) if is_neo4j_uri(kg) else open_store(kg, read_only=True)
+    try:
+        report = check_rationales(read_rationales(file), store)
+    finally:
+        store.close()
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
+
+    def pct(x: float | None) -> str:
+        return "-" if x is None else f"{100 * x:.1f}%"
+
+    console = Console(width=max(Console().width, 100))
+    table = Table(title=f"rationale check: {file.name}")
+    for column in ("admission", "cited", "found", "pairs", "supported", "support"):
+        table.add_column(column)
+    worst = sorted(
+        (a for a in report.admissions if a.status == "ok"),
+        key=lambda a: (a.support_rate if a.support_rate is not None else 2.0, a.admission_id),
+    )
+    for a in worst[:show]:
+        table.add_row(
+            a.admission_id,
+            str(a.cited),
+            str(a.cited_found),
+            str(a.pairs),
+            str(a.supported_pairs),
+            pct(a.support_rate),
+        )
+    if show:
+        console.print(table)
+    console.print(
+        f"{report.checked} checked, {report.failed} failed records; citations found "
+        f"{report.cited_found}/{report.cited} ({pct(report.citation_rate)}); claimed concept pairs "
+        f"supported {report.supported_pairs}/{report.pairs} ({pct(report.support_rate)}); "
+        f"mean per-admission support {pct(report.mean_admission_support_rate)}",
+        highlight=False,
+    )

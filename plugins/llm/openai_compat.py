@@ -1,0 +1,324 @@
+"""The ``openai`` backend: any server speaking the OpenAI chat-completions API.
+
+vLLM, Ollama, llama.cpp (``llama-cpp-python[server]``), LM Studio or a hosted
+API: ``POST {base_url}/chat/completions`` through httpx (no SDK). Timeouts,
+retries with exponential backoff on 429 (honouring ``Retry-After``), 5xx and
+connection errors, a concurrency limit, and token accounting from ``usage``.
+
+Structured output differs by server, so the backend negotiates
+(``structured_output``):
+
+- ``json_schema``: OpenAI's ``{"type": "json_schema", "json_schema": {...}}``
+  (OpenAI, vLLM, recent Ollama, LM Studio);
+- ``json_object``: ``{"type": "json_object", "schema": {...}}`` (llama.cpp's
+  server, which answers HTTP 500 to ``json_schema``; vLLM accepts it too);
+- ``none``: no ``response_format``; the prompt asks for JSON and ctk validates;
+- ``auto`` (default): try ``json_schema``, then ``json_object``, then ``none``
+  when a server rejects a form (HTTP 400, 404, 415, 422 or 501, or HTTP 500
+  twice in a row), and remember per server and model what worked (for the
+  process: :func:`negotiated_modes`).
+
+The API key is held as a secret and never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import threading
+import time
+from typing import Any, ClassVar, Literal
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from ctk.errors import ConfigError, LLMError, LLMResponseError, RetryableLLMError
+from ctk.llm import (
+    LLMBackend,
+    LLMRequest,
+    LLMResponse,
+    RetryPolicy,
+    call_with_retries,
+    retryable_for_status,
+)
+
+__all__ = ["OpenAIBackend", "OpenAIBackendOptions", "StructuredOutput", "negotiated_modes"]
+
+logger = logging.getLogger(__name__)
+
+StructuredOutput = Literal["auto", "json_schema", "json_object", "none"]
+_MODES: tuple[str, ...] = ("json_schema", "json_object", "none")
+_REJECTS_FORMAT = frozenset({400, 404, 415, 422, 500, 501})
+
+_negotiated: dict[str, str] = {}
+_negotiated_lock = threading.Lock()
+
+
+def negotiated_modes() -> dict[str, str]:
+    """What ``auto`` learned in this process: ``"base_url model"`` -> mode."""
+    with _negotiated_lock:
+        return dict(_negotiated)
+
+
+class OpenAIBackendOptions(BaseModel):
+    """Settings of the ``openai`` backend.
+
+    Attributes:
+        base_url: The API root, e.g. ``http://127.0.0.1:8000/v1`` (vLLM),
+            ``http://localhost:11434/v1`` (Ollama).
+        model: Model name; the first of ``GET /models`` when None.
+        api_key: Bearer token, where the server needs one.
+        timeout_s: Per-request timeout (connect, read, write).
+        max_retries: Retries on 429/5xx/timeouts/connection errors.
+        backoff_s: First retry wait (doubles, with jitter).
+        max_backoff_s: Longest wait, also the cap on ``Retry-After``.
+        max_concurrency: Most requests in flight to this server.
+        structured_output: How to ask for JSON (see the module docstring).
+        extra_body: Extra fields merged into each request body (``top_p``, ``seed``...).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str = "http://127.0.0.1:8000/v1"
+    model: str | None = None
+    api_key: SecretStr | None = None
+    timeout_s: float = Field(default=120.0, gt=0)
+    max_retries: int = Field(default=4, ge=0)
+    backoff_s: float = Field(default=0.5, ge=0)
+    max_backoff_s: float = Field(default=30.0, ge=0)
+    max_concurrency: int = Field(default=16, ge=1)
+    structured_output: StructuredOutput = "auto"
+    extra_body: dict[str, Any] = Field(default_factory=dict)
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value)
+        return max(parsed.timestamp() - time.time(), 0.0) if parsed else None
+
+
+class OpenAIBackend(LLMBackend):
+    """A client of an OpenAI-compatible chat-completions server.
+
+    Example:
+        >>> backend = OpenAIBackend({"base_url": "http://127.0.0.1:8080/v1"})  # doctest: +SKIP
+    """
+
+    name: ClassVar[str] = "openai"
+    Options: ClassVar[type[BaseModel]] = OpenAIBackendOptions
+    options: OpenAIBackendOptions
+
+    def __init__(self, options: BaseModel | dict[str, Any] | None = None) -> None:
+        super().__init__(options)
+        if not self.options.base_url.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"base URL {self.options.base_url!r} must start with http:// or https://",
+                hint="e.g. --base-url http://127.0.0.1:8000/v1",
+            )
+        self._root = self.options.base_url.rstrip("/")
+        self._model = self.options.model
+        self._clients: dict[int, tuple[httpx.AsyncClient, asyncio.Semaphore]] = {}
+        self.policy = RetryPolicy(
+            max_retries=self.options.max_retries,
+            backoff_s=self.options.backoff_s,
+            max_backoff_s=self.options.max_backoff_s,
+        )
+
+    # ----------------------------------------------------------------- properties
+    @property
+    def base_url(self) -> str | None:
+        """The API root."""
+        return self._root
+
+    @property
+    def model_name(self) -> str | None:
+        """The model asked for (known after the first call when not configured)."""
+        return self._model
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Content-Type": "application/json"}
+        if self.options.api_key is not None:
+            headers["Authorization"] = f"Bearer {self.options.api_key.get_secret_value()}"
+        return headers
+
+    def _client(self) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
+        loop_id = id(asyncio.get_running_loop())
+        pair = self._clients.get(loop_id)
+        if pair is None:
+            client = httpx.AsyncClient(
+                timeout=httpx.Timeout(self.options.timeout_s),
+                limits=httpx.Limits(
+                    max_connections=self.options.max_concurrency,
+                    max_keepalive_connections=self.options.max_concurrency,
+                ),
+                headers=self._headers(),
+            )
+            pair = (client, asyncio.Semaphore(self.options.max_concurrency))
+            self._clients = {loop_id: pair}  # clients of finished loops are dropped
+        return pair
+
+    async def aprepare(self) -> None:
+        """Discover the model (``GET /models``) when none was configured."""
+        await self._resolve_model()
+
+    async def arelease(self) -> None:
+        """Close the HTTP client of the running loop (a later call opens a new one)."""
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP client of the running loop."""
+        pair = self._clients.pop(id(asyncio.get_running_loop()), None)
+        if pair is not None:
+            await pair[0].aclose()
+
+    # ----------------------------------------------------------------- HTTP
+    async def _send(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        client, semaphore = self._client()
+        url = f"{self._root}{path}"
+        async with semaphore:
+            try:
+                response = await client.request(method, url, json=body)
+            except httpx.TimeoutException as e:
+                raise RetryableLLMError(
+                    f"{url} did not answer within {self.options.timeout_s:g}s ({type(e).__name__})"
+                ) from e
+            except httpx.TransportError as e:
+                raise RetryableLLMError(f"cannot reach {url}: {type(e).__name__}: {e}") from e
+        if response.status_code >= 400:
+            detail = response.text[:300].replace("\n", " ")
+            err = retryable_for_status(
+                response.status_code,
+                f"{url} answered HTTP {response.status_code}: {detail}",
+                _retry_after(response.headers.get("retry-after")),
+            )
+            err.status_code = response.status_code  # type: ignore[attr-defined]
+            if response.status_code in (401, 403):
+                err.hint = "check the API key (--api-key-env NAME, or CTK_OPENAI_API_KEY)"
+            raise err
+        try:
+            return response.json()
+        except ValueError as e:
+            raise LLMResponseError(f"{url} answered with a body that is not JSON") from e
+
+    async def _resolve_model(self) -> str:
+        if self._model is None:
+            data = await call_with_retries(
+                lambda: self._send("GET", "/models"),
+                self.policy,
+                what="GET /models",
+                stats=self.stats,
+            )
+            try:
+                self._model = str(data["data"][0]["id"])
+            except (KeyError, IndexError, TypeError) as e:
+                raise LLMError(
+                    f"{self._root}/models lists no model",
+                    hint="pass --model NAME",
+                ) from e
+            logger.info("openai backend: using model %s from %s/models", self._model, self._root)
+        return self._model
+
+    def _body(self, request: LLMRequest, model: str, mode: str) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": model,
+            "messages": [m.model_dump() for m in request.messages],
+            "temperature": request.temperature,
+            "max_tokens": request.max_tokens,
+        }
+        if request.json_schema is not None and mode == "json_schema":
+            body["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {
+                    "name": "ctk_answer",
+                    "schema": request.json_schema,
+                    "strict": False,
+                },
+            }
+        elif request.json_schema is not None and mode == "json_object":
+            body["response_format"] = {"type": "json_object", "schema": request.json_schema}
+        body.update(self.options.extra_body)
+        return body
+
+    def _modes(self, key: str) -> tuple[str, ...]:
+        chosen = self.options.structured_output
+        if chosen != "auto":
+            return (chosen,)
+        with _negotiated_lock:
+            known = _negotiated.get(key)
+        return _MODES[_MODES.index(known) :] if known else _MODES
+
+    async def _attempt(self, request: LLMRequest, model: str) -> tuple[Any, str]:
+        key = f"{self._root} {model}"
+        modes = self._modes(key) if request.json_schema is not None else ("none",)
+        for i, mode in enumerate(modes):
+            body = self._body(request, model, mode)
+            try:
+                try:
+                    data = await self._send("POST", "/chat/completions", body)
+                except LLMError as first:
+                    # a 500 may be a rejected response_format (llama.cpp) or a transient
+                    # failure: ask once more before trying the next form
+                    if not (i + 1 < len(modes) and getattr(first, "status_code", None) == 500):
+                        raise
+                    data = await self._send("POST", "/chat/completions", body)
+            except LLMError as e:
+                status = getattr(e, "status_code", None)
+                if i + 1 < len(modes) and status in _REJECTS_FORMAT:
+                    logger.info(
+                        "%s rejected response_format %s (HTTP %s); trying %s",
+                        self._root,
+                        mode,
+                        status,
+                        modes[i + 1],
+                    )
+                    continue
+                raise
+            if self.options.structured_output == "auto" and request.json_schema is not None:
+                with _negotiated_lock:
+                    if _negotiated.get(key) != mode:
+                        logger.info("%s: structured output form %s works", self._root, mode)
+                    _negotiated[key] = mode
+            return data, mode
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _generate(self, request: LLMRequest) -> LLMResponse:
+        async def once() -> LLMResponse:
+            try:
+                return await self._agenerate(request)
+            finally:
+                await self.aclose()
+
+        return asyncio.run(once())
+
+    async def _agenerate(self, request: LLMRequest) -> LLMResponse:
+        model = await self._resolve_model()
+        data, mode = await call_with_retries(
+            lambda: self._attempt(request, model),
+            self.policy,
+            what="chat completion",
+            stats=self.stats,
+        )
+        try:
+            choice = data["choices"][0]
+            text = choice["message"]["content"]
+        except (KeyError, IndexError, TypeError) as e:
+            raise LLMResponseError(
+                f"{self._root}/chat/completions answered without choices[0].message.content"
+            ) from e
+        usage = data.get("usage") or {}
+        return LLMResponse(
+            text=text or "",
+            prompt_tokens=int(usage.get("prompt_tokens") or 0),
+            completion_tokens=int(usage.get("completion_tokens") or 0),
+            model=str(data.get("model") or model),
+            raw={
+                "id": data.get("id"),
+                "finish_reason": choice.get("finish_reason"),
+                "structured_output": mode,
+            },
+        )

@@ -1,0 +1,264 @@
+"""The ``graph`` retriever: the knowledge-graph neighbourhood of an admission.
+
+Seed concepts are found in the note (every concept name and synonym of the graph,
+matched on word boundaries with an Aho-Corasick automaton built once from the
+store), in the lab anomaly captions (a caption such as "Heart rate is higher than
+normal" also seeds *tachycardia*), and, at training time, in the true diagnoses.
+The edges around the seeds are ranked by weight; an edge joining two seeds (a
+note finding and a diagnosis, say) gets a bonus of 1, as it is what a rationale
+needs. Each record is one graph fact: id = the fact id, provenance = its first
+evidence sentence (PMID or Wikipedia page). Works on any
+:class:`~ctk.kg.stores.base.GraphStore`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from typing import Any, ClassVar
+
+import ahocorasick
+from pydantic import BaseModel, ConfigDict, Field
+
+from ctk.kg.stores.base import GraphStore, Neighbour
+from ctk.phenotypes import phenotype_by_name
+from ctk.records import Concept
+from ctk.retrieval import EvidenceRecord, RetrievalQuery, Retriever
+
+__all__ = ["CAPTION_FINDINGS", "ConceptMatcher", "GraphRetriever", "GraphRetrieverOptions"]
+
+logger = logging.getLogger(__name__)
+
+#: (lab variable as captions spell it, direction) -> finding names to look up.
+CAPTION_FINDINGS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("heart rate", "higher"): ("tachycardia",),
+    ("heart rate", "lower"): ("bradycardia",),
+    ("glucose", "higher"): ("hyperglycemia", "hyperglycaemia"),
+    ("glucose", "lower"): ("hypoglycemia", "hypoglycaemia"),
+    ("temperature", "higher"): ("fever", "hyperthermia"),
+    ("temperature", "lower"): ("hypothermia",),
+    ("oxygen saturation", "lower"): ("hypoxemia", "hypoxia"),
+    ("respiratory rate", "higher"): ("tachypnea", "tachypnoea"),
+    ("respiratory rate", "lower"): ("bradypnea", "respiratory depression"),
+    ("systolic blood pressure", "higher"): ("hypertension",),
+    ("systolic blood pressure", "lower"): ("hypotension",),
+    ("diastolic blood pressure", "higher"): ("hypertension",),
+    ("diastolic blood pressure", "lower"): ("hypotension",),
+    ("mean blood pressure", "higher"): ("hypertension",),
+    ("mean blood pressure", "lower"): ("hypotension", "shock"),
+    ("ph", "lower"): ("acidosis", "acidemia"),
+    ("ph", "higher"): ("alkalosis", "alkalemia"),
+    ("fraction of inspired oxygen", "higher"): ("hypoxemia", "respiratory failure"),
+    ("weight", "higher"): ("obesity",),
+    ("weight", "lower"): ("cachexia", "malnutrition"),
+}
+
+_RELATION_PHRASES = {
+    "causes": "causes",
+    "symptom_of": "is a symptom of",
+    "treats": "treats",
+    "diagnosed_by": "is diagnosed by",
+    "associated_with": "is associated with",
+}
+_WORD = re.compile(r"\w")
+
+
+class GraphRetrieverOptions(BaseModel):
+    """Settings of the ``graph`` retriever.
+
+    Attributes:
+        per_concept: Edges read around each seed concept.
+        max_seeds: Most seed concepts (diagnoses first, then caption findings, then
+            note concepts by number of mentions in the corpus).
+        min_weight: Ignore edges below this weight.
+        relation_types: Only these relation types (all when empty).
+        seed_bonus: Score bonus of an edge joining two seeds.
+        min_name_length: Shortest concept name matched in text.
+        evidence_chars: Characters of the evidence sentence shown with a fact.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    per_concept: int = Field(default=10, ge=1)
+    max_seeds: int = Field(default=16, ge=1)
+    min_weight: float | None = None
+    relation_types: list[str] = Field(default_factory=list)
+    seed_bonus: float = 1.0
+    min_name_length: int = Field(default=3, ge=1)
+    evidence_chars: int = Field(default=240, ge=0)
+
+
+class ConceptMatcher:
+    """Finds the graph's concept names and synonyms in text (case-insensitive, whole words).
+
+    Args:
+        concepts: The concepts to find.
+        min_length: Shortest name matched.
+    """
+
+    def __init__(self, concepts: Any, *, min_length: int = 3) -> None:
+        self._automaton = ahocorasick.Automaton()
+        self.mentions: dict[str, int] = {}
+        n = 0
+        for concept in concepts:
+            self.mentions[concept.id] = concept.mentions
+            for name in (concept.name, *concept.synonyms):
+                key = name.lower().strip()
+                if len(key) < min_length:
+                    continue
+                existing = self._automaton.get(key, None)
+                if existing is None:
+                    self._automaton.add_word(key, (len(key), [concept.id]))
+                elif concept.id not in existing[1]:
+                    existing[1].append(concept.id)
+                n += 1
+        if n:
+            self._automaton.make_automaton()
+        self.size = n
+
+    def find(self, text: str) -> list[str]:
+        """Concept ids mentioned in ``text``, in order of first mention, no duplicates."""
+        if not self.size or not text:
+            return []
+        low = text.lower()
+        found: list[str] = []
+        seen: set[str] = set()
+        for end, (length, ids) in self._automaton.iter(low):
+            start = end - length + 1
+            if start > 0 and _WORD.match(low[start - 1]):
+                continue
+            if end + 1 < len(low) and _WORD.match(low[end + 1]):
+                continue
+            for cid in ids:
+                if cid not in seen:
+                    seen.add(cid)
+                    found.append(cid)
+        return found
+
+
+def _exact(store: GraphStore, name: str) -> list[Concept]:
+    key = name.lower().strip()
+    return [
+        c
+        for c in store.find_concepts(name, limit=5)
+        if c.name.lower() == key or key in (s.lower() for s in c.synonyms)
+    ]
+
+
+class GraphRetriever(Retriever):
+    """Knowledge-graph neighbourhood of the concepts of an admission.
+
+    Args:
+        store: The knowledge graph (required).
+        index_dir: Unused.
+        options: :class:`GraphRetrieverOptions`.
+
+    Example:
+        >>> with EmbeddedStore("kg.db", read_only=True) as store:  # doctest: +SKIP
+        ...     GraphRetriever(store=store).retrieve(RetrievalQuery(note_text="..."), k=8)
+    """
+
+    name: ClassVar[str] = "graph"
+    Options: ClassVar[type[BaseModel]] = GraphRetrieverOptions
+    options: GraphRetrieverOptions
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._matcher: ConceptMatcher | None = None
+        self._lock = threading.Lock()
+        self._names: dict[str, str] = {}
+
+    def matcher(self) -> ConceptMatcher:
+        """The concept matcher, built from the store on first use."""
+        with self._lock:
+            if self._matcher is None:
+                store = self.require_store()
+                self._matcher = ConceptMatcher(
+                    store.iter_concepts(), min_length=self.options.min_name_length
+                )
+                logger.info("graph retriever: %d concept names indexed", self._matcher.size)
+            return self._matcher
+
+    def seeds(self, query: RetrievalQuery) -> list[str]:
+        """Seed concept ids for a query, most important first (at most ``max_seeds``)."""
+        store = self.require_store()
+        ordered: list[str] = []
+
+        def add(ids: Any) -> None:
+            for cid in ids:
+                if cid not in ordered:
+                    ordered.append(cid)
+
+        add(query.concept_ids)
+        for name in (*query.diagnoses, *query.concept_names):
+            names = [name]
+            pheno = phenotype_by_name(name)
+            if pheno is not None:
+                names += [pheno.short_name, *pheno.synonyms]
+            for n in names:
+                add(c.id for c in _exact(store, n))
+        matcher = self.matcher()
+        for caption in query.anomaly_captions:
+            low = caption.lower()
+            for (variable, direction), findings in CAPTION_FINDINGS.items():
+                if low.startswith(variable) and direction in low:
+                    for finding in findings:
+                        add(c.id for c in _exact(store, finding))
+            add(matcher.find(caption))
+        note_ids = matcher.find(query.note_text)
+        note_ids.sort(key=lambda cid: -matcher.mentions.get(cid, 0))
+        add(note_ids)
+        return ordered[: self.options.max_seeds]
+
+    def _name(self, concept_id: str) -> str:
+        if concept_id not in self._names:
+            concept = self.require_store().get_concept(concept_id)
+            self._names[concept_id] = concept.name if concept else concept_id
+        return self._names[concept_id]
+
+    def _record(self, seed: str, nb: Neighbour, score: float) -> EvidenceRecord:
+        rel = nb.relation
+        if nb.direction == "out":
+            src_name, tgt_name = self._name(seed), nb.concept.name
+        else:
+            src_name, tgt_name = nb.concept.name, self._name(seed)
+        phrase = _RELATION_PHRASES.get(rel.type, rel.type.replace("_", " "))
+        text = f"{src_name[:1].upper()}{src_name[1:]} {phrase} {tgt_name}."
+        source, document = "graph", None
+        if rel.evidence:
+            ev = rel.evidence[0]
+            source, document = ev.source, ev.document_id
+            if self.options.evidence_chars:
+                sentence = " ".join(ev.sentence.split())[: self.options.evidence_chars]
+                text += f' Evidence: "{sentence}"'
+        return EvidenceRecord(
+            id=rel.id,
+            text=text,
+            source=source,
+            document_id=document,
+            score=score,
+            concept_ids=[rel.source_id, rel.target_id],
+            fact_ids=[rel.id],
+        )
+
+    def _retrieve(self, query: RetrievalQuery, k: int) -> list[EvidenceRecord]:
+        store = self.require_store()
+        seeds = self.seeds(query)
+        seed_set = set(seeds)
+        best: dict[str, EvidenceRecord] = {}
+        types = self.options.relation_types or None
+        for seed in seeds:
+            for nb in store.neighbours(
+                seed,
+                limit=self.options.per_concept,
+                relation_types=types,
+                min_weight=self.options.min_weight,
+            ):
+                score = nb.relation.weight
+                if nb.concept.id in seed_set:
+                    score += self.options.seed_bonus
+                rec = best.get(nb.relation.id)
+                if rec is None or rec.score < score:
+                    best[nb.relation.id] = self._record(seed, nb, score)
+        return sorted(best.values(), key=lambda r: (-r.score, r.id))[: max(k, 1)]

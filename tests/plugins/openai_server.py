@@ -1,0 +1,231 @@
+"""A real HTTP server speaking the OpenAI chat-completions API, for tests.
+
+Started on 127.0.0.1 with a free port in a background thread
+(``http.server.ThreadingHTTPServer``). It answers ``GET /v1/models`` and
+``POST /v1/chat/completions``. Each POST takes the next scripted behaviour from
+a queue (then :attr:`FakeOpenAIServer.default`):
+
+- ``"ok"``: a valid teacher JSON answer citing the first evidence items of the prompt;
+- ``"slow"``: the same after :attr:`FakeOpenAIServer.latency_s` more seconds;
+- ``"429"``: HTTP 429 with ``Retry-After: 0``;
+- ``"500"``: HTTP 500;
+- ``"hang"``: sleeps :attr:`FakeOpenAIServer.hang_s` (longer than the client timeout);
+- ``"invalid_json"``: HTTP 200, but the message content is not JSON;
+- ``"bad_body"``: HTTP 200 whose body is not JSON;
+- ``"bad_cite"``: valid JSON citing an evidence number that was not given.
+
+With ``api_key`` set, a request without ``Authorization: Bearer KEY`` gets HTTP
+401. ``reject_json_schema=True`` mimics llama.cpp: HTTP 500 to a
+``response_format`` of type ``json_schema``. Every request body is kept in
+:attr:`FakeOpenAIServer.requests`; :attr:`FakeOpenAIServer.latency_s` is added to
+every answer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import threading
+import time
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+_ALIAS = re.compile(r"\[(E\d+)\]")
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # the default 5 drops SYNs under concurrent load (1 s stalls)
+    daemon_threads = True
+
+
+def teacher_answer(prompt: str, *, cite: int = 2, bad_cite: bool = False) -> dict[str, Any]:
+    """A valid teacher answer for a prompt, citing its first ``cite`` evidence numbers."""
+    aliases = list(dict.fromkeys(_ALIAS.findall(prompt)))[:cite]
+    if bad_cite:
+        aliases = ["E999"]
+    return {
+        "note_rationale": "The note describes findings that support the diagnoses.",
+        "lab_rationale": "The abnormal values fit the diagnoses.",
+        "cited_facts": [{"fact_id": a, "claim": "used"} for a in aliases],
+    }
+
+
+class FakeOpenAIServer:
+    """A scripted OpenAI-compatible server on loopback.
+
+    Example:
+        >>> with FakeOpenAIServer() as server:  # doctest: +SKIP
+        ...     server.script("429", "ok")
+        ...     OpenAIBackend({"base_url": server.base_url, "model": "fake"})
+    """
+
+    def __init__(
+        self,
+        *,
+        latency_s: float = 0.0,
+        hang_s: float = 5.0,
+        default: str = "ok",
+        reject_json_schema: bool = False,
+        model: str = "fake-teacher",
+        api_key: str | None = None,
+    ) -> None:
+        self.latency_s = latency_s
+        self.hang_s = hang_s
+        self.default = default
+        self.reject_json_schema = reject_json_schema
+        self.model = model
+        self.api_key = api_key
+        self.requests: list[dict[str, Any]] = []
+        self.behaviours: list[str] = []
+        self._queue: deque[str] = deque()
+        self._lock = threading.Lock()
+        self._httpd = _Server(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT/v1``."""
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}/v1"
+
+    @property
+    def calls(self) -> int:
+        """Chat-completion requests received."""
+        with self._lock:
+            return len(self.requests)
+
+    def script(self, *behaviours: str) -> None:
+        """Queue behaviours for the next requests."""
+        with self._lock:
+            self._queue.extend(behaviours)
+
+    def reset(self) -> None:
+        """Forget requests and queued behaviours."""
+        with self._lock:
+            self.requests.clear()
+            self.behaviours.clear()
+            self._queue.clear()
+
+    def _next(self, body: dict[str, Any]) -> str:
+        with self._lock:
+            self.requests.append(body)
+            behaviour = self._queue.popleft() if self._queue else self.default
+            self.behaviours.append(behaviour)
+            return behaviour
+
+    def start(self) -> FakeOpenAIServer:
+        """Start serving."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeOpenAIServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def _send(
+                self, status: int, payload: bytes, headers: dict[str, str] | None = None
+            ) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.wfile.write(payload)
+
+            def _json(self, status: int, obj: Any, headers: dict[str, str] | None = None) -> None:
+                self._send(status, json.dumps(obj).encode(), headers)
+
+            def do_GET(self) -> None:
+                if self.path.rstrip("/") == "/v1/models":
+                    self._json(
+                        200, {"object": "list", "data": [{"id": server.model, "object": "model"}]}
+                    )
+                else:
+                    self._json(404, {"error": {"message": "not found"}})
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length)
+                if self.path.rstrip("/") != "/v1/chat/completions":
+                    self._json(404, {"error": {"message": "not found"}})
+                    return
+                if (
+                    server.api_key
+                    and self.headers.get("Authorization") != f"Bearer {server.api_key}"
+                ):
+                    self._json(401, {"error": {"message": "invalid api key"}})
+                    return
+                body = json.loads(raw or b"{}")
+                behaviour = server._next(body)
+                if server.latency_s:
+                    time.sleep(server.latency_s)
+                fmt = (body.get("response_format") or {}).get("type")
+                if server.reject_json_schema and fmt == "json_schema":
+                    self._json(500, {"error": {"message": "unsupported response_format"}})
+                    return
+                if behaviour == "slow":
+                    time.sleep(server.latency_s or 0.2)
+                if behaviour == "429":
+                    self._json(429, {"error": {"message": "rate limited"}}, {"Retry-After": "0"})
+                    return
+                if behaviour == "500":
+                    self._json(500, {"error": {"message": "internal error"}})
+                    return
+                if behaviour == "hang":
+                    time.sleep(server.hang_s)
+                    self._json(500, {"error": {"message": "too late"}})
+                    return
+                if behaviour == "bad_body":
+                    self._send(200, b"<html>not json</html>")
+                    return
+                prompt = "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
+                if behaviour == "invalid_json":
+                    content = "Sure! Here is the rationale: the patient is sick {not json"
+                else:
+                    content = json.dumps(teacher_answer(prompt, bad_cite=behaviour == "bad_cite"))
+                self._json(
+                    200,
+                    {
+                        "id": f"chatcmpl-{len(server.requests)}",
+                        "object": "chat.completion",
+                        "created": int(time.time()),
+                        "model": body.get("model", server.model),
+                        "choices": [
+                            {
+                                "index": 0,
+                                "finish_reason": "stop",
+                                "message": {"role": "assistant", "content": content},
+                            }
+                        ],
+                        "usage": {
+                            "prompt_tokens": len(prompt.split()),
+                            "completion_tokens": len(content.split()),
+                            "total_tokens": len(prompt.split()) + len(content.split()),
+                        },
+                    },
+                )
+
+        return Handler

@@ -1,22 +1,30 @@
 """Graph store load rates: Neo4j batched ``UNWIND ... MERGE`` against per-row ``MERGE``,
 and the embedded SQLite store's chunk apply rate.
 
-Neo4j: the same synthetic relationships (between existing concepts) are
-written three ways into the real server (the Maven-resolved Neo4j 5.26
-community engine of ``tools/neo4j-test-server/``, started here unless
-``--neo4j-uri`` is given):
+Neo4j: the same synthetic relationships (new edges between existing concepts,
+with 0 and with 1 evidence sentence each) are written three ways into the real
+server (the Maven-resolved Neo4j 5.26 community engine of
+``tools/neo4j-test-server/``, started here unless ``--neo4j-uri`` is given):
 
-* ``batched``        ``Neo4jStore.apply_chunk``: ``UNWIND $rows AS row MATCH ...
-                     MERGE ...`` in batches of 1000 rows, one transaction;
-* ``per-row tx``     one ``MERGE`` statement per relationship, all in one transaction;
-* ``per-row``        one auto-committed ``MERGE`` statement per relationship
-                     (what a naive loader does).
+* ``batched``        ``Neo4jStore.apply_chunk``, the store's real code path:
+                     ``UNWIND $rows.items AS row MATCH ... MERGE ...`` in
+                     batches of ``batch_size`` (5000) rows, one transaction;
+* ``per-row tx``     ``cypher.merge_relation_per_row`` (the same upsert for one
+                     ``$row``), one statement per relationship, one transaction;
+* ``per-row``        the same statement, each auto-committed (the plain way).
+
+The per-row paths write the first ``--neo4j-per-row`` of the same rows (their
+parameters are built before the clock starts). Relationships are deleted
+before each measurement, every path is run once untimed first (JVM JIT and plan
+cache warm-up), then ``--repeats`` times, and the best rate of each is kept.
+For scale, a bare ``UNWIND ... MATCH ... MATCH ... CREATE`` of the same edges
+(no ``MERGE``, no properties, the server's ceiling for this shape) is timed too.
 
 Embedded: ``EmbeddedStore.apply_chunk`` over a synthetic delta of ``--edges``
 edges (one evidence sentence each) in chunks of ``--chunk-edges``, then
 ``finalize`` (NPMI weights).
 
-Run (about 2 minutes on 2 CPU cores)::
+Run (about 6 minutes on 2 CPU cores)::
 
     python benchmarks/kg_store_load.py                # both
     python benchmarks/kg_store_load.py --skip-neo4j --edges 1000000
@@ -114,81 +122,184 @@ def embedded_build_rate(
     }
 
 
-def neo4j_load_rates(
-    uri: str, n_batched: int = 100_000, n_per_row: int = 3_000, n_concepts: int = 20_000
-) -> dict[str, float]:
-    """Relationships/s of batched UNWIND MERGE against per-row MERGE on one server."""
-    from ctk.kg import cypher
-    from ctk.kg.stores import GraphDelta, RelationDelta
-    from ctk.kg.stores.neo4j import Neo4jStore
+REL_TYPE = "associated_with"
+
+
+def _delta_rows(edges: list[tuple[str, str]], evidence: int) -> list[Any]:
+    """RelationDeltas for ``edges``, each with ``evidence`` distinct sentences."""
+    from ctk.kg.stores import RelationDelta
+    from ctk.records import Evidence
+
+    return [
+        RelationDelta(
+            source_id=a,
+            target_id=b,
+            type=REL_TYPE,
+            count=1,
+            evidence=[
+                Evidence(
+                    source="pubmed",
+                    document_id=f"{i}",
+                    sentence=f"Sentence {k} of document {i} mentions {a} and {b} together.",
+                    year=2020,
+                )
+                for k in range(evidence)
+            ],
+        )
+        for i, (a, b) in enumerate(edges)
+    ]
+
+
+def _per_row_params(store: Any, rel: Any, cap: int) -> dict[str, Any]:
+    """The one-row parameters of ``cypher.merge_relation_per_row`` for a RelationDelta."""
     from ctk.records import Relation
+
+    row = {
+        "id": Relation.make_id(rel.source_id, rel.type, rel.target_id),
+        "source_id": rel.source_id,
+        "target_id": rel.target_id,
+        "count": rel.count,
+        "evidence": store._evidence_rows(rel.evidence),
+    }
+    return {"row": row, "cap": cap}
+
+
+def _reset_relations(store: Any) -> None:
+    """Delete every relationship and chunk marker (the concepts stay)."""
+    with store.driver.session() as session:  # auto-commit: CALL IN TRANSACTIONS needs it
+        session.run(
+            "MATCH ()-[r]->() CALL (r) { DELETE r } IN TRANSACTIONS OF 20000 ROWS"
+        ).consume()
+        session.run("MATCH (c:BuildChunk) DELETE c").consume()
+
+
+def _time_batched(store: Any, rels: list[Any], chunk_id: str) -> float:
+    from ctk.kg.stores import GraphDelta
+
+    t0 = time.perf_counter()
+    assert store.apply_chunk(chunk_id, GraphDelta(relations=rels)) is True
+    return time.perf_counter() - t0
+
+
+def _time_per_row(store: Any, rels: list[Any], *, one_tx: bool) -> float:
+    from ctk.kg import cypher
+
+    query = cypher.merge_relation_per_row(REL_TYPE.upper())
+    cap = store.max_evidence_per_edge
+    params = [_per_row_params(store, r, cap) for r in rels]  # built before the clock starts
+    t0 = time.perf_counter()
+    with store.driver.session() as session:
+        if one_tx:
+            with session.begin_transaction() as tx:
+                for p in params:
+                    tx.run(query, p).consume()
+                tx.commit()
+        else:
+            for p in params:
+                session.run(query, p).consume()
+    return time.perf_counter() - t0
+
+
+def _time_server_ceiling(store: Any, edges: list[tuple[str, str]]) -> float:
+    """A bare ``UNWIND ... MATCH ... CREATE`` of the same edges (no MERGE, no properties)."""
+    query = (
+        "UNWIND $rows AS row MATCH (a:Concept {id: row[0]}) MATCH (b:Concept {id: row[1]}) "
+        "CREATE (a)-[:CAUSES]->(b)"
+    )
+    rows = [list(e) for e in edges]
+    size = store.batch_size
+    t0 = time.perf_counter()
+    with store.driver.session() as session, session.begin_transaction() as tx:
+        for start in range(0, len(rows), size):
+            tx.run(query, {"rows": rows[start : start + size]}).consume()
+        tx.commit()
+    return time.perf_counter() - t0
+
+
+def neo4j_load_rates(
+    uri: str,
+    n_batched: int = 100_000,
+    n_per_row: int = 3_000,
+    n_concepts: int = 20_000,
+    evidence: int = 1,
+    repeats: int = 3,
+) -> dict[str, Any]:
+    """Relationships/s of batched UNWIND MERGE against per-row MERGE on one server.
+
+    The same rows (``n_batched`` new edges with ``evidence`` sentences each; the
+    per-row paths write the first ``n_per_row`` of them) are written, into a
+    graph whose relationships are deleted before each measurement, by
+
+    * ``Neo4jStore.apply_chunk`` (the store's real code path, one transaction);
+    * ``cypher.merge_relation_per_row`` (the same upsert, one row a statement)
+      in one explicit transaction;
+    * the same per-row statement, each auto-committed (the plain way).
+
+    Every path is run once untimed first (JIT and plan-cache warm-up), then
+    ``repeats`` times; the best (highest) rate of each path is kept.
+    """
+    from ctk.kg.stores import GraphDelta
+    from ctk.kg.stores.neo4j import Neo4jStore
 
     store = Neo4jStore(uri)
     store.clear()
     store.upsert_concepts(_concepts(n_concepts))
-    edges = _edges(n_batched + 2 * n_per_row, n_concepts, seed=1)
-    batched, per_row_tx, per_row = (
-        edges[:n_batched],
-        edges[n_batched : n_batched + n_per_row],
-        edges[n_batched + n_per_row :],
-    )
-    # warm-up (JIT, query plans) with a few edges that are then removed
-    store.apply_chunk(
-        "warm-up",
-        GraphDelta(
-            relations=[
-                RelationDelta(source_id=a, target_id=b, type="causes") for a, b in edges[:2000]
-            ]
-        ),
-    )
-    store.driver.execute_query("MATCH ()-[r:CAUSES]->() DELETE r")
+    edges = _edges(n_batched, n_concepts, seed=1)
+    rels = _delta_rows(edges, evidence)
+    per_row = rels[:n_per_row]
 
-    delta = GraphDelta(
-        relations=[
-            RelationDelta(source_id=a, target_id=b, type="associated_with") for a, b in batched
-        ]
-    )
-    t0 = time.perf_counter()
-    store.apply_chunk("batched", delta)
-    batched_s = time.perf_counter() - t0
+    # warm-up: every path once on a slice of the same rows
+    _time_batched(store, rels[: max(n_batched // 5, 1)], "warm-up")
+    _reset_relations(store)
+    _time_per_row(store, per_row[:300], one_tx=True)
+    _reset_relations(store)
+    _time_per_row(store, per_row[:300], one_tx=False)
+    _reset_relations(store)
+    _time_server_ceiling(store, edges[: max(n_batched // 5, 1)])
+    _reset_relations(store)
 
-    query = cypher.merge_relation_per_row("ASSOCIATED_WITH")
-
-    def params(a: str, b: str) -> dict[str, Any]:
-        return {
-            "source_id": a,
-            "target_id": b,
-            "id": Relation.make_id(a, "associated_with", b),
-            "count": 1,
-        }
-
-    t0 = time.perf_counter()
-    with store.driver.session() as session, session.begin_transaction() as tx:
-        for a, b in per_row_tx:
-            tx.run(query, params(a, b)).consume()
-        tx.commit()
-    per_row_tx_s = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    with store.driver.session() as session:
-        for a, b in per_row:
-            session.run(query, params(a, b)).consume()
-    per_row_s = time.perf_counter() - t0
-
-    total = store.stats().relations
-    assert total == n_batched + 2 * n_per_row, total
-    # idempotent re-run: the same chunk again changes nothing
-    assert store.apply_chunk("batched", delta) is False
+    runs: dict[str, list[float]] = {"batched": [], "per_row_tx": [], "per_row": [], "ceiling": []}
+    for k in range(repeats):
+        runs["batched"].append(n_batched / _time_batched(store, rels, f"batched-{k}"))
+        stats = store.stats()
+        assert stats.relations == n_batched, stats.relations
+        assert stats.evidence == n_batched * min(evidence, store.max_evidence_per_edge)
+        # idempotent re-run: the same chunk again changes nothing
+        assert store.apply_chunk(f"batched-{k}", GraphDelta()) is False
+        _reset_relations(store)
+        runs["per_row_tx"].append(n_per_row / _time_per_row(store, per_row, one_tx=True))
+        assert store.stats().relations == n_per_row
+        _reset_relations(store)
+        runs["per_row"].append(n_per_row / _time_per_row(store, per_row, one_tx=False))
+        assert store.stats().relations == n_per_row
+        _reset_relations(store)
+        runs["ceiling"].append(n_batched / _time_server_ceiling(store, edges))
+        _reset_relations(store)
+        logger.info(
+            "run %d (evidence %d): %s",
+            k + 1,
+            evidence,
+            ", ".join(f"{name} {v[-1]:,.0f}/s" for name, v in runs.items()),
+        )
     store.clear()
+    batch_size = store.batch_size
     store.close()
-    rates = {
-        "batched_rels_per_s": n_batched / batched_s,
-        "per_row_tx_rels_per_s": n_per_row / per_row_tx_s,
-        "per_row_rels_per_s": n_per_row / per_row_s,
+    rates: dict[str, Any] = {
+        "batched_rels_per_s": max(runs["batched"]),
+        "per_row_tx_rels_per_s": max(runs["per_row_tx"]),
+        "per_row_rels_per_s": max(runs["per_row"]),
+        "ceiling_rels_per_s": max(runs["ceiling"]),
+        "runs": runs,
     }
     rates["ratio_vs_per_row"] = rates["batched_rels_per_s"] / rates["per_row_rels_per_s"]
     rates["ratio_vs_per_row_tx"] = rates["batched_rels_per_s"] / rates["per_row_tx_rels_per_s"]
-    rates.update(n_batched=n_batched, n_per_row=n_per_row)
+    rates.update(
+        n_batched=n_batched,
+        n_per_row=n_per_row,
+        evidence=evidence,
+        repeats=repeats,
+        batch_size=batch_size,
+    )
     return rates
 
 
@@ -200,6 +311,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--neo4j-uri", default=None, help="use this server (default: start one)")
     parser.add_argument("--neo4j-batched", type=int, default=100_000)
     parser.add_argument("--neo4j-per-row", type=int, default=3_000)
+    parser.add_argument(
+        "--neo4j-evidence",
+        type=int,
+        nargs="+",
+        default=[0, 1],
+        help="evidence sentences per relationship; one measurement per value",
+    )
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per path (best kept)")
+    parser.add_argument(
+        "--neo4j-heap",
+        default="2g",
+        help="JVM heap of the server started here (the test fixture uses 768m; a 100,000-edge "
+        "transaction spends a third of its time in GC at 768m)",
+    )
     parser.add_argument("--skip-neo4j", action="store_true")
     parser.add_argument("--skip-embedded", action="store_true")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
@@ -216,15 +341,27 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             sys.path.insert(0, str(REPO / "tools" / "neo4j-test-server"))
             from neo4j_server import Neo4jTestServer
 
-            server = Neo4jTestServer(Path(tempfile.mkdtemp(prefix="ctk-bench-neo4j-")))
+            server = Neo4jTestServer(
+                Path(tempfile.mkdtemp(prefix="ctk-bench-neo4j-")), heap=args.neo4j_heap
+            )
             server.start()
             uri = server.uri
         try:
             logger.info("neo4j at %s", uri)
-            results["neo4j"] = neo4j_load_rates(uri, args.neo4j_batched, args.neo4j_per_row)
+            results["neo4j"] = [
+                neo4j_load_rates(
+                    uri,
+                    args.neo4j_batched,
+                    args.neo4j_per_row,
+                    evidence=ev,
+                    repeats=args.repeats,
+                )
+                for ev in args.neo4j_evidence
+            ]
         finally:
             if server is not None:
                 server.stop()
+    results["neo4j_heap"] = args.neo4j_heap if args.neo4j_uri is None else "external"
     results["load_average_1m_at_end"] = os.getloadavg()[0]
     results["cpu_count"] = os.cpu_count()
     lines = ["| measurement | figure |", "|---|---|"]
@@ -237,17 +374,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             f"| embedded finalize (NPMI of every edge) | {e['finalize_s']:.1f} s |",
             f"| embedded file size | {e['file_mb']:.0f} MB |",
         ]
-    if "neo4j" in results:
-        n = results["neo4j"]
+    for n in results.get("neo4j", []):
+        what = f"{n['evidence']} evidence sentence(s) per rel"
         lines += [
-            f"| Neo4j batched UNWIND MERGE ({n['n_batched']:,} rels, batches of 1000) "
-            f"| {n['batched_rels_per_s']:,.0f} rels/s |",
-            f"| Neo4j per-row MERGE, one transaction ({n['n_per_row']:,} rels) "
+            f"| Neo4j batched `apply_chunk` ({n['n_batched']:,} rels, {what}, "
+            f"batches of {n['batch_size']:,}, one tx) | {n['batched_rels_per_s']:,.0f} rels/s |",
+            f"| Neo4j per-row MERGE, one transaction ({n['n_per_row']:,} rels, {what}) "
             f"| {n['per_row_tx_rels_per_s']:,.0f} rels/s |",
-            f"| Neo4j per-row MERGE, auto-commit ({n['n_per_row']:,} rels) "
+            f"| Neo4j per-row MERGE, auto-commit ({n['n_per_row']:,} rels, {what}) "
             f"| {n['per_row_rels_per_s']:,.0f} rels/s |",
-            f"| batched / per-row auto-commit | {n['ratio_vs_per_row']:.1f}x |",
-            f"| batched / per-row in one transaction | {n['ratio_vs_per_row_tx']:.1f}x |",
+            f"| batched / per-row auto-commit ({what}) | {n['ratio_vs_per_row']:.1f}x |",
+            f"| batched / per-row in one transaction ({what}) | {n['ratio_vs_per_row_tx']:.1f}x |",
+            f"| server ceiling: bare UNWIND MATCH CREATE, no properties ({n['n_batched']:,} rels)"
+            f" | {n['ceiling_rels_per_s']:,.0f} rels/s |",
         ]
     lines.append(
         f"| machine | {results['cpu_count']} CPUs, 1-min load average "

@@ -120,17 +120,17 @@ class StudentConfig(_Cfg):
     lab_variables: list[str] = Field(default_factory=lambda: list(PAPER_VARIABLES))
     lab_center: list[float] | None = None
     lab_scale: list[float] | None = None
-    patch_len: int = Field(8, ge=1)
-    max_hours: int = Field(1000, ge=1)
-    lab_d_model: int = Field(768, ge=1)
-    lab_layers: int = Field(3, ge=0)
-    lab_heads: int = Field(16, ge=1)
-    lab_ff: int = Field(0, ge=0)
-    lab_dropout: float = Field(0.1, ge=0.0, lt=1.0)
-    n_prototypes: int = Field(100, ge=1)
-    ka_heads: int = Field(8, ge=1)
-    ka_d_head: int = Field(0, ge=0)
-    max_vocab: int = Field(1000, ge=1)
+    patch_len: int = Field(default=8, ge=1)
+    max_hours: int = Field(default=1000, ge=1)
+    lab_d_model: int = Field(default=768, ge=1)
+    lab_layers: int = Field(default=3, ge=0)
+    lab_heads: int = Field(default=16, ge=1)
+    lab_ff: int = Field(default=0, ge=0)
+    lab_dropout: float = Field(default=0.1, ge=0.0, lt=1.0)
+    n_prototypes: int = Field(default=100, ge=1)
+    ka_heads: int = Field(default=8, ge=1)
+    ka_d_head: int = Field(default=0, ge=0)
+    max_vocab: int = Field(default=1000, ge=1)
     use_labs: bool = True
     use_knowledge: bool = True
     append_lab_tokens: bool = False
@@ -154,7 +154,8 @@ class StudentConfig(_Cfg):
             raise ValueError("lab_scale values must be > 0")
         if self.lab_d_model % self.lab_heads:
             raise ValueError(
-                f"lab_d_model ({self.lab_d_model}) must be divisible by lab_heads ({self.lab_heads})"
+                f"lab_d_model ({self.lab_d_model}) must be divisible by "
+                f"lab_heads ({self.lab_heads})"
             )
         return self
 
@@ -169,10 +170,10 @@ class PhaseConfig(_Cfg):
         aux_weight: Weight of the auxiliary anomaly-caption loss (phase 2 only).
     """
 
-    lr: float = Field(2e-5, gt=0)
-    max_steps: int = Field(0, ge=0)
-    epochs: float = Field(1.0, gt=0)
-    aux_weight: float = Field(0.5, ge=0)
+    lr: float = Field(default=2e-5, gt=0)
+    max_steps: int = Field(default=0, ge=0)
+    epochs: float = Field(default=1.0, gt=0)
+    aux_weight: float = Field(default=0.5, ge=0)
 
 
 def _default_phases() -> dict[int, PhaseConfig]:
@@ -191,9 +192,9 @@ class LoraSettings(_Cfg):
     """
 
     enabled: bool = False
-    r: int = Field(8, ge=1)
-    alpha: int = Field(16, ge=1)
-    dropout: float = Field(0.05, ge=0.0, lt=1.0)
+    r: int = Field(default=8, ge=1)
+    alpha: int = Field(default=16, ge=1)
+    dropout: float = Field(default=0.05, ge=0.0, lt=1.0)
     target_modules: list[str] = Field(default_factory=lambda: ["q", "v"])
 
 
@@ -215,25 +216,28 @@ class TrainConfig(_Cfg):
         max_target_len: Token limit of the target text.
         mixed_precision: ``auto`` (bf16 on CUDA, none on CPU), ``no`` or ``bf16``.
         num_workers: DataLoader workers.
+        cpu_threads: torch CPU threads when training on CPU (0: torch's default). Tiny
+            models on a busy machine train many times faster with 1.
         phases: Per-phase settings (keys 1, 2, 3).
         lora: LoRA settings.
         tensorboard: Also log to TensorBoard when ``torch.utils.tensorboard`` imports.
     """
 
     seed: int = 42
-    batch_size: int = Field(12, ge=1)
-    grad_accum: int = Field(1, ge=1)
-    weight_decay: float = Field(0.05, ge=0)
-    warmup_steps: int = Field(200, ge=0)
-    max_grad_norm: float = Field(1.0, ge=0)
+    batch_size: int = Field(default=12, ge=1)
+    grad_accum: int = Field(default=1, ge=1)
+    weight_decay: float = Field(default=0.05, ge=0)
+    warmup_steps: int = Field(default=200, ge=0)
+    max_grad_norm: float = Field(default=1.0, ge=0)
     gradient_checkpointing: bool = False
-    save_every: int = Field(500, ge=0)
-    keep_checkpoints: int = Field(2, ge=1)
-    log_every: int = Field(10, ge=1)
-    max_source_len: int = Field(512, ge=8)
-    max_target_len: int = Field(256, ge=8)
+    save_every: int = Field(default=500, ge=0)
+    keep_checkpoints: int = Field(default=2, ge=1)
+    log_every: int = Field(default=10, ge=1)
+    max_source_len: int = Field(default=512, ge=8)
+    max_target_len: int = Field(default=256, ge=8)
     mixed_precision: Literal["auto", "no", "bf16"] = "auto"
-    num_workers: int = Field(0, ge=0)
+    num_workers: int = Field(default=0, ge=0)
+    cpu_threads: int = Field(default=0, ge=0)
     phases: dict[int, PhaseConfig] = Field(default_factory=_default_phases)
     lora: LoraSettings = Field(default_factory=LoraSettings)
     tensorboard: bool = True
@@ -269,7 +273,7 @@ class DataConfig(_Cfg):
     train_split: str = "train"
     eval_split: str = "test"
     include_rationale: bool = True
-    max_admissions: int = Field(0, ge=0)
+    max_admissions: int = Field(default=0, ge=0)
 
 
 class RunConfig(_Cfg):

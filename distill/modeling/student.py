@@ -1,0 +1,448 @@
+"""The ClinRaGen student: any seq2seq LM plus a lab encoder and KA attention.
+
+A saved student is a folder::
+
+    DIR/
+      ctk_config.json         ClinRaGenConfig: format version, StudentConfig, V_k names
+      lm/                     the LM (``save_pretrained``; LoRA merged) and its tokenizer
+      student.safetensors     lab encoder, KA attention / lab projection, V_k embeddings
+
+Lab-derived tokens (KA tokens, and/or projected lab tokens) are placed right
+after each row's last text token (before the padding), so a row's encoder
+input does not depend on how much padding its batch needed.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+from torch import Tensor, nn
+
+from ctk.distill.config import StudentConfig
+from ctk.distill.modeling.ka_attention import KnowledgeAugmentedAttention
+from ctk.distill.modeling.lab_encoder import LabEncoder
+from ctk.errors import CheckpointError, FormatVersionError
+
+__all__ = [
+    "CONFIG_FILE",
+    "EXTRAS_FILE",
+    "LM_DIR",
+    "STUDENT_FORMAT_VERSION",
+    "ClinRaGenConfig",
+    "ClinRaGenStudent",
+    "StudentOutput",
+    "embed_names",
+]
+
+logger = logging.getLogger(__name__)
+
+CONFIG_FILE = "ctk_config.json"
+EXTRAS_FILE = "student.safetensors"
+LM_DIR = "lm"
+STUDENT_FORMAT_VERSION = 1
+
+
+class ClinRaGenConfig(BaseModel):
+    """What ``ctk_config.json`` holds.
+
+    Attributes:
+        kind: Always ``ctk.student``.
+        format_version: Folder format version.
+        student: The student settings.
+        vocab_names: The V_k names embedded (order = rows of the V_k embeddings).
+        d_llm: Hidden size of the LM.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["ctk.student"] = "ctk.student"
+    format_version: int = STUDENT_FORMAT_VERSION
+    student: StudentConfig
+    vocab_names: list[str] = Field(default_factory=list)
+    d_llm: int
+
+
+@dataclass
+class StudentOutput:
+    """Loss and logits of one forward pass.
+
+    Attributes:
+        loss: Total loss (LM loss + weighted auxiliary loss), None without labels.
+        lm_loss: The main LM loss.
+        aux_loss: The auxiliary anomaly-caption loss, where computed.
+        logits: Decoder logits ``[B, L, vocab]``.
+    """
+
+    loss: Tensor | None
+    lm_loss: Tensor | None
+    aux_loss: Tensor | None
+    logits: Tensor
+
+
+def embed_names(names: list[str], tokenizer: Any, embeddings: nn.Embedding) -> Tensor:
+    """Embed each name as the mean of its sub-word input embeddings.
+
+    Args:
+        names: V_k names.
+        tokenizer: The LM's tokenizer.
+        embeddings: The LM's input embedding table.
+
+    Returns:
+        ``[len(names), d_llm]`` (detached, float32).
+    """
+    rows = []
+    weight = embeddings.weight.detach().float()
+    for name in names:
+        ids = tokenizer(name, add_special_tokens=False)["input_ids"] or [tokenizer.unk_token_id]
+        rows.append(weight[torch.tensor(ids, device=weight.device)].mean(0))
+    return torch.stack(rows).cpu() if rows else torch.zeros(0, weight.shape[1])
+
+
+def _default_vocabulary() -> list[str]:
+    from ctk.lab_variables import load_lab_ranges
+    from ctk.phenotypes import phenotypes
+
+    names: list[str] = []
+    for p in phenotypes():
+        names.extend([p.short_name, *p.synonyms])
+    names.extend(r.caption_name for r in load_lab_ranges().values())
+    seen: set[str] = set()
+    return [n for n in names if not (n.lower() in seen or seen.add(n.lower()))]  # type: ignore[func-returns-value]
+
+
+class ClinRaGenStudent(nn.Module):  # type: ignore[misc]
+    """The multimodal student.
+
+    Build one with :meth:`build` (from a :class:`StudentConfig`) or
+    :meth:`from_pretrained` (from a saved folder). ``lm`` may be a peft model
+    (LoRA) during training.
+
+    Args:
+        config: The student's config (with the V_k names).
+        lm: A loaded ``AutoModelForSeq2SeqLM``.
+        tokenizer: Its tokenizer.
+        vocab_embeddings: ``[K, d_llm]`` V_k embeddings (None: computed from ``lm``).
+    """
+
+    def __init__(
+        self,
+        config: ClinRaGenConfig,
+        lm: Any,
+        tokenizer: Any,
+        vocab_embeddings: Tensor | None = None,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.lm = lm
+        self.tokenizer = tokenizer
+        s = config.student
+        d_llm = config.d_llm
+        self.lab_encoder: LabEncoder | None = None
+        self.ka: KnowledgeAugmentedAttention | None = None
+        self.lab_projection: nn.Linear | None = None
+        if s.use_labs:
+            assert s.lab_center is not None and s.lab_scale is not None
+            self.lab_encoder = LabEncoder(
+                len(s.lab_variables),
+                s.lab_center,
+                s.lab_scale,
+                patch_len=s.patch_len,
+                max_hours=s.max_hours,
+                d_model=s.lab_d_model,
+                n_layers=s.lab_layers,
+                n_heads=s.lab_heads,
+                d_ff=s.lab_ff,
+                dropout=s.lab_dropout,
+            )
+            if s.use_knowledge:
+                if vocab_embeddings is None:
+                    vocab_embeddings = embed_names(
+                        config.vocab_names, tokenizer, lm.get_input_embeddings()
+                    )
+                self.register_buffer("vocab_embeddings", vocab_embeddings.float().clone())
+                self.ka = KnowledgeAugmentedAttention(
+                    s.lab_d_model,
+                    d_llm,
+                    len(config.vocab_names),
+                    s.n_prototypes,
+                    n_heads=s.ka_heads,
+                    d_head=s.ka_d_head,
+                    dropout=s.lab_dropout,
+                )
+            if not s.use_knowledge or s.append_lab_tokens:
+                self.lab_projection = nn.Linear(s.lab_d_model, d_llm)
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def build(
+        cls,
+        student: StudentConfig,
+        vocab_names: list[str] | None = None,
+        *,
+        lm: Any | None = None,
+        tokenizer: Any | None = None,
+        seed: int | None = None,
+    ) -> ClinRaGenStudent:
+        """A new student: loads ``student.lm_path`` and initialises the lab parts.
+
+        Args:
+            student: Student settings.
+            vocab_names: V_k names, best first (None: built-in concept names); cut to
+                ``student.max_vocab``.
+            lm: An already loaded LM (default: ``AutoModelForSeq2SeqLM.from_pretrained``).
+            tokenizer: Its tokenizer (default: ``AutoTokenizer.from_pretrained``).
+            seed: Seed for the new (lab) weights.
+
+        Returns:
+            The student.
+
+        Raises:
+            CheckpointError: The LM cannot be loaded from ``lm_path``.
+        """
+        if lm is None or tokenizer is None:
+            lm, tokenizer = _load_lm(student.lm_path)
+        names = list(vocab_names) if vocab_names else _default_vocabulary()
+        names = names[: student.max_vocab]
+        d_llm = int(lm.get_input_embeddings().embedding_dim)
+        config = ClinRaGenConfig(student=student, vocab_names=names, d_llm=d_llm)
+        if seed is not None:
+            torch.manual_seed(seed)
+        return cls(config, lm, tokenizer)
+
+    @classmethod
+    def from_pretrained(cls, folder: str | Path, *, device: str | None = None) -> ClinRaGenStudent:
+        """Load a student saved by :meth:`save_pretrained`.
+
+        Raises:
+            CheckpointError: Files are missing.
+            FormatVersionError: The folder was written by a newer format.
+        """
+        from safetensors.torch import load_file
+
+        root = Path(folder)
+        cpath = root / CONFIG_FILE
+        if not cpath.is_file():
+            raise CheckpointError(
+                f"{root} is not a saved student: no {CONFIG_FILE}",
+                hint="pass the `model` folder a `ctk distill run` wrote (OUTPUT/model)",
+            )
+        raw = json.loads(cpath.read_text(encoding="utf-8"))
+        if raw.get("format_version") != STUDENT_FORMAT_VERSION:
+            raise FormatVersionError(
+                f"{cpath}: student format version {raw.get('format_version')!r}, "
+                f"this ctk reads {STUDENT_FORMAT_VERSION}",
+                hint="upgrade clinragen-toolkit",
+            )
+        config = ClinRaGenConfig.model_validate(raw)
+        lm, tokenizer = _load_lm(str(root / LM_DIR))
+        extras_path = root / EXTRAS_FILE
+        state = load_file(str(extras_path)) if extras_path.is_file() else {}
+        model = cls(config, lm, tokenizer, vocab_embeddings=state.get("vocab_embeddings"))
+        missing = [k for k in model.extras_state_dict() if k not in state]
+        if missing:
+            raise CheckpointError(
+                f"{extras_path}: missing tensors {missing[:5]}",
+                hint="the folder is incomplete: save the student again",
+            )
+        model.load_state_dict(state, strict=False)
+        if device:
+            model.to(device)
+        model.eval()
+        return model
+
+    def refresh_vocab_embeddings(self) -> None:
+        """Re-embed the V_k names with the LM's current input embeddings.
+
+        The trainer calls this when phase 2 starts, so that the knowledge
+        vocabulary is embedded by the (then frozen) embeddings phase 1 produced.
+        """
+        if self.ka is None:
+            return
+        emb = embed_names(self.config.vocab_names, self.tokenizer, self.lm.get_input_embeddings())
+        self.vocab_embeddings.copy_(emb.to(self.vocab_embeddings.device))
+
+    def extras_state_dict(self) -> dict[str, Tensor]:
+        """State of everything but the LM (lab encoder, fusion, V_k embeddings)."""
+        return {k: v for k, v in self.state_dict().items() if not k.startswith("lm.")}
+
+    def save_pretrained(self, folder: str | Path) -> Path:
+        """Write the student folder; a LoRA LM is saved merged (plain weights).
+
+        Args:
+            folder: Target folder (created).
+
+        Returns:
+            The folder.
+        """
+        from safetensors.torch import save_file
+
+        root = Path(folder)
+        root.mkdir(parents=True, exist_ok=True)
+        lm = self.lm
+        if hasattr(lm, "merge_and_unload"):
+            lm = copy.deepcopy(lm).merge_and_unload()
+        lm.save_pretrained(root / LM_DIR)
+        self.tokenizer.save_pretrained(root / LM_DIR)
+        extras = {k: v.detach().cpu().contiguous() for k, v in self.extras_state_dict().items()}
+        save_file(extras, str(root / EXTRAS_FILE), metadata={"format": "pt"})
+        (root / CONFIG_FILE).write_text(
+            self.config.model_dump_json(indent=2) + "\n", encoding="utf-8"
+        )
+        return root
+
+    # ------------------------------------------------------------------ groups
+
+    def module_groups(self) -> dict[str, list[nn.Module]]:
+        """Trainable groups: ``lm``, ``lab_encoder`` and ``fusion`` (KA attention, projection)."""
+        fusion: list[nn.Module] = [m for m in (self.ka, self.lab_projection) if m is not None]
+        groups: dict[str, list[nn.Module]] = {"lm": [self.lm], "fusion": fusion}
+        groups["lab_encoder"] = [self.lab_encoder] if self.lab_encoder is not None else []
+        return groups
+
+    # ------------------------------------------------------------------ forward
+
+    @property
+    def uses_labs(self) -> bool:
+        """Whether this student has a lab pathway."""
+        return self.lab_encoder is not None
+
+    def lab_tokens(self, labs: Tensor, lab_mask: Tensor) -> Tensor:
+        """Tokens appended to the encoder input: ``[B, E, d_llm]``."""
+        assert self.lab_encoder is not None
+        enc = self.lab_encoder(labs, lab_mask)
+        parts = []
+        if self.ka is not None:
+            vocab: Tensor = self.vocab_embeddings
+            parts.append(self.ka(enc, vocab))
+        if self.lab_projection is not None:
+            parts.append(self.lab_projection(enc))
+        return torch.cat(parts, dim=1)
+
+    def encoder_inputs(
+        self,
+        input_ids: Tensor,
+        attention_mask: Tensor,
+        labs: Tensor | None = None,
+        lab_mask: Tensor | None = None,
+    ) -> tuple[Tensor, Tensor]:
+        """Input embeddings and attention mask for the LM encoder (lab tokens placed)."""
+        embeds = self.lm.get_input_embeddings()(input_ids)
+        if labs is None or not self.uses_labs:
+            return embeds, attention_mask
+        if lab_mask is None:
+            lab_mask = torch.ones_like(labs)
+        extra = self.lab_tokens(labs, lab_mask).to(embeds.dtype)
+        return _place_after_text(embeds, attention_mask, extra)
+
+    def forward(
+        self,
+        input_ids: Tensor,
+        attention_mask: Tensor,
+        labs: Tensor | None = None,
+        lab_mask: Tensor | None = None,
+        labels: Tensor | None = None,
+        aux_labels: Tensor | None = None,
+        aux_weight: float = 0.0,
+    ) -> StudentOutput:
+        """Run the LM on text (+ lab tokens).
+
+        Args:
+            input_ids: ``[B, L]`` encoder token ids (right padded).
+            attention_mask: ``[B, L]``.
+            labs: ``[B, V, T]`` raw lab values, or None for text only.
+            lab_mask: ``[B, V, T]`` observation mask.
+            labels: ``[B, Lt]`` target ids (-100 ignored).
+            aux_labels: ``[B, La]`` auxiliary target ids (anomaly captions), or None.
+            aux_weight: Weight of the auxiliary loss.
+
+        Returns:
+            Loss(es) and logits.
+        """
+        embeds, mask = self.encoder_inputs(input_ids, attention_mask, labs, lab_mask)
+        out = self.lm(inputs_embeds=embeds, attention_mask=mask, labels=labels)
+        loss = out.loss
+        aux_loss = None
+        if aux_labels is not None and aux_weight > 0:
+            from transformers.modeling_outputs import BaseModelOutput
+
+            enc = BaseModelOutput(last_hidden_state=out.encoder_last_hidden_state)
+            aux = self.lm(encoder_outputs=enc, attention_mask=mask, labels=aux_labels)
+            aux_loss = aux.loss
+            loss = loss + aux_weight * aux_loss if loss is not None else aux_weight * aux_loss
+        return StudentOutput(loss=loss, lm_loss=out.loss, aux_loss=aux_loss, logits=out.logits)
+
+    @torch.no_grad()  # type: ignore[untyped-decorator]
+    def generate(
+        self,
+        input_ids: Tensor,
+        attention_mask: Tensor,
+        labs: Tensor | None = None,
+        lab_mask: Tensor | None = None,
+        **generate_kwargs: Any,
+    ) -> Tensor:
+        """Generate target ids (greedy unless ``generate_kwargs`` say otherwise)."""
+        embeds, mask = self.encoder_inputs(input_ids, attention_mask, labs, lab_mask)
+        generate_kwargs.setdefault("max_new_tokens", 64)
+        generate_kwargs.setdefault("do_sample", False)
+        return self.lm.generate(inputs_embeds=embeds, attention_mask=mask, **generate_kwargs)
+
+    def knowledge_used(self, top_prototypes: int = 3, names_per_prototype: int = 3) -> list[str]:
+        """V_k names behind the prototypes the last forward attended to most.
+
+        The head-, variable- and batch-averaged attention ranks prototypes; each
+        prototype is a weighted sum of V_k embeddings, and its largest compression
+        weights name the concepts it stands for.
+
+        Returns:
+            Up to ``top_prototypes * names_per_prototype`` distinct names ([] without KA).
+        """
+        if self.ka is None or self.ka.last_attention is None:
+            return []
+        attn = self.ka.last_attention.float().mean(dim=(0, 1))  # [P]
+        weights = self.ka.compress.weight.detach().float()  # [P, K]
+        names: list[str] = []
+        for p in torch.argsort(attn, descending=True)[:top_prototypes].tolist():
+            for k in torch.argsort(weights[p], descending=True)[:names_per_prototype].tolist():
+                name = self.config.vocab_names[k]
+                if name not in names:
+                    names.append(name)
+        return names
+
+
+def _place_after_text(embeds: Tensor, mask: Tensor, extra: Tensor) -> tuple[Tensor, Tensor]:
+    """Insert ``extra`` tokens after each row's last real token (right padding assumed)."""
+    b, seq, d = embeds.shape
+    e = extra.shape[1]
+    lengths = mask.long().sum(dim=1)  # [B]
+    pos = torch.arange(seq, device=embeds.device)[None].expand(b, seq)
+    text_idx = pos + e * (pos >= lengths[:, None]).long()  # [B, L]
+    extra_idx = lengths[:, None] + torch.arange(e, device=embeds.device)[None]  # [B, E]
+    out = embeds.new_zeros(b, seq + e, d)
+    out = out.scatter(1, text_idx[..., None].expand(b, seq, d), embeds)
+    out = out.scatter(1, extra_idx[..., None].expand(b, e, d), extra)
+    new_mask = mask.new_zeros(b, seq + e)
+    new_mask = new_mask.scatter(1, text_idx, mask)
+    new_mask = new_mask.scatter(1, extra_idx, torch.ones_like(extra_idx, dtype=mask.dtype))
+    return out, new_mask
+
+
+def _load_lm(path: str) -> tuple[Any, Any]:
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    try:
+        lm = AutoModelForSeq2SeqLM.from_pretrained(path)
+        tokenizer = AutoTokenizer.from_pretrained(path)
+    except (OSError, ValueError) as e:
+        raise CheckpointError(
+            f"cannot load a seq2seq LM from {path!r}: {e}",
+            hint="pass a local model folder (e.g. from `ctk distill init-tiny`) or a cached hub id",
+        ) from e
+    return lm, tokenizer

@@ -12,6 +12,9 @@ The graph model is described in :mod:`ctk.kg.stores.neo4j`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from ctk.kg.schema import (
     CONCEPT_LABEL,
     RELATIONSHIP_TYPES,
@@ -34,6 +37,7 @@ __all__ = [
     "EVIDENCE_COUNT",
     "FIND_CONCEPTS",
     "INDEXES",
+    "MERGE_CONCEPTS",
     "META_ADD",
     "META_READ",
     "NEIGHBOURS",
@@ -45,6 +49,7 @@ __all__ = [
     "merge_relations_add",
     "relation_by_id",
     "relation_id_indexes",
+    "rows_param",
     "set_concepts",
     "set_relations",
     "set_weights",
@@ -101,14 +106,50 @@ META_READ = (
 CLEAR_ALL = "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
 
 
-# ---------------------------------------------------------------------- concepts
-def merge_concepts_add(type_label: str) -> str:
-    """Batched concept upsert for one type label: first name/type kept, mentions added.
+# ---------------------------------------------------------------------- batches
+# A batch travels as ``$rows = {items: [row, ...]}`` and statements read
+# ``UNWIND $rows.items AS row``. Neo4j 5 keys its plan cache on the size bucket
+# of every *list* parameter (1, 2-9, 10-99, 100-999, ...), so a bare list
+# parameter is re-planned whenever a batch lands in a new bucket (the last
+# batch of a chunk, a small chunk): on a cold server that is 0.2-1 s a plan. A
+# map parameter has no size hint, so each statement text is planned once.
+# :func:`rows_param` builds the parameter.
 
-    Rows: ``{id, name, name_lower, type, synonyms, mentions}``.
+
+def rows_param(rows: Iterable[Any]) -> dict[str, list[Any]]:
+    """The ``$rows`` parameter of a batched statement: ``{"items": [row, ...]}``."""
+    return {"items": list(rows)}
+
+
+# ---------------------------------------------------------------------- concepts
+#: Batched concept upsert for every type label at once: first name/type kept,
+#: mentions added, new synonyms appended. Rows: ``{id, label, name, name_lower,
+#: type, synonyms, mentions}``. The type label is set with ``SET c:$(row.label)``
+#: (a value, checked against the allow-list in Python, never query text), so one
+#: plan serves every type; the ``MERGE`` itself uses the static ``Concept``
+#: label and hence the ``Concept.id`` uniqueness index.
+MERGE_CONCEPTS = f"""
+UNWIND $rows.items AS row
+MERGE (c:{_label(CONCEPT_LABEL)} {{id: row.id}})
+ON CREATE SET c:$(row.label), c.name = row.name, c.name_lower = row.name_lower,
+    c.type = row.type, c.mentions = row.mentions, c.synonyms = row.synonyms,
+    c.synonyms_lower = [s IN row.synonyms | toLower(s)]
+ON MATCH SET c.mentions = c.mentions + row.mentions,
+    c.synonyms_lower = coalesce(c.synonyms_lower, [])
+        + [s IN row.synonyms WHERE NOT s IN c.synonyms | toLower(s)],
+    c.synonyms = c.synonyms + [s IN row.synonyms WHERE NOT s IN c.synonyms]
+RETURN count(c) AS n
+"""
+
+
+def merge_concepts_add(type_label: str) -> str:
+    """Batched concept upsert for one type label (the label is part of the text).
+
+    Kept for callers that write one label at a time; the store itself uses
+    :data:`MERGE_CONCEPTS`. Rows: ``{id, name, name_lower, type, synonyms, mentions}``.
     """
     return f"""
-UNWIND $rows AS row
+UNWIND $rows.items AS row
 MERGE (c:{_label(CONCEPT_LABEL)} {{id: row.id}})
 ON CREATE SET c:{_label(type_label)}, c.name = row.name, c.name_lower = row.name_lower,
     c.type = row.type, c.mentions = 0, c.synonyms = []
@@ -130,7 +171,7 @@ def set_concepts(type_label: str) -> str:
         for lbl in ("Disease", "Symptom", "Finding", "LabTest", "Drug", "Procedure", "Other")
     )
     return f"""
-UNWIND $rows AS row
+UNWIND $rows.items AS row
 MERGE (c:{_label(CONCEPT_LABEL)} {{id: row.id}})
 REMOVE {removals}
 SET c:{_label(type_label)}, c.name = row.name, c.name_lower = row.name_lower,
@@ -163,42 +204,66 @@ _EVIDENCE_LISTS = ("ev_key", "ev_source", "ev_document", "ev_sentence", "ev_year
 _EVIDENCE_FIELDS = ("key", "source", "document_id", "sentence", "year")
 
 
+def _merge_relation_body(rel_type: str) -> str:
+    """The upsert of one ``row`` (bound by the caller) into an edge of ``rel_type``.
+
+    Everything happens inside the ``MERGE`` (``ON CREATE SET`` / ``ON MATCH
+    SET``) and nothing after it reads a property, so the planner needs no
+    ``Eager`` barrier and the rows stream. A new edge gets the row's first
+    ``$cap`` evidence entries; an existing one appends the entries whose key it
+    lacks, up to ``$cap``. Empty evidence lists are never stored (an edge
+    without evidence has no ``ev_*`` properties): five empty list properties
+    tripled the commit time of an evidence-less chunk. ``ev_key`` is assigned
+    last because the other items read it.
+    """
+    old_keys = "coalesce(r.ev_key, [])"
+    new = (
+        f"[e IN row.evidence WHERE NOT e.key IN {old_keys}]"
+        f"[0..CASE WHEN size({old_keys}) < $cap THEN $cap - size({old_keys}) ELSE 0 END]"
+    )
+    create = ",\n    ".join(
+        f"r.{name} = CASE WHEN size(row.evidence) > 0 "
+        f"THEN [e IN row.evidence[0..$cap] | e.{field}] END"
+        for name, field in zip(_EVIDENCE_LISTS, _EVIDENCE_FIELDS, strict=True)
+    )
+    appends = ",\n    ".join(
+        f"r.{name} = CASE WHEN size({new}) > 0 "
+        f"THEN coalesce(r.{name}, []) + [e IN {new} | e.{field}] ELSE r.{name} END"
+        for name, field in reversed(list(zip(_EVIDENCE_LISTS, _EVIDENCE_FIELDS, strict=True)))
+    )
+    return f"""
+MATCH (a:Concept {{id: row.source_id}})
+MATCH (b:Concept {{id: row.target_id}})
+MERGE (a)-[r:{_rel_type(rel_type)}]->(b)
+ON CREATE SET r.id = row.id, r.count = row.count, r.weight = 0.0,
+    {create}
+ON MATCH SET r.count = r.count + row.count,
+    {appends}
+RETURN count(r) AS n
+"""
+
+
 def merge_relations_add(rel_type: str) -> str:
     """Batched edge upsert for one relationship type: counts add, evidence capped.
 
     Rows: ``{id, source_id, target_id, count, evidence: [{key, source,
     document_id, sentence, year}]}`` with evidence already deduplicated within
     the row. ``$cap`` is the evidence cap. Returns the number of rows written,
-    which is smaller than the batch when an endpoint is missing.
+    which is smaller than the batch when an endpoint is missing. Both
+    endpoints are found through the ``Concept.id`` uniqueness index; the edge
+    ``MERGE`` between two bound nodes is an ``Expand(Into)`` on one type.
     """
-    init = ", ".join(f"r.{name} = []" for name in _EVIDENCE_LISTS)
-    appends = ",\n    ".join(
-        f"r.{name} = r.{name} + [e IN new | e.{field}]"
-        for name, field in zip(_EVIDENCE_LISTS, _EVIDENCE_FIELDS, strict=True)
-    )
-    return f"""
-UNWIND $rows AS row
-MATCH (a:Concept {{id: row.source_id}})
-MATCH (b:Concept {{id: row.target_id}})
-MERGE (a)-[r:{_rel_type(rel_type)}]->(b)
-ON CREATE SET r.id = row.id, r.count = 0, r.weight = 0.0, {init}
-SET r.count = r.count + row.count
-WITH r, row, $cap - size(r.ev_key) AS room
-WITH r, [e IN row.evidence WHERE NOT e.key IN r.ev_key][0..(CASE WHEN room > 0
-    THEN room ELSE 0 END)] AS new
-SET {appends}
-RETURN count(r) AS n
-"""
+    return "UNWIND $rows.items AS row" + _merge_relation_body(rel_type)
 
 
 def set_relations(rel_type: str) -> str:
     """Batched edge upsert for one relationship type that replaces count, weight, evidence."""
     lists = ",\n    ".join(
-        f"r.{name} = [e IN row.evidence | e.{field}]"
+        f"r.{name} = CASE WHEN size(row.evidence) > 0 THEN [e IN row.evidence | e.{field}] END"
         for name, field in zip(_EVIDENCE_LISTS, _EVIDENCE_FIELDS, strict=True)
     )
     return f"""
-UNWIND $rows AS row
+UNWIND $rows.items AS row
 MATCH (a:Concept {{id: row.source_id}})
 MATCH (b:Concept {{id: row.target_id}})
 MERGE (a)-[r:{_rel_type(rel_type)}]->(b)
@@ -209,14 +274,13 @@ RETURN count(r) AS n
 
 
 def merge_relation_per_row(rel_type: str) -> str:
-    """One-edge upsert (no UNWIND): the per-row baseline of the load benchmark."""
-    return f"""
-MATCH (a:Concept {{id: $source_id}})
-MATCH (b:Concept {{id: $target_id}})
-MERGE (a)-[r:{_rel_type(rel_type)}]->(b)
-ON CREATE SET r.id = $id, r.count = 0, r.weight = 0.0
-SET r.count = r.count + $count
-"""
+    """One-edge upsert (no ``UNWIND``): the per-row baseline of the load benchmark.
+
+    The same work as :func:`merge_relations_add` for one row given as ``$row``
+    (same matching, counting and evidence cap), so the benchmark compares
+    batching only.
+    """
+    return "WITH $row AS row" + _merge_relation_body(rel_type)
 
 
 DELETE_DOCUMENT_EVIDENCE = """
@@ -277,7 +341,7 @@ RETURN r.id AS id, type(r) AS type, r.count AS count, a.mentions AS count_a,
 def set_weights(rel_type: str) -> str:
     """Batched weight update for one relationship type; rows ``{id, weight}``."""
     return f"""
-UNWIND $rows AS row
+UNWIND $rows.items AS row
 MATCH ()-[r:{_rel_type(rel_type)} {{id: row.id}}]->()
 SET r.weight = row.weight
 """

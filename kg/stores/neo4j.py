@@ -10,7 +10,8 @@ Graph model:
   ev_document, ev_sentence, ev_year}]->(:Concept)``): the evidence is kept as
   parallel list properties on the relationship (at most
   :attr:`Neo4jStore.max_evidence_per_edge` entries; ``ev_year`` holds ``-1``
-  where the year is unknown, as Neo4j lists cannot hold nulls);
+  where the year is unknown, as Neo4j lists cannot hold nulls; an edge without
+  evidence has no ``ev_*`` properties at all);
 - ``(:BuildChunk {id, applied_at})`` for each committed build chunk, written
   in the same transaction as that chunk's data;
 - ``(:GraphMeta {id: 'graph', sentences, documents})`` with corpus totals.
@@ -20,7 +21,7 @@ indexes on ``Concept.name_lower`` and on ``r.id`` of every relationship type.
 All Cypher lives in :mod:`ctk.kg.cypher`; labels and relationship types come
 from the :mod:`ctk.kg.schema` allow-list, everything else is a parameter.
 
-Writes are batched (``UNWIND $rows AS row MERGE ...``, :attr:`batch_size` rows a
+Writes are batched (``UNWIND $rows.items AS row MERGE ...``, :attr:`batch_size` rows a
 statement) inside one managed transaction per chunk (``session.execute_write``:
 the driver retries transient errors). Around that, a bounded retry with
 exponential back-off re-opens the driver after ``ServiceUnavailable`` or
@@ -44,6 +45,7 @@ from ctk.kg import cypher
 from ctk.kg.extraction.weights import npmi
 from ctk.kg.schema import (
     RELATIONSHIP_TYPES,
+    check_label,
     check_relation_type,
     label_for_type,
     relation_type_for,
@@ -86,7 +88,8 @@ class Neo4jStore(GraphStore):
         user: User name; None (with no password) connects without auth.
         password: Password (never logged).
         database: Database name; None uses the server's default database.
-        batch_size: Rows per ``UNWIND`` statement.
+        batch_size: Rows per ``UNWIND`` statement (larger batches mean fewer round
+            trips; 5000 rows of one evidence sentence each are about 1 MB).
         max_evidence_per_edge: Evidence sentences kept per edge.
         retries: Attempts after the first when the server cannot be reached.
         backoff_s: First back-off delay; doubled each retry up to ``max_backoff_s``.
@@ -113,7 +116,7 @@ class Neo4jStore(GraphStore):
         user: str | None = None,
         password: str | None = None,
         database: str | None = None,
-        batch_size: int = 1000,
+        batch_size: int = 5000,
         max_evidence_per_edge: int = 5,
         retries: int = 5,
         backoff_s: float = 0.5,
@@ -246,7 +249,11 @@ class Neo4jStore(GraphStore):
 
     def _read(self, what: str, work: Callable[[ManagedTransaction], T]) -> T:
         def action() -> T:
-            with self.driver.session(database=self.database) as session:
+            # Reads of a graph without (say) any evidence yet name property keys that do
+            # not exist; the server's "property key does not exist" notices are noise.
+            with self.driver.session(
+                database=self.database, notifications_min_severity="OFF"
+            ) as session:
                 return session.execute_read(work)
 
         return self._with_retries(what, action)
@@ -317,7 +324,7 @@ class Neo4jStore(GraphStore):
         self, tx: ManagedTransaction, query: str, rows: Sequence[Any], **params: Any
     ) -> None:
         for batch in _batches(rows, self.batch_size):
-            record = tx.run(query, {"rows": list(batch), **params}).single()
+            record = tx.run(query, {"rows": cypher.rows_param(list(batch)), **params}).single()
             written = record["n"] if record is not None else len(batch)
             if written != len(batch):
                 raise _MissingEndpointError(
@@ -346,7 +353,11 @@ class Neo4jStore(GraphStore):
                 in the delta (nothing of the chunk is written).
             StoreUnavailableError: The server stayed unreachable through the retries.
         """
-        concept_rows = self._concept_rows(delta.concepts, merge=True)
+        concept_rows = [
+            {**row, "label": check_label(label)}
+            for label, rows in self._concept_rows(delta.concepts, merge=True).items()
+            for row in rows
+        ]
         relation_rows: dict[str, dict[str, dict[str, Any]]] = {}
         for r in delta.relations:
             rel_type = relationship_type_for(r.type)
@@ -373,8 +384,7 @@ class Neo4jStore(GraphStore):
             record = tx.run(cypher.CHUNK_EXISTS, {"id": chunk_id}).single()
             if record is not None and record["n"] > 0:
                 return False
-            for label, rows in concept_rows.items():
-                self._run_batches(tx, cypher.merge_concepts_add(label), rows)
+            self._run_batches(tx, cypher.MERGE_CONCEPTS, concept_rows)
             for rel_type, by_id in relation_rows.items():
                 self._run_batches(
                     tx,
@@ -416,10 +426,10 @@ class Neo4jStore(GraphStore):
                 continue
             query = cypher.set_weights(rel_type)
             for batch in _batches(weights, 10 * self.batch_size):
-                rows = [{"id": fact_id, "weight": w} for fact_id, w in batch]
+                rows = cypher.rows_param([{"id": fact_id, "weight": w} for fact_id, w in batch])
 
                 def work(
-                    tx: ManagedTransaction, rows: list[Any] = rows, query: str = query
+                    tx: ManagedTransaction, rows: dict[str, list[Any]] = rows, query: str = query
                 ) -> None:
                     tx.run(query, {"rows": rows}).consume()
 
@@ -592,7 +602,9 @@ class Neo4jStore(GraphStore):
         return self._read("neighbour lookup", work)
 
     def _stream(self, query: str) -> Iterator[Any]:
-        with self.driver.session(database=self.database, fetch_size=1000) as session:
+        with self.driver.session(
+            database=self.database, fetch_size=1000, notifications_min_severity="OFF"
+        ) as session:
             yield from session.run(query)
 
     def iter_concepts(self) -> Iterator[Concept]:

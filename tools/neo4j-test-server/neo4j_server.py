@@ -67,7 +67,7 @@ class Neo4jTestServer:
         heap: JVM maximum heap.
     """
 
-    def __init__(self, home: Path, port: int | None = None, heap: str = "768m") -> None:
+    def __init__(self, home: Path, port: int | None = None, heap: str = "1536m") -> None:
         self.home = Path(home)
         self.port = port or _free_port()
         self.heap = heap

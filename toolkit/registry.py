@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any, Generic, TypeVar, cast
 
-from ctk.errors import PluginLoadError, PluginNotFoundError
+from pydantic import BaseModel, ValidationError
 
-__all__ = ["PLUGIN_GROUPS", "PluginInfo", "Registry"]
+from ctk.errors import ConfigError, PluginLoadError, PluginNotFoundError
+
+__all__ = ["PLUGIN_GROUPS", "PluginInfo", "Registry", "validate_plugin_options"]
 
 PLUGIN_GROUPS: tuple[str, ...] = ("ctk.extractors", "ctk.retrievers", "ctk.llm_backends")
 
@@ -137,3 +139,35 @@ class Registry(Generic[T]):
             except PluginLoadError as e:
                 error = e.message
             yield PluginInfo(self.group, name, ep.value, dist, version, error)
+
+
+def validate_plugin_options(
+    options_model: type[BaseModel],
+    options: BaseModel | dict[str, Any] | None,
+    *,
+    kind: str,
+    name: str,
+) -> BaseModel:
+    """Validate a plugin's options against its ``Options`` model.
+
+    Args:
+        options_model: The plugin class's ``Options`` pydantic model.
+        options: An instance of it, another model to re-validate, a dict, or None.
+        kind: What the plugin is, for the message ("retriever", "LLM backend").
+        name: The plugin's name.
+
+    Raises:
+        ConfigError: An option is unknown or has a bad value; the hint lists the valid ones.
+    """
+    if isinstance(options, options_model):
+        return options
+    raw = options.model_dump() if isinstance(options, BaseModel) else dict(options or {})
+    try:
+        return options_model.model_validate(raw)
+    except ValidationError as e:
+        first = e.errors()[0]
+        raise ConfigError(
+            f"bad option for {kind} {name!r}: {first['msg']} at "
+            f"{'.'.join(str(x) for x in first['loc'])}",
+            hint=f"valid options: {', '.join(options_model.model_fields) or 'none'}",
+        ) from e

@@ -25,9 +25,10 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from ctk.errors import ConfigError, CtkError, RetrievalError
+from ctk.registry import validate_plugin_options
 
 if TYPE_CHECKING:
     from ctk.kg.stores.base import GraphStore
@@ -191,18 +192,7 @@ class Retriever(ABC):
         Raises:
             ConfigError: An option is unknown or has a bad value.
         """
-        if isinstance(options, cls.Options):
-            return options
-        raw = options.model_dump() if isinstance(options, BaseModel) else dict(options or {})
-        try:
-            return cls.Options.model_validate(raw)
-        except ValidationError as e:
-            first = e.errors()[0]
-            raise ConfigError(
-                f"bad option for retriever {cls.name!r}: {first['msg']} at "
-                f"{'.'.join(str(x) for x in first['loc'])}",
-                hint=f"valid options: {', '.join(cls.Options.model_fields) or 'none'}",
-            ) from e
+        return validate_plugin_options(cls.Options, options, kind="retriever", name=cls.name)
 
     def retrieve(self, query: RetrievalQuery, k: int = 10) -> list[EvidenceRecord]:
         """Return up to ``k`` evidence records, best first, without duplicate ids.

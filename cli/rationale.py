@@ -110,7 +110,11 @@ def generate(
         [], "--llm-option", help="Backend option key=value (repeatable)."
     ),
     concurrency: int = typer.Option(4, min=1, help="Most LLM calls in flight."),
-    prompt: str = typer.Option("teacher", help="Prompt template name or file."),
+    prompt: str = typer.Option(
+        "teacher",
+        help="Prompt template name or file: teacher (full), or teacher_compact for small "
+        "local models (note cut to 700 characters, about 3x fewer prompt tokens).",
+    ),
     section: str = typer.Option("brief hospital course", help="Note section the teacher reads."),
     true_diagnoses: bool = typer.Option(
         True,
@@ -128,7 +132,7 @@ def generate(
         False, help="Allow sending cohort text to a host that is not this machine."
     ),
     temperature: float = typer.Option(0.0, min=0.0, max=2.0, help="Sampling temperature."),
-    max_tokens: int = typer.Option(768, min=16, help="Most tokens per answer."),
+    max_tokens: int = typer.Option(384, min=16, help="Most tokens per answer."),
 ) -> None:
     """Generate teacher rationales for a cohort (resumable, cached, concurrent).
 

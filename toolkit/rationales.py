@@ -58,6 +58,7 @@ __all__ = [
     "agenerate_rationales",
     "build_request",
     "build_teacher_input",
+    "constrained_schema",
     "generate_rationales",
     "input_hash",
     "parse_answer",
@@ -106,15 +107,81 @@ def _schema_json() -> str:
 
 
 def answer_schema() -> dict[str, Any]:
-    """The JSON schema of :class:`TeacherAnswer` given to the model (a fresh copy)."""
+    """The JSON schema of :class:`TeacherAnswer` shown to the model (a fresh copy)."""
     schema: dict[str, Any] = json.loads(_schema_json())
     return schema
+
+
+#: Bounds of the schema sent to the server (see :func:`constrained_schema`).
+RATIONALE_MIN_CHARS = 20
+RATIONALE_MAX_CHARS = 300
+CLAIM_MAX_CHARS = 160
+MAX_CITED_FACTS = 4
+
+
+def constrained_schema(aliases: Iterable[str]) -> dict[str, Any]:
+    """The schema sent as structured output: :class:`TeacherAnswer` with bounds.
+
+    Grammar-constrained servers (llama.cpp's json-schema-to-grammar, vLLM's guided
+    decoding) enforce it while sampling, so even a small model cannot answer an empty
+    or punctuation-only rationale, cite a number it was not given (``fact_id`` is an
+    ``enum`` of the evidence numbers), or run away past ``max_tokens``: rationales
+    hold ``RATIONALE_MIN_CHARS``..``RATIONALE_MAX_CHARS`` characters, claims at most
+    ``CLAIM_MAX_CHARS``, and there are at most ``MAX_CITED_FACTS`` citations.
+    ctk still validates every answer (servers that ignore the schema exist).
+
+    Args:
+        aliases: The evidence numbers of this prompt (``E1``, ``E2``, ...).
+
+    Returns:
+        A self-contained JSON schema (no ``$ref``), every property required.
+    """
+    ids = list(aliases)
+    text = {
+        "type": "string",
+        "minLength": RATIONALE_MIN_CHARS,
+        "maxLength": RATIONALE_MAX_CHARS,
+    }
+    fact: dict[str, Any] = (
+        {"type": "string", "enum": ids} if ids else {"type": "string", "maxLength": 0}
+    )
+    cited: dict[str, Any] = {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {
+                "fact_id": fact,
+                "claim": {"type": "string", "minLength": 5, "maxLength": CLAIM_MAX_CHARS},
+            },
+            "required": ["fact_id", "claim"],
+            "additionalProperties": False,
+        },
+        "minItems": 1 if ids else 0,
+        "maxItems": min(MAX_CITED_FACTS, len(ids)),
+    }
+    return {
+        "title": "TeacherRationale",
+        "type": "object",
+        "properties": {
+            "note_rationale": {
+                **text,
+                "description": TeacherAnswer.model_fields["note_rationale"].description,
+            },
+            "lab_rationale": {
+                **text,
+                "description": TeacherAnswer.model_fields["lab_rationale"].description,
+            },
+            "cited_facts": cited,
+        },
+        "required": ["note_rationale", "lab_rationale", "cited_facts"],
+        "additionalProperties": False,
+    }
 
 
 def _extract_json(text: str) -> Any:
     body = _FENCE.sub("", text.strip()).strip()
     try:
-        return json.loads(body)
+        return json.loads(body, strict=False)  # raw newlines inside strings are common
     except json.JSONDecodeError:
         pass
     start = body.find("{")
@@ -122,7 +189,7 @@ def _extract_json(text: str) -> Any:
     if start < 0 or end <= start:
         raise LLMResponseError("the answer holds no JSON object")
     try:
-        return json.loads(body[start : end + 1])
+        return json.loads(body[start : end + 1], strict=False)
     except json.JSONDecodeError as e:
         raise LLMResponseError(f"the answer is not valid JSON ({e.msg} at char {e.pos})") from e
 
@@ -265,25 +332,35 @@ def _evidence_lines(evidence: list[EvidenceRecord]) -> str:
     return "\n".join(lines)
 
 
+#: Characters of the note section a compact prompt shows (``$note_excerpt``).
+NOTE_EXCERPT_CHARS = 700
+
+
 def build_request(
     inp: TeacherInput,
     template: PromptTemplate,
     *,
     temperature: float = 0.0,
-    max_tokens: int = 768,
+    max_tokens: int = 384,
 ) -> LLMRequest:
     """Render the teacher prompt for one admission.
 
     The request's ``metadata`` carries the same inputs in structured form for
     backends that do not read text (``template``); network backends never send it.
     """
-    schema = answer_schema()
+    schema = constrained_schema(inp.aliases())
+    note = inp.note_text.strip()
+    excerpt = " ".join(note.split())
+    if len(excerpt) > NOTE_EXCERPT_CHARS:
+        excerpt = excerpt[:NOTE_EXCERPT_CHARS].rsplit(" ", 1)[0] + " ..."
     values = {
         "diagnoses": ", ".join(inp.diagnoses) if inp.diagnoses else "(not given)",
         "section": inp.section,
-        "note": inp.note_text.strip() or "(no note available)",
+        "note": note or "(no note available)",
+        "note_excerpt": excerpt or "(no note available)",
         "captions": "\n".join(f"- {c}" for c in inp.captions) or "- none (all values in range)",
         "evidence": _evidence_lines(inp.evidence),
+        "evidence_ids": ", ".join(inp.aliases()) or "(none)",
         "schema": _schema_json(),
     }
     metadata = {
@@ -720,7 +797,7 @@ async def agenerate_rationales(
     allow_remote: bool = False,
     retry_failed: bool = False,
     temperature: float = 0.0,
-    max_tokens: int = 768,
+    max_tokens: int = 384,
     total: int | None = None,
     on_progress: Callable[[GenerationProgress], None] | None = None,
     captioner: Callable[[Admission], list[str]] | None = None,

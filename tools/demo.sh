@@ -44,7 +44,7 @@ trap 'kill "$TEACHER_PID" 2>/dev/null || true' EXIT
 ctk teacher wait "http://127.0.0.1:$PORT/v1" --timeout 120 > /dev/null
 ctk rationale generate --cohort "$OUT/cohort" --kg "$OUT/kg.db" --retriever graph \
   --llm openai --base-url "http://127.0.0.1:$PORT/v1" --split train --limit "$N_TEACHER" \
-  --concurrency 1 --out "$OUT/rationales.jsonl"
+  --prompt teacher_compact --concurrency 1 --out "$OUT/rationales.jsonl"
 kill "$TEACHER_PID" 2>/dev/null || true
 python - "$OUT/rationales.jsonl" <<'PY'
 import sys

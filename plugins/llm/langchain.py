@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -54,6 +54,9 @@ class LangChainBackendOptions(BaseModel):
         max_retries: ctk retries on transient errors.
         backoff_s: First retry wait.
         max_backoff_s: Longest retry wait.
+        structured_output: Send the request's JSON schema as ``response_format``:
+            ``json_object`` (``{"type": "json_object", "schema": ...}``, llama.cpp),
+            ``json_schema`` (OpenAI, vLLM, recent Ollama) or ``none`` (prompt only).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -67,6 +70,7 @@ class LangChainBackendOptions(BaseModel):
     max_retries: int = Field(default=4, ge=0)
     backoff_s: float = Field(default=0.5, ge=0)
     max_backoff_s: float = Field(default=30.0, ge=0)
+    structured_output: Literal["none", "json_object", "json_schema"] = "none"
 
 
 def _import_class(path: str) -> type:
@@ -229,7 +233,19 @@ class LangChainBackend(LLMBackend):
         messages: list[tuple[str, str]] = [
             ("ai" if m.role == "assistant" else str(m.role), m.content) for m in request.messages
         ]
-        return chat.bind(temperature=request.temperature, max_tokens=request.max_tokens), messages
+        bind: dict[str, Any] = {
+            "temperature": request.temperature,
+            "max_tokens": request.max_tokens,
+        }
+        mode = self.options.structured_output
+        if request.json_schema is not None and mode == "json_object":
+            bind["response_format"] = {"type": "json_object", "schema": request.json_schema}
+        elif request.json_schema is not None and mode == "json_schema":
+            bind["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "ctk_answer", "schema": request.json_schema},
+            }
+        return chat.bind(**bind), messages
 
     async def _once(self, request: LLMRequest) -> Any:
         try:

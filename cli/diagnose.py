@@ -45,10 +45,18 @@ def diagnose(
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", min=1)] = 128,
+    kg: Annotated[
+        str | None,
+        typer.Option(
+            "--kg",
+            help="Knowledge graph (embedded store file or neo4j:// URI): also show the graph "
+            "facts behind the diagnoses, with their PMIDs/pages.",
+        ),
+    ] = None,
 ) -> None:
     """Diagnose one admission: phenotypes, rationale, anomalies and knowledge used.
 
-    Example: ctk diagnose --model out/model --admission cohort --id 10001_episode1 --json
+    Example: ctk diagnose --model out/model --admission cohort --id 10001_episode1 --kg kg.db
     """
     from transformers.utils import logging as hf_logging
 
@@ -59,7 +67,14 @@ def diagnose(
     hf_logging.set_verbosity_error()
     adm = _read_admission(admission, admission_id)
     assert isinstance(adm, Admission)
-    result = diagnose_admission(load_student(model), adm, max_new_tokens=max_new_tokens)
+    student = load_student(model)
+    if kg is None:
+        result = diagnose_admission(student, adm, max_new_tokens=max_new_tokens)
+    else:
+        from ctk.kg.stores import open_store
+
+        with open_store(kg, read_only=True) as store:
+            result = diagnose_admission(student, adm, max_new_tokens=max_new_tokens, store=store)
     if json_out:
         typer.echo(json.dumps(result.model_dump(), indent=2))
         return
@@ -72,3 +87,8 @@ def diagnose(
             typer.echo(f"  - {c}")
     if result.knowledge_used:
         typer.echo("Knowledge used: " + ", ".join(result.knowledge_used))
+    if result.graph_facts:
+        typer.echo("Graph facts behind the diagnoses:")
+        for f in result.graph_facts:
+            docs = ", ".join(f.documents[:3])
+            typer.echo(f"  - [{f.fact_id}] {f.claim} (weight {f.weight:.2f}; {docs})")

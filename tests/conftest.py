@@ -32,6 +32,29 @@ HOW_TO_START = (
 )
 
 
+#: Real services started for this session, listed at the end of the run.
+SERVICES_USED: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say which real services the tests talked to (CI logs show it)."""
+    if SERVICES_USED:
+        terminalreporter.section("real services used by this run")
+        for line in SERVICES_USED:
+            terminalreporter.write_line(line)
+
+
+def _neo4j_version(uri: str) -> str:
+    import neo4j
+
+    with neo4j.GraphDatabase.driver(uri, auth=None) as driver:
+        records, _, _ = driver.execute_query(
+            "CALL dbms.components() YIELD name, versions, edition RETURN name, versions, edition"
+        )
+    r = records[0]
+    return f"{r['name']} {r['versions'][0]} {r['edition']}"
+
+
 class ExternalNeo4j:
     """A server given by CTK_TEST_NEO4J_URI: usable, but not restartable."""
 
@@ -52,6 +75,7 @@ def neo4j_server() -> Iterator[Neo4jTestServer | ExternalNeo4j]:
     """A real Neo4j server with Bolt on loopback (auth disabled)."""
     external = os.environ.get("CTK_TEST_NEO4J_URI")
     if external:
+        SERVICES_USED.append(f"Neo4j server from CTK_TEST_NEO4J_URI at {external}")
         yield ExternalNeo4j(external)
         return
     home = Path(tempfile.mkdtemp(prefix="ctk-neo4j-test-"))
@@ -62,7 +86,10 @@ def neo4j_server() -> Iterator[Neo4jTestServer | ExternalNeo4j]:
         if IN_CI:
             pytest.fail(f"CI=true but the Neo4j test server did not start: {e}")
         pytest.skip(f"Neo4j test server unavailable ({e}); {HOW_TO_START}")
-    print(f"\n[ctk tests] Neo4j 5 community server started at {server.uri}", file=sys.stderr)
+    SERVICES_USED.append(
+        f"Neo4j server ({_neo4j_version(server.uri)}) started by the session fixture at "
+        f"{server.uri} (tools/neo4j-test-server, Maven-resolved jars)"
+    )
     server.restartable = True  # type: ignore[attr-defined]
     try:
         yield server
@@ -101,7 +128,9 @@ def local_teacher_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         if IN_CI:
             pytest.fail(f"CI=true but the local llama.cpp teacher did not start: {e}")
         pytest.skip(f"local llama.cpp teacher unavailable ({e}); run `bash tools/bootstrap.sh`")
-    print(f"\n[ctk tests] llama.cpp teacher started at {server.base_url}", file=sys.stderr)
+    SERVICES_USED.append(
+        f"llama.cpp OpenAI-compatible server ({server.model.name}) at {server.base_url}"
+    )
     try:
         yield server.base_url
     finally:

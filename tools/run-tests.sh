@@ -2,6 +2,7 @@
 # Run ctk's whole test suite against real services.
 #
 # Usage: bash tools/run-tests.sh [PYTEST ARGS...]
+# Runs ruff (lint + format check) and mypy --strict first, then pytest.
 # Installs what is missing (tools/bootstrap.sh), resolves the Neo4j 5 LTS community
 # jars with Maven (cached), then runs pytest. pytest's session fixture starts the
 # Neo4j server with Bolt on 127.0.0.1, hands its URI to the tests and stops it at
@@ -15,5 +16,8 @@ python -c "import sys; sys.path.insert(0, 'tools/neo4j-test-server'); import neo
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 ANONYMIZED_TELEMETRY=False
 echo "[tests] ruff"
 ruff check .
+ruff format --check . > /dev/null
+echo "[tests] mypy --strict"
+bash tools/typecheck.sh
 echo "[tests] pytest"
 python -m pytest "$@"

@@ -182,9 +182,10 @@ def generate(
 
     store = None
     if kg is not None:
-        from ctk.kg.stores import is_neo4j_uri, open_store
+        from ctk.kg.stores import open_store
 
-        store = open_store(kg) if is_neo4j_uri(kg) else open_store(kg, read_only=True)
+        store = open_store(kg, read_only=True)
+    retr: Retriever | None = None
     try:
         retriever_cls: type[Retriever] = Registry("ctk.retrievers", Retriever).get(retriever)
         index_dir = index or _default_index(kg, out)
@@ -247,8 +248,9 @@ def generate(
                 total=total,
                 on_progress=on_progress,
             )
-        retr.close()
     finally:
+        if retr is not None:
+            retr.close()
         if store is not None:
             store.close()
         backend.close()

@@ -309,7 +309,14 @@ def _train_phase(
     mp = tc.mixed_precision
     if mp == "auto":
         mp = "bf16" if torch.cuda.is_available() else "no"
-    accelerator = Accelerator(mixed_precision=mp, gradient_accumulation_steps=tc.grad_accum)
+    # cpu=True on a machine without CUDA: Accelerate then also joins the process group
+    # that torchrun / `accelerate launch` set up (gloo), instead of silently training
+    # one independent copy per process.
+    accelerator = Accelerator(
+        mixed_precision=mp,
+        gradient_accumulation_steps=tc.grad_accum,
+        cpu=not torch.cuda.is_available(),
+    )
     if tc.cpu_threads and accelerator.device.type == "cpu":
         torch.set_num_threads(tc.cpu_threads)
     _seed_everything(tc.seed + phase)
@@ -512,8 +519,13 @@ def train(
         result.phases.append(_train_phase(cfg, p, examples, vocab, resume=resume, on_step=on_step))
     last = result.phases[-1].model_dir
     model_dir = cfg.output_dir / MODEL_DIR
-    if model_dir.exists():
-        shutil.rmtree(model_dir)
-    shutil.copytree(last, model_dir)
+    from accelerate import PartialState
+
+    state = PartialState()  # the process group the phases' Accelerator joined
+    if state.is_main_process:  # one process writes the exported model
+        if model_dir.exists():
+            shutil.rmtree(model_dir)
+        shutil.copytree(last, model_dir)
+    state.wait_for_everyone()
     result.model_dir = model_dir
     return result

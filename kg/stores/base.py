@@ -9,6 +9,7 @@ Weights are derived from the accumulated counts by :meth:`GraphStore.finalize`.
 
 from __future__ import annotations
 
+import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from types import TracebackType
@@ -23,7 +24,13 @@ __all__ = [
     "GraphStore",
     "Neighbour",
     "RelationDelta",
+    "evidence_key",
 ]
+
+
+def evidence_key(document_id: str, sentence: str) -> str:
+    """The dedup key of one piece of evidence, the same in every store."""
+    return hashlib.blake2b(f"{document_id}\x00{sentence}".encode(), digest_size=12).hexdigest()
 
 
 class RelationDelta(BaseModel):

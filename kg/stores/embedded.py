@@ -32,7 +32,6 @@ weights are left as they are: a retraction does not rewrite history).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
@@ -43,7 +42,7 @@ from typing import Any
 from ctk.errors import FormatVersionError, StoreUnavailableError, StoreWriteError
 from ctk.kg.extraction.weights import npmi
 from ctk.kg.schema import check_relation_type, label_for_type
-from ctk.kg.stores.base import GraphDelta, GraphStats, GraphStore, Neighbour
+from ctk.kg.stores.base import GraphDelta, GraphStats, GraphStore, Neighbour, evidence_key
 from ctk.records import Concept, Evidence, Relation
 
 __all__ = ["DEFAULT_FILE_NAME", "FORMAT_VERSION", "EmbeddedStore"]
@@ -124,11 +123,6 @@ _INSERT_EVIDENCE = (
     "INSERT OR IGNORE INTO evidence(fact_id, ekey, source, document_id, sentence, year) "
     "VALUES (?, ?, ?, ?, ?, ?)"
 )
-
-
-def evidence_key(document_id: str, sentence: str) -> str:
-    """The dedup key of one piece of evidence: a hash of ``(document_id, sentence)``."""
-    return hashlib.blake2b(f"{document_id}\x00{sentence}".encode(), digest_size=12).hexdigest()
 
 
 class EmbeddedStore(GraphStore):

@@ -33,7 +33,6 @@ build) does not count it twice.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -51,7 +50,7 @@ from ctk.kg.schema import (
     relation_type_for,
     relationship_type_for,
 )
-from ctk.kg.stores.base import GraphDelta, GraphStats, GraphStore, Neighbour
+from ctk.kg.stores.base import GraphDelta, GraphStats, GraphStore, Neighbour, evidence_key
 from ctk.records import RELATION_TYPES, Concept, Evidence, Relation
 
 if TYPE_CHECKING:
@@ -65,10 +64,6 @@ T = TypeVar("T")
 
 _YEAR_UNKNOWN = -1
 _KNOWN_REL_TYPES = frozenset(RELATIONSHIP_TYPES.values())
-
-
-def _evidence_key(document_id: str, sentence: str) -> str:
-    return hashlib.blake2b(f"{document_id}\x00{sentence}".encode(), digest_size=12).hexdigest()
 
 
 def _batches(rows: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -307,7 +302,7 @@ class Neo4jStore(GraphStore):
     def _evidence_rows(evidence: Iterable[Evidence]) -> list[dict[str, Any]]:
         rows: dict[str, dict[str, Any]] = {}
         for e in evidence:
-            key = _evidence_key(e.document_id, e.sentence)
+            key = evidence_key(e.document_id, e.sentence)
             rows.setdefault(
                 key,
                 {

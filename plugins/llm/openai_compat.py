@@ -24,6 +24,7 @@ The API key is held as a secret and never logged.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import email.utils
 import logging
 import threading
@@ -98,8 +99,14 @@ def _retry_after(value: str | None) -> float | None:
     try:
         return float(value)
     except ValueError:
+        pass
+    try:  # an HTTP date; a malformed header means "no hint", never a crash
         parsed = email.utils.parsedate_to_datetime(value)
-        return max(parsed.timestamp() - time.time(), 0.0) if parsed else None
+    except (ValueError, TypeError):
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=datetime.UTC)
+    return max(parsed.timestamp() - time.time(), 0.0)
 
 
 class OpenAIBackend(LLMBackend):

@@ -183,12 +183,11 @@ class GraphRetriever(Retriever):
     def seeds(self, query: RetrievalQuery) -> list[str]:
         """Seed concept ids for a query, most important first (at most ``max_seeds``)."""
         store = self.require_store()
-        ordered: list[str] = []
+        ordered: dict[str, None] = {}  # an ordered set
 
         def add(ids: Any) -> None:
             for cid in ids:
-                if cid not in ordered:
-                    ordered.append(cid)
+                ordered.setdefault(cid, None)
 
         add(query.concept_ids)
         for name in (*query.diagnoses, *query.concept_names):
@@ -209,7 +208,7 @@ class GraphRetriever(Retriever):
         note_ids = matcher.find(query.note_text)
         note_ids.sort(key=lambda cid: -matcher.mentions.get(cid, 0))
         add(note_ids)
-        return ordered[: self.options.max_seeds]
+        return list(ordered)[: self.options.max_seeds]
 
     def _name(self, concept_id: str) -> str:
         if concept_id not in self._names:

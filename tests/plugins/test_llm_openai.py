@@ -158,3 +158,12 @@ def test_data_policy_loopback_and_remote() -> None:
     with pytest.raises(DataPolicyError, match=r"api\.example\.com"):
         check_data_policy(remote, allow_remote=False)
     check_data_policy(remote, allow_remote=True)  # consent given: no error
+
+
+def test_retry_after_header_forms() -> None:
+    from ctk.plugins.llm.openai_compat import _retry_after
+
+    assert _retry_after("2") == 2.0
+    assert _retry_after(None) is None
+    assert _retry_after("soon") is None  # malformed: no hint, never a crash
+    assert _retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past

@@ -79,11 +79,10 @@ def open_cli_store(
     Raises:
         StoreUnavailableError: It cannot be opened or reached.
     """
-    from ctk.kg.stores import is_neo4j_uri, open_store
+    from ctk.kg.stores import open_store
 
-    if is_neo4j_uri(store):
-        return open_store(store, user=user, password=password, database=database)
-    return open_store(store, read_only=read_only)
+    # open_store keeps the options that apply to the kind of store it opens
+    return open_store(store, user=user, password=password, database=database, read_only=read_only)
 
 
 def _stats(

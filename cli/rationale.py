@@ -285,11 +285,11 @@ def check(
     from rich.console import Console
     from rich.table import Table
 
-    from ctk.kg.stores import is_neo4j_uri, open_store
+    from ctk.kg.stores import open_store
     from ctk.rationale_check import check_rationales
     from ctk.rationales import read_rationales
 
-    store = open_store(kg) if is_neo4j_uri(kg) else open_store(kg, read_only=True)
+    store = open_store(kg, read_only=True)
     try:
         report = check_rationales(read_rationales(file), store)
     finally:

@@ -162,6 +162,26 @@ class RetryPolicy(BaseModel):
         return float(min(base * (1.0 + 0.25 * random.random()), self.max_backoff_s))
 
 
+def _wait_before_retry(
+    error: RetryableLLMError,
+    tries: int,
+    policy: RetryPolicy,
+    what: str,
+    stats: BackendStats | None,
+) -> float:
+    """Seconds to wait before retry number ``tries``; re-raises ``error`` when none is left."""
+    if tries > policy.max_retries:
+        raise error
+    retry_after = getattr(error, "retry_after", None)
+    wait = policy.delay(tries, retry_after if isinstance(retry_after, float) else None)
+    logger.info(
+        "%s failed (%s); retry %d/%d in %.2fs", what, error, tries, policy.max_retries, wait
+    )
+    if stats is not None:
+        stats.add(retries=1)
+    return wait
+
+
 async def call_with_retries(
     attempt: Callable[[], Awaitable[T]],
     policy: RetryPolicy,
@@ -192,16 +212,7 @@ async def call_with_retries(
             return await attempt()
         except RetryableLLMError as e:
             tries += 1
-            if tries > policy.max_retries:
-                raise
-            retry_after = getattr(e, "retry_after", None)
-            wait = policy.delay(tries, retry_after if isinstance(retry_after, float) else None)
-            logger.info(
-                "%s failed (%s); retry %d/%d in %.2fs", what, e, tries, policy.max_retries, wait
-            )
-            if stats is not None:
-                stats.add(retries=1)
-            await asyncio.sleep(wait)
+            await asyncio.sleep(_wait_before_retry(e, tries, policy, what, stats))
 
 
 def call_with_retries_sync(
@@ -218,16 +229,7 @@ def call_with_retries_sync(
             return attempt()
         except RetryableLLMError as e:
             tries += 1
-            if tries > policy.max_retries:
-                raise
-            retry_after = getattr(e, "retry_after", None)
-            wait = policy.delay(tries, retry_after if isinstance(retry_after, float) else None)
-            logger.info(
-                "%s failed (%s); retry %d/%d in %.2fs", what, e, tries, policy.max_retries, wait
-            )
-            if stats is not None:
-                stats.add(retries=1)
-            time.sleep(wait)
+            time.sleep(_wait_before_retry(e, tries, policy, what, stats))
 
 
 def is_loopback_url(url: str | None) -> bool:

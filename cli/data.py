@@ -90,7 +90,17 @@ def import_(
     testset: Annotated[
         Path | None,
         typer.Option(
-            "--testset", help="Raw MIMIC: subject_id,0|1 file of test subjects (benchmark's)."
+            "--testset",
+            help="Wide cohorts of raw MIMIC: subject_id,0|1 file of test subjects.",
+        ),
+    ] = None,
+    cohort: Annotated[
+        str | None,
+        typer.Option(
+            "--cohort",
+            help="Raw MIMIC-III: 'benchmark' (default; the MIMIC-III benchmark's phenotyping"
+            " cohort, labels and test/val split) or 'wide' (every admission with a discharge"
+            " summary or a diagnosis).",
         ),
     ] = None,
     max_hours: Annotated[
@@ -112,6 +122,7 @@ def import_(
     """Import EHR data into a cohort folder and print a summary and the problem report.
 
     Example: ctk data import --format mimic3 mimic-iii-1.4/ --out cohort
+    (the MIMIC-III benchmark's phenotyping cohort; add --cohort wide for every admission)
     """
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
@@ -140,6 +151,7 @@ def import_(
             ("stays_root", stays_root),
             ("note_root", note_root),
             ("testset", testset),
+            ("cohort", cohort),
         ):
             if value is not None:
                 options[key] = value
@@ -163,6 +175,11 @@ def import_(
             typer.echo(f"  {line}")
     else:
         typer.echo("problems: none")
+    counts = {k: v for k, v in manifest.details.items() if isinstance(v, int) and v}
+    if counts:
+        typer.echo("counts:")
+        for label, number in sorted(counts.items()):
+            typer.echo(f"  {number} x {label}")
 
 
 @app.command("stats")

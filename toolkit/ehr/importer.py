@@ -33,6 +33,7 @@ def iter_source(
     stays_root: str | Path | None = None,
     note_root: str | Path | None = None,
     testset: str | Path | None = None,
+    cohort: str | None = None,
     on_table: Callable[[Path], None] | None = None,
 ) -> Iterator[Admission]:
     """Yield the admissions of a source with the loader its format names.
@@ -54,6 +55,7 @@ def iter_source(
         and source_format != "mimic3-benchmark",
         "--note-root": note_root is not None and source_format != "mimic4",
         "--testset": testset is not None and source_format == "mimic3-benchmark",
+        "--cohort": cohort is not None and source_format != "mimic3",
     }
     for option, bad in misplaced.items():
         if bad:
@@ -76,6 +78,7 @@ def iter_source(
             chunksize=chunksize,
             max_hours=max_hours,
             testset=testset,
+            cohort=cohort or "benchmark",
             details=details,
             on_table=on_table,
         )
@@ -118,7 +121,7 @@ def import_cohort(
         on_admission: Called after each admission is written (progress).
         **options: Loader options: ``max_hours``, ``chunksize``, ``notes``,
             ``stays_root`` (benchmark), ``note_root`` (MIMIC-IV), ``testset`` (raw),
-            ``on_table``.
+            ``cohort`` (raw MIMIC-III: ``benchmark``, the default, or ``wide``), ``on_table``.
 
     Returns:
         The manifest written.
@@ -137,7 +140,16 @@ def import_cohort(
         raise ConfigError(
             f"{out} already holds a cohort", hint="choose another --out or pass --overwrite"
         )
-    known = {"max_hours", "chunksize", "notes", "stays_root", "note_root", "testset", "on_table"}
+    known = {
+        "max_hours",
+        "chunksize",
+        "notes",
+        "stays_root",
+        "note_root",
+        "testset",
+        "cohort",
+        "on_table",
+    }
     unknown = sorted(set(options) - known)
     if unknown:
         raise ConfigError(f"unknown import option(s): {', '.join(unknown)}")

@@ -7,8 +7,10 @@ stays, two event tables (chart and lab events) keyed by item id, and discharge n
 1. admissions (hadm -> subject, admission time), first ICU ``intime`` per admission
    (the time origin; the admission time when there is no ICU stay);
 2. diagnoses and notes, read by the release-specific loader;
-3. the admissions kept: those with a discharge summary or at least one diagnosis
-   (the others are reported);
+3. the admissions kept. The *wide* cohort: those with a discharge summary or at least one
+   diagnosis (the others are reported). The *benchmark* cohort (``parts.stays`` set, see
+   :mod:`ctk.ehr.benchmark_cohort`): the admissions of the benchmark's selected ICU stays
+   that have a diagnosis, then, after the event pass, only those with an event in the stay;
 4. chart and lab events streamed once, row by row, into an
    :class:`~ctk.ehr.resample.EventAggregator` (hourly sums in a temporary SQLite file,
    a bounded buffer in memory);
@@ -21,11 +23,12 @@ import hashlib
 import logging
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from ctk.ehr.benchmark_cohort import BenchmarkStay, benchmark_split, is_benchmark_value
 from ctk.ehr.itemids import ItemVariable, clean_value, item_map
 from ctk.ehr.notes import NoteStore, make_note
 from ctk.ehr.resample import DEFAULT_MAX_HOURS, EventAggregator
@@ -67,6 +70,7 @@ class EventColumns:
     time: str = "charttime"
     value: str = "value"
     unit: str = "valueuom"
+    icustay: str = "icustay_id"
 
 
 @dataclass
@@ -83,6 +87,9 @@ class RawParts:
         known_items: Item ids in D_ITEMS/D_LABITEMS (None: not checked).
         test_subjects: Subjects of the test split (None: hash split).
         stats: Counts for the manifest's details.
+        stays: The benchmark cohort's ICU stays by hadm_id (None: the wide cohort).
+        event_tables_complete: False when CHARTEVENTS is absent: the benchmark's "stay has
+            an event" rule is then not applied (it would drop nearly every stay).
     """
 
     source: str
@@ -94,6 +101,8 @@ class RawParts:
     known_items: set[int] | None = None
     test_subjects: set[str] | None = None
     stats: Counter[str] = field(default_factory=Counter)
+    stays: dict[str, BenchmarkStay] | None = None
+    event_tables_complete: bool = True
 
 
 def subject_split(subject_id: str, test_subjects: set[str] | None = None) -> Split:
@@ -180,13 +189,21 @@ def read_first_icu_times(
     return n
 
 
-def _wanted_items(linksto: Iterable[str] | None = None) -> dict[int, tuple[ItemVariable, int]]:
+def _wanted_items(*, all_variables: bool = False) -> dict[int, tuple[ItemVariable, int]]:
+    """Item id -> (item, row of the paper variable; -1 for the benchmark's other six)."""
     index = {v: i for i, v in enumerate(PAPER_VARIABLES)}
     return {
-        itemid: (item, index[item.variable])
+        itemid: (item, index.get(item.variable, -1))
         for itemid, item in item_map().items()
-        if item.variable in index and (linksto is None or item.linksto in linksto)
+        if all_variables or item.variable in index
     }
+
+
+def _value_problem(raw: str) -> str:
+    text = raw.strip().lower().lstrip("+-")
+    if text in ("nan", "inf", "infinity"):
+        return "non-finite value"
+    return "text value in a numeric item (e.g. NEG, TR, <5, >100, ERROR)"
 
 
 def _stream_events(
@@ -196,17 +213,26 @@ def _stream_events(
     aggregator: EventAggregator,
     report: ProblemReport,
     columns: EventColumns,
+    with_data: set[str],
 ) -> None:
-    wanted = _wanted_items()
+    """Stream one event table into the aggregator.
+
+    With the benchmark cohort (``parts.stays``), the rules of ``validate_events`` and
+    ``create_phenotyping`` apply (see :mod:`ctk.ehr.benchmark_cohort`, rules 8-9) and each
+    admission with an event in its ICU stay is added to ``with_data``.
+    """
+    stays = parts.stays
+    wanted = _wanted_items(all_variables=stays is not None)
     known = parts.known_items
     src = str(path)
-    # item ids known to MIMIC but not among ctk's variables: dropped before parsing
+    # item ids known to MIMIC but not among the variables read: dropped before parsing
     others = frozenset(str(i) for i in (known or set()) if i not in wanted)
     for line_no, row in iter_rows(
         path,
         [columns.hadm, columns.itemid, columns.time, columns.value],
-        optional=[columns.unit],
+        optional=[columns.unit, columns.icustay],
         skip=(columns.itemid, others),
+        report=report,
     ):
         raw_item = row[columns.itemid]
         try:
@@ -231,25 +257,53 @@ def _stream_events(
         if hadm not in kept:
             parts.stats["events of admissions not imported"] += 1
             continue
+        item, var_index = hit
+        raw_value = row[columns.value]
+        stay = stays[hadm] if stays is not None else None
+        if stay is not None:
+            icustay = row[columns.icustay].strip()
+            if not icustay:  # validate_events: recovered from the admission's stay
+                parts.stats["events given their admission's ICUSTAY_ID (validate_events)"] += 1
+            elif icustay != stay.icustay_id:
+                report.add(
+                    "event of another ICU stay than its admission's (validate_events)",
+                    src,
+                    f"line {line_no}",
+                )
+                continue
+            if not is_benchmark_value(item.variable, raw_value) and var_index < 0:
+                parts.stats["events of the benchmark's other variables without a value"] += 1
+                continue
         when = parse_time(row[columns.time])
         if when is None:
             report.add("unparsable charttime", src, f"line {line_no}", repr(row[columns.time]))
             continue
-        item, var_index = hit
-        raw_value = row[columns.value]
+        hours = (when - parts.admissions[hadm].anchor).total_seconds() / 3600.0
+        if stay is not None:
+            if not stay.in_stay(hours):
+                report.add(
+                    "event outside the ICU stay (create_phenotyping)",
+                    src,
+                    f"line {line_no}",
+                    item.variable,
+                )
+                continue
+            if is_benchmark_value(item.variable, raw_value):
+                with_data.add(hadm)
+            if var_index < 0:
+                continue  # one of the benchmark's six variables the paper does not use
         if not raw_value.strip():
             report.add("empty event value", src, f"line {line_no}", item.variable)
             continue
         value = clean_value(item, raw_value, row[columns.unit])
         if value is None:
             report.add(
-                "unparsable or non-finite value",
+                _value_problem(raw_value),
                 src,
                 f"line {line_no}",
                 f"{item.variable}={raw_value.strip()[:20]!r}",
             )
             continue
-        hours = (when - parts.admissions[hadm].anchor).total_seconds() / 3600.0
         problem = aggregator.add(hadm, var_index, hours, value)
         if problem is not None:
             report.add(problem, src, f"line {line_no}", item.variable)
@@ -279,38 +333,73 @@ def build_admissions(
         One admission per kept hadm_id, in the admissions table's order.
     """
     columns = columns or EventColumns()
-    kept: set[str] = set()
-    for hadm in parts.admissions:
-        if hadm in parts.diagnoses or hadm in parts.notes:
-            kept.add(hadm)
-        else:
-            report.add("admission without discharge summary or diagnoses", parts.source, hadm)
+    kept = _kept_before_events(parts, report)
     if not kept:
         raise DataError(
-            f"no admission of the {parts.source} tables has a discharge summary or a diagnosis",
-            hint="check that ADMISSIONS, DIAGNOSES_ICD and the notes table belong together",
+            f"no admission of the {parts.source} tables has a discharge summary or a diagnosis"
+            if parts.stays is None
+            else f"no ICU stay of the {parts.source} tables passes the benchmark's selection",
+            hint="check that the tables belong together (see the counts in the import details),"
+            " or import the wide cohort (--cohort wide)",
         )
+    with_data: set[str] = set()
     with EventAggregator(PAPER_VARIABLES, max_hours=max_hours, buffer_size=chunksize) as agg:
         for path in parts.event_tables:
             if on_table is not None:
                 on_table(path)
             logger.info("streaming %s", path)
-            _stream_events(path, parts, kept, agg, report, columns)
+            _stream_events(path, parts, kept, agg, report, columns, with_data)
         agg.flush()
         parts.stats["events aggregated"] += agg.events
+        if parts.stays is not None:
+            kept = _kept_after_events(parts, kept, with_data)
         for hadm, info in parts.admissions.items():
             if hadm not in kept:
                 continue
+            stay = parts.stays.get(hadm) if parts.stays is not None else None
             yield Admission(
-                admission_id=hadm,
+                admission_id=stay.stay_name if stay is not None else hadm,
                 subject_id=info.subject_id,
                 source=parts.source,
-                split=subject_split(info.subject_id, parts.test_subjects),
+                split=benchmark_split(info.subject_id)
+                if stay is not None
+                else subject_split(info.subject_id, parts.test_subjects),
                 note=_note(parts.notes, hadm, report),
                 labs=agg.series(hadm),
                 phenotypes=sorted(parts.phenotypes.get(hadm, frozenset())),
                 icd_codes=list(parts.diagnoses.get(hadm, ())),
+                hadm_id=hadm,
             )
+
+
+def _kept_before_events(parts: RawParts, report: ProblemReport) -> set[str]:
+    kept: set[str] = set()
+    if parts.stays is None:
+        for hadm in parts.admissions:
+            if hadm in parts.diagnoses or hadm in parts.notes:
+                kept.add(hadm)
+            else:
+                report.add("admission without discharge summary or diagnoses", parts.source, hadm)
+        return kept
+    for hadm, stay in parts.stays.items():
+        if hadm not in parts.diagnoses:
+            parts.stats["selected stays without a diagnosis (assemble_episodic_data)"] += 1
+        elif stay.los_hours is None:
+            parts.stats["selected stays without LOS (create_phenotyping)"] += 1
+        else:
+            kept.add(hadm)
+            parts.admissions[hadm].anchor = stay.intime
+    return kept
+
+
+def _kept_after_events(parts: RawParts, kept: set[str], with_data: set[str]) -> set[str]:
+    if not parts.event_tables_complete:
+        parts.stats["benchmark rule 'stay has an event' not applied: CHARTEVENTS absent"] = 1
+        return kept
+    parts.stats["selected stays without any event in the stay (create_phenotyping)"] += len(
+        kept - with_data
+    )
+    return kept & with_data
 
 
 def _note(store: NoteStore, hadm: str, report: ProblemReport) -> ClinicalNote | None:

@@ -269,3 +269,44 @@ def anomalies(
         captions = anomaly_captions(adm.labs, table)
         for caption in captions or ["no anomaly"]:
             typer.echo(f"  {caption}")
+
+
+@app.command("compare")
+def compare(
+    cohort: Annotated[Path, typer.Argument(help="Cohort folder (a raw MIMIC-III import).")],
+    benchmark_root: Annotated[
+        Path | None,
+        typer.Option(
+            "--benchmark-root",
+            help="The benchmark's data/phenotyping folder (train/ and test/ listfile.csv),"
+            " or its data/ folder; data/root next to it names the benchmark's ICD codes.",
+        ),
+    ] = None,
+    listfile: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--listfile",
+            help="A phenotyping listfile.csv to compare with instead (repeatable; a file in"
+            " a test/ folder is the test split).",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+) -> None:
+    """Compare a cohort with the MIMIC-III benchmark's own phenotyping output.
+
+    Lists the admissions only in one of the two, the labels that differ (with the ICD
+    codes behind each) and split differences; exits 1 on any difference, 0 when identical.
+
+    Example: ctk data compare cohort --benchmark-root mimic3-benchmarks/data/phenotyping
+    """
+    from ctk.ehr.compare import compare_with_benchmark
+
+    result = compare_with_benchmark(cohort, benchmark_root=benchmark_root, listfiles=listfile)
+    if as_json:
+        typer.echo(json.dumps(result.model_dump(), indent=2))
+    else:
+        for line in result.lines():
+            typer.echo(line)
+        typer.echo("identical" if result.identical else "DIFFERENT")
+    if not result.identical:
+        raise typer.Exit(1)

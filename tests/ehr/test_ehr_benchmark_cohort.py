@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from mimic3_tables import COLUMNS, chart, stay, write_table
+from mimic3_tables import COLUMNS, write_benchmark_case, write_table
 
 from ctk.ehr.benchmark_cohort import benchmark_split, is_benchmark_value
 from ctk.ehr.mimic3 import load_mimic3
@@ -14,123 +14,12 @@ from ctk.errors import ConfigError, DataError
 from ctk.records import Admission
 from ctk.report import ProblemReport
 
-HR, GCS, GLUCOSE = 211, 198, 50931
 CHF = "Congestive heart failure; nonhypertensive"
 RESP = "Respiratory failure; insufficiency; arrest (adult)"
 HTN = "Essential hypertension"
 TRANSFERS = "icu stays with a ward or care-unit transfer (remove_icustays_with_transfers)"
 SEVERAL = "icu stays of admissions with several stays (filter_admissions_on_nb_icustays)"
 NOT_IN_DICT = "diagnosis code not in D_ICD_DIAGNOSES (dropped, read_icd_diagnoses_table)"
-
-
-def _write_cohort(root: Path) -> None:
-    """Subjects: 10000 (a test subject of the benchmark), 100 (a val subject), 201..207."""
-    admissions = [
-        (10000, 2001, "2150-01-01 08:00:00"),
-        (10000, 2006, "2151-06-01 08:00:00"),
-        (202, 2002, "2150-01-01 08:00:00"),
-        (202, 2003, "2152-01-01 08:00:00"),
-        (203, 2004, "2150-01-01 08:00:00"),
-        (203, 2005, "2153-01-01 08:00:00"),
-        (204, 2007, "2150-01-01 08:00:00"),
-        (100, 2008, "2150-01-01 08:00:00"),
-        (206, 2009, "2150-01-01 08:00:00"),
-        (207, 2010, "2150-01-01 08:00:00"),
-        (207, 2011, "2150-03-01 08:00:00"),
-    ]
-    write_table(
-        root,
-        "ADMISSIONS",
-        [{"subject_id": s, "hadm_id": h, "admittime": t} for s, h, t in admissions],
-        gz=True,
-    )
-    write_table(
-        root,
-        "PATIENTS",
-        [
-            {"subject_id": 10000, "dob": "2080-01-01 00:00:00"},
-            {"subject_id": 202, "dob": "2080-01-01 00:00:00"},
-            {"subject_id": 203, "dob": "2080-01-01 00:00:00"},
-            {"subject_id": 204, "dob": "2140-01-01 00:00:00"},  # 10 years old
-            {"subject_id": 100, "dob": "1850-01-01 00:00:00"},  # over 89: DOB shifted
-            {"subject_id": 206, "dob": "2080-01-01 00:00:00"},
-            {"subject_id": 207, "dob": "2080-01-01 00:00:00"},
-        ],
-    )
-    write_table(
-        root,
-        "ICUSTAYS",
-        [
-            # table order is not time order: episodes are numbered by INTIME
-            stay(10000, 2006, 3006, "2151-06-01 10:00:00"),
-            stay(10000, 2001, 3001, "2150-01-01 10:00:00"),
-            stay(202, 2002, 3002, "2150-01-01 10:00:00", wards=(12, 15)),
-            stay(202, 2003, 3003, "2152-01-01 10:00:00", units=("MICU", "CCU")),
-            stay(203, 2004, 3004, "2150-01-01 10:00:00"),
-            stay(203, 2004, 3014, "2150-01-05 10:00:00"),
-            stay(203, 2005, 3005, "2153-01-01 10:00:00", wards=(7, 9)),
-            stay(203, 2005, 3015, "2153-01-05 10:00:00"),
-            stay(204, 2007, 3007, "2150-01-01 10:00:00"),
-            stay(100, 2008, 3008, "2150-01-01 10:00:00"),
-            stay(206, 2009, 3009, "2150-01-01 10:00:00", los_days=1.0),
-            stay(207, 2010, 3010, "2150-01-01 10:00:00"),
-            stay(207, 2011, 3011, "2150-03-01 10:00:00"),
-        ],
-    )
-    diagnoses = [
-        (10000, 2001, "4280"),
-        (10000, 2001, "5185"),  # missing from D_ICD_DIAGNOSES, like the real 5185
-        (10000, 2006, "4019"),
-        (202, 2002, "4280"),
-        (202, 2003, "4280"),
-        (203, 2004, "4280"),
-        (203, 2005, "51881"),
-        (204, 2007, "4280"),
-        (100, 2008, "4019"),
-        (206, 2009, "4280"),
-        (207, 2010, "5185"),  # its only code is missing from the dictionary
-        (207, 2011, "4019"),
-    ]
-    write_table(
-        root,
-        "DIAGNOSES_ICD",
-        [{"subject_id": s, "hadm_id": h, "seq_num": 1, "icd9_code": c} for s, h, c in diagnoses],
-    )
-    write_table(
-        root,
-        "D_ICD_DIAGNOSES",
-        [{"icd9_code": c, "short_title": c} for c in ("4280", "4019", "51881")],
-    )
-    events = [
-        chart(10000, 2001, 3001, HR, "2150-01-01 10:30:00", "88"),
-        chart(10000, 2001, 3001, HR, "2150-01-01 11:10:00", "92"),
-        chart(10000, 2006, 3006, GCS, "2151-06-01 11:00:00", "15"),  # GCS alone counts
-        chart(203, 2004, 3004, HR, "2150-01-01 11:00:00", "80"),
-        chart(203, 2005, 3015, HR, "2153-01-05 12:00:00", "75"),
-        chart(204, 2007, 3007, HR, "2150-01-01 11:00:00", "140"),
-        chart(100, 2008, "", HR, "2150-01-01 12:00:00", "70"),  # ICUSTAY_ID recovered
-        chart(100, 2008, 9999, HR, "2150-01-01 13:00:00", "71"),  # another stay's: dropped
-        chart(100, "", 3008, HR, "2150-01-01 14:00:00", "72"),  # no HADM_ID: dropped
-        chart(206, 2009, 3009, HR, "2150-01-01 09:00:00", "99"),  # before INTIME
-        chart(206, 2009, 3009, HR, "2150-01-02 11:00:00", "98"),  # after INTIME + LOS
-        chart(207, 2010, 3010, HR, "2150-01-01 11:00:00", "60"),
-        chart(207, 2011, 3011, HR, "2150-03-01 11:00:00", "61"),
-    ]
-    write_table(root, "CHARTEVENTS", events, gz=True)
-    write_table(
-        root,
-        "LABEVENTS",
-        [
-            {"subject_id": 100, "hadm_id": 2008, "itemid": GLUCOSE, "charttime": t, "value": v}
-            for t, v in (
-                ("2150-01-01 10:20:00", "140"),
-                ("2150-01-01 10:40:00", "NEG"),
-                ("2150-01-01 11:20:00", "<5"),
-                ("2150-01-01 11:40:00", ">100"),
-                ("2150-01-01 12:20:00", "TR"),
-            )
-        ],
-    )
 
 
 def _load(root: Path, **kwargs: object) -> tuple[dict[str, Admission], ProblemReport, dict]:  # type: ignore[type-arg]
@@ -142,7 +31,7 @@ def _load(root: Path, **kwargs: object) -> tuple[dict[str, Admission], ProblemRe
 
 @pytest.fixture
 def cohort(tmp_path: Path) -> tuple[dict[str, Admission], ProblemReport, dict]:  # type: ignore[type-arg]
-    _write_cohort(tmp_path)
+    write_benchmark_case(tmp_path)
     return _load(tmp_path)
 
 
@@ -235,7 +124,7 @@ def test_splits_in_the_cohort(cohort: tuple) -> None:  # type: ignore[type-arg]
 
 
 def test_missing_label_table_is_named(tmp_path: Path) -> None:
-    _write_cohort(tmp_path)
+    write_benchmark_case(tmp_path)
     (tmp_path / "D_ICD_DIAGNOSES.csv").unlink()
     with pytest.raises(DataError, match=r"D_ICD_DIAGNOSES.*read_icd_diagnoses_table"):
         _load(tmp_path)
@@ -250,7 +139,7 @@ def test_testset_option_is_for_the_wide_cohort(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("kind", ["absent", "empty", "header-only", "broken-header"])
 def test_notes_table_as_it_comes_does_not_stop_the_import(tmp_path: Path, kind: str) -> None:
-    _write_cohort(tmp_path)
+    write_benchmark_case(tmp_path)
     path = tmp_path / "NOTEEVENTS.csv"
     header = ",".join(COLUMNS["NOTEEVENTS"]) + "\n"
     if kind == "empty":
@@ -270,7 +159,7 @@ def test_notes_table_as_it_comes_does_not_stop_the_import(tmp_path: Path, kind: 
 
 
 def test_broken_header_quoting_with_rows_keeps_the_rows(tmp_path: Path) -> None:
-    _write_cohort(tmp_path)
+    write_benchmark_case(tmp_path)
     write_table(
         tmp_path,
         "NOTEEVENTS",
@@ -293,7 +182,7 @@ def test_broken_header_quoting_with_rows_keeps_the_rows(tmp_path: Path) -> None:
 
 
 def test_absent_chartevents_keeps_stays_and_says_so(tmp_path: Path) -> None:
-    _write_cohort(tmp_path)
+    write_benchmark_case(tmp_path)
     (tmp_path / "CHARTEVENTS.csv.gz").unlink()
     adms, _, details = _load(tmp_path)
     assert details["table CHARTEVENTS absent"] == 1

@@ -30,6 +30,7 @@ __all__ = ["ItemVariable", "clean_value", "item_map"]
 _NUMBER = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$")
 _RATIO = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*/\s*(\d+(?:\.\d*)?)\s*$")
 _LB_TO_KG = 0.453592
+_BP = frozenset({"Systolic blood pressure", "Diastolic blood pressure"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +77,15 @@ def item_map() -> dict[int, ItemVariable]:
 
 
 def _number(text: str) -> float | None:
-    if not _NUMBER.match(text):
+    # float() first (the common case, ~5x faster than the pattern); it also accepts "1_0",
+    # "nan" and "infinity", which the pattern rejects
+    try:
+        v = float(text)
+    except ValueError:
         return None
-    return float(text)
+    if "_" in text or not math.isfinite(v):
+        return None if not _NUMBER.match(text) else v
+    return v
 
 
 def clean_value(item: ItemVariable, value: str, unit: str = "") -> float | None:
@@ -95,7 +102,7 @@ def clean_value(item: ItemVariable, value: str, unit: str = "") -> float | None:
     """
     var = item.variable
     text = value.strip()
-    if var in ("Systolic blood pressure", "Diastolic blood pressure"):
+    if var in _BP and "/" in text:
         ratio = _RATIO.match(text)
         if ratio:
             return float(ratio.group(1 if var.startswith("Systolic") else 2))

@@ -33,6 +33,7 @@ import sys
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
+from typing import Unpack
 
 from ctk.ehr.benchmark_cohort import (
     read_dictionary_codes,
@@ -40,21 +41,14 @@ from ctk.ehr.benchmark_cohort import (
     select_benchmark_stays,
 )
 from ctk.ehr.notes import NoteStore
-from ctk.ehr.raw_mimic import (
-    RawParts,
-    build_admissions,
-    read_admissions,
-    read_first_icu_times,
-    read_test_subjects,
-)
-from ctk.ehr.resample import DEFAULT_MAX_HOURS
-from ctk.ehr.tables import find_table, iter_rows, parse_time, require_table, table_is_empty
-from ctk.errors import ConfigError, DataError
+from ctk.ehr.raw_mimic import LoadOptions, RawParts, RawRelease
+from ctk.ehr.tables import iter_rows, parse_time
+from ctk.errors import ConfigError
 from ctk.phenotypes import icd9_to_phenotypes, normalise_icd9
 from ctk.records import Admission
 from ctk.report import ProblemReport
 
-__all__ = ["COHORTS", "SOURCE", "load_mimic3", "load_noteevents"]
+__all__ = ["COHORTS", "SOURCE", "Mimic3Release", "load_mimic3", "load_noteevents"]
 
 SOURCE = "mimic3"
 #: Cohort rules of the raw MIMIC-III loader.
@@ -151,52 +145,70 @@ def _read_diagnoses(
         parts.phenotypes[hadm] = frozenset(icd9_to_phenotypes(unique))
 
 
-def _optional_table(root: Path, name: str, parts: RawParts) -> Path | None:
-    """An optional table, or None when absent or empty (0 bytes); both are counted."""
-    path = find_table(root, name, required=False)
-    if path is None:
-        parts.stats[f"table {name} absent"] += 1
-        return None
-    if table_is_empty(path):
-        parts.stats[f"table {name} empty (0 bytes, no header)"] += 1
-        return None
-    return path
+class Mimic3Release(RawRelease):
+    """Raw MIMIC-III v1.4 on the shared loader skeleton (:class:`~ctk.ehr.raw_mimic.RawRelease`).
 
+    Args:
+        cohort: ``"benchmark"`` (the benchmark's stay selection and dictionary join) or
+            ``"wide"``.
+    """
 
-def _label_table(root: Path, name: str, why: str) -> Path:
-    path = find_table(root, name, required=False)
-    if path is None:
-        raise DataError(
-            f"table {name} not found in {root}: the benchmark cohort needs it ({why})",
-            hint="add the table, or import ctk's wider cohort with --cohort wide",
+    source = SOURCE
+    admissions_table = "ADMISSIONS"
+    diagnoses_table = "DIAGNOSES_ICD"
+    icustays_table = "ICUSTAYS"
+    item_tables = ("D_ITEMS", "D_LABITEMS")
+    event_tables = ("CHARTEVENTS", "LABEVENTS")
+
+    def __init__(self, cohort: str = "benchmark") -> None:
+        if cohort not in COHORTS:
+            raise ConfigError(
+                f"unknown cohort {cohort!r}", hint=f"use one of: {', '.join(COHORTS)}"
+            )
+        self.cohort = cohort
+        self._dictionary: frozenset[str] | None = None
+
+    def select(
+        self, root: Path, parts: RawParts, report: ProblemReport, step: Callable[[Path], Path]
+    ) -> None:
+        """The benchmark's stay selection (rules 1-4, 7 of :mod:`ctk.ehr.benchmark_cohort`),
+        or the wide cohort's first ICU stays."""
+        if self.cohort == "wide":
+            super().select(root, parts, report, step)
+            return
+        icu = self.needed(root, "ICUSTAYS", "remove_icustays_with_transfers needs it")
+        patients = self.needed(root, "PATIENTS", "filter_icustays_on_age needs it")
+        dictionary = self.needed(root, "D_ICD_DIAGNOSES", "read_icd_diagnoses_table needs it")
+        parts.stays = select_benchmark_stays(
+            step(icu),
+            {h: a.subject_id for h, a in parts.admissions.items()},
+            read_patients_dob(step(patients), report),
+            report=report,
+            stats=parts.stats,
         )
-    return path
+        self._dictionary = read_dictionary_codes(step(dictionary))
 
+    def read_diagnoses(self, path: Path, parts: RawParts, report: ProblemReport) -> None:
+        """DIAGNOSES_ICD (with the dictionary join for the benchmark cohort)."""
+        _read_diagnoses(path, parts, report, self._dictionary)
 
-def _known_items(root: Path, parts: RawParts) -> set[int] | None:
-    known: set[int] = set()
-    found = False
-    for name in ("D_ITEMS", "D_LABITEMS"):
-        path = _optional_table(root, name, parts)
-        if path is None:
-            continue
-        found = True
-        for _, row in iter_rows(path, ["itemid"]):
-            if row["itemid"].strip().isdigit():
-                known.add(int(row["itemid"]))
-    return known if found else None
+    def notes_table(self, root: Path, parts: RawParts) -> Path | None:
+        """NOTEEVENTS, when present and not empty."""
+        return self.optional(root, "NOTEEVENTS", parts)
+
+    def read_notes(
+        self, path: Path, store: NoteStore, report: ProblemReport, wanted: set[str]
+    ) -> int:
+        """Discharge summaries of NOTEEVENTS (:func:`load_noteevents`)."""
+        return load_noteevents(path, store, report, wanted=wanted)
 
 
 def load_mimic3(
     root: str | Path,
     *,
     report: ProblemReport,
-    chunksize: int = 200_000,
-    max_hours: int = DEFAULT_MAX_HOURS,
-    testset: str | Path | None = None,
     cohort: str = "benchmark",
-    details: dict[str, object] | None = None,
-    on_table: Callable[[Path], None] | None = None,
+    **options: Unpack[LoadOptions],
 ) -> Iterator[Admission]:
     """Yield the admissions of raw MIMIC-III tables.
 
@@ -215,12 +227,9 @@ def load_mimic3(
     Args:
         root: Folder of the tables.
         report: Collects skipped rows and admissions.
-        chunksize: Hour cells buffered in memory while streaming events.
-        max_hours: Length cap of the hourly grid.
-        testset: Wide cohort: a ``subject_id,0|1`` file of test subjects.
         cohort: ``"benchmark"`` or ``"wide"``.
-        details: When given, filled with counts for the manifest.
-        on_table: Called with each table path before it is read (progress).
+        **options: ``chunksize``, ``max_hours``, ``testset`` (wide cohort only),
+            ``details``, ``on_table`` (:class:`~ctk.ehr.raw_mimic.LoadOptions`).
 
     Raises:
         ConfigError: Unknown cohort, or ``testset`` with the benchmark cohort.
@@ -228,69 +237,10 @@ def load_mimic3(
             benchmark cohort also ICUSTAYS, PATIENTS, D_ICD_DIAGNOSES), or nothing can be kept.
         MissingColumnError: A table lacks a needed column.
     """
-    if cohort not in COHORTS:
-        raise ConfigError(f"unknown cohort {cohort!r}", hint=f"use one of: {', '.join(COHORTS)}")
-    if cohort == "benchmark" and testset is not None:
+    release = Mimic3Release(cohort)
+    if cohort == "benchmark" and options.get("testset") is not None:
         raise ConfigError(
             "--testset applies to the wide cohort only",
             hint="the benchmark cohort uses the benchmark's own testset.csv (shipped with ctk)",
         )
-    root = Path(root)
-    if not root.is_dir():
-        raise DataError(f"{root} is not a folder", hint="give the folder of the MIMIC-III tables")
-
-    def step(path: Path) -> Path:
-        if on_table is not None:
-            on_table(path)
-        return path
-
-    admissions_path = step(require_table(root, "ADMISSIONS"))
-    diagnoses_path = require_table(root, "DIAGNOSES_ICD")
-    with NoteStore() as store:
-        parts = RawParts(
-            source=SOURCE,
-            admissions=read_admissions(admissions_path, report),
-            diagnoses={},
-            phenotypes={},
-            notes=store,
-        )
-        if cohort == "benchmark":
-            icu = _label_table(root, "ICUSTAYS", "remove_icustays_with_transfers")
-            patients = _label_table(root, "PATIENTS", "filter_icustays_on_age")
-            dictionary = _label_table(root, "D_ICD_DIAGNOSES", "read_icd_diagnoses_table")
-            parts.stays = select_benchmark_stays(
-                step(icu),
-                {h: a.subject_id for h, a in parts.admissions.items()},
-                read_patients_dob(step(patients), report),
-                report=report,
-                stats=parts.stats,
-            )
-            _read_diagnoses(
-                step(diagnoses_path), parts, report, read_dictionary_codes(step(dictionary))
-            )
-        else:
-            wide_icu = _optional_table(root, "ICUSTAYS", parts)
-            if wide_icu is not None:
-                parts.stats["icu stays"] = read_first_icu_times(
-                    step(wide_icu), parts.admissions, report
-                )
-            _read_diagnoses(step(diagnoses_path), parts, report)
-        notes = _optional_table(root, "NOTEEVENTS", parts)
-        if notes is not None:
-            parts.stats["discharge summaries"] = load_noteevents(
-                step(notes), store, report, wanted=set(parts.admissions)
-            )
-        parts.known_items = _known_items(root, parts)
-        for name in ("CHARTEVENTS", "LABEVENTS"):
-            path = _optional_table(root, name, parts)
-            if path is not None:
-                parts.event_tables.append(path)
-            elif name == "CHARTEVENTS":
-                parts.event_tables_complete = False
-        if testset is not None:
-            parts.test_subjects = read_test_subjects(Path(testset))
-        yield from build_admissions(
-            parts, report=report, max_hours=max_hours, chunksize=chunksize, on_table=on_table
-        )
-        if details is not None:
-            details.update(dict(parts.stats))
+    return release.load(root, report=report, **options)

@@ -22,17 +22,19 @@ from __future__ import annotations
 import hashlib
 import logging
 import sys
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TypedDict
 
 from ctk.ehr.benchmark_cohort import BenchmarkStay, benchmark_split, is_benchmark_value
 from ctk.ehr.itemids import ItemVariable, clean_value, item_map
 from ctk.ehr.notes import NoteStore, make_note
 from ctk.ehr.resample import DEFAULT_MAX_HOURS, EventAggregator
-from ctk.ehr.tables import iter_rows, parse_time
+from ctk.ehr.tables import find_table, iter_rows, parse_time, table_is_empty
 from ctk.errors import DataError
 from ctk.lab_variables import PAPER_VARIABLES
 from ctk.records import Admission, ClinicalNote, Split
@@ -41,7 +43,9 @@ from ctk.report import ProblemReport
 __all__ = [
     "AdmissionInfo",
     "EventColumns",
+    "LoadOptions",
     "RawParts",
+    "RawRelease",
     "build_admissions",
     "read_admissions",
     "read_first_icu_times",
@@ -227,6 +231,7 @@ def _stream_events(
     src = str(path)
     # item ids known to MIMIC but not among the variables read: dropped before parsing
     others = frozenset(str(i) for i in (known or set()) if i not in wanted)
+    times: dict[str, datetime] = {}
     for line_no, row in iter_rows(
         path,
         [columns.hadm, columns.itemid, columns.time, columns.value],
@@ -271,13 +276,20 @@ def _stream_events(
                     f"line {line_no}",
                 )
                 continue
-            if not is_benchmark_value(item.variable, raw_value) and var_index < 0:
+            has_value = is_benchmark_value(item.variable, raw_value)
+            if not has_value and var_index < 0:
                 parts.stats["events of the benchmark's other variables without a value"] += 1
                 continue
-        when = parse_time(row[columns.time])
+        raw_time = row[columns.time]
+        when = times.get(raw_time)
         if when is None:
-            report.add("unparsable charttime", src, f"line {line_no}", repr(row[columns.time]))
-            continue
+            when = parse_time(raw_time)
+            if when is None:
+                report.add("unparsable charttime", src, f"line {line_no}", repr(raw_time))
+                continue
+            if len(times) >= 100_000:  # charttimes repeat within a stay: a small cache
+                times.clear()
+            times[raw_time] = when
         hours = (when - parts.admissions[hadm].anchor).total_seconds() / 3600.0
         if stay is not None:
             if not stay.in_stay(hours):
@@ -288,7 +300,7 @@ def _stream_events(
                     item.variable,
                 )
                 continue
-            if is_benchmark_value(item.variable, raw_value):
+            if has_value:
                 with_data.add(hadm)
             if var_index < 0:
                 continue  # one of the benchmark's six variables the paper does not use
@@ -410,3 +422,180 @@ def _note(store: NoteStore, hadm: str, report: ProblemReport) -> ClinicalNote | 
         report.add("empty note", "notes", hadm, "admission kept without a note")
         return None
     return make_note(text)
+
+
+class LoadOptions(TypedDict, total=False):
+    """Options of :meth:`RawRelease.load` that the release loaders pass through.
+
+    Keys: ``chunksize`` (hour cells buffered in memory while streaming events),
+    ``max_hours`` (length cap of the hourly grid), ``testset`` (a ``subject_id,0|1`` file of
+    test subjects; wide cohorts), ``details`` (filled with counts for the manifest),
+    ``on_table`` (called with each table path before it is read).
+    """
+
+    chunksize: int
+    max_hours: int
+    testset: str | Path | None
+    details: dict[str, object] | None
+    on_table: Callable[[Path], None] | None
+
+
+class RawRelease(ABC):
+    """One MIMIC release: where its tables are, and the steps that differ between releases.
+
+    :meth:`load` is the one loader skeleton shared by MIMIC-III and MIMIC-IV: admissions,
+    the release's stay selection (:meth:`select`), diagnoses, notes, item dictionaries and
+    event tables, then :func:`build_admissions`. A release names its tables (class
+    attributes) and implements :meth:`read_diagnoses`, :meth:`notes_table` and
+    :meth:`read_notes`; :meth:`find` says where a table lives.
+
+    Attributes:
+        source: ``mimic3`` or ``mimic4``.
+        admissions_table: The admissions table (needed).
+        diagnoses_table: The diagnoses table (needed).
+        icustays_table: The ICU stays table.
+        item_tables: Item dictionaries (event item ids not in them are reported).
+        event_tables: Event tables, chart events first.
+    """
+
+    source: str
+    admissions_table: str
+    diagnoses_table: str
+    icustays_table: str
+    item_tables: tuple[str, ...]
+    event_tables: tuple[str, ...]
+
+    def find(self, root: Path, name: str) -> Path | None:
+        """The path of a table (``.csv`` or ``.csv.gz``, any case), or None."""
+        found: Path | None = find_table(root, name, required=False)
+        return found
+
+    def table_name(self, name: str) -> str:
+        """How a table is named in messages and counts (``ADMISSIONS``, ``admissions``)."""
+        return name.rpartition("/")[2]
+
+    def needed(self, root: Path, name: str, why: str = "") -> Path:
+        """A table the labels need.
+
+        Raises:
+            DataError: It is absent (names the table and what needs it).
+        """
+        path = self.find(root, name)
+        if path is None:
+            because = f": {why}" if why else ""
+            raise DataError(
+                f"table {name} not found in {root} (.csv or .csv.gz){because}",
+                hint="point at the folder of the tables, or add the missing table"
+                + (" (or import the wider cohort with --cohort wide)" if why else ""),
+            )
+        return path
+
+    def optional(self, root: Path, name: str, parts: RawParts) -> Path | None:
+        """An optional table, or None when absent or empty (0 bytes); both are counted."""
+        path = self.find(root, name)
+        label = self.table_name(name)
+        if path is None:
+            parts.stats[f"table {label} absent"] += 1
+            return None
+        if table_is_empty(path):
+            parts.stats[f"table {label} empty (0 bytes, no header)"] += 1
+            return None
+        return path
+
+    def select(
+        self, root: Path, parts: RawParts, report: ProblemReport, step: Callable[[Path], Path]
+    ) -> None:
+        """Choose the stays and time origins (default: the first ICU stay of each admission,
+        where ICU stays are given; the wide cohort)."""
+        icu = self.optional(root, self.icustays_table, parts)
+        if icu is not None:
+            parts.stats["icu stays"] = read_first_icu_times(step(icu), parts.admissions, report)
+
+    @abstractmethod
+    def read_diagnoses(self, path: Path, parts: RawParts, report: ProblemReport) -> None:
+        """Fill ``parts.diagnoses`` and ``parts.phenotypes`` from the diagnoses table."""
+
+    @abstractmethod
+    def notes_table(self, root: Path, parts: RawParts) -> Path | None:
+        """The discharge notes table, or None (counted in ``parts.stats``)."""
+
+    @abstractmethod
+    def read_notes(
+        self, path: Path, store: NoteStore, report: ProblemReport, wanted: set[str]
+    ) -> int:
+        """Keep one discharge note per admission in ``store``; returns the notes kept."""
+
+    def load(
+        self,
+        root: str | Path,
+        *,
+        report: ProblemReport,
+        chunksize: int = 200_000,
+        max_hours: int = DEFAULT_MAX_HOURS,
+        testset: str | Path | None = None,
+        details: dict[str, object] | None = None,
+        on_table: Callable[[Path], None] | None = None,
+    ) -> Iterator[Admission]:
+        """Yield the release's admissions (see the release loaders for the arguments).
+
+        Raises:
+            DataError: A needed table is missing, or nothing can be kept.
+            MissingColumnError: A table lacks a needed column.
+        """
+        root = Path(root)
+        if not root.is_dir():
+            raise DataError(
+                f"{root} is not a folder", hint=f"give the folder of the {self.source} tables"
+            )
+
+        def step(path: Path) -> Path:
+            if on_table is not None:
+                on_table(path)
+            return path
+
+        admissions_path = step(self.needed(root, self.admissions_table))
+        diagnoses_path = self.needed(root, self.diagnoses_table)
+        with NoteStore() as store:
+            parts = RawParts(
+                source=self.source,
+                admissions=read_admissions(admissions_path, report),
+                diagnoses={},
+                phenotypes={},
+                notes=store,
+            )
+            self.select(root, parts, report, step)
+            self.read_diagnoses(step(diagnoses_path), parts, report)
+            notes = self.notes_table(root, parts)
+            if notes is not None:
+                parts.stats["discharge notes"] = self.read_notes(
+                    step(notes), store, report, set(parts.admissions)
+                )
+            parts.known_items = self._known_items(root, parts)
+            for i, name in enumerate(self.event_tables):
+                path = self.optional(root, name, parts)
+                if path is not None:
+                    parts.event_tables.append(path)
+                elif i == 0:
+                    parts.event_tables_complete = False
+            if testset is not None:
+                parts.test_subjects = read_test_subjects(Path(testset))
+            yield from build_admissions(
+                parts, report=report, max_hours=max_hours, chunksize=chunksize, on_table=on_table
+            )
+            if details is not None:
+                details.update(dict(parts.stats))
+
+    def _known_items(self, root: Path, parts: RawParts) -> set[int] | None:
+        known: set[int] = set()
+        found = False
+        for name in self.item_tables:
+            path = self.optional(root, name, parts)
+            if path is None:
+                continue
+            found = True
+            known.update(
+                int(row["itemid"])
+                for _, row in iter_rows(path, ["itemid"])
+                if row["itemid"].strip().isdigit()
+            )
+        return known if found else None

@@ -118,6 +118,65 @@ def table_is_empty(path: Path) -> bool:
         return False  # unreadable is not empty: iter_rows says what is wrong
 
 
+def _polars_rows(
+    path: Path,
+    header: list[str],
+    names: list[str],
+    skip: tuple[str, frozenset[str]],
+) -> Iterator[tuple[int, Row]]:
+    """The fast path of :func:`iter_rows` for large uncompressed tables (polars installed).
+
+    polars parses the file on all cores and drops the rows of skipped values before Python
+    sees them; the rows left are yielded with their record number, as the csv path does.
+    """
+    import polars as pl
+
+    original = {h.strip().strip('"').strip().lower(): h for h in _raw_header(path)}
+    present = [n for n in names if n in header]
+    skip_col = original[skip[0].lower()]
+    frame = (
+        pl.scan_csv(path, infer_schema=False)
+        .with_row_index("__line", offset=2)
+        .filter(~pl.col(skip_col).is_in(list(skip[1])))
+        .select(["__line", *(pl.col(original[n]).fill_null("") for n in present)])
+    )
+    absent = [n for n in names if n not in header]
+    try:
+        for batch in frame.collect_batches(chunk_size=100_000):
+            for values in batch.iter_rows():
+                row = dict(zip(present, values[1:], strict=True))
+                for n in absent:
+                    row[n] = ""
+                yield int(values[0]), row
+    except pl.exceptions.PolarsError as e:
+        raise RecordParseError(
+            f"CSV syntax error ({str(e).splitlines()[0][:200]})",
+            source=str(path),
+            hint="the file may be truncated or not comma-separated",
+        ) from e
+
+
+def _raw_header(path: Path) -> list[str]:
+    with open_csv(path) as fh:
+        return next(csv.reader([fh.readline().rstrip("\r\n")]), [])
+
+
+def _use_polars(path: Path, engine: str) -> bool:
+    if engine == "csv" or path.name.endswith(".gz"):
+        return False  # polars cannot stream a .gz: it would inflate it whole in memory
+    try:
+        import polars  # noqa: F401
+    except ImportError:
+        if engine == "polars":
+            raise
+        return False
+    return engine == "polars" or path.stat().st_size > _POLARS_MIN_BYTES
+
+
+#: Below this size the csv module is as fast as starting polars.
+_POLARS_MIN_BYTES = 64 << 20
+
+
 def iter_rows(
     path: Path,
     required: Sequence[str],
@@ -125,6 +184,7 @@ def iter_rows(
     *,
     skip: tuple[str, frozenset[str]] | None = None,
     report: ProblemReport | None = None,
+    engine: str = "auto",
 ) -> Iterator[tuple[int, Row]]:
     """Stream the rows of a CSV table with case-insensitive column names.
 
@@ -154,7 +214,6 @@ def iter_rows(
             lower, repaired = _parse_header(first)
             if repaired and report is not None:
                 report.add("header row with broken quoting (repaired)", str(path), "line 1")
-            reader = csv.reader(fh)
             wanted = [c.lower() for c in required]
             missing = [c for c in wanted if c not in lower]
             if missing:
@@ -163,6 +222,11 @@ def iter_rows(
                     hint="is this the right table? MIMIC column names may be upper or lower case",
                 )
             names = wanted + [c.lower() for c in optional if c.lower() not in wanted]
+            if skip is not None and not repaired and _use_polars(path, engine):
+                fh.close()
+                yield from _polars_rows(path, lower, names, skip)
+                return
+            reader = csv.reader(fh)
             index = [(n, lower.index(n)) for n in names if n in lower]
             absent = [n for n in names if n not in lower]
             last = max(i for _, i in index)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import pytest
@@ -204,3 +205,24 @@ def test_absent_chartevents_keeps_stays_and_says_so(tmp_path: Path) -> None:
 )
 def test_is_benchmark_value(variable: str, raw: str, kept: bool) -> None:
     assert is_benchmark_value(variable, raw) is kept
+
+
+def test_polars_engine_gives_the_same_cohort(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("polars")
+    import ctk.ehr.tables as tables
+
+    write_benchmark_case(tmp_path)
+    for name in ("CHARTEVENTS.csv.gz",):  # polars reads uncompressed tables only
+        (tmp_path / name.removesuffix(".gz")).write_bytes(
+            gzip.decompress((tmp_path / name).read_bytes())
+        )
+        (tmp_path / name).unlink()
+    monkeypatch.setattr(tables, "_POLARS_MIN_BYTES", 1 << 40)  # csv module
+    by_csv, csv_report, csv_details = _load(tmp_path)
+    monkeypatch.setattr(tables, "_POLARS_MIN_BYTES", 0)  # polars
+    by_polars, polars_report, polars_details = _load(tmp_path)
+    assert [a.model_dump() for a in by_polars.values()] == [a.model_dump() for a in by_csv.values()]
+    assert polars_report.as_dict() == csv_report.as_dict()  # same reasons, same line numbers
+    assert polars_details == csv_details

@@ -393,6 +393,9 @@ def _kept_before_events(parts: RawParts, report: ProblemReport) -> set[str]:
             else:
                 report.add("admission without discharge summary or diagnoses", parts.source, hadm)
         return kept
+    parts.stats["admissions without a selected ICU stay (extract_subjects)"] += sum(
+        1 for hadm in parts.admissions if hadm not in parts.stays
+    )
     for hadm, stay in parts.stays.items():
         if hadm not in parts.diagnoses:
             parts.stats["selected stays without a diagnosis (assemble_episodic_data)"] += 1

@@ -54,6 +54,9 @@ def test_kept_stays_are_exactly_the_benchmarks(cohort: tuple) -> None:  # type: 
     # filter_icustays_on_age: the child (204) goes; add_age_to_icustays: the over-89 (100) stays
     assert details["icu stays of patients under 18 (filter_icustays_on_age)"] == 1
     assert "100_episode1" in adms
+    # nothing dropped without a count: 11 admissions, 7 with a selected stay
+    assert details["admissions without a selected ICU stay (extract_subjects)"] == 4
+    assert details["icu stays selected (extract_subjects)"] == 7
 
 
 def test_episode_numbers_follow_intime_among_selected_stays(cohort: tuple) -> None:  # type: ignore[type-arg]

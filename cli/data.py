@@ -175,7 +175,11 @@ def import_(
             typer.echo(f"  {line}")
     else:
         typer.echo("problems: none")
-    counts = {k: v for k, v in manifest.details.items() if isinstance(v, int) and v}
+    counts = {
+        k: v
+        for k, v in manifest.details.items()
+        if isinstance(v, int) and v and k != "max_hours"  # a setting, not a count
+    }
     if counts:
         typer.echo("counts:")
         for label, number in sorted(counts.items()):

@@ -36,7 +36,7 @@ from ctk.ehr.notes import NoteStore, make_note
 from ctk.ehr.resample import DEFAULT_MAX_HOURS, EventAggregator
 from ctk.ehr.tables import find_table, iter_rows, parse_time, table_is_empty
 from ctk.errors import DataError
-from ctk.lab_variables import PAPER_VARIABLES
+from ctk.lab_variables import BENCHMARK_VARIABLES, PAPER_VARIABLES
 from ctk.records import Admission, ClinicalNote, Split
 from ctk.report import ProblemReport
 
@@ -193,13 +193,23 @@ def read_first_icu_times(
     return n
 
 
-def _wanted_items(*, all_variables: bool = False) -> dict[int, tuple[ItemVariable, int]]:
-    """Item id -> (item, row of the paper variable; -1 for the benchmark's other six)."""
-    index = {v: i for i, v in enumerate(PAPER_VARIABLES)}
+#: Rows of the benchmark cohort's series: the paper's 11 first, then the benchmark's other 6.
+BENCHMARK_SERIES: tuple[str, ...] = PAPER_VARIABLES + tuple(
+    v for v in BENCHMARK_VARIABLES if v not in PAPER_VARIABLES
+)
+
+
+def _series_variables(parts: RawParts) -> tuple[str, ...]:
+    return BENCHMARK_SERIES if parts.stays is not None else PAPER_VARIABLES
+
+
+def _wanted_items(variables: tuple[str, ...]) -> dict[int, tuple[ItemVariable, int]]:
+    """Item id -> (item, its variable's row in ``variables``) for the mapped items."""
+    index = {v: i for i, v in enumerate(variables)}
     return {
-        itemid: (item, index.get(item.variable, -1))
+        itemid: (item, index[item.variable])
         for itemid, item in item_map().items()
-        if all_variables or item.variable in index
+        if item.variable in index
     }
 
 
@@ -226,7 +236,7 @@ def _stream_events(
     admission with an event in its ICU stay is added to ``with_data``.
     """
     stays = parts.stays
-    wanted = _wanted_items(all_variables=stays is not None)
+    wanted = _wanted_items(_series_variables(parts))
     known = parts.known_items
     src = str(path)
     # item ids known to MIMIC but not among the variables read: dropped before parsing
@@ -277,9 +287,6 @@ def _stream_events(
                 )
                 continue
             has_value = is_benchmark_value(item.variable, raw_value)
-            if not has_value and var_index < 0:
-                parts.stats["events of the benchmark's other variables without a value"] += 1
-                continue
         raw_time = row[columns.time]
         when = times.get(raw_time)
         if when is None:
@@ -302,8 +309,6 @@ def _stream_events(
                 continue
             if has_value:
                 with_data.add(hadm)
-            if var_index < 0:
-                continue  # one of the benchmark's six variables the paper does not use
         if not raw_value.strip():
             report.add("empty event value", src, f"line {line_no}", item.variable)
             continue
@@ -355,7 +360,9 @@ def build_admissions(
             " or import the wide cohort (--cohort wide)",
         )
     with_data: set[str] = set()
-    with EventAggregator(PAPER_VARIABLES, max_hours=max_hours, buffer_size=chunksize) as agg:
+    with EventAggregator(
+        _series_variables(parts), max_hours=max_hours, buffer_size=chunksize
+    ) as agg:
         for path in parts.event_tables:
             if on_table is not None:
                 on_table(path)

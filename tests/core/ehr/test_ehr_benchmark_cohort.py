@@ -12,6 +12,7 @@ from mimic3_tables import COLUMNS, write_benchmark_case, write_table
 from ctk.ehr.benchmark_cohort import benchmark_split, is_benchmark_value
 from ctk.ehr.mimic3 import load_mimic3
 from ctk.errors import ConfigError, DataError
+from ctk.lab_variables import BENCHMARK_VARIABLES, PAPER_VARIABLES
 from ctk.records import Admission
 from ctk.report import ProblemReport
 
@@ -111,7 +112,13 @@ def test_labs_are_on_the_benchmark_clock(cohort: tuple) -> None:  # type: ignore
     labs = adms["10000_episode1"].labs
     assert labs is not None
     assert labs.series("Heart Rate") == [88.0, 92.0]  # 10:30 and 11:10 from INTIME 10:00
-    assert adms["10000_episode2"].labs is None  # GCS only: kept, but not a paper variable
+    # GCS only: an episode (rule 9 counts all 17 variables); its series keeps all 17, the
+    # paper's 11 first
+    gcs = adms["10000_episode2"].labs
+    assert gcs is not None and gcs.variables[:11] == list(PAPER_VARIABLES)
+    assert sorted(gcs.variables) == sorted(BENCHMARK_VARIABLES)
+    assert gcs.series("Glascow coma scale total") == [None, 15.0]
+    assert gcs.series("Heart Rate") == [None, None]
 
 
 def test_split_is_the_benchmarks() -> None:

@@ -9,7 +9,7 @@ from mimic3_tables import write_benchmark_case
 
 from ctk.cli.main import main
 from ctk.ehr.compare import compare_with_benchmark
-from ctk.ehr.importer import import_cohort
+from ctk.ehr.importer import SourceOptions, import_cohort
 from ctk.errors import ConfigError
 from ctk.phenotypes import PHENOTYPE_NAMES
 
@@ -112,7 +112,7 @@ def test_cli_exit_codes(cohort: Path, tmp_path: Path, capsys: pytest.CaptureFixt
 def test_wide_cohort_is_refused(tmp_path: Path) -> None:
     raw = tmp_path / "raw"
     write_benchmark_case(raw)
-    import_cohort("mimic3", raw, tmp_path / "wide", cohort="wide")
+    import_cohort("mimic3", raw, tmp_path / "wide", options=SourceOptions(cohort="wide"))
     with pytest.raises(ConfigError, match="benchmark stays"):
         compare_with_benchmark(
             tmp_path / "wide", benchmark_root=_listfiles(tmp_path / "b", BENCHMARK)

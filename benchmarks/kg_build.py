@@ -192,6 +192,9 @@ class _NullStore(GraphStore):
     def done_chunks(self) -> set[str]:
         return set(self.chunks)
 
+    def prune(self, min_count: int) -> int:
+        return 0
+
     def finalize(self) -> None:
         return None
 

@@ -42,7 +42,10 @@ def build(
         5, "--max-evidence", min=1, help="Evidence sentences kept per edge."
     ),
     min_count: int = typer.Option(
-        1, "--min-count", min=1, help="Drop edges seen fewer times (stores that can prune)."
+        1,
+        "--min-count",
+        min=1,
+        help="Drop edges seen in fewer documents after the build (both stores).",
     ),
     wiki_category: list[str] = typer.Option(
         [],

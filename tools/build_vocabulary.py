@@ -282,6 +282,77 @@ PROCEDURES: list[tuple[str, list[str]]] = [
     ("catheter ablation", ["ablation"]),
 ]
 
+# Longer terms that contain a phenotype's or a common concept's name but name
+# something else ("pulmonary hypertension" is not essential hypertension): listed
+# so that the longest match takes them. (name, synonyms, type)
+COMPOUND_TERMS: list[tuple[str, list[str], str]] = [
+    (
+        "pulmonary hypertension",
+        ["pulmonary arterial hypertension", "PAH", "pulmonary artery hypertension"],
+        "disease",
+    ),
+    ("intracranial hypertension", ["idiopathic intracranial hypertension"], "disease"),
+    ("gestational hypertension", ["pregnancy-induced hypertension"], "disease"),
+    ("renovascular hypertension", [], "disease"),
+    ("heat stroke", ["heatstroke", "sunstroke", "exertional heat stroke"], "disease"),
+    ("rheumatic fever", ["acute rheumatic fever"], "disease"),
+    ("rheumatic heart disease", [], "disease"),
+    ("hay fever", [], "disease"),
+    ("familial Mediterranean fever", [], "disease"),
+    ("Lassa fever", [], "disease"),
+    ("Rift Valley fever", [], "disease"),
+    ("dengue fever", ["dengue hemorrhagic fever"], "disease"),
+    ("septic abortion", [], "disease"),
+    ("sodium nitroprusside", ["nitroprusside"], "drug"),
+    ("sodium chloride", [], "drug"),
+    ("sodium valproate", ["valproate"], "drug"),
+    ("stroke volume", ["stroke volume index"], "lab_test"),
+    ("spinal shock", [], "finding"),
+    ("toxic shock syndrome", [], "disease"),
+]
+
+# More surface forms of concepts defined above (concept id -> synonyms).
+EXTRA_SYNONYMS: dict[str, list[str]] = {
+    "ctk:acute_myocardial_infarction": [
+        f"{non}{st} myocardial infarction"
+        for non in ("", "non-", "Non-", "non ", "Non ")
+        for st in ("ST elevation", "ST-elevation", "ST segment elevation", "ST-segment elevation")
+    ]
+    + ["STEMI", "non-STEMI"],
+    "ctk:st_segment_elevation": ["ST segment elevation", "ST-elevation", "ST-segment elevations"],
+}
+
+# Phrases that contain a concept's name but are no concept of the vocabulary
+# (experimental stimuli, laboratory methods, cell biology): they take the span by
+# the longest-match rule and yield no mention (origin ``stop``, see the
+# dictionary extractor).
+STOP_PHRASES: list[str] = [
+    "foot shock",
+    "footshock",
+    "foot-shock",
+    "electric shock",
+    "electric foot shock",
+    "electroshock",
+    "electroconvulsive shock",
+    "shock avoidance",
+    "shock wave",
+    "shockwave",
+    "shock-wave",
+    "heat shock",
+    "heat-shock",
+    "heat shock protein",
+    "cold shock",
+    "osmotic shock",
+    "culture shock",
+    "stroke work",
+    "sodium channel",
+    "sodium dodecyl sulfate",
+    "sodium hydroxide",
+    "potassium channel",
+    "calcium channel",
+    "fever tree",
+]
+
 # Single words (lower case) never used as a surface form, whatever the source says.
 _STOP_SURFACES = {
     "abnormal",
@@ -440,6 +511,20 @@ def add_hand_lists(vocab: Vocabulary) -> None:
     ):
         for name, syns in items:
             vocab.add(Entry(id=f"ctk:{slug(name)}", name=name, type=ctype, synonyms=list(syns)))
+
+
+def add_compounds(vocab: Vocabulary) -> None:
+    """Longer terms that contain a common name (see :data:`COMPOUND_TERMS`) and stop phrases."""
+    for name, syns, ctype in COMPOUND_TERMS:
+        vocab.add(Entry(id=f"ctk:{slug(name)}", name=name, type=ctype, synonyms=list(syns)))
+    for concept_id, syns in EXTRA_SYNONYMS.items():
+        owner = vocab.entries[concept_id]
+        for syn in syns:
+            if syn.lower() not in vocab.surfaces and syn.lower() != owner.name.lower():
+                vocab.surfaces[syn.lower()] = concept_id
+                owner.synonyms.append(syn)
+    for phrase in STOP_PHRASES:
+        vocab.add(Entry(id=f"ctk:stop:{slug(phrase)}", name=phrase, type="other", origin="stop"))
 
 
 def add_drug_ner(vocab: Vocabulary) -> int:
@@ -615,6 +700,7 @@ def main() -> None:
     vocab = Vocabulary()
     add_phenotypes(vocab)
     add_hand_lists(vocab)
+    add_compounds(vocab)
     n_drugs = add_drug_ner(vocab)
     n_icd = add_icd9(vocab)
     n_hpo, hpo_version = add_hpo(vocab)

@@ -1,7 +1,7 @@
 """Document-level co-occurrence counting: documents -> one chunk's :class:`GraphDelta`.
 
 Each document's sentences go to the extractor together
-(:meth:`~ctk.kg.extraction.base.ConceptExtractor.extract_document`, so that
+(:meth:`~ctk.extraction.ConceptExtractor.extract_document`, so that
 abbreviations the document defines are resolved); negated mentions are left out.
 Then, counting **documents, not sentences** (an abstract that repeats a pair in
 five sentences is one piece of support):
@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from typing import cast
 
-from ctk.kg.extraction.base import ConceptExtractor, Mention
+from ctk.extraction import ConceptExtractor, Mention
 from ctk.kg.extraction.cues import typed_relation
 from ctk.kg.extraction.enumerations import enumeration_groups
 from ctk.kg.extraction.sentences import split_sentences
@@ -89,7 +89,7 @@ class CooccurrenceCounter:
         max_evidence: Evidence sentences kept per edge (in this chunk).
 
     Example:
-        >>> from ctk.kg.extraction.dictionary import DictionaryExtractor
+        >>> from ctk.plugins.extractors.dictionary import DictionaryExtractor
         >>> counter = CooccurrenceCounter(DictionaryExtractor())
         >>> counter.add_text("text", "d1", "Heart failure presents with dyspnea.")
         1

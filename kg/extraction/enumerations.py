@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from ctk.kg.extraction.base import Mention
+from ctk.extraction import Mention
 
 __all__ = ["MAX_ITEM_WORDS", "MIN_ITEMS", "enumeration_groups"]
 

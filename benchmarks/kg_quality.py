@@ -14,7 +14,11 @@ mapped to vocabulary ids through the names and synonyms of the bundled
 vocabulary, the way the dictionary extractor links text). This is stricter than
 a clinician: a relevant neighbour the reference lacks counts as irrelevant, so
 the precision printed is a lower bound of clinical relevance; the per-phenotype
-listing (``--list``) shows every judged neighbour for a reader to check.
+listing (``--list``) shows every judged neighbour for a reader to check. A
+second, wider judge also accepts a more specific form of an expected concept (a
+neighbour whose name contains a reference entry as whole words: "ischemic
+stroke" for "stroke", "idiopathic pulmonary fibrosis" for "pulmonary
+fibrosis"); both figures are printed.
 
 Figures:
 
@@ -111,10 +115,20 @@ def phenotype_id(short_name: str) -> str:
 
 
 def _relevant(
-    cid: str, names: Iterable[str], ref_names: set[str], ref_ids: set[str]
+    cid: str, names: Iterable[str], ref_names: set[str], ref_ids: set[str], specific: bool
 ) -> tuple[bool, set[str]]:
-    """Whether a neighbour is in the reference, and which reference names it covers."""
-    hits = {n.lower() for n in names} & ref_names
+    """Whether a neighbour is in the reference, and which reference names it covers.
+
+    With ``specific``, a neighbour whose name or synonym contains a reference entry
+    as whole words ("ischemic stroke" for "stroke") counts too: a more specific
+    form of an expected concept.
+    """
+    lowered = {n.lower() for n in names}
+    hits = lowered & ref_names
+    if specific:
+        for name in lowered:
+            padded = f" {name} "
+            hits |= {r for r in ref_names if f" {r} " in padded}
     return (cid in ref_ids or bool(hits)), hits
 
 
@@ -123,6 +137,7 @@ def judge(
     reference: dict[str, list[str]],
     vocab: dict[str, str],
     top: int,
+    specific: bool = False,
 ) -> list[Judged]:
     """Judge ranked neighbours ``phenotype -> [(id, name, synonyms, count)]``."""
     out: list[Judged] = []
@@ -134,7 +149,7 @@ def judge(
         covered_10: set[str] = set()
         covered_50: set[str] = set()
         for rank, (cid, name, synonyms, count) in enumerate(ranked.get(phen, [])[:50]):
-            ok, hits = _relevant(cid, (name, *synonyms), ref_names, ref_ids)
+            ok, hits = _relevant(cid, (name, *synonyms), ref_names, ref_ids, specific)
             if cid in by_id:
                 hits.add(by_id[cid])
             if rank < top:
@@ -285,6 +300,8 @@ def main() -> None:
     for label, ranked in rankings:
         judged = judge(ranked, reference, vocab, args.top)
         results.append(summarise(label, judged, args.top))
+        wider = judge(ranked, reference, vocab, args.top, specific=True)
+        results.append(summarise(f"{label} [judge: exact or more specific]", wider, args.top))
         if args.list:
             print(f"\n== {label}")
             for j in judged:

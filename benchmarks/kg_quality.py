@@ -210,7 +210,7 @@ def mesh_baseline(
 ) -> dict[str, list[tuple[str, str, list[str], int]]]:
     """Hetionet-style MeSH co-indexing ranking, headings linked to vocabulary concepts."""
     fmt = PubMedFormat()
-    extractor = DictionaryExtractor(negation=False)
+    extractor = DictionaryExtractor({"negation": False})
     heading_ids: dict[str, str | None] = {}
     report = ProblemReport()
     docs: list[set[str]] = []

@@ -5,20 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cli_run import run
 from openai_server import FakeOpenAIServer
 
-from ctk.cli.main import main
 from ctk.kg.stores.embedded import EmbeddedStore
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _corpus(tmp_path: Path) -> Path:

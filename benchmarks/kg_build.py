@@ -259,6 +259,7 @@ class _NullStore(GraphStore):
         limit: int = 20,
         relation_types: Iterable[str] | None = None,
         min_weight: float | None = None,
+        min_count: int = 1,
     ) -> list[Neighbour]:
         return []
 

@@ -24,6 +24,9 @@ Figures:
 
 * ``precision@10``: relevant neighbours / neighbours listed (micro-average over
   phenotypes);
+* the support floor: as ``ctk kg query``, only edges seen in at least
+  ``--min-count`` documents are ranked (default
+  :data:`ctk.graph.DEFAULT_MIN_SUPPORT`, 2; ``--min-count 1`` ranks every edge);
 * ``single-document share``: top neighbours whose edge rests on one document
   (``count == 1``; for a graph counted per sentence, one sentence);
 * ``recall@10`` and ``recall@50``: reference entries found among the top 10 / 50
@@ -57,10 +60,11 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
 
+from ctk.graph import DEFAULT_MIN_SUPPORT
 from ctk.kg.build import build_graph
 from ctk.kg.extraction.vocabulary import load_vocabulary
 from ctk.kg.sources.pubmed import PubMedFormat
-from ctk.kg.stores import open_store
+from ctk.kg.stores import StoreOptions, open_store
 from ctk.phenotypes import phenotypes
 from ctk.plugins.extractors import DictionaryExtractor
 from ctk.report import ProblemReport
@@ -162,16 +166,16 @@ def judge(
 
 
 def graph_ranking(
-    store_path: str, top: int = 50
+    store_path: str, top: int = 50, min_count: int = DEFAULT_MIN_SUPPORT
 ) -> dict[str, list[tuple[str, str, list[str], int]]]:
     """Each phenotype's neighbours in a built graph, best first, one entry per concept."""
     ranked: dict[str, list[tuple[str, str, list[str], int]]] = {}
-    with open_store(store_path, read_only=True) as store:
+    with open_store(store_path, StoreOptions(read_only=True)) as store:
         for p in phenotypes():
             pid = phenotype_id(p.short_name)
             seen: set[str] = set()
             rows: list[tuple[str, str, list[str], int]] = []
-            for nb in store.neighbours(pid, limit=4 * top):
+            for nb in store.neighbours(pid, limit=4 * top, min_count=min_count):
                 if nb.concept.id in seen or nb.concept.id == pid:
                     continue
                 seen.add(nb.concept.id)
@@ -280,6 +284,12 @@ def main() -> None:
     parser.add_argument("--build", action="store_true", help="build the graph first (1 worker)")
     parser.add_argument("--no-mesh", action="store_true", help="skip the MeSH baseline")
     parser.add_argument("--top", type=int, default=10)
+    parser.add_argument(
+        "--min-count",
+        type=int,
+        action="append",
+        help=f"support floor of ranked edges (repeat to compare; default {DEFAULT_MIN_SUPPORT})",
+    )
     parser.add_argument("--list", action="store_true", help="print every judged neighbour")
     parser.add_argument("--json", type=Path, help="write the figures as JSON")
     args = parser.parse_args()
@@ -293,7 +303,10 @@ def main() -> None:
             build_graph([f"pubmed:{f}" for f in corpus_files()], store, workers=1)
         print(f"built {out} in {time.perf_counter() - started:.0f} s")
         stores.append(str(out))
-    rankings = [(s, graph_ranking(s)) for s in stores]
+    floors = args.min_count or [DEFAULT_MIN_SUPPORT]
+    rankings = [
+        (f"{s} (min count {m})", graph_ranking(s, min_count=m)) for s in stores for m in floors
+    ]
     if not args.no_mesh:
         rankings.append(("MeSH co-indexing baseline (Fisher, >= 3)", mesh_baseline(corpus_files())))
     results = []

@@ -19,6 +19,7 @@ from rich.table import Table
 
 from ctk.cli.options import DatabaseOpt, PasswordOpt, StoreOpt, UserOpt, open_cli_store
 from ctk.errors import ConfigError
+from ctk.graph import DEFAULT_MIN_SUPPORT
 
 if TYPE_CHECKING:
     from ctk.kg.stores.base import Neighbour
@@ -90,6 +91,15 @@ def _query(
     min_weight: Annotated[
         float | None, typer.Option("--min-weight", help="Only edges with at least this weight.")
     ] = None,
+    min_count: Annotated[
+        int,
+        typer.Option(
+            "--min-count",
+            min=1,
+            help="Only edges seen in at least this many documents (the support floor; "
+            "1 shows every edge, including those resting on one document).",
+        ),
+    ] = DEFAULT_MIN_SUPPORT,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     neo4j_user: UserOpt = None,
     neo4j_password: PasswordOpt = None,
@@ -99,6 +109,8 @@ def _query(
 
     The concept is found by id, else by name or synonym (case-insensitive), else
     by prefix. Evidence shows the documents (PMID, Wikipedia page) and a sentence.
+    Edges resting on fewer than --min-count documents (default 2) are not shown;
+    they stay in the store.
 
     Example: ctk kg query "heart failure" --store kg.db --limit 10
     """
@@ -114,7 +126,16 @@ def _query(
             )
         target = matches[0]
         neighbours = graph.neighbours(
-            target.id, limit=limit, relation_types=relation_type, min_weight=min_weight
+            target.id,
+            limit=limit,
+            relation_types=relation_type,
+            min_weight=min_weight,
+            min_count=min_count,
+        )
+        hidden = (
+            len(graph.neighbours(target.id, limit=1, relation_types=relation_type))
+            if not neighbours and min_count > 1
+            else 0
         )
     if as_json:
         payload = {
@@ -137,7 +158,13 @@ def _query(
             highlight=False,
         )
     if not neighbours:
-        console.print("no relations")
+        if hidden:
+            console.print(
+                f"no relations seen in {min_count} or more documents; "
+                "`--min-count 1` shows those resting on fewer"
+            )
+        else:
+            console.print("no relations")
         return
     table = Table(show_lines=False)
     table.add_column("relation")

@@ -307,6 +307,7 @@ CALL (c) {
 }
 WITH r, source_id, target_id, o, direction
 WHERE ($types IS NULL OR type(r) IN $types) AND ($min_weight IS NULL OR r.weight >= $min_weight)
+  AND coalesce(r.count, 0) >= $min_count
 RETURN r, type(r) AS type, source_id, target_id, o, direction
 ORDER BY r.weight DESC, r.count DESC, r.id
 LIMIT $limit

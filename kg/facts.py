@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ctk.graph import GraphFact, GraphReader
+from ctk.graph import DEFAULT_MIN_SUPPORT, GraphFact, GraphReader
 from ctk.phenotypes import phenotype_by_name
 
 __all__ = ["graph_facts_for"]
@@ -21,6 +21,7 @@ def graph_facts_for(
     *,
     knowledge_used: Sequence[str] = (),
     per_diagnosis: int = 3,
+    min_count: int = DEFAULT_MIN_SUPPORT,
 ) -> list[GraphFact]:
     """Facts of the graph about each diagnosis, best first.
 
@@ -33,6 +34,8 @@ def graph_facts_for(
         diagnoses: Phenotype benchmark names.
         knowledge_used: Names of V_k concepts the student attended to.
         per_diagnosis: Facts kept per diagnosis.
+        min_count: Only edges seen in at least this many documents (the support
+            floor, :data:`ctk.graph.DEFAULT_MIN_SUPPORT` by default).
     """
     attended = {k.lower() for k in knowledge_used}  # preferred when positively associated
     facts: list[GraphFact] = []
@@ -42,7 +45,7 @@ def graph_facts_for(
         concept = next((c for n in candidates for c in store.find_concepts(n, limit=1)), None)
         if concept is None:
             continue
-        neighbours = store.neighbours(concept.id, limit=50)
+        neighbours = store.neighbours(concept.id, limit=50, min_count=min_count)
         neighbours.sort(
             key=lambda nb: (
                 not (nb.concept.name.lower() in attended and nb.relation.weight > 0),

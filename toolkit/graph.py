@@ -15,7 +15,22 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ctk.records import Concept, Relation
 
-__all__ = ["ConceptFinder", "GraphFact", "GraphReader", "GraphStats", "Neighbour"]
+__all__ = [
+    "DEFAULT_MIN_SUPPORT",
+    "ConceptFinder",
+    "GraphFact",
+    "GraphReader",
+    "GraphStats",
+    "Neighbour",
+]
+
+#: The support floor of what readers show by default: an edge must rest on at least
+#: this many documents (``Relation.count``) to be listed by ``ctk kg query``, read
+#: by the graph retriever and the teacher's facts, or count towards a concept's
+#: V_k score. Edges under it stay in the store (builds resume and merge on whole
+#: counts); pass ``min_count=1`` to see them. Judged by hand (issue 10), edges on
+#: one document were relevant about half as often as edges on two or more.
+DEFAULT_MIN_SUPPORT = 2
 
 
 class Neighbour(BaseModel):
@@ -84,8 +99,14 @@ class GraphReader(ABC):
         limit: int = 20,
         relation_types: Iterable[str] | None = None,
         min_weight: float | None = None,
+        min_count: int = 1,
     ) -> list[Neighbour]:
-        """Edges touching a concept, in either direction, best weight first."""
+        """Edges touching a concept, in either direction, best weight first.
+
+        ``min_weight`` and ``min_count`` (documents behind the edge) filter before
+        ``limit`` applies. The store's default shows every edge; readers that
+        rank for people or models pass :data:`DEFAULT_MIN_SUPPORT`.
+        """
 
     @abstractmethod
     def iter_concepts(self) -> Iterator[Concept]:

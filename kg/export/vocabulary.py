@@ -10,8 +10,11 @@ then one :class:`ctk.records.VocabEntry` per line (``id``, ``name``, ``type``,
 
 Score (``weight``) of a concept ``c``::
 
-    weight(c) = log(1 + mentions(c)) * (1 + sum of max(0, npmi(e)) over the edges e of c)
+    weight(c) = log(1 + mentions(c)) * (1 + sum of max(0, weight(e)) over the edges e of c)
 
+where only edges seen in at least :data:`ctk.graph.DEFAULT_MIN_SUPPORT` (2)
+documents count (the support floor: an edge on one document is noise as often
+as not)
 that is, how often the corpus mentions the concept, boosted by how strongly it
 is associated with the rest of the graph (run ``ctk kg build``'s finalize step
 first so that edges carry NPMI weights). Ties are broken by name, then id.
@@ -35,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from ctk.errors import ConfigError
+from ctk.graph import DEFAULT_MIN_SUPPORT
 from ctk.kg.stores.base import GraphStore
 from ctk.phenotypes import phenotype_by_name
 from ctk.records import CONCEPT_TYPES, Concept, VocabEntry
@@ -50,7 +54,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-SCORE_DESCRIPTION = "log(1 + mentions) * (1 + sum of positive NPMI weights of the concept's edges)"
+SCORE_DESCRIPTION = (
+    "log(1 + mentions) * (1 + sum of positive weights of the concept's edges "
+    f"seen in >= {DEFAULT_MIN_SUPPORT} documents)"
+)
 
 
 def is_phenotype_concept(concept: Concept) -> bool:
@@ -62,7 +69,7 @@ def concept_scores(store: GraphStore) -> dict[str, float]:
     """The V_k score of every concept of a store (see the module docstring)."""
     association: dict[str, float] = defaultdict(float)
     for r in store.iter_relations(with_evidence=False):
-        if r.weight > 0:
+        if r.weight > 0 and r.count >= DEFAULT_MIN_SUPPORT:
             association[r.source_id] += r.weight
             if r.target_id != r.source_id:
                 association[r.target_id] += r.weight

@@ -535,6 +535,7 @@ class EmbeddedStore(GraphStore):
         limit: int = 20,
         relation_types: Iterable[str] | None = None,
         min_weight: float | None = None,
+        min_count: int = 1,
     ) -> list[Neighbour]:
         """Edges touching a concept, either direction, best weight (then count) first.
 
@@ -543,6 +544,7 @@ class EmbeddedStore(GraphStore):
             limit: Most edges returned.
             relation_types: Only these relation types (``symptom_of``...).
             min_weight: Only edges with at least this weight.
+            min_count: Only edges seen in at least this many documents.
 
         Raises:
             SchemaViolationError: An unknown relation type in ``relation_types``.
@@ -558,6 +560,9 @@ class EmbeddedStore(GraphStore):
         if min_weight is not None:
             where += " AND r.weight >= ?"
             params.append(min_weight)
+        if min_count > 1:
+            where += " AND r.count >= ?"
+            params.append(int(min_count))
         cols = ", ".join(f"r.{c.strip()}" for c in self._RELATION_COLS.split(","))
         rows = self._conn.execute(
             f"""

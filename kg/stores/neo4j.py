@@ -585,8 +585,11 @@ class Neo4jStore(GraphStore):
         limit: int = 20,
         relation_types: Iterable[str] | None = None,
         min_weight: float | None = None,
+        min_count: int = 1,
     ) -> list[Neighbour]:
         """Edges touching a concept, either direction, best weight (then count) first.
+
+        ``min_count``: only edges seen in at least this many documents.
 
         Raises:
             SchemaViolationError: An unknown relation type in ``relation_types``.
@@ -596,7 +599,13 @@ class Neo4jStore(GraphStore):
             if relation_types is None
             else [relationship_type_for(check_relation_type(t)) for t in relation_types]
         )
-        params = {"id": concept_id, "types": types, "min_weight": min_weight, "limit": limit}
+        params = {
+            "id": concept_id,
+            "types": types,
+            "min_weight": min_weight,
+            "min_count": int(min_count),
+            "limit": limit,
+        }
 
         def work(tx: ManagedTransaction) -> list[Neighbour]:
             return [

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ctk.graph import GraphReader, Neighbour
+from ctk.graph import DEFAULT_MIN_SUPPORT, GraphReader, Neighbour
 from ctk.kg.matching import ConceptMatcher
 from ctk.phenotypes import phenotype_by_name
 from ctk.records import Concept
@@ -70,6 +70,8 @@ class GraphRetrieverOptions(BaseModel):
         max_seeds: Most seed concepts (diagnoses first, then caption findings, then
             note concepts by number of mentions in the corpus).
         min_weight: Ignore edges below this weight.
+        min_count: Ignore edges seen in fewer documents (the support floor,
+            :data:`ctk.graph.DEFAULT_MIN_SUPPORT` by default; 1 reads every edge).
         relation_types: Only these relation types (all when empty).
         seed_bonus: Score bonus of an edge joining two seeds.
         min_name_length: Shortest concept name matched in text.
@@ -81,6 +83,7 @@ class GraphRetrieverOptions(BaseModel):
     per_concept: int = Field(default=10, ge=1)
     max_seeds: int = Field(default=16, ge=1)
     min_weight: float | None = None
+    min_count: int = Field(default=DEFAULT_MIN_SUPPORT, ge=1)
     relation_types: list[str] = Field(default_factory=list)
     seed_bonus: float = 1.0
     min_name_length: int = Field(default=3, ge=1)
@@ -203,6 +206,7 @@ class GraphRetriever(Retriever):
                 limit=self.options.per_concept,
                 relation_types=types,
                 min_weight=self.options.min_weight,
+                min_count=self.options.min_count,
             ):
                 score = nb.relation.weight
                 if nb.concept.id in seed_set:

@@ -119,10 +119,11 @@ class MemoryStore(GraphStore):
         limit: int = 20,
         relation_types: Iterable[str] | None = None,
         min_weight: float | None = None,
+        min_count: int = 1,
     ) -> list[Neighbour]:
         out = []
         for r in self.relations.values():
-            if concept_id in (r.source_id, r.target_id):
+            if concept_id in (r.source_id, r.target_id) and r.count >= min_count:
                 other = r.target_id if r.source_id == concept_id else r.source_id
                 out.append(
                     Neighbour(

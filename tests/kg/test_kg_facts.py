@@ -47,5 +47,10 @@ def test_facts_ranked_by_attention_then_weight(tmp_path: Path) -> None:
         ]
         assert facts[0].documents == ["pubmed:123"] and facts[0].diagnosis == chf
         assert facts[0].fact_id == "ctk:edema|symptom_of|ctk:chf"
+        # the furosemide edge rests on one document: under the default support floor
         attended = graph_facts_for(store, [chf], knowledge_used=["Furosemide"], per_diagnosis=1)
+        assert [f.fact_id for f in attended] == ["ctk:edema|symptom_of|ctk:chf"]
+        attended = graph_facts_for(
+            store, [chf], knowledge_used=["Furosemide"], per_diagnosis=1, min_count=1
+        )
         assert [f.fact_id for f in attended] == ["ctk:furosemide|treats|ctk:chf"]

@@ -349,6 +349,13 @@ def test_neighbours_both_directions_sorted_and_filtered(store: GraphStore) -> No
     assert len(store.neighbours(HF, limit=2)) == 2
     best = max(weights)
     assert [n.relation.weight for n in store.neighbours(HF, min_weight=best)] == [best]
+    # the support floor: only edges seen in at least min_count documents
+    counts = {n.concept.id: n.relation.count for n in around}
+    floor = sorted(set(counts.values()))[-1]
+    supported = store.neighbours(HF, min_count=floor)
+    assert {n.concept.id for n in supported} == {c for c, k in counts.items() if k >= floor}
+    assert 0 < len(supported) < len(around)
+    assert len(store.neighbours(HF, min_count=1)) == len(around)
     assert store.neighbours("ctk:none") == []
     with pytest.raises(SchemaViolationError):
         store.neighbours(HF, relation_types=["DROP_ALL"])

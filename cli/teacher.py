@@ -35,9 +35,11 @@ def serve(
     from ctk.teacher.server import LocalTeacherServer
 
     server = LocalTeacherServer(model, host=host, port=port, n_ctx=n_ctx, log_file=log_file)
-    server.start()
-    typer.echo(f"teacher ready: {server.base_url} (model {server.model.name}); Ctrl-C stops it")
-    server.serve_until_signalled()
+    server.serve_until_signalled(
+        on_ready=lambda: typer.echo(
+            f"teacher ready: {server.base_url} (model {server.model.name}); Ctrl-C stops it"
+        )
+    )
     typer.echo("teacher stopped")
 
 

@@ -24,6 +24,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -199,13 +200,18 @@ class LocalTeacherServer:
             return 0
         return self._proc.wait()
 
-    def serve_until_signalled(self) -> int:
-        """Block until the server exits or this process gets SIGINT or SIGTERM, then stop it.
+    def serve_until_signalled(self, on_ready: Callable[[], None] | None = None) -> int:
+        """Start the server, block until it exits or this process gets SIGINT or SIGTERM.
 
-        Must be called from the main thread. The signal handler only raises
-        :class:`KeyboardInterrupt`; the server is stopped after ``wait`` has unwound, so the
-        handler never waits on the child while the main thread holds its wait lock (which
-        deadlocked and left the llama.cpp child behind).
+        The server is always stopped before this returns. Must be called from the main
+        thread. The handlers are installed before the server starts (a signal during
+        start-up stops it too), and they only raise :class:`KeyboardInterrupt`: the server
+        is stopped after ``wait`` has unwound, so the handler never waits on the child
+        while the main thread holds its wait lock (which deadlocked and left the llama.cpp
+        child behind).
+
+        Args:
+            on_ready: Called once the server answers (e.g. to print its URL).
 
         Returns:
             The server's exit status, or 0 when it was stopped by a signal.
@@ -217,6 +223,10 @@ class LocalTeacherServer:
         # SIGINT too: a shell starts `cmd &` with SIGINT ignored, and Python keeps that.
         previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
+            if self._proc is None:
+                self.start()
+            if on_ready is not None:
+                on_ready()
             return self.wait()
         except KeyboardInterrupt:
             logger.info("stopping the llama.cpp server on %s", self.base_url)

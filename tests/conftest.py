@@ -1,4 +1,4 @@
-"""Shared fixtures: the real Neo4j test server, paths to shared samples.
+"""Shared fixtures: the real Neo4j test server, the real local LLM server, real NLM files.
 
 Neo4j: ``neo4j_server`` starts the Maven-resolved Neo4j 5 LTS community engine
 (``tools/neo4j-test-server/``) once per session, with Bolt on 127.0.0.1. With
@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_SAMPLES = REPO.parent / "shared" / "samples"
 
 sys.path.insert(0, str(REPO / "tools" / "neo4j-test-server"))
 
@@ -125,14 +124,6 @@ def nlm_pubmed_files() -> list[Path]:
     )
     assert len(files) == 2, files
     return files
-
-
-@pytest.fixture(scope="session")
-def shared_samples() -> Path:
-    """``../shared/samples`` beside the repo; tests that need it skip when it is absent."""
-    if not SHARED_SAMPLES.is_dir():
-        pytest.skip(f"shared samples not found at {SHARED_SAMPLES} (present in CI)")
-    return SHARED_SAMPLES
 
 
 @pytest.fixture(scope="session")

@@ -254,3 +254,44 @@ def test_cli_stats_export_import_vocab(store: EmbeddedStore, tmp_path: Path) -> 
 
     with pytest.raises(StoreUnavailableError):
         run_cli(["stats", "--store", str(tmp_path / "missing.db")])
+
+
+def test_cli_query_never_cuts_document_ids(store: EmbeddedStore) -> None:
+    """In a log (not a terminal) or a narrow table, every PMID is printed whole."""
+    from ctk.cli.kg import app
+
+    db = str(store.path)
+    store.close()
+    for args in (["--format", "plain"], ["--format", "table"], []):
+        result = CliRunner().invoke(
+            app, ["query", "heart failure", "--store", db, *args], env={"COLUMNS": "60"}
+        )
+        assert result.exit_code == 0, result.output
+        assert "…" not in result.output, (args, result.output)  # folded, never cut
+        if "table" not in args:
+            assert "PMID:31000001" in result.output, (args, result.output)
+    plain = CliRunner().invoke(app, ["query", "heart failure", "--store", db])
+    rows = [line.split("\t") for line in plain.output.splitlines() if not line.startswith("#")]
+    assert rows[0][:3] == ["direction", "relation", "concept"]
+    assert all(len(r) == len(rows[0]) for r in rows[1:]) and len(rows) > 1
+    bad = CliRunner().invoke(app, ["query", "heart failure", "--store", db, "--format", "xml"])
+    assert bad.exit_code != 0
+
+
+def test_cli_query_support_floor_hides_single_document_edges(store: EmbeddedStore) -> None:
+    """By default an edge on one document is not shown, and the output says how to see it."""
+    db = str(store.path)
+    store.close()
+    for fmt in ("plain", "table"):
+        code, out = run_cli(["query", "ctk:x y/z#1", "--store", db, "--format", fmt])
+        assert code == 0, out
+        assert "no relations seen in 2 or more documents" in out and "--min-count 1" in out
+    code, out = run_cli(["query", "ctk:x y/z#1", "--store", db, "--json", "--min-count", "1"])
+    assert [n["relation"]["count"] for n in json.loads(out)["neighbours"]] == [1]
+    code, out = run_cli(["query", "heart failure", "--store", db, "--json", "--min-count", "4"])
+    assert [n["concept"]["id"] for n in json.loads(out)["neighbours"]] == [
+        "ctk:dyspnea",
+        "ctk:edema",
+    ]
+    code, out = run_cli(["query", "ctk:lonely", "--store", db, "--format", "plain"])
+    assert "# no relations" in out and "--min-count" not in out

@@ -191,6 +191,15 @@ class _Chunk:
     records: list[RawRecord]
 
 
+def _extractor_key(extractor: ConceptExtractor) -> str:
+    """The extractor's name, with the options set explicitly (they change what is counted)."""
+    options = getattr(extractor, "options", None)
+    fields = getattr(options, "model_fields_set", None)
+    if not fields or options is None:
+        return extractor.name
+    return extractor.name + str(options.model_dump_json(include=set(fields)))
+
+
 def _fingerprint(
     path: Path, fmt: SourceFormat, extractor: ConceptExtractor, chunk_docs: int
 ) -> str:
@@ -203,7 +212,7 @@ def _fingerprint(
             str(st.st_mtime_ns),
             fmt.name,
             repr(options),
-            extractor.name,
+            _extractor_key(extractor),
             str(chunk_docs),
         ]
     )

@@ -103,3 +103,17 @@ class ConceptExtractor(Plugin, ABC):
     def concept(self, concept_id: str) -> Concept | None:
         """The full concept (with synonyms) behind an id, where the extractor knows it."""
         return None
+
+    def link_term(self, term: str) -> Mention | None:
+        """The concept a curated index term names as a whole (a MeSH heading), or None.
+
+        Builds count the headings NLM indexers put on a PubMed record as
+        document-level concepts through this hook. The default links nothing:
+        an extractor that cannot name a concept cheaply and exactly (a language
+        model) leaves headings out.
+
+        Args:
+            term: An index term, such as ``"Heart Failure"`` or
+                ``"Hypertension, Pulmonary"``.
+        """
+        return None

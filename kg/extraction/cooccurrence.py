@@ -20,7 +20,17 @@ five sentences is one piece of support):
 * a document whose title and abstract repeat one already counted in this chunk
   (the same article under two PMIDs) is counted once (``notes`` says how often);
 * a PubMed document indexed ``Animals`` but not ``Humans`` (MeSH check tags) is a
-  non-human study: its concepts count, its pairs do not (``notes``).
+  non-human study: its concepts count, its pairs do not (``notes``);
+* **MeSH headings** (the curated index terms NLM indexers put on a PubMed
+  record, ``Document.mesh_terms``) are document-level concepts: a heading that
+  names a vocabulary concept as a whole (the extractor's
+  :meth:`~ctk.extraction.ConceptExtractor.link_term`: "Heart Failure",
+  "Hypertension, Pulmonary") counts as a mention of that concept, and two
+  headings of one document pair their concepts in ``associated_with`` (once per
+  document, as Hetionet's MEDLINE co-occurrence edges). A document that pairs
+  them in a sentence too still counts once, with the sentence as evidence; a
+  pair only the headings give has the title and the two headings as evidence
+  (``Title [MeSH: Heart Failure; Diuretics]``).
 
 Counts add up across chunks, so a store's ``finalize()`` computes weights
 (:mod:`ctk.kg.extraction.weights`) from the totals: ``n(a)`` = documents
@@ -68,6 +78,13 @@ def _content_key(doc: Document) -> str:
     """Title and abstract, case and spacing folded, hashed: same article, same key."""
     text = " ".join(" ".join(doc.passages()).lower().split())
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+#: MeSH check tags and other headings that describe the study, not a concept.
+_CHECK_TAGS = frozenset(
+    {"Humans", "Animals", "Male", "Female", "Adult", "Aged", "Middle Aged", "Child",
+     "Infant", "Adolescent", "Young Adult", "Pregnancy", "Aged, 80 and over"}
+)  # fmt: skip
 
 
 def _non_human(mesh_terms: Sequence[str]) -> bool:
@@ -154,11 +171,41 @@ class CooccurrenceCounter:
         non_human = _non_human(doc.mesh_terms)
         if non_human:
             self.notes["non-human study (MeSH Animals, not Humans): pairs not counted"] += 1
-        self._count(doc.source, doc.doc_id, sentences, doc.year, pairs=not non_human)
+        headings = self._headings(doc.mesh_terms)
+        if headings:
+            self.notes["documents with MeSH headings linked to concepts"] += 1
+        self._count(
+            doc.source,
+            doc.doc_id,
+            sentences,
+            doc.year,
+            pairs=not non_human,
+            headings=headings,
+            title=doc.title or "",
+        )
         return len(sentences)
 
+    def _headings(self, mesh_terms: Sequence[str]) -> dict[str, tuple[str, Mention]]:
+        """Concept id -> (heading, mention) of the headings that name a concept."""
+        out: dict[str, tuple[str, Mention]] = {}
+        for heading in mesh_terms:
+            if heading in _CHECK_TAGS:
+                continue
+            m = self.extractor.link_term(heading)
+            if m is not None and m.concept_id not in out:
+                out[m.concept_id] = (heading, m)
+        return out
+
     def _count(
-        self, source: str, doc_id: str, sentences: Sequence[str], year: int | None, *, pairs: bool
+        self,
+        source: str,
+        doc_id: str,
+        sentences: Sequence[str],
+        year: int | None,
+        *,
+        pairs: bool,
+        headings: dict[str, tuple[str, Mention]] | None = None,
+        title: str = "",
     ) -> list[list[Mention]]:
         self.sentences += len(sentences)
         per_sentence = self.extractor.extract_document(sentences) if sentences else []
@@ -189,12 +236,24 @@ class CooccurrenceCounter:
                     old = doc_pairs.get(key)
                     if old is None or (old[0] and not listed):
                         doc_pairs[key] = (listed, s_index)
+        named = {cid: heading for cid, (heading, _) in (headings or {}).items()}
+        for cid, (_, m) in (headings or {}).items():
+            doc_concepts.setdefault(cid, m)
+        mesh_pairs = (
+            {(x, "associated_with", y) for x, y in combinations(sorted(named), 2)}
+            if pairs
+            else set()
+        )
         for m in doc_concepts.values():
             self._concept(m)
         for key, (listed, s_index) in doc_pairs.items():
-            if listed:
+            if listed and key not in mesh_pairs:
                 continue  # only ever listed together in this document: discounted
+            mesh_pairs.discard(key)
             self._edge(key, _evidence_maker(source, doc_id, sentences[s_index], year))
+        for key in sorted(mesh_pairs):  # the headings alone pair them
+            note = f"{title} [MeSH: {named[key[0]]}; {named[key[2]]}]".strip()
+            self._edge(key, _evidence_maker(source, doc_id, note, year))
         return used
 
     def add(self, items: Iterable[Document | Deletion]) -> None:

@@ -104,11 +104,17 @@ class DictionaryExtractorOptions(PluginOptions):
             shipped with ctk.
         negation: Mark mentions governed by a negation cue as negated.
         types: Keep only concepts of these types (None: all).
+        mesh_headings: Link the MeSH headings of PubMed records to concepts
+            (:meth:`DictionaryExtractor.link_term`), so that builds count them as
+            document-level concepts and pairs. Off by default: on the quality
+            benchmark it widens coverage but lowers precision@10 (see
+            docs/knowledge-graph.md).
     """
 
     vocabulary: Path | None = None
     negation: bool = True
     types: list[str] | None = None
+    mesh_headings: bool = False
 
 
 class DictionaryExtractor(ConceptExtractor):
@@ -181,6 +187,43 @@ class DictionaryExtractor(ConceptExtractor):
         """The vocabulary concept with this id (with synonyms)."""
         entry = self._by_id.get(concept_id)
         return entry.to_concept() if entry is not None else None
+
+    def link_term(self, term: str) -> Mention | None:
+        """The concept a MeSH heading names as a whole, or None (cached per term).
+
+        Returns None for every term unless the option ``mesh_headings`` is on.
+
+        The heading, and its uninverted form ("Hypertension, Pulmonary" ->
+        "Pulmonary Hypertension"), must be matched whole by one vocabulary
+        surface form under the linking rules (a stop phrase or a longer term
+        wins as in text); a heading that only contains a concept names nothing.
+
+        Example:
+            >>> ex = DictionaryExtractor({"mesh_headings": True})
+            >>> ex.link_term("Heart Failure").concept_id
+            'ctk:congestive_heart_failure'
+        """
+        if not self.options.mesh_headings:
+            return None
+        cache: dict[str, Mention | None] = self.__dict__.setdefault("_term_cache", {})
+        if term in cache:
+            return cache[term]
+        found: Mention | None = None
+        forms = [term]
+        head, sep, modifier = term.partition(", ")
+        if sep and "," not in modifier:
+            forms.append(f"{modifier} {head}")
+        for form in forms:
+            whole = [
+                m
+                for m in self._extract_with(form, {})
+                if m.start == 0 and m.end == len(form) and not m.negated
+            ]
+            if whole:
+                found = whole[0]
+                break
+        cache[term] = found
+        return found
 
     def _scan(self, sentence: str) -> list[tuple[int, int, int]]:
         """Whole-word matches ``(start, -length, entry index)`` of both automata."""

@@ -219,6 +219,23 @@ def test_interrupted_build_resumes_to_the_same_graph(
     assert snapshot(store) == reference
 
 
+def test_mesh_headings_option_counts_headings_in_chunks_of_its_own(
+    extractor: DictionaryExtractor,
+) -> None:
+    """With the option, headings add evidence; its chunks are not the default build's."""
+    pubmed = SOURCES[:2]
+    store = MemoryStore()
+    plain = build_graph(pubmed, store, extractor=extractor, workers=1, chunk_docs=7)
+    before = snapshot(store)
+    mesh = DictionaryExtractor({"mesh_headings": True})
+    again = build_graph(pubmed, store, extractor=mesh, workers=1, chunk_docs=7)
+    assert again.chunks_skipped == 0 and again.chunks_applied == plain.chunks_applied
+    headed = [e for r in store.relations.values() for e in r.evidence if "[MeSH: " in e.sentence]
+    assert headed and snapshot(store) != before
+    rerun = build_graph(pubmed, store, extractor=mesh, workers=1, chunk_docs=7)
+    assert rerun.chunks_applied == 0  # resumable like any build
+
+
 def test_process_pool_gives_the_same_graph(extractor: DictionaryExtractor, reference: Any) -> None:
     store = MemoryStore()
     seen: list[int] = []

@@ -232,3 +232,52 @@ def test_the_weight_ranks_support_above_a_single_rare_pair() -> None:
     assert thirty > once
     assert association_weight(0, 3, 3, 10) == -1.0
     assert association_weight(5, 10, 20, 100) == pytest.approx(npmi(5, 10, 20, 100) * 5 / 8)
+
+
+@pytest.fixture(scope="module")
+def mesh_ex() -> DictionaryExtractor:
+    return DictionaryExtractor({"mesh_headings": True})
+
+
+def test_mesh_headings_link_whole_and_uninverted(
+    ex: DictionaryExtractor, mesh_ex: DictionaryExtractor
+) -> None:
+    assert ex.link_term("Heart Failure") is None  # off by default
+    ex = mesh_ex
+    hf = ex.link_term("Heart Failure")
+    assert hf is not None and hf.concept_id == "ctk:congestive_heart_failure"
+    pulmonary = ex.link_term("Hypertension, Pulmonary")  # MeSH's inverted form
+    assert pulmonary is not None and pulmonary.concept_id == "ctk:pulmonary_hypertension"
+    assert ex.link_term("Humans") is None
+    # a heading that only contains a concept names nothing
+    assert ex.link_term("Heart Failure Clinics") is None
+
+
+def test_mesh_headings_count_as_document_concepts_and_pairs(mesh_ex: DictionaryExtractor) -> None:
+    counter = CooccurrenceCounter(mesh_ex)
+    counter.add(
+        [
+            # text pairs sepsis with AKI; headings add heart failure and diuretics
+            _pubmed("1", "Sepsis causes acute kidney injury.", ["Humans", "Sepsis", "Heart Failure",
+                                                                "Diuretics"]),
+            # text pairs the same two: one document, one count, text evidence kept
+            _pubmed("2", "Diuretics relieve heart failure.", ["Heart Failure", "Diuretics"]),
+            # an animal study: its headings count as concepts, never as pairs
+            _pubmed("3", "Mice were studied.", ["Animals", "Heart Failure", "Diuretics"]),
+        ]
+    )  # fmt: skip
+    delta = counter.delta()
+    mentions = {c.id: c.mentions for c in delta.concepts}
+    assert mentions["ctk:congestive_heart_failure"] == 3 and mentions["ctk:sepsis"] == 1
+    edges = {(r.source_id, r.target_id): r for r in delta.relations if r.type == "associated_with"}
+    hf_diuretic = edges[("ctk:congestive_heart_failure", "ctk:diuretic")]
+    assert hf_diuretic.count == 2
+    # evidence in corpus order: the headings of document 1, the sentence of document 2
+    assert [e.document_id for e in hf_diuretic.evidence] == ["1", "2"]
+    assert hf_diuretic.evidence[0].sentence == "A study. [MeSH: Heart Failure; Diuretics]"
+    assert hf_diuretic.evidence[1].sentence == "Diuretics relieve heart failure."
+    assert edges[("ctk:congestive_heart_failure", "ctk:sepsis")].count == 1
+    # sepsis and acute kidney injury: paired by the text only (AKI is no heading)
+    text_only = [r for k, r in edges.items() if "ctk:sepsis" in k and len(k) == 2]
+    by_sentence = [r for r in text_only if r.evidence[0].sentence.startswith("Sepsis causes")]
+    assert len(by_sentence) == 1 and by_sentence[0].count == 1

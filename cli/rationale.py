@@ -61,6 +61,16 @@ def _api_key(env_name: str | None) -> str | None:
     return None
 
 
+def _endpoint_specs(base_urls: list[str] | None, endpoints: Path | None) -> list[dict[str, Any]]:
+    """The servers given by ``--base-url`` (repeatable) and ``--endpoints FILE``."""
+    specs: list[dict[str, Any]] = [{"base_url": url} for url in base_urls or []]
+    if endpoints is not None:
+        from ctk.plugins.llm.endpoint_pool import read_endpoints
+
+        specs += [spec.model_dump() for spec in read_endpoints(endpoints)]
+    return specs
+
+
 def _default_index(kg: str | None, out: Path) -> Path:
     from ctk.kg.stores import is_neo4j_uri
 
@@ -92,10 +102,17 @@ def generate(
     model: str | None = typer.Option(
         None, help="Model name (openai/langchain) or local path (transformers)."
     ),
-    base_url: str | None = typer.Option(
+    base_url: list[str] | None = typer.Option(
         None,
         envvar="CTK_OPENAI_BASE_URL",
-        help="OpenAI-compatible API root, e.g. http://127.0.0.1:8000/v1 [env CTK_OPENAI_BASE_URL].",
+        help="OpenAI-compatible API root, e.g. http://127.0.0.1:8000/v1 [env CTK_OPENAI_BASE_URL]. "
+        "Repeat for several servers of one model (vLLM replicas): requests go to the one with "
+        "the most free capacity, and a failing server is taken out and retried later.",
+    ),
+    endpoints: Path | None = typer.Option(
+        None,
+        "--endpoints",
+        help="File of servers of one model, 'URL [MAX_CONCURRENCY]' a line (openai backend).",
     ),
     api_key_env: str | None = typer.Option(
         None,
@@ -109,7 +126,11 @@ def generate(
     llm_option: list[str] = typer.Option(
         [], "--llm-option", help="Backend option key=value (repeatable)."
     ),
-    concurrency: int = typer.Option(4, min=1, help="Most LLM calls in flight."),
+    concurrency: int | None = typer.Option(
+        None,
+        min=1,
+        help="Most LLM calls in flight (default 4; with several servers, their total capacity).",
+    ),
     prompt: str = typer.Option(
         "teacher",
         help="Prompt template name or file: teacher (full), or teacher_compact for small "
@@ -149,6 +170,7 @@ def generate(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ctk.cohort import count_admissions, iter_admissions
+    from ctk.errors import ConfigError
     from ctk.llm import LLMBackend, check_data_policy
     from ctk.rationales import GenerationProgress, generate_rationales
     from ctk.records import Admission
@@ -159,9 +181,15 @@ def generate(
     backend_cls: type[LLMBackend] = Registry("ctk.llm_backends", LLMBackend).get(llm)
     options = parse_options(llm_option, "--llm-option")
     fields = backend_cls.Options.model_fields
+    servers = _endpoint_specs(base_url, endpoints)
+    if len(servers) > 1 and "endpoints" not in fields:
+        raise ConfigError(
+            f"backend {llm!r} talks to one server; several --base-url/--endpoints need --llm openai"
+        )
     given = {
         "model": model,
-        "base_url": base_url,
+        "base_url": servers[0]["base_url"] if len(servers) == 1 else None,
+        "endpoints": servers if len(servers) > 1 else None,
         "structured_output": structured_output,
         "timeout_s": timeout,
         "api_key": _api_key(api_key_env) if "api_key" in fields else None,
@@ -170,6 +198,9 @@ def generate(
         if value is not None and key in fields:
             options.setdefault(key, value)
     backend = backend_cls(options)
+    pool = getattr(backend, "pool", None)
+    if concurrency is None:
+        concurrency = pool.capacity if pool is not None else 4
     if not allow_remote:
         check_data_policy(backend, allow_remote=False)  # refuses a remote backend, early
     elif backend.is_remote:

@@ -152,3 +152,63 @@ def test_remote_needs_allow_remote_and_warns(
         capsys,
     )
     assert "data-use warning" in stderr
+
+
+def test_generate_over_several_servers(
+    cohort: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--base-url repeated and --endpoints FILE: the admissions are spread over every server."""
+    folder, kg = cohort
+    with (
+        FakeOpenAIServer(latency_s=0.1) as a,
+        FakeOpenAIServer(latency_s=0.1) as b,
+        FakeOpenAIServer(latency_s=0.1) as c,
+    ):
+        endpoints = tmp_path / "endpoints.txt"
+        endpoints.write_text(f"# a replica\n{c.base_url} 16\n")
+        code, stdout, stderr = run(
+            [
+                "rationale",
+                "generate",
+                "--cohort",
+                str(folder),
+                "--kg",
+                str(kg),
+                "--llm",
+                "openai",
+                "--base-url",
+                a.base_url,
+                "--base-url",
+                b.base_url,
+                "--endpoints",
+                str(endpoints),
+                "--structured-output",
+                "json_object",
+                "--no-cache",
+                "--out",
+                str(tmp_path / "r.jsonl"),
+            ],
+            capsys,
+        )
+        assert code == 0, stderr
+        assert a.answered + b.answered + c.answered == 4
+        assert min(a.answered, b.answered, c.answered) >= 1  # concurrency: the pool's capacity
+    assert "4 generated" in stdout
+    code, _, stderr = run(
+        [
+            "rationale",
+            "generate",
+            "--cohort",
+            str(folder),
+            "--llm",
+            "template",
+            "--base-url",
+            "http://127.0.0.1:1/v1",
+            "--base-url",
+            "http://127.0.0.1:2/v1",
+            "--out",
+            str(tmp_path / "t.jsonl"),
+        ],
+        capsys,
+    )
+    assert code == 2 and "--llm openai" in stderr

@@ -39,7 +39,8 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from ctk.errors import ConfigError, LLMError, LLMResponseError, RetryableLLMError
-from ctk.llm import (
+from ctk.plugins.llm.endpoint_pool import EndpointPool, EndpointSpec
+from ctk.teacher.backend import (
     LLMBackend,
     LLMRequest,
     LLMResponse,
@@ -48,7 +49,6 @@ from ctk.llm import (
     is_loopback_url,
     retryable_for_status,
 )
-from ctk.plugins.llm.endpoint_pool import EndpointPool, EndpointSpec
 
 __all__ = ["OpenAIBackend", "OpenAIBackendOptions", "StructuredOutput", "negotiated_modes"]
 

@@ -38,6 +38,15 @@ JARS = REPO / "tools" / "neo4j-test-server" / "deps"
 ODD = "ctk:odd"
 
 
+def cli(argv: list[str]) -> int:
+    """Run ``ctk`` as the console script does; its exit code."""
+    try:
+        main(argv)
+    except SystemExit as e:
+        return int(e.code or 0)
+    return 0
+
+
 def admin_command() -> list[str]:
     """neo4j-admin from the test server's jars (its importer and AdminTool)."""
     return ["java", "-Xmx512m", "-cp", f"{JARS}/*", "org.neo4j.cli.AdminTool"]
@@ -243,7 +252,9 @@ def bulk_server(neo4j_server: Any) -> Iterator[Any]:
 @needs_importer
 @pytest.mark.neo4j
 @pytest.mark.slow
-def test_bulk_load_answers_like_merge_and_takes_updates(bulk_server: Any, tmp_path: Path) -> None:
+def test_bulk_load_answers_like_merge_and_takes_updates(
+    bulk_server: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """MERGE-load a graph, export it, neo4j-admin-import it, compare; then update both ways."""
     with Neo4jStore(bulk_server.uri) as store:
         store.clear()
@@ -270,7 +281,12 @@ def test_bulk_load_answers_like_merge_and_takes_updates(bulk_server: Any, tmp_pa
     assert result.nodes == manifest.concepts + manifest.chunks + 1
     bulk_server.start()
 
-    stats = open_imported(bulk_server.uri, tmp_path / "import")
+    # the server is up again: `ctk kg load --no-import --store` finishes the load
+    finish = ["kg", "load", str(tmp_path / "import"), "--no-import", "--store", bulk_server.uri]
+    finish += ["--neo4j-home", str(bulk_server.home / "data"), "--wait", "30"]
+    assert cli(finish) == 0
+    assert "counts match the export" in capsys.readouterr().out
+    stats = open_imported(bulk_server.uri, tmp_path / "import")  # idempotent
     assert stats.relations == manifest.relations
     with Neo4jStore(bulk_server.uri) as store:
         assert snapshot(store) == merged
@@ -278,6 +294,9 @@ def test_bulk_load_answers_like_merge_and_takes_updates(bulk_server: Any, tmp_pa
         assert store.apply_chunk(*update_chunk()) is True
         assert store.apply_chunk(*update_chunk()) is False
         assert snapshot(store) == updated
+    # a database that is not the export's is reported, not passed
+    assert cli(finish) == 2
+    assert "differs from the export" in capsys.readouterr().err
 
 
 @needs_importer

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from ctk.cli.kg_inspect import DatabaseOpt, PasswordOpt, UserOpt
+from ctk.cli.options import DatabaseOpt, PasswordOpt, UserOpt, settings
 from ctk.errors import ConfigError
 
 __all__ = ["load", "register"]
@@ -129,12 +129,14 @@ def load(
         )
         return
     typer.echo(f"waiting for {store} ...")
+    env = settings()
     stats = open_imported(
         store,
         manifest,
-        user=neo4j_user,
-        password=neo4j_password,
-        database=neo4j_database,
+        user=neo4j_user or env.neo4j_user,
+        password=neo4j_password
+        or (env.neo4j_password.get_secret_value() if env.neo4j_password else None),
+        database=neo4j_database or env.neo4j_database,
         wait_s=wait,
     )
     typer.echo(

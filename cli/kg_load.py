@@ -6,6 +6,7 @@ Thin over :mod:`ctk.kg.stores.neo4j_admin`; registered on ``ctk kg`` by
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 from typing import Annotated
@@ -37,9 +38,8 @@ def load(
         str | None,
         typer.Option(
             "--neo4j-admin",
-            envvar="CTK_NEO4J_ADMIN",
-            help="neo4j-admin path or command line (default: NEO4J_HOME/bin/neo4j-admin, "
-            "then PATH).",
+            help="neo4j-admin path or command line (default: env CTK_NEO4J_ADMIN, then "
+            "NEO4J_HOME/bin/neo4j-admin, then PATH).",
         ),
     ] = None,
     overwrite: Annotated[
@@ -104,10 +104,11 @@ def load(
             folder,
             neo4j_home=neo4j_home,
             database=database,
-            admin=neo4j_admin,
+            admin=neo4j_admin or settings().neo4j_admin,
             overwrite=overwrite,
             threads=threads,
             max_off_heap_memory=max_off_heap_memory,
+            environment=os.environ,  # the importer runs with the user's PATH, JAVA_HOME...
         )
         typer.echo(
             f"imported {result.nodes} nodes and {result.relationships} relationships into "

@@ -16,11 +16,14 @@ path of :class:`~ctk.kg.stores.neo4j.Neo4jStore` as before: the ``BuildChunk``
 nodes of the export tell a resumed build which chunks are in.
 
 ``neo4j-admin`` is found, in order: the ``admin`` argument (a path, or a
-command line such as ``java -cp "jars/*" org.neo4j.cli.AdminTool``), the
-``CTK_NEO4J_ADMIN`` environment variable, ``NEO4J_HOME/bin/neo4j-admin``, then
-``neo4j-admin`` on ``PATH``. The tests and benchmarks use the Neo4j 5.26 jars that
-Maven resolves for the test server (``tools/neo4j-test-server``), which hold the
-importer (``org.neo4j:neo4j-import-tool``) and ``org.neo4j.cli.AdminTool``.
+command line such as ``java -cp "jars/*" org.neo4j.cli.AdminTool``; the CLI takes
+it from ``--neo4j-admin`` or ``CTK_NEO4J_ADMIN``), ``NEO4J_HOME/bin/neo4j-admin``,
+then ``neo4j-admin`` on the ``PATH`` of ``environment``. Like the rest of the
+library this module reads no environment variable: the caller passes the
+importer's environment (the CLI passes its own). The tests and benchmarks use
+the Neo4j 5.26 jars that Maven resolves for the test server
+(``tools/neo4j-test-server``), which hold the importer
+(``org.neo4j:neo4j-import-tool``) and ``org.neo4j.cli.AdminTool``.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import shlex
 import shutil
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -71,14 +74,19 @@ class ImportResult(BaseModel):
     log: str
 
 
-def resolve_admin(admin: str | Sequence[str] | None, neo4j_home: str | Path) -> list[str]:
+def resolve_admin(
+    admin: str | Sequence[str] | None,
+    neo4j_home: str | Path,
+    *,
+    environment: Mapping[str, str] | None = None,
+) -> list[str]:
     """The command line that runs ``neo4j-admin``.
 
     Args:
         admin: A path or command line (parsed like a shell would, without
-            expansion), or None to look in ``CTK_NEO4J_ADMIN``, the Neo4j home and
-            ``PATH``.
+            expansion), or None to look in the Neo4j home, then on ``PATH``.
         neo4j_home: The Neo4j home folder.
+        environment: Whose ``PATH`` to search (None: the system's default path).
 
     Raises:
         ConfigError: No ``neo4j-admin`` was found.
@@ -87,13 +95,10 @@ def resolve_admin(admin: str | Sequence[str] | None, neo4j_home: str | Path) -> 
         admin = shlex.split(admin)
     if admin:
         return list(admin)
-    env = os.environ.get("CTK_NEO4J_ADMIN")
-    if env:
-        return shlex.split(env)
     in_home = Path(neo4j_home) / "bin" / "neo4j-admin"
     if in_home.is_file():
         return [str(in_home)]
-    on_path = shutil.which("neo4j-admin")
+    on_path = shutil.which("neo4j-admin", path=(environment or {}).get("PATH", os.defpath))
     if on_path:
         return [on_path]
     raise errors.ConfigError(
@@ -149,6 +154,7 @@ def import_full(
     threads: int | None = None,
     max_off_heap_memory: str | None = None,
     timeout_s: float | None = None,
+    environment: Mapping[str, str] | None = None,
 ) -> ImportResult:
     """Run ``neo4j-admin database import full`` on a neo4j-import folder.
 
@@ -165,6 +171,10 @@ def import_full(
         threads: Importer threads (default: the processors the JVM sees).
         max_off_heap_memory: Importer memory, e.g. ``2G`` or ``50%``.
         timeout_s: Give up (and kill the importer) after this long.
+        environment: The importer's environment (``PATH``, ``JAVA_HOME``,
+            ``HEAP_SIZE``...); ctk adds ``NEO4J_HOME`` and, where the home has a
+            ``conf/``, ``NEO4J_CONF``. None: no other variable (the system's
+            default ``PATH``). The CLI passes its own environment.
 
     Returns:
         What the importer did.
@@ -177,7 +187,7 @@ def import_full(
     folder = Path(folder)
     manifest = read_manifest(folder)
     home = Path(neo4j_home).resolve()
-    command = resolve_admin(admin, home) + _arguments(
+    command = resolve_admin(admin, home, environment=environment) + _arguments(
         folder,
         manifest,
         database=database,
@@ -185,7 +195,7 @@ def import_full(
         threads=threads,
         max_off_heap_memory=max_off_heap_memory,
     )
-    env = {**os.environ, "NEO4J_HOME": str(home)}
+    env = {**(environment or {}), "NEO4J_HOME": str(home)}
     if (home / "conf").is_dir():
         env.setdefault("NEO4J_CONF", str(home / "conf"))
     home.mkdir(parents=True, exist_ok=True)

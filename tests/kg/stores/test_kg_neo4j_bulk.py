@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -219,15 +220,18 @@ def test_evidence_is_deduplicated_and_capped_like_merge(tmp_path: Path) -> None:
     assert row["ev_document:string[]"].split(ARRAY_DELIMITER) == ["0", "1"]
 
 
-def test_resolve_admin_says_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("CTK_NEO4J_ADMIN", raising=False)
-    monkeypatch.setenv("PATH", str(tmp_path))
+def test_resolve_admin_says_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="neo4j-admin not found") as e:
-        resolve_admin(None, tmp_path)
+        resolve_admin(None, tmp_path, environment={"PATH": str(tmp_path)})
     assert e.value.hint and "--neo4j-admin" in e.value.hint
     assert resolve_admin("java -cp 'a b/*' Tool", tmp_path) == ["java", "-cp", "a b/*", "Tool"]
-    monkeypatch.setenv("CTK_NEO4J_ADMIN", "/opt/neo4j/bin/neo4j-admin")
-    assert resolve_admin(None, tmp_path) == ["/opt/neo4j/bin/neo4j-admin"]
+    tool = tmp_path / "bin" / "neo4j-admin"
+    tool.parent.mkdir()
+    tool.write_text("#!/bin/sh\n")
+    tool.chmod(0o755)
+    assert resolve_admin(None, tmp_path) == [str(tool)]  # NEO4J_HOME/bin first
+    home = tmp_path / "other"
+    assert resolve_admin(None, home, environment={"PATH": str(tool.parent)}) == [str(tool)]
 
 
 # ---------------------------------------------------------------------- the importer
@@ -350,6 +354,6 @@ def test_import_full_reports_a_failing_importer(tmp_path: Path) -> None:
         import_full(
             tmp_path / "o",
             neo4j_home=tmp_path / "home",
-            admin=["python", "-c", "import sys; print('boom'); sys.exit(3)"],
+            admin=[sys.executable, "-c", "import sys; print('boom'); sys.exit(3)"],
         )
     assert "boom" in (tmp_path / "o" / "neo4j-admin-import.log").read_text()

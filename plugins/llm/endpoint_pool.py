@@ -130,6 +130,7 @@ class EndpointPool(Generic[C]):
         cooldown_s: First time a failed server stays out.
         max_cooldown_s: Longest time out.
         max_attempts: Attempts of one request, over all servers, before giving up.
+        on_retry: Called each time a request is sent again (for the backend's stats).
 
     Example:
         >>> pool = EndpointPool([(spec, client) for spec, client in pairs])  # doctest: +SKIP
@@ -144,6 +145,7 @@ class EndpointPool(Generic[C]):
         cooldown_s: float = 5.0,
         max_cooldown_s: float = 120.0,
         max_attempts: int = 8,
+        on_retry: Callable[[], None] | None = None,
     ) -> None:
         if not endpoints:
             raise ConfigError("an endpoint pool needs at least one endpoint")
@@ -158,6 +160,7 @@ class EndpointPool(Generic[C]):
         self.cooldown_s = cooldown_s
         self.max_cooldown_s = max_cooldown_s
         self.max_attempts = max(1, max_attempts)
+        self.on_retry = on_retry
         self._changed: asyncio.Condition | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -258,6 +261,8 @@ class EndpointPool(Generic[C]):
         """
         last: LLMError | None = None
         for attempt in range(1, self.max_attempts + 1):
+            if attempt > 1 and self.on_retry is not None:
+                self.on_retry()
             i = await self._acquire()
             try:
                 result = await call(self._clients[i])

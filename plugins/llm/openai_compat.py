@@ -185,6 +185,7 @@ class OpenAIBackend(LLMBackend):
             cooldown_s=self.options.cooldown_s,
             max_cooldown_s=self.options.max_cooldown_s,
             max_attempts=self.options.max_retries + len(pairs),
+            on_retry=lambda: self.stats.add(retries=1),
         )
 
     # ----------------------------------------------------------------- properties

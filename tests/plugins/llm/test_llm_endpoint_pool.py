@@ -194,6 +194,7 @@ def test_a_stalled_server_is_taken_out_and_taken_back() -> None:
         state = backend.pool.states()[0]
     assert stalls.answered + fine.answered == 24
     assert state.failures >= 1  # the two hung requests timed out
+    assert backend.stats.retries >= 2  # and were sent again
     assert stalls.answered > 0 and state.consecutive_failures == 0  # back in the pool
 
 

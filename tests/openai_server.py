@@ -13,7 +13,10 @@ a queue (then :attr:`FakeOpenAIServer.default`):
   :meth:`FakeOpenAIServer.kill` ends the sleep without an answer;
 - ``"invalid_json"``: HTTP 200, but the message content is not JSON;
 - ``"bad_body"``: HTTP 200 whose body is not JSON;
-- ``"bad_cite"``: valid JSON citing an evidence number that was not given.
+- ``"bad_cite"``: valid JSON citing an evidence number that was not given;
+- ``"concepts"``: a concept extractor's answer, the JSON list of those of
+  :attr:`FakeOpenAIServer.concepts` (``{name: type}``) that the prompt's
+  ``Sentence:`` line contains.
 
 With ``api_key`` set, a request without ``Authorization: Bearer KEY`` gets HTTP
 401. ``reject_json_schema=True`` mimics llama.cpp: HTTP 500 to a
@@ -86,6 +89,7 @@ class FakeOpenAIServer:
         self.model = model
         self.api_key = api_key
         self.requests: list[dict[str, Any]] = []
+        self.concepts: dict[str, str] = {}
         self.behaviours: list[str] = []
         self.answered = 0
         self._responded = 0
@@ -263,6 +267,15 @@ class FakeOpenAIServer:
                 prompt = "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
                 if behaviour == "invalid_json":
                     content = "Sure! Here is the rationale: the patient is sick {not json"
+                elif behaviour == "concepts":
+                    sentence = prompt.rpartition("Sentence:")[2].lower()
+                    content = json.dumps(
+                        [
+                            {"name": name, "type": ctype}
+                            for name, ctype in server.concepts.items()
+                            if name.lower() in sentence
+                        ]
+                    )
                 else:
                     content = json.dumps(teacher_answer(prompt, bad_cite=behaviour == "bad_cite"))
                 self._json(

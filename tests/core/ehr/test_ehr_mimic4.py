@@ -38,7 +38,7 @@ def test_fixture_labels_labs_and_latest_discharge_note() -> None:
         "discharge note of an unknown admission": 1,
         "icd_version not 9 or 10": 1,
         "unknown item id (not in D_ITEMS/D_LABITEMS)": 1,
-        "unparsable or non-finite value": 1,
+        "text value in a numeric item (e.g. NEG, TR, <5, >100, ERROR)": 1,
     }
 
 

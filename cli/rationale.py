@@ -11,15 +11,22 @@ from typing import Any
 
 import typer
 
-from ctk.cli.options import open_cli_store, settings
+from ctk.cli.options import (
+    GraphOpt,
+    LegacyGraphOpt,
+    graph_option,
+    open_cli_store,
+    settings,
+)
 
 __all__ = ["app", "parse_options"]
 
 app = typer.Typer(
     help=(
         "Generate teacher rationales (retrieval + LLM) and check them against the graph.\n\n"
-        "Example: ctk rationale generate --cohort cohort --kg kg.db --retriever graph "
-        "--llm template --out rationales.jsonl && ctk rationale check rationales.jsonl --kg kg.db"
+        "Example: ctk rationale generate --cohort cohort --store kg.db --retriever graph "
+        "--llm template --out rationales.jsonl && "
+        "ctk rationale check rationales.jsonl --store kg.db"
     ),
     no_args_is_help=True,
 )
@@ -82,9 +89,8 @@ def _default_index(kg: str | None, out: Path) -> Path:
 def generate(
     cohort: Path = typer.Option(..., help="Cohort folder (or admissions .jsonl)."),
     out: Path = typer.Option(..., help="Output JSONL of rationales (appended to; resumable)."),
-    kg: str | None = typer.Option(
-        None, help="Knowledge graph: an embedded store file or a neo4j:// / bolt:// URI."
-    ),
+    store: GraphOpt = None,
+    legacy_kg: LegacyGraphOpt = None,
     retriever: str = typer.Option(
         "graph", help="Retriever plugin: graph, vector, bm25, hybrid, ..."
     ),
@@ -160,7 +166,7 @@ def generate(
     stopped; answers are cached by a hash of the full input. Invalid model output
     gets one repair attempt, then is recorded as failed with its reason.
 
-    Example: ctk rationale generate --cohort cohort --kg kg.db --llm template --out r.jsonl
+    Example: ctk rationale generate --cohort cohort --store kg.db --llm template --out r.jsonl
     """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -174,6 +180,7 @@ def generate(
         build_teacher,
     )
 
+    kg = graph_option(store, legacy_kg)
     servers = _endpoint_specs(base_url or (settings().openai_base_url or "").split(), endpoints)
     config = TeacherConfig(
         retriever=retriever,
@@ -205,10 +212,10 @@ def generate(
     )
     err = Console(stderr=True)
     with contextlib.ExitStack() as stack:
-        store = None
+        reader = None
         if kg is not None:
-            store = stack.enter_context(open_cli_store(kg, read_only=True))
-        teacher = stack.enter_context(build_teacher(config, store=store))
+            reader = stack.enter_context(open_cli_store(kg, read_only=True))
+        teacher = stack.enter_context(build_teacher(config, store=reader))
         pool = getattr(teacher.backend, "pool", None)
         if concurrency is None and pool is not None:  # keep every server busy
             teacher.config.generation.concurrency = pool.capacity
@@ -259,7 +266,8 @@ def generate(
 @app.command()
 def check(
     file: Path = typer.Argument(..., help="Rationale JSONL written by `ctk rationale generate`."),
-    kg: str = typer.Option(..., help="Knowledge graph: an embedded store file or a Neo4j URI."),
+    store: GraphOpt = None,
+    legacy_kg: LegacyGraphOpt = None,
     out: Path | None = typer.Option(None, help="Write the full report (JSON) here."),
     show: int = typer.Option(10, min=0, help="Admissions listed (lowest support first)."),
 ) -> None:
@@ -267,18 +275,20 @@ def check(
 
     Prints per-admission and overall citation and support rates.
 
-    Example: ctk rationale check rationales.jsonl --kg kg.db --out check.json
+    Example: ctk rationale check rationales.jsonl --store kg.db --out check.json
     """
     from rich.console import Console
     from rich.table import Table
 
     from ctk.teacher import check_rationales, read_rationales
 
-    store = open_cli_store(kg, read_only=True)
+    graph = graph_option(store, legacy_kg, required=True)
+    assert graph is not None
+    reader = open_cli_store(graph, read_only=True)
     try:
-        report = check_rationales(read_rationales(file), store)
+        report = check_rationales(read_rationales(file), reader)
     finally:
-        store.close()
+        reader.close()
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")

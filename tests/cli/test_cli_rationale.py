@@ -30,7 +30,7 @@ def test_generate_template_then_check(
         "generate",
         "--cohort",
         str(folder),
-        "--kg",
+        "--store",
         str(kg),
         "--retriever",
         "graph",
@@ -48,12 +48,22 @@ def test_generate_template_then_check(
     assert len(out.read_text().splitlines()) == 4
     report = tmp_path / "check.json"
     code, stdout, _ = run(
-        ["rationale", "check", str(out), "--kg", str(kg), "--out", str(report)], capsys
+        ["rationale", "check", str(out), "--store", str(kg), "--out", str(report)], capsys
     )
     assert code == 0
     assert "citations found" in stdout and "4 checked" in stdout
     data = json.loads(report.read_text())
     assert data["citation_rate"] == 1.0 and len(data["admissions"]) == 4
+    # --kg is the old name of --store: still taken for a release, with a warning
+    code, stdout, stderr = run(["rationale", "check", str(out), "--kg", str(kg)], capsys)
+    assert code == 0 and "4 checked" in stdout and "--kg is now --store" in stderr
+    code, _, stderr = run(
+        ["rationale", "check", str(out), "--kg", str(kg), "--store", str(tmp_path / "x.db")],
+        capsys,
+    )
+    assert code == 2 and "two graphs" in stderr
+    code, _, stderr = run(["rationale", "check", str(out)], capsys)
+    assert code == 2 and "--store" in stderr
 
 
 def test_generate_openai_with_bm25_and_key_from_env(
@@ -71,7 +81,7 @@ def test_generate_openai_with_bm25_and_key_from_env(
                 "generate",
                 "--cohort",
                 str(folder),
-                "--kg",
+                "--store",
                 str(kg),
                 "--retriever",
                 "bm25",
@@ -113,7 +123,7 @@ def test_remote_needs_allow_remote_and_warns(
         "generate",
         "--cohort",
         str(folder),
-        "--kg",
+        "--store",
         str(kg),
         "--llm",
         "openai",
@@ -162,7 +172,7 @@ def test_generate_over_several_servers(
                 "generate",
                 "--cohort",
                 str(folder),
-                "--kg",
+                "--store",
                 str(kg),
                 "--llm",
                 "openai",

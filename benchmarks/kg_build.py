@@ -252,7 +252,7 @@ class _NullStore(GraphStore):
     def get_relation(self, fact_id: str) -> Relation | None:
         return None
 
-    def neighbours(
+    def _neighbours(
         self,
         concept_id: str,
         *,

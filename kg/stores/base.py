@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ctk.closeable import Closeable
 from ctk.graph import GraphReader, GraphStats, Neighbour
 from ctk.kg.matching import ConceptMatcher
-from ctk.records import Concept, Evidence, Relation, RelationType
+from ctk.records import RELATION_TYPES, Concept, Evidence, Relation, RelationType
 
 __all__ = [
     "GraphDelta",
@@ -77,6 +77,117 @@ class GraphStore(GraphReader, Closeable):
 
     #: Evidence sentences kept per edge (the rest only count).
     max_evidence_per_edge: int = 5
+
+    def neighbours(
+        self,
+        concept_id: str,
+        *,
+        limit: int = 20,
+        relation_types: Iterable[str] | None = None,
+        min_weight: float | None = None,
+        min_count: int = 1,
+    ) -> list[Neighbour]:
+        """Edges touching a concept, either direction, best weight (then count) first.
+
+        **Typed twins are shown as one edge.** A cue-typed edge (``treats``,
+        ``causes``...) and the ``associated_with`` edge of the same pair are read
+        as one neighbour: the typed relation (its id, type and direction) with
+        the ``associated_with`` edge's count and weight (every document that
+        types a pair also pairs it, so that count is the union) and the union of
+        their evidence, the typed sentences first, up to
+        :attr:`max_evidence_per_edge`. It takes the ``associated_with`` edge's
+        place in the ranking. The typed edge must pass ``min_count`` itself (a
+        type stated in one document does not label an edge of thirty under a
+        floor of 2). A pair with several typed edges merges into the best
+        supported one; the others stay as they are. The store keeps both
+        raw edges (builds resume and merge on whole counts, so the view is the
+        same after any number of resumed builds); ``iter_relations`` and the
+        exports list them apart. With ``relation_types`` that leaves out
+        ``associated_with`` or every typed relation, edges are shown as stored.
+
+        Args:
+            concept_id: The concept.
+            limit: Most neighbours returned.
+            relation_types: Only these relation types (``symptom_of``...).
+            min_weight: Only edges with at least this weight.
+            min_count: Only edges seen in at least this many documents.
+
+        Raises:
+            SchemaViolationError: An unknown relation type in ``relation_types``.
+        """
+        types = None if relation_types is None else list(relation_types)
+        typed_types = [
+            t for t in RELATION_TYPES if t != "associated_with" and (types is None or t in types)
+        ]
+        if limit <= 0 or not typed_types or (types is not None and "associated_with" not in types):
+            return self._neighbours(
+                concept_id,
+                limit=limit,
+                relation_types=types,
+                min_weight=min_weight,
+                min_count=min_count,
+            )
+        ranked = self._neighbours(
+            concept_id,
+            limit=2 * limit + 10,  # a merged pair takes two rows
+            relation_types=types,
+            min_weight=min_weight,
+            min_count=min_count,
+        )
+        pairs = {nb.concept.id for nb in ranked if nb.relation.type == "associated_with"}
+        twins: dict[str, Neighbour] = {}
+        if pairs:
+            typed = self._neighbours(
+                concept_id, limit=100_000, relation_types=typed_types, min_count=min_count
+            )
+            for nb in typed:
+                if nb.concept.id in pairs:
+                    best = twins.get(nb.concept.id)
+                    if best is None or (nb.relation.count, best.relation.id) > (
+                        best.relation.count,
+                        nb.relation.id,
+                    ):
+                        twins[nb.concept.id] = nb
+        out: list[Neighbour] = []
+        merged_ids = {t.relation.id for t in twins.values()}
+        for nb in ranked:
+            if nb.relation.id in merged_ids:
+                continue  # shown at its associated_with twin's place
+            twin = twins.get(nb.concept.id) if nb.relation.type == "associated_with" else None
+            out.append(nb if twin is None else self._merge_twin(nb, twin))
+            if len(out) == limit:
+                break
+        return out
+
+    def _merge_twin(self, untyped: Neighbour, typed: Neighbour) -> Neighbour:
+        """A typed edge and its ``associated_with`` twin as one (see :meth:`neighbours`)."""
+        evidence: list[Evidence] = []
+        seen: set[tuple[str, str]] = set()
+        for e in (*typed.relation.evidence, *untyped.relation.evidence):
+            key = (e.document_id, e.sentence)
+            if key not in seen and len(evidence) < self.max_evidence_per_edge:
+                seen.add(key)
+                evidence.append(e)
+        rel = typed.relation.model_copy(
+            update={
+                "count": max(untyped.relation.count, typed.relation.count),
+                "weight": max(untyped.relation.weight, typed.relation.weight),
+                "evidence": evidence,
+            }
+        )
+        return Neighbour(relation=rel, concept=typed.concept, direction=typed.direction)
+
+    @abstractmethod
+    def _neighbours(
+        self,
+        concept_id: str,
+        *,
+        limit: int = 20,
+        relation_types: Iterable[str] | None = None,
+        min_weight: float | None = None,
+        min_count: int = 1,
+    ) -> list[Neighbour]:
+        """Stored edges touching a concept, either direction, best weight (then count) first."""
 
     # ------------------------------------------------------------------ writes
     @abstractmethod

@@ -532,7 +532,7 @@ class EmbeddedStore(GraphStore):
         ).fetchall()
         return self._relations(rows, True)[0] if rows else None
 
-    def neighbours(
+    def _neighbours(
         self,
         concept_id: str,
         *,

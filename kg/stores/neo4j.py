@@ -601,7 +601,7 @@ class Neo4jStore(GraphStore):
 
         return self._read("relation lookup", work) if candidates else None
 
-    def neighbours(
+    def _neighbours(
         self,
         concept_id: str,
         *,

@@ -112,7 +112,7 @@ class MemoryStore(GraphStore):
     def get_relation(self, fact_id: str) -> Relation | None:
         return self.relations.get(fact_id)
 
-    def neighbours(
+    def _neighbours(
         self,
         concept_id: str,
         *,

@@ -441,3 +441,47 @@ def test_networkx_view(store: GraphStore) -> None:
     assert data["count"] == 5 and data["type"] == "symptom_of"
     assert data["evidence"][0].document_id == "1001"
     assert graph.nodes[HF]["synonyms"] == ["CHF", "cardiac failure"]
+
+
+def _twin_chunk(assoc: int, typed: int, doc: str) -> GraphDelta:
+    concepts = [
+        Concept(id="ctk:tw_hf", name="tw heart failure", type="disease", mentions=10),
+        Concept(id="ctk:tw_furo", name="tw furosemide", type="drug", mentions=5),
+    ]
+    said = Evidence(source="pubmed", document_id=doc, sentence=f"Furosemide treats HF ({doc}).")
+    seen = Evidence(source="pubmed", document_id=f"{doc}b", sentence="Furosemide and HF.")
+    return GraphDelta(
+        concepts=concepts,
+        relations=[
+            RelationDelta(source_id="ctk:tw_furo", target_id="ctk:tw_hf",
+                          type="associated_with", count=assoc, evidence=[said, seen]),
+            RelationDelta(source_id="ctk:tw_furo", target_id="ctk:tw_hf", type="treats",
+                          count=typed, evidence=[said]),
+        ],
+        documents=40,
+        sentences=80,
+    )  # fmt: skip
+
+
+def test_typed_edge_and_its_associated_twin_read_as_one(store: GraphStore) -> None:
+    """One neighbour with the type, the union count and evidence; resumes change nothing."""
+    assert store.apply_chunk("t1", _twin_chunk(3, 1, "d1"))
+    store.finalize()
+    (only,) = store.neighbours("ctk:tw_hf")
+    assert only.relation.type == "treats" and only.direction == "in"
+    assert only.relation.count == 3
+    assoc_weight = next(r.weight for r in store.iter_relations() if r.type == "associated_with")
+    assert only.relation.weight == pytest.approx(assoc_weight)
+    assert [e.document_id for e in only.relation.evidence] == ["d1", "d1b"]  # typed first
+    # a resumed build: the applied chunk is skipped, a new one adds; still one edge
+    assert not store.apply_chunk("t1", _twin_chunk(3, 1, "d1"))
+    assert store.apply_chunk("t2", _twin_chunk(2, 2, "d2"))
+    store.finalize()
+    (again,) = store.neighbours("ctk:tw_hf")
+    assert again.relation.type == "treats" and again.relation.count == 5
+    # the raw edges stay apart in the store and under a type filter
+    assert sorted(r.type for r in store.iter_relations()) == ["associated_with", "treats"]
+    (raw,) = store.neighbours("ctk:tw_hf", relation_types=["treats"])
+    assert raw.relation.count == 3
+    (plain,) = store.neighbours("ctk:tw_hf", relation_types=["associated_with"])
+    assert plain.relation.type == "associated_with" and plain.relation.count == 5

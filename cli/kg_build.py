@@ -33,7 +33,20 @@ def build(
         "--workers",
         "-j",
         min=1,
-        help="Processes for parsing and extraction (default: all cores).",
+        help="Worker processes (local engine) or Ray actors (ray engine) for reading, parsing "
+        "and extraction (default: all cores / every CPU of the Ray cluster).",
+    ),
+    engine: str = typer.Option(
+        "local",
+        "--engine",
+        help="Where the work runs: 'local' (processes on this machine) or 'ray' (a Ray "
+        "cluster; needs the ray extra). Both give the same graph and resume each other's builds.",
+    ),
+    ray_address: str | None = typer.Option(
+        None,
+        "--ray-address",
+        help="The Ray cluster to join with --engine ray: 'auto' (the cluster this node belongs "
+        "to) or ray://HEAD:10001 (default: a new local Ray).",
     ),
     chunk_docs: int = typer.Option(
         2000, "--chunk-docs", min=1, help="Records per chunk, the unit of resume."
@@ -68,6 +81,10 @@ def build(
     Example: ctk kg build --source pubmed:samples/corpora/pubmed_baseline_sample.xml.gz
     --source wikipedia:samples/corpora/enwiki_medical_sample.xml.bz2 --wiki-category medical
     --store kg.db
+
+    On a Ray cluster (corpus on a shared file system, ctk installed on every node):
+    ctk kg build --source pubmed:/shared/baseline/ --store neo4j://db:7687 --engine ray
+    --ray-address auto
     """
     from rich.console import Console
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -127,6 +144,8 @@ def build(
             min_count=min_count,
             max_evidence=max_evidence,
             progress=on_progress,
+            engine=engine,
+            ray_address=ray_address,
         )
     out = Console()
     table = Table(title="ctk kg build", show_header=False)
@@ -147,7 +166,7 @@ def build(
         (
             "time",
             f"{summary.seconds:.1f} s ({summary.docs_per_second:,.0f} docs/s, "
-            f"{summary.workers} workers)",
+            f"{summary.workers} workers, {engine} engine)",
         ),
     ]
     for key, value in rows:

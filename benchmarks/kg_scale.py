@@ -49,8 +49,8 @@ from pathlib import Path
 from lxml import etree
 
 from ctk.kg.build import build_graph
-from ctk.kg.extraction.dictionary import DictionaryExtractor
 from ctk.kg.stores.embedded import EmbeddedStore
+from ctk.plugins.extractors.dictionary import DictionaryExtractor
 
 REAL_FILES = ("pubmed20n0014.xml.gz", "pubmed21n1298.xml.gz")
 FULL_FILES = 1_200

@@ -27,6 +27,7 @@ from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 from typing import ClassVar
 
+from ctk.extraction import ConceptExtractor
 from ctk.kg.engines.work import (
     BuildEngine,
     BuildWorkerError,
@@ -35,7 +36,6 @@ from ctk.kg.engines.work import (
     WorkUnit,
     run_unit,
 )
-from ctk.kg.extraction.base import ConceptExtractor
 
 __all__ = ["LocalEngine"]
 

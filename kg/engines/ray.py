@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
 from ctk.errors import MissingDependencyError
+from ctk.extraction import ConceptExtractor
 from ctk.kg.engines.work import (
     BuildEngine,
     BuildWorkerError,
@@ -27,7 +28,6 @@ from ctk.kg.engines.work import (
     WorkUnit,
     run_unit,
 )
-from ctk.kg.extraction.base import ConceptExtractor
 
 __all__ = ["RayEngine"]
 

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import ClassVar
 
 from ctk.errors import CtkError
+from ctk.extraction import ConceptExtractor
 from ctk.kg.build import ChunkResult, process_chunk
-from ctk.kg.extraction.base import ConceptExtractor
 from ctk.kg.sources.base import SourceFormat
 from ctk.report import ProblemReport
 

@@ -11,7 +11,8 @@ puts them in ``DIR/data``).
 
 Measurements, all in one run on the same files:
 
-* ``scaling``: ``build_graph`` into the embedded store with the local engine and
+* ``scaling`` (copies of ``pubmed20n0014`` only, so that the files are of one
+  size): ``build_graph`` into the embedded store with the local engine and
   1 worker (in-process) and 2 workers (two processes that read their own files),
   beside the lxml parse-only rate of the same files (``iterparse`` of every
   ``PubmedArticle``, nothing else): citations/s of wall time and per CPU-second.
@@ -86,17 +87,20 @@ def find_pubmed_dir(explicit: Path | None) -> Path:
     )
 
 
-def make_copies(real_dir: Path, count: int, out: Path, start: int = 1) -> list[Path]:
-    """``count`` copies of the real files (alternating), PMIDs shifted per copy."""
-    texts = [gzip.decompress((real_dir / name).read_bytes()) for name in REAL_FILES]
+def make_copies(
+    real_dir: Path, count: int, out: Path, *, start: int = 1, only_first: bool = False
+) -> list[Path]:
+    """``count`` copies of the real files (alternating, or the first only), PMIDs shifted."""
+    names = REAL_FILES[:1] if only_first else REAL_FILES
+    texts = [gzip.decompress((real_dir / name).read_bytes()) for name in names]
     made = []
     for copy in range(start, start + count):
         shift = copy * 100_000_000
         data = _PMID.sub(
             lambda m, s=shift: m.group(1) + str(int(m.group(2)) + s).encode() + m.group(3),
-            texts[copy % 2],
+            texts[copy % len(texts)],
         )
-        path = out / f"copy{copy:04d}_{REAL_FILES[copy % 2]}"
+        path = out / f"copy{copy:04d}_{names[copy % len(texts)]}"
         path.write_bytes(gzip.compress(data, compresslevel=1))
         made.append(path)
     return made
@@ -120,6 +124,7 @@ class Row:
     cpu_main: float
     cpu_workers: float
     note: str = ""
+    cpu_known: bool = True
 
     @property
     def cpu(self) -> float:
@@ -133,8 +138,8 @@ class Row:
 
     @property
     def per_cpu(self) -> float:
-        """Citations per CPU-second."""
-        return self.citations / self.cpu
+        """Citations per CPU-second (0 when the workers' CPU is not known)."""
+        return self.citations / self.cpu if self.cpu_known else 0.0
 
 
 def lxml_parse_only(paths: list[Path]) -> Row:
@@ -187,7 +192,10 @@ def scaling(paths: list[Path], tmp: Path, with_ray: bool) -> list[Row]:
         ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
         try:
             # Ray's own processes (raylet, GCS) use CPU too: counted by neither figure
-            rows.append(build(paths, tmp, "ray engine, 2 actors", extractor, engine="ray")[0])
+            row = build(paths, tmp, "ray engine, 2 actors", extractor, engine="ray")[0]
+            row.note += "; CPU of the actors not counted (not our children)"
+            row.cpu_known = False
+            rows.append(row)
         finally:
             ray.shutdown()
     return rows
@@ -256,8 +264,9 @@ def main() -> None:
         corpus = tmp / "corpus"
         corpus.mkdir()
         if not args.skip_scaling:
-            paths = make_copies(real, args.scaling_files, corpus)
-            print(f"scaling corpus: {len(paths)} files (copies of {', '.join(REAL_FILES)})")
+            # files of one size, so that two workers can split them evenly
+            paths = make_copies(real, args.scaling_files, corpus, only_first=True)
+            print(f"scaling corpus: {len(paths)} files (copies of {REAL_FILES[0]})")
             rows = scaling(paths, tmp, args.ray)
             _print_rows(rows)
             one, two = rows[1], rows[2]

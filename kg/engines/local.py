@@ -9,8 +9,9 @@ copy-on-write; with ``spawn`` it is pickled and rebuilt once per worker.
 
 Each worker talks to the main process over its own pipe (units in, chunk
 deltas out; no shared queue or lock, so a worker killed mid-message is seen as
-an EOF and reported). Units are handed out in build order, two per worker at a
-time, so memory stays bounded by a few files' deltas. Workers ignore
+an EOF and reported). Units are handed out in build order, one per worker at a
+time (the next as soon as one is done, so workers stay balanced), so memory
+stays bounded by a few files' deltas. Workers ignore
 ``SIGINT``: Ctrl-C stops the main process, which stops the workers; the chunks
 already applied stay in the store.
 """
@@ -107,11 +108,10 @@ class LocalEngine(BuildEngine):
                 procs.append(p)
                 conns.append(ours)
                 owner[ours] = w
-            for _ in range(2):
-                for conn in conns:
-                    if sent < len(units):
-                        conn.send(units[sent])
-                        sent += 1
+            for conn in conns:  # one unit each; the next when it is done
+                if sent < len(units):
+                    conn.send(units[sent])
+                    sent += 1
             while finished < len(units):
                 ready = wait([*conns, *(p.sentinel for p in procs)], timeout=_POLL)
                 for conn in [r for r in ready if isinstance(r, Connection)]:

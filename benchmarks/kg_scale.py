@@ -47,6 +47,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from kg_build import _machine as machine  # this folder's KG build benchmark
 from lxml import etree
 
 from ctk.kg.build import build_graph
@@ -258,7 +259,8 @@ def main() -> None:
             print(json.dumps(estimate(paths, Path(tmp))))
         return
     real = find_pubmed_dir(args.pubmed_dir)
-    print(f"machine: {_machine()}; load average at start {os.getloadavg()[0]:.1f}")
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    print(f"machine: {machine()}, {mem:.0f} GiB; load average at start {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory(prefix="ctk-kg-scale-") as tmp_text:
         tmp = Path(tmp_text)
         corpus = tmp / "corpus"
@@ -322,19 +324,6 @@ def _print_estimate(e: dict[str, float], size_two: int, cit_two: int) -> None:
         f"edges saturate), at most {size_two / 1e6:,.0f} MB x 36,000,000 / {cit_two:,} "
         f"= {upper_gb:.1f} GB (linear in citations from two distinct files)"
     )
-
-
-def _machine() -> str:
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB, Python {sys.version.split()[0]}"
 
 
 if __name__ == "__main__":

@@ -62,6 +62,19 @@ def reference(extractor: DictionaryExtractor, tmp_path_factory: pytest.TempPathF
     return _build(tmp_path_factory.mktemp("ref"), "ref", SOURCES, extractor=extractor, workers=1)
 
 
+def _interrupt_after(chunks: int, store: GraphStore, extractor: Any, workers: int) -> None:
+    """A local build stopped (as by Ctrl-C) once ``chunks`` chunks are applied."""
+
+    def stop(p: BuildProgress) -> None:
+        if p.chunks_applied == chunks:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        build_graph(
+            SOURCES, store, extractor=extractor, workers=workers, chunk_docs=7, progress=stop
+        )
+
+
 # --------------------------------------------------------------------------- order
 
 
@@ -122,20 +135,8 @@ def test_pool_gives_the_same_graph_over_several_files(
 def test_interrupted_build_resumes_in_a_pool(
     extractor: DictionaryExtractor, reference: Any, tmp_path: Path
 ) -> None:
-    def stop_after_four(p: BuildProgress) -> None:
-        if p.chunks_applied == 4:
-            raise KeyboardInterrupt
-
     with open_store(str(tmp_path / "kg.db")) as store:
-        with pytest.raises(KeyboardInterrupt):
-            build_graph(
-                SOURCES,
-                store,
-                extractor=extractor,
-                workers=2,
-                chunk_docs=7,
-                progress=stop_after_four,
-            )
+        _interrupt_after(4, store, extractor, workers=2)
         assert len(store.done_chunks()) == 4
         resumed = build_graph(SOURCES, store, extractor=extractor, workers=2, chunk_docs=7)
         assert resumed.chunks_skipped == 4 and resumed.chunks_applied > 0
@@ -207,20 +208,8 @@ def test_ray_engine_gives_the_local_graph(
 def test_ray_resumes_a_local_build(
     local_ray: None, extractor: DictionaryExtractor, reference: Any, tmp_path: Path
 ) -> None:
-    def stop_after_three(p: BuildProgress) -> None:
-        if p.chunks_applied == 3:
-            raise KeyboardInterrupt
-
     with open_store(str(tmp_path / "kg.db")) as store:
-        with pytest.raises(KeyboardInterrupt):
-            build_graph(
-                SOURCES,
-                store,
-                extractor=extractor,
-                workers=1,
-                chunk_docs=7,
-                progress=stop_after_three,
-            )
+        _interrupt_after(3, store, extractor, workers=1)
         resumed = build_graph(SOURCES, store, extractor=extractor, engine="ray", chunk_docs=7)
         assert resumed.chunks_skipped == 3 and resumed.workers == 2
         assert snapshot(store) == reference

@@ -202,11 +202,20 @@ def scaling(paths: list[Path], tmp: Path, with_ray: bool) -> list[Row]:
     return rows
 
 
+def _peak_rss_mb() -> float:
+    """This process's peak RSS (``VmHWM``; ``ru_maxrss`` would include the parent's
+    before ``exec``, which Linux carries over)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def estimate(paths: list[Path], tmp: Path) -> dict[str, float]:
     """A slice with 2 workers; run in a fresh process so peak memory is its own."""
     extractor = DictionaryExtractor()
     row, size = build(paths, tmp, "slice", extractor, workers=2)
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    own = _peak_rss_mb()
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {
         "files": len(paths),

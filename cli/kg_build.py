@@ -74,10 +74,11 @@ def build(
     from rich.table import Table
 
     from ctk.errors import ConfigError
+    from ctk.extraction import ConceptExtractor
     from ctk.kg.build import BuildProgress, build_graph
-    from ctk.kg.extraction.base import EXTRACTORS, ConceptExtractor
     from ctk.kg.sources.spec import open_source
     from ctk.kg.stores import open_store
+    from ctk.registry import EXTRACTORS
 
     console = Console(stderr=True)
     cls = EXTRACTORS.get(extractor)

@@ -2,36 +2,16 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 
 import typer
 
-__all__ = ["app", "plugin_bases"]
+__all__ = ["app"]
 
 app = typer.Typer(
     help="List the installed plugins.\n\nExample: ctk plugins list --group ctk.retrievers",
     no_args_is_help=True,
 )
-
-#: Group -> "module:Class" of the base class its plugins must subclass.
-_BASES: dict[str, str] = {
-    "ctk.retrievers": "ctk.retrieval:Retriever",
-    "ctk.llm_backends": "ctk.llm:LLMBackend",
-    "ctk.extractors": "ctk.kg.extraction.base:ConceptExtractor",
-}
-
-
-def plugin_bases() -> dict[str, type]:
-    """Group -> base class (``object`` where the base cannot be imported)."""
-    out: dict[str, type] = {}
-    for group, target in _BASES.items():
-        module_name, _, attr = target.partition(":")
-        try:
-            out[group] = getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError):
-            out[group] = object
-    return out
 
 
 @app.command("list")
@@ -50,18 +30,10 @@ def list_plugins(
     from rich.console import Console
     from rich.table import Table
 
-    from ctk.errors import ConfigError
-    from ctk.registry import PLUGIN_GROUPS, Registry
+    from ctk.registry import REGISTRIES, registry_for
 
-    groups = list(PLUGIN_GROUPS)
-    if group is not None:
-        if group not in groups:
-            raise ConfigError(
-                f"unknown plugin group {group!r}", hint=f"use one of: {', '.join(groups)}"
-            )
-        groups = [group]
-    bases = plugin_bases()
-    infos = [info for g in groups for info in Registry(g, bases[g]).info()]
+    registries = list(REGISTRIES.values()) if group is None else [registry_for(group)]
+    infos = [info for registry in registries for info in registry.info()]
     if as_json:
         for info in infos:
             typer.echo(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -142,73 +143,61 @@ def generate(
 
     Example: ctk rationale generate --cohort cohort --kg kg.db --llm template --out r.jsonl
     """
-    import itertools
-    from collections.abc import Iterator
-
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from ctk.cohort import count_admissions, iter_admissions
-    from ctk.llm import LLMBackend, check_data_policy
-    from ctk.rationales import GenerationProgress, generate_rationales
-    from ctk.records import Admission
-    from ctk.registry import Registry
-    from ctk.retrieval import Retriever
+    from ctk.cohort import select_admissions
+    from ctk.teacher import (
+        BackendSettings,
+        GenerationConfig,
+        GenerationProgress,
+        TeacherConfig,
+        build_teacher,
+    )
 
+    config = TeacherConfig(
+        retriever=retriever,
+        retriever_options=parse_options(retriever_option, "--retriever-option"),
+        index_dir=index or _default_index(kg, out),
+        llm=llm,
+        llm_options=parse_options(llm_option, "--llm-option"),
+        backend=BackendSettings(
+            model=model,
+            base_url=base_url,
+            api_key=_api_key(api_key_env),
+            structured_output=structured_output,
+            timeout_s=timeout,
+        ),
+        generation=GenerationConfig(
+            k=k,
+            concurrency=concurrency,
+            cache_dir=cache,
+            use_cache=not no_cache,
+            prompt=prompt,
+            section=section,
+            use_true_diagnoses=true_diagnoses,
+            allow_remote=allow_remote,
+            retry_failed=retry_failed,
+            temperature=temperature,
+            max_tokens=max_tokens,
+        ),
+    )
     err = Console(stderr=True)
-    backend_cls: type[LLMBackend] = Registry("ctk.llm_backends", LLMBackend).get(llm)
-    options = parse_options(llm_option, "--llm-option")
-    fields = backend_cls.Options.model_fields
-    given = {
-        "model": model,
-        "base_url": base_url,
-        "structured_output": structured_output,
-        "timeout_s": timeout,
-        "api_key": _api_key(api_key_env) if "api_key" in fields else None,
-    }
-    for key, value in given.items():
-        if value is not None and key in fields:
-            options.setdefault(key, value)
-    backend = backend_cls(options)
-    if not allow_remote:
-        check_data_policy(backend, allow_remote=False)  # refuses a remote backend, early
-    elif backend.is_remote:
-        err.print(
-            f"[bold yellow]data-use warning:[/] cohort text will be sent to {backend.base_url}. "
-            "MIMIC's data use agreement forbids sharing notes with third parties; make sure "
-            "this service is covered by your agreement.",
-            highlight=False,
-        )
+    with contextlib.ExitStack() as stack:
+        store = None
+        if kg is not None:
+            from ctk.kg.stores import open_store
 
-    store = None
-    if kg is not None:
-        from ctk.kg.stores import open_store
-
-        store = open_store(kg, read_only=True)
-    retr: Retriever | None = None
-    try:
-        retriever_cls: type[Retriever] = Registry("ctk.retrievers", Retriever).get(retriever)
-        index_dir = index or _default_index(kg, out)
-        retr = retriever_cls(
-            store=store,
-            index_dir=index_dir,
-            options=parse_options(retriever_option, "--retriever-option"),
-        )
-
-        def admissions() -> Iterator[Admission]:
-            stream: Iterator[Admission] = iter_admissions(cohort)
-            if split is not None:
-                stream = (a for a in stream if a.split == split)
-            if limit is not None:
-                stream = itertools.islice(stream, limit)
-            return stream
-
-        total: int | None = None
-        if split is None:
-            total = count_admissions(cohort)
-            if limit is not None:
-                total = min(total, limit)
-
+            store = stack.enter_context(open_store(kg, read_only=True))
+        teacher = stack.enter_context(build_teacher(config, store=store))
+        if teacher.backend.is_remote:
+            err.print(
+                "[bold yellow]data-use warning:[/] cohort text will be sent to "
+                f"{teacher.backend.base_url}. MIMIC's data use agreement forbids sharing notes "
+                "with third parties; make sure this service is covered by your agreement.",
+                highlight=False,
+            )
+        admissions, total = select_admissions(cohort, split=split, limit=limit)
         columns = (
             TextColumn("[bold]rationales"),
             BarColumn(),
@@ -229,31 +218,7 @@ def generate(
                     task, completed=p.done + p.skipped, rate=rate, failed=p.failed, cached=p.cached
                 )
 
-            summary = generate_rationales(
-                admissions(),
-                retriever=retr,
-                backend=backend,
-                out=out,
-                k=k,
-                concurrency=concurrency,
-                cache_dir=cache,
-                use_cache=not no_cache,
-                prompt=prompt,
-                section=section,
-                use_true_diagnoses=true_diagnoses,
-                allow_remote=allow_remote,
-                retry_failed=retry_failed,
-                temperature=temperature,
-                max_tokens=max_tokens,
-                total=total,
-                on_progress=on_progress,
-            )
-    finally:
-        if retr is not None:
-            retr.close()
-        if store is not None:
-            store.close()
-        backend.close()
+            summary = teacher.generate(admissions, out=out, total=total, on_progress=on_progress)
 
     out_console = Console()
     out_console.print(
@@ -286,8 +251,7 @@ def check(
     from rich.table import Table
 
     from ctk.kg.stores import open_store
-    from ctk.rationale_check import check_rationales
-    from ctk.rationales import read_rationales
+    from ctk.teacher import check_rationales, read_rationales
 
     store = open_store(kg, read_only=True)
     try:

@@ -34,7 +34,7 @@ def serve(
 
     Example: ctk teacher serve --port 8765
     """
-    from ctk.local_teacher import LocalTeacherServer
+    from ctk.teacher.server import LocalTeacherServer
 
     server = LocalTeacherServer(model, host=host, port=port, n_ctx=n_ctx, log_file=log_file)
     server.start()
@@ -63,7 +63,7 @@ def wait(
 
     Example: ctk teacher wait http://127.0.0.1:8765/v1
     """
-    from ctk.local_teacher import wait_until_ready
+    from ctk.teacher.server import wait_until_ready
 
     for model_id in wait_until_ready(base_url, timeout=timeout):
         typer.echo(model_id)
@@ -75,6 +75,6 @@ def default_model() -> None:
 
     Example: ctk teacher default-model
     """
-    from ctk.local_teacher import default_gguf
+    from ctk.teacher.server import default_gguf
 
     typer.echo(str(default_gguf()))

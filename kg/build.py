@@ -30,7 +30,7 @@ from itertools import islice
 from pathlib import Path
 
 from ctk.errors import ConfigError
-from ctk.kg.extraction.base import ConceptExtractor
+from ctk.extraction import ConceptExtractor
 from ctk.kg.extraction.cooccurrence import CooccurrenceCounter
 from ctk.kg.sources.base import SourceFormat
 from ctk.kg.sources.spec import Source, open_source
@@ -231,9 +231,9 @@ def _chunks(
 
 
 def _default_extractor() -> ConceptExtractor:
-    from ctk.kg.extraction.dictionary import DictionaryExtractor
+    from ctk.registry import EXTRACTORS
 
-    return DictionaryExtractor()
+    return EXTRACTORS.get("dictionary")()
 
 
 def build_graph(

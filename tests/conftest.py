@@ -119,7 +119,7 @@ def local_teacher_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     (``CI=true``) it fails instead, since tools/bootstrap.sh installs both.
     """
     from ctk.errors import CtkError
-    from ctk.local_teacher import LocalTeacherServer
+    from ctk.teacher.server import LocalTeacherServer
 
     log = tmp_path_factory.mktemp("teacher") / "llama-server.log"
     try:

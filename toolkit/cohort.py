@@ -14,6 +14,7 @@ file of admissions is accepted too wherever a cohort is read.
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -35,6 +36,7 @@ __all__ = [
     "count_admissions",
     "iter_admissions",
     "read_manifest",
+    "select_admissions",
     "write_cohort",
 ]
 
@@ -159,6 +161,33 @@ def count_admissions(cohort: str | Path) -> int:
     if manifest is not None:
         return manifest.admissions
     return sum(1 for _ in iter_admissions(cohort))
+
+
+def select_admissions(
+    cohort: str | Path, *, split: str | None = None, limit: int | None = None
+) -> tuple[Iterator[Admission], int | None]:
+    """The admissions of a cohort, of one split and at most ``limit`` of them.
+
+    Args:
+        cohort: A cohort folder, or a ``.jsonl``/``.jsonl.gz`` file of admissions.
+        split: Only admissions of this split (None: all).
+        limit: Only the first ``limit`` admissions (after the split filter).
+
+    Returns:
+        The admissions (streamed) and their number when known without reading them
+        (None when a split is selected).
+    """
+    stream: Iterator[Admission] = iter_admissions(cohort)
+    if split is not None:
+        stream = (a for a in stream if a.split == split)
+    if limit is not None:
+        stream = itertools.islice(stream, limit)
+    total: int | None = None
+    if split is None:
+        total = count_admissions(cohort)
+        if limit is not None:
+            total = min(total, limit)
+    return stream, total
 
 
 class CohortWriter:

@@ -1,4 +1,8 @@
-"""Plugin registry over Python entry points.
+"""The plugin registries: one per plugin kind, over Python entry points.
+
+Every caller (the CLI, the hybrid retriever, the KG build, a notebook) uses the
+registries defined here, so a class registered in Python with
+``RETRIEVERS.register("mine", Mine)`` is seen by the CLI in the same process.
 
 Three groups: ``ctk.extractors``, ``ctk.retrievers``, ``ctk.llm_backends``. Each
 entry point names a class (``bm25 = "ctk.plugins.retrievers.bm25:BM25Retriever"``).
@@ -14,13 +18,21 @@ from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any, Generic, TypeVar, cast
 
-from pydantic import BaseModel, ValidationError
-
 from ctk.errors import ConfigError, PluginLoadError, PluginNotFoundError
+from ctk.extraction import ConceptExtractor
+from ctk.retrieval import Retriever
+from ctk.teacher.backend import LLMBackend
 
-__all__ = ["PLUGIN_GROUPS", "PluginInfo", "Registry", "validate_plugin_options"]
-
-PLUGIN_GROUPS: tuple[str, ...] = ("ctk.extractors", "ctk.retrievers", "ctk.llm_backends")
+__all__ = [
+    "EXTRACTORS",
+    "LLM_BACKENDS",
+    "PLUGIN_GROUPS",
+    "REGISTRIES",
+    "RETRIEVERS",
+    "PluginInfo",
+    "Registry",
+    "registry_for",
+]
 
 T = TypeVar("T")
 
@@ -54,9 +66,9 @@ class Registry(Generic[T]):
             ``Registry[Retriever]("ctk.retrievers", Retriever)``.
 
     Example:
-        >>> from ctk.retrieval import Retriever  # doctest: +SKIP
-        >>> retrievers = Registry("ctk.retrievers", Retriever)  # doctest: +SKIP
-        >>> retrievers.get("bm25")  # doctest: +SKIP
+        >>> from ctk.registry import RETRIEVERS
+        >>> RETRIEVERS.get("bm25").__name__
+        'BM25Retriever'
     """
 
     def __init__(self, group: str, base: type[Any]) -> None:
@@ -141,33 +153,27 @@ class Registry(Generic[T]):
             yield PluginInfo(self.group, name, ep.value, dist, version, error)
 
 
-def validate_plugin_options(
-    options_model: type[BaseModel],
-    options: BaseModel | dict[str, Any] | None,
-    *,
-    kind: str,
-    name: str,
-) -> BaseModel:
-    """Validate a plugin's options against its ``Options`` model.
+#: Retriever plugins (group ``ctk.retrievers``).
+RETRIEVERS: Registry[Retriever] = Registry("ctk.retrievers", Retriever)
+#: LLM backend plugins (group ``ctk.llm_backends``).
+LLM_BACKENDS: Registry[LLMBackend] = Registry("ctk.llm_backends", LLMBackend)
+#: Concept extractor plugins (group ``ctk.extractors``).
+EXTRACTORS: Registry[ConceptExtractor] = Registry("ctk.extractors", ConceptExtractor)
 
-    Args:
-        options_model: The plugin class's ``Options`` pydantic model.
-        options: An instance of it, another model to re-validate, a dict, or None.
-        kind: What the plugin is, for the message ("retriever", "LLM backend").
-        name: The plugin's name.
+#: Group name -> its registry.
+REGISTRIES: dict[str, Registry[Any]] = {r.group: r for r in (EXTRACTORS, RETRIEVERS, LLM_BACKENDS)}
+PLUGIN_GROUPS: tuple[str, ...] = tuple(REGISTRIES)
+
+
+def registry_for(group: str) -> Registry[Any]:
+    """The registry of an entry-point group.
 
     Raises:
-        ConfigError: An option is unknown or has a bad value; the hint lists the valid ones.
+        ConfigError: No such group; the hint lists them.
     """
-    if isinstance(options, options_model):
-        return options
-    raw = options.model_dump() if isinstance(options, BaseModel) else dict(options or {})
     try:
-        return options_model.model_validate(raw)
-    except ValidationError as e:
-        first = e.errors()[0]
+        return REGISTRIES[group]
+    except KeyError:
         raise ConfigError(
-            f"bad option for {kind} {name!r}: {first['msg']} at "
-            f"{'.'.join(str(x) for x in first['loc'])}",
-            hint=f"valid options: {', '.join(options_model.model_fields) or 'none'}",
-        ) from e
+            f"unknown plugin group {group!r}", hint=f"use one of: {', '.join(PLUGIN_GROUPS)}"
+        ) from None

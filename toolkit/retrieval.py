@@ -28,15 +28,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from ctk.errors import ConfigError, CtkError, RetrievalError
-from ctk.registry import validate_plugin_options
+from ctk.plugin import Plugin
 
 if TYPE_CHECKING:
-    from ctk.kg.stores.base import GraphStore
+    from ctk.graph import GraphReader
 
 __all__ = [
     "CHUNK_SEPARATOR",
     "EvidenceRecord",
-    "NoOptions",
     "RetrievalQuery",
     "Retriever",
     "chunk_id",
@@ -132,22 +131,16 @@ class EvidenceRecord(BaseModel):
     fact_ids: list[str] = Field(default_factory=list)
 
 
-class NoOptions(BaseModel):
-    """Options model of a plugin that takes none."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class Retriever(ABC):
+class Retriever(Plugin, ABC):
     """Base class of every retriever plugin.
 
     Subclasses set :attr:`name` and :attr:`Options` (a pydantic model of their
     settings, ``extra="forbid"``) and implement :meth:`_retrieve`. Every retriever
     is built the same way, ``cls(store=..., index_dir=..., options=...)``, so that
-    the CLI can build any plugin: ``store`` is the knowledge graph
-    (:class:`~ctk.kg.stores.base.GraphStore`), ``index_dir`` a folder the retriever
-    may keep an index in (its own sub-folder, named after it), ``options`` a dict
-    or an :attr:`Options` instance.
+    the CLI can build any plugin: ``store`` is the knowledge graph (a
+    :class:`~ctk.graph.GraphReader`: any store of ``ctk.kg.stores``), ``index_dir`` a
+    folder the retriever may keep an index in (its own sub-folder, named after it),
+    ``options`` a dict or an :attr:`Options` instance.
 
     Example:
         >>> class Keyword(Retriever):  # doctest: +SKIP
@@ -156,15 +149,12 @@ class Retriever(ABC):
         ...         return [EvidenceRecord(id="x", text="...", score=1.0)]
     """
 
-    #: Registry name (the entry-point name).
-    name: ClassVar[str] = ""
-    #: The settings a user can pass (``--retriever-option key=value``).
-    Options: ClassVar[type[BaseModel]] = NoOptions
+    kind: ClassVar[str] = "retriever"
 
     def __init__(
         self,
         *,
-        store: GraphStore | None = None,
+        store: GraphReader | None = None,
         index_dir: str | Path | None = None,
         options: BaseModel | dict[str, Any] | None = None,
     ) -> None:
@@ -172,7 +162,7 @@ class Retriever(ABC):
         self.index_dir = Path(index_dir) if index_dir is not None else None
         self.options = self.parse_options(options)
 
-    def require_store(self) -> GraphStore:
+    def require_store(self) -> GraphReader:
         """The graph store this retriever was given.
 
         Raises:
@@ -184,15 +174,6 @@ class Retriever(ABC):
                 hint="pass --kg STORE (an embedded store file or a neo4j:// URI)",
             )
         return self.store
-
-    @classmethod
-    def parse_options(cls, options: BaseModel | dict[str, Any] | None) -> Any:
-        """Validate options against :attr:`Options`.
-
-        Raises:
-            ConfigError: An option is unknown or has a bad value.
-        """
-        return validate_plugin_options(cls.Options, options, kind="retriever", name=cls.name)
 
     def retrieve(self, query: RetrievalQuery, k: int = 10) -> list[EvidenceRecord]:
         """Return up to ``k`` evidence records, best first, without duplicate ids.
@@ -237,5 +218,5 @@ class Retriever(ABC):
     def _retrieve(self, query: RetrievalQuery, k: int) -> list[EvidenceRecord]:
         """Find evidence for ``query``; may return more than ``k`` (the base truncates)."""
 
-    def close(self) -> None:  # noqa: B027 - optional hook
+    def close(self) -> None:
         """Release files or connections (default: nothing)."""

@@ -48,7 +48,7 @@ ctk rationale generate --cohort "$OUT/cohort" --kg "$OUT/kg.db" --retriever grap
 kill "$TEACHER_PID" 2>/dev/null || true
 python - "$OUT/rationales.jsonl" <<'PY'
 import sys
-from ctk.rationales import read_rationales
+from ctk.teacher import read_rationales
 ok = [r for r in read_rationales(sys.argv[1]) if r.status == "ok"]
 if ok:
     r = ok[0]

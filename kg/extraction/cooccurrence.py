@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from typing import cast
 
-from ctk.kg.extraction.base import ConceptExtractor, Mention
+from ctk.extraction import ConceptExtractor, Mention
 from ctk.kg.extraction.cues import typed_relation
 from ctk.kg.extraction.sentences import split_sentences
 from ctk.kg.sources.document import Deletion, Document
@@ -53,7 +53,7 @@ class CooccurrenceCounter:
         max_evidence: Evidence sentences kept per edge (in this chunk).
 
     Example:
-        >>> from ctk.kg.extraction.dictionary import DictionaryExtractor
+        >>> from ctk.plugins.extractors.dictionary import DictionaryExtractor
         >>> counter = CooccurrenceCounter(DictionaryExtractor())
         >>> counter.add_text("text", "d1", "Heart failure presents with dyspnea.")
         1

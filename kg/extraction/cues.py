@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ctk.kg.extraction.base import Mention
+from ctk.extraction import Mention
 
 __all__ = ["MAX_GAP", "TypedRelation", "typed_relation"]
 
@@ -166,7 +166,7 @@ def typed_relation(sentence: str, a: Mention, b: Mention) -> TypedRelation | Non
         The relation (with its direction), or None when no fitting cue links them.
 
     Example:
-        >>> from ctk.kg.extraction.base import Mention
+        >>> from ctk.extraction import Mention
         >>> a = Mention("ctk:furosemide", "furosemide", "drug", 0, 10)
         >>> b = Mention("ctk:fluid_overload", "fluid overload", "finding", 27, 41)
         >>> typed_relation("Furosemide is used to treat fluid overload.", a, b).type

@@ -10,12 +10,14 @@ Weights are derived from the accumulated counts by :meth:`GraphStore.finalize`.
 from __future__ import annotations
 
 import hashlib
-from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from abc import abstractmethod
+from collections.abc import Iterable
 from types import TracebackType
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ctk.graph import GraphReader, GraphStats, Neighbour
+from ctk.kg.matching import ConceptMatcher
 from ctk.records import Concept, Evidence, Relation, RelationType
 
 __all__ = [
@@ -67,32 +69,7 @@ class GraphDelta(BaseModel):
     deleted_documents: list[str] = Field(default_factory=list)
 
 
-class Neighbour(BaseModel):
-    """One edge seen from a concept: the relation and the concept at its other end."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    relation: Relation
-    concept: Concept
-    direction: str = "out"  # "out": concept is the target; "in": it is the source
-
-
-class GraphStats(BaseModel):
-    """Sizes of a graph."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    concepts: int = 0
-    relations: int = 0
-    evidence: int = 0
-    sentences: int = 0
-    documents: int = 0
-    chunks: int = 0
-    concepts_by_type: dict[str, int] = Field(default_factory=dict)
-    relations_by_type: dict[str, int] = Field(default_factory=dict)
-
-
-class GraphStore(ABC):
+class GraphStore(GraphReader):
     """A knowledge-graph store: the embedded default or Neo4j.
 
     Stores are context managers; :meth:`close` releases files or connections.
@@ -131,40 +108,12 @@ class GraphStore(ABC):
         """Delete everything."""
 
     # ------------------------------------------------------------------ reads
-    @abstractmethod
-    def get_concept(self, concept_id: str) -> Concept | None:
-        """One concept by id."""
+    # get_concept, find_concepts, get_relation, neighbours, iter_concepts,
+    # iter_relations and stats are declared by ctk.graph.GraphReader.
 
-    @abstractmethod
-    def find_concepts(self, name: str, *, limit: int = 10) -> list[Concept]:
-        """Concepts named ``name`` (name or synonym, case-insensitive), then prefix matches."""
-
-    @abstractmethod
-    def get_relation(self, fact_id: str) -> Relation | None:
-        """One relation by fact id, with its evidence."""
-
-    @abstractmethod
-    def neighbours(
-        self,
-        concept_id: str,
-        *,
-        limit: int = 20,
-        relation_types: Iterable[str] | None = None,
-        min_weight: float | None = None,
-    ) -> list[Neighbour]:
-        """Edges touching a concept, in either direction, best weight first."""
-
-    @abstractmethod
-    def iter_concepts(self) -> Iterator[Concept]:
-        """Every concept (streamed)."""
-
-    @abstractmethod
-    def iter_relations(self, *, with_evidence: bool = True) -> Iterator[Relation]:
-        """Every relation (streamed)."""
-
-    @abstractmethod
-    def stats(self) -> GraphStats:
-        """Sizes."""
+    def concept_finder(self, *, min_length: int = 3) -> ConceptMatcher:
+        """A matcher of this graph's concept names and synonyms (built from every concept)."""
+        return ConceptMatcher(self.iter_concepts(), min_length=min_length)
 
     @abstractmethod
     def close(self) -> None:

@@ -23,7 +23,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ctk.errors import ConfigError, LLMError, MissingDependencyError, RetryableLLMError
-from ctk.llm import (
+from ctk.teacher.backend import (
     LLMBackend,
     LLMRequest,
     LLMResponse,

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from ctk.errors import ConfigError
-from ctk.llm import LLMBackend, LLMRequest, LLMResponse
+from ctk.teacher.backend import LLMBackend, LLMRequest, LLMResponse
 
 __all__ = ["TransformersBackend", "TransformersBackendOptions"]
 

@@ -35,7 +35,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from ctk.errors import ConfigError, LLMError, LLMResponseError, RetryableLLMError
-from ctk.llm import (
+from ctk.teacher.backend import (
     LLMBackend,
     LLMRequest,
     LLMResponse,

@@ -1,7 +1,7 @@
 """The ``template`` backend: KG-grounded rationales without any language model.
 
 For demos, tests and a baseline: it reads the structured teacher inputs that
-:func:`ctk.rationales.build_request` puts in ``LLMRequest.metadata`` (diagnoses,
+:func:`ctk.teacher.inputs.build_request` puts in ``LLMRequest.metadata`` (diagnoses,
 anomaly captions, numbered evidence) and fills fixed sentences with them, citing
 the evidence it uses. Output is deterministic and always valid JSON; every
 rationale starts with "[template rationale, no language model]" and records carry
@@ -17,8 +17,8 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from ctk.errors import LLMError
-from ctk.llm import LLMBackend, LLMRequest, LLMResponse
 from ctk.phenotypes import phenotype_by_name
+from ctk.teacher.backend import LLMBackend, LLMRequest, LLMResponse
 
 __all__ = ["TEMPLATE_LABEL", "TemplateBackend", "TemplateBackendOptions"]
 

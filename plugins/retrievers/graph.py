@@ -8,25 +8,24 @@ The edges around the seeds are ranked by weight; an edge joining two seeds (a
 note finding and a diagnosis, say) gets a bonus of 1, as it is what a rationale
 needs. Each record is one graph fact: id = the fact id, provenance = its first
 evidence sentence (PMID or Wikipedia page). Works on any
-:class:`~ctk.kg.stores.base.GraphStore`.
+:class:`~ctk.graph.GraphReader` (every store of :mod:`ctk.kg.stores`).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from typing import Any, ClassVar
 
-import ahocorasick
 from pydantic import BaseModel, ConfigDict, Field
 
-from ctk.kg.stores.base import GraphStore, Neighbour
+from ctk.graph import GraphReader, Neighbour
+from ctk.kg.matching import ConceptMatcher
 from ctk.phenotypes import phenotype_by_name
 from ctk.records import Concept
 from ctk.retrieval import EvidenceRecord, RetrievalQuery, Retriever
 
-__all__ = ["CAPTION_FINDINGS", "ConceptMatcher", "GraphRetriever", "GraphRetrieverOptions"]
+__all__ = ["CAPTION_FINDINGS", "GraphRetriever", "GraphRetrieverOptions"]
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +60,6 @@ _RELATION_PHRASES = {
     "diagnosed_by": "is diagnosed by",
     "associated_with": "is associated with",
 }
-_WORD = re.compile(r"\w")
 
 
 class GraphRetrieverOptions(BaseModel):
@@ -89,55 +87,7 @@ class GraphRetrieverOptions(BaseModel):
     evidence_chars: int = Field(default=240, ge=0)
 
 
-class ConceptMatcher:
-    """Finds the graph's concept names and synonyms in text (case-insensitive, whole words).
-
-    Args:
-        concepts: The concepts to find.
-        min_length: Shortest name matched.
-    """
-
-    def __init__(self, concepts: Any, *, min_length: int = 3) -> None:
-        self._automaton = ahocorasick.Automaton()
-        self.mentions: dict[str, int] = {}
-        n = 0
-        for concept in concepts:
-            self.mentions[concept.id] = concept.mentions
-            for name in (concept.name, *concept.synonyms):
-                key = name.lower().strip()
-                if len(key) < min_length:
-                    continue
-                existing = self._automaton.get(key, None)
-                if existing is None:
-                    self._automaton.add_word(key, (len(key), [concept.id]))
-                elif concept.id not in existing[1]:
-                    existing[1].append(concept.id)
-                n += 1
-        if n:
-            self._automaton.make_automaton()
-        self.size = n
-
-    def find(self, text: str) -> list[str]:
-        """Concept ids mentioned in ``text``, in order of first mention, no duplicates."""
-        if not self.size or not text:
-            return []
-        low = text.lower()
-        found: list[str] = []
-        seen: set[str] = set()
-        for end, (length, ids) in self._automaton.iter(low):
-            start = end - length + 1
-            if start > 0 and _WORD.match(low[start - 1]):
-                continue
-            if end + 1 < len(low) and _WORD.match(low[end + 1]):
-                continue
-            for cid in ids:
-                if cid not in seen:
-                    seen.add(cid)
-                    found.append(cid)
-        return found
-
-
-def _exact(store: GraphStore, name: str) -> list[Concept]:
+def _exact(store: GraphReader, name: str) -> list[Concept]:
     key = name.lower().strip()
     return [
         c

@@ -86,14 +86,13 @@ class HybridRetriever(Retriever):
     def __init__(self, *, members: list[Retriever] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if members is None:
-            from ctk.registry import Registry
+            from ctk.registry import RETRIEVERS
 
-            registry: Registry[Retriever] = Registry("ctk.retrievers", Retriever)
             members = []
             for member in self.options.retrievers:
                 if member == self.name:
                     raise ConfigError("the hybrid retriever cannot contain itself")
-                cls = registry.get(member)
+                cls = RETRIEVERS.get(member)
                 members.append(
                     cls(
                         store=self.store,

@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from ctk.kg.stores.base import GraphStore
+from ctk.graph import GraphReader
 from ctk.retrieval import EvidenceRecord, chunk_id
 
 __all__ = ["EvidenceSentence", "corpus_signature", "iter_sentences"]
@@ -42,7 +42,7 @@ class EvidenceSentence:
         )
 
 
-def iter_sentences(store: GraphStore) -> Iterator[EvidenceSentence]:
+def iter_sentences(store: GraphReader) -> Iterator[EvidenceSentence]:
     """The distinct evidence sentences of a graph, with the facts each supports.
 
     Sentences are collected in memory to merge duplicates (one entry per distinct
@@ -73,7 +73,7 @@ def iter_sentences(store: GraphStore) -> Iterator[EvidenceSentence]:
     yield from by_key.values()
 
 
-def corpus_signature(store: GraphStore) -> str:
+def corpus_signature(store: GraphReader) -> str:
     """A short fingerprint of the graph's size, to notice a stale index."""
     stats = store.stats()
     raw = f"{stats.concepts}/{stats.relations}/{stats.evidence}/{stats.documents}/{stats.chunks}"

@@ -12,8 +12,9 @@ from typer.testing import CliRunner
 
 from ctk.errors import ConfigError
 from ctk.kg.build import BuildProgress, build_graph
-from ctk.kg.extraction import DictionaryExtractor, npmi
+from ctk.kg.extraction import npmi
 from ctk.kg.stores.base import GraphDelta, GraphStats, GraphStore, Neighbour
+from ctk.plugins.extractors import DictionaryExtractor
 from ctk.records import Concept, Relation
 
 REPO = Path(__file__).resolve().parents[2]

@@ -11,8 +11,8 @@ import pytest
 from rationale_fixtures import build_store
 
 from ctk.cli.main import main
-from ctk.registry import Registry
-from ctk.retrieval import RetrievalQuery, Retriever
+from ctk.registry import RETRIEVERS
+from ctk.retrieval import RetrievalQuery
 
 # tools/bootstrap.sh installs the example, so in CI (CI=true) it must be there: no skip.
 pytestmark = pytest.mark.skipif(
@@ -34,7 +34,7 @@ def test_listed_by_ctk_plugins_list(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_loads_through_the_registry_and_uses_the_graph(tmp_path: Path) -> None:
-    cls = Registry("ctk.retrievers", Retriever).get("example-keyword")
+    cls = RETRIEVERS.get("example-keyword")
     store = build_store(tmp_path / "kg.db")
     found = cls(store=store).retrieve(RetrievalQuery(note_text="insulin lowers glucose"), k=1)
     store.close()

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ctk.registry import Registry
-from ctk.retrieval import RetrievalQuery, Retriever
+from ctk.registry import RETRIEVERS
+from ctk.retrieval import RetrievalQuery
 
 
 def test_registered_and_retrieves(tmp_path: Path) -> None:
-    cls = Registry("ctk.retrievers", Retriever).get("example-keyword")
+    cls = RETRIEVERS.get("example-keyword")
     snippets = tmp_path / "s.jsonl"
     snippets.write_text(
         json.dumps({"id": "g1", "text": "Loop diuretics relieve congestion in heart failure."})

@@ -1,0 +1,169 @@
+"""Concept extraction by an LLM (the paper's approach), through any text generator.
+
+The extractor asks a model to list the medical concepts of a sentence as JSON
+(``[{"name": "heart failure", "type": "disease"}, ...]``), then maps each name to
+the bundled vocabulary's canonical id when it is a known name or synonym, or to
+an ``llm:<slug>`` id otherwise. Names not found verbatim in the sentence are
+dropped (the model must quote, not paraphrase), as are unknown types (mapped to
+``other``) and answers that are not a JSON list (counted in :attr:`LLMExtractor.failures`).
+
+Any object with ``generate(prompt: str) -> str`` works (:class:`TextGenerator`);
+:func:`backend_generator` adapts a :class:`ctk.teacher.backend.LLMBackend` plugin.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
+
+from ctk.extraction import ConceptExtractor, Mention
+from ctk.kg.extraction.negation import negated_after, negation_scopes
+from ctk.kg.extraction.vocabulary import VocabularyEntry, load_vocabulary
+from ctk.records import CONCEPT_TYPES, Concept
+
+if TYPE_CHECKING:
+    from ctk.teacher.backend import LLMBackend
+
+__all__ = ["PROMPT", "LLMExtractor", "TextGenerator", "backend_generator"]
+
+#: The prompt; ``{sentence}`` is replaced by the sentence.
+PROMPT = (
+    "List the medical concepts (diseases, symptoms, findings, lab tests, drugs, "
+    "procedures) mentioned in the sentence below. Answer with a JSON list only, each "
+    'item {{"name": <the words exactly as written in the sentence>, "type": one of '
+    + ", ".join(CONCEPT_TYPES)
+    + "}}. Answer [] when there is none.\n\nSentence: {sentence}"
+)
+_JSON_LIST = re.compile(r"\[.*\]", re.DOTALL)
+
+
+@runtime_checkable
+class TextGenerator(Protocol):
+    """Anything that turns a prompt into text."""
+
+    def generate(self, prompt: str) -> str:
+        """The model's answer to ``prompt``."""
+        ...
+
+
+class _BackendGenerator:
+    """Adapts an :class:`~ctk.teacher.backend.LLMBackend` to :class:`TextGenerator`."""
+
+    def __init__(self, backend: LLMBackend, max_tokens: int) -> None:
+        self.backend = backend
+        self.max_tokens = max_tokens
+
+    def generate(self, prompt: str) -> str:
+        from ctk.teacher.backend import ChatMessage, LLMRequest
+
+        request = LLMRequest(
+            messages=[ChatMessage(role="user", content=prompt)],
+            temperature=0.0,
+            max_tokens=self.max_tokens,
+        )
+        return self.backend.generate(request).text
+
+
+def backend_generator(backend: LLMBackend, *, max_tokens: int = 256) -> TextGenerator:
+    """A :class:`TextGenerator` over an LLM backend plugin (greedy, one user message).
+
+    Args:
+        backend: An LLM backend (``ctk.llm_backends`` plugin) instance.
+        max_tokens: Most tokens per answer.
+    """
+    return _BackendGenerator(backend, max_tokens)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+class LLMExtractor(ConceptExtractor):
+    """Extract concepts by prompting an LLM (one call per sentence).
+
+    Args:
+        generator: The model (``generate(prompt) -> str``); see :func:`backend_generator`.
+        negation: Mark mentions governed by a negation cue as negated.
+        prompt: The prompt template (``{sentence}`` placeholder).
+
+    Example:
+        >>> class Echo:
+        ...     def generate(self, prompt: str) -> str:
+        ...         return '[{"name": "dyspnea", "type": "symptom"}]'
+        >>> [m.concept_id for m in LLMExtractor(Echo()).extract("Dyspnea at rest.")]
+        ['ctk:dyspnea']
+    """
+
+    name: ClassVar[str] = "llm"
+
+    def __init__(
+        self, generator: TextGenerator, *, negation: bool = True, prompt: str = PROMPT
+    ) -> None:
+        if not isinstance(generator, TextGenerator):
+            raise TypeError("generator must have a generate(prompt: str) -> str method")
+        self.generator = generator
+        self.negation = negation
+        self.prompt = prompt
+        self.failures = 0
+        self.unmatched = 0
+        self._surfaces: dict[str, VocabularyEntry] = {}
+        for entry in load_vocabulary():
+            for surface in (entry.name, *entry.synonyms):
+                self._surfaces.setdefault(surface.lower(), entry)
+        self._seen: dict[str, Concept] = {}
+
+    def concept(self, concept_id: str) -> Concept | None:
+        """A concept this extractor has produced (vocabulary or ``llm:`` id)."""
+        return self._seen.get(concept_id)
+
+    def _parse(self, answer: str) -> list[tuple[str, str]]:
+        match = _JSON_LIST.search(answer)
+        if match is None:
+            self.failures += 1
+            return []
+        try:
+            items = json.loads(match.group(0))
+        except json.JSONDecodeError:
+            self.failures += 1
+            return []
+        if not isinstance(items, list):
+            self.failures += 1
+            return []
+        out: list[tuple[str, str]] = []
+        for item in items:
+            if isinstance(item, dict) and isinstance(item.get("name"), str):
+                ctype = item.get("type")
+                out.append((item["name"].strip(), ctype if ctype in CONCEPT_TYPES else "other"))
+        return out
+
+    def extract(self, sentence: str) -> list[Mention]:
+        """Ask the model for the sentence's concepts and locate them in it."""
+        answer = self.generator.generate(self.prompt.format(sentence=sentence))
+        lowered = sentence.lower()
+        taken: list[tuple[int, int]] = []
+        mentions: list[Mention] = []
+        scopes = negation_scopes(sentence) if self.negation else []
+        for name, ctype in self._parse(answer):
+            if not name:
+                continue
+            start = lowered.find(name.lower())
+            if start < 0:
+                self.unmatched += 1
+                continue
+            end = start + len(name)
+            if any(not (end <= s or start >= e) for s, e in taken):
+                continue
+            taken.append((start, end))
+            entry = self._surfaces.get(name.lower())
+            if entry is not None:
+                concept = entry.to_concept()
+            else:
+                concept = Concept(id=f"llm:{_slug(name)}", name=name.lower(), type=ctype)  # type: ignore[arg-type]
+            self._seen.setdefault(concept.id, concept)
+            negated = self.negation and (
+                any(s <= start < e for s, e in scopes) or negated_after(sentence, end)
+            )
+            mentions.append(Mention(concept.id, concept.name, concept.type, start, end, negated))
+        mentions.sort(key=lambda m: m.start)
+        return mentions

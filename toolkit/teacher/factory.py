@@ -1,0 +1,190 @@
+"""One way to build a teacher: plugins by name, options validated, data policy first.
+
+The CLI's ``ctk rationale generate`` and a Python user call the same function::
+
+    from ctk.cohort import select_admissions
+    from ctk.kg.stores import open_store
+    from ctk.teacher import GenerationConfig, TeacherConfig, build_teacher
+
+    config = TeacherConfig(retriever="graph", llm="template",
+                           generation=GenerationConfig(k=8))
+    admissions, total = select_admissions("cohort", split="train")
+    with open_store("kg.db", read_only=True) as store, \\
+            build_teacher(config, store=store) as teacher:
+        summary = teacher.generate(admissions, out="rationales.jsonl", total=total)
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ctk.records import Admission
+from ctk.retrieval import Retriever
+from ctk.teacher.backend import LLMBackend, check_data_policy
+from ctk.teacher.generation import (
+    GenerationConfig,
+    GenerationProgress,
+    GenerationSummary,
+    agenerate_rationales,
+)
+
+if TYPE_CHECKING:
+    from ctk.graph import GraphReader
+
+__all__ = ["BackendSettings", "Teacher", "TeacherConfig", "build_teacher"]
+
+
+class BackendSettings(BaseModel):
+    """Settings several LLM backends share; each is given to a backend that has it.
+
+    A backend whose ``Options`` lacks a field (the ``template`` backend has no
+    ``base_url``) does not get it; an explicit ``llm_options`` key wins over these.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str | None = None
+    base_url: str | None = None
+    api_key: str | None = Field(default=None, repr=False)
+    structured_output: str | None = None
+    timeout_s: float | None = None
+
+
+class TeacherConfig(BaseModel):
+    """Which plugins the teacher uses and how the run behaves.
+
+    Attributes:
+        retriever: Retriever plugin name (``ctk plugins list``).
+        retriever_options: The retriever's options (validated by its ``Options``).
+        index_dir: Folder for retrieval indexes.
+        llm: LLM backend plugin name.
+        llm_options: The backend's options (validated by its ``Options``).
+        backend: Shared backend settings, applied where the backend has them.
+        generation: How the generation run behaves.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    retriever: str = "graph"
+    retriever_options: dict[str, Any] = Field(default_factory=dict)
+    index_dir: Path | None = None
+    llm: str = "template"
+    llm_options: dict[str, Any] = Field(default_factory=dict)
+    backend: BackendSettings = Field(default_factory=BackendSettings)
+    generation: GenerationConfig = Field(default_factory=GenerationConfig)
+
+
+class Teacher:
+    """A retriever and an LLM backend, ready to generate rationales; closes both.
+
+    Build one with :func:`build_teacher`.
+    """
+
+    def __init__(self, retriever: Retriever, backend: LLMBackend, config: TeacherConfig) -> None:
+        self.retriever = retriever
+        self.backend = backend
+        self.config = config
+
+    async def agenerate(
+        self,
+        admissions: Iterable[Admission],
+        *,
+        out: str | Path,
+        total: int | None = None,
+        on_progress: Callable[[GenerationProgress], None] | None = None,
+    ) -> GenerationSummary:
+        """Generate rationales for ``admissions`` into ``out`` (resumable, cached)."""
+        return await agenerate_rationales(
+            admissions,
+            retriever=self.retriever,
+            backend=self.backend,
+            out=out,
+            config=self.config.generation,
+            total=total,
+            on_progress=on_progress,
+        )
+
+    def generate(
+        self,
+        admissions: Iterable[Admission],
+        *,
+        out: str | Path,
+        total: int | None = None,
+        on_progress: Callable[[GenerationProgress], None] | None = None,
+    ) -> GenerationSummary:
+        """Blocking :meth:`agenerate`."""
+        return asyncio.run(
+            self.agenerate(admissions, out=out, total=total, on_progress=on_progress)
+        )
+
+    def close(self) -> None:
+        """Close the retriever and the backend."""
+        try:
+            self.retriever.close()
+        finally:
+            self.backend.close()
+
+    def __enter__(self) -> Teacher:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def build_backend(name: str, options: dict[str, Any], shared: BackendSettings) -> LLMBackend:
+    """An LLM backend by plugin name, shared settings given where its ``Options`` has them.
+
+    Raises:
+        PluginNotFoundError: No backend of that name.
+        ConfigError: An option is unknown or has a bad value.
+    """
+    from ctk.registry import LLM_BACKENDS  # the registry imports this package's base
+
+    cls = LLM_BACKENDS.get(name)
+    merged = dict(options)
+    fields = cls.Options.model_fields
+    for key, value in shared.model_dump(exclude_none=True).items():
+        if key in fields:
+            merged.setdefault(key, value)
+    return cls(merged)
+
+
+def build_teacher(config: TeacherConfig, *, store: GraphReader | None = None) -> Teacher:
+    """Resolve the plugins of ``config`` and build them.
+
+    The data policy is checked here, before any cohort is read: a backend that
+    would send text to another machine is refused unless
+    ``config.generation.allow_remote``.
+
+    Args:
+        config: The plugins and settings.
+        store: The knowledge graph the retriever reads (None for retrievers that need none).
+
+    Raises:
+        PluginNotFoundError: A plugin name is unknown.
+        ConfigError: A plugin option is unknown or has a bad value.
+        DataPolicyError: The backend is remote and remote use is not allowed.
+    """
+    from ctk.registry import RETRIEVERS
+
+    backend = build_backend(config.llm, config.llm_options, config.backend)
+    try:
+        check_data_policy(backend, allow_remote=config.generation.allow_remote)
+        retriever = RETRIEVERS.get(config.retriever)(
+            store=store, index_dir=config.index_dir, options=config.retriever_options
+        )
+    except BaseException:
+        backend.close()
+        raise
+    return Teacher(retriever, backend, config)

@@ -1,0 +1,471 @@
+"""Teacher rationale generation: retrieve, prompt, call a backend, validate, record.
+
+For each admission of a cohort :func:`generate_rationales`:
+
+1. builds a :class:`~ctk.retrieval.RetrievalQuery` (note section, lab anomaly
+   captions, true diagnoses at training time) and asks a retriever for evidence;
+2. renders the versioned teacher prompt (:mod:`ctk.teacher.prompts`); evidence is shown
+   as ``[E1] ...`` so a model cites short numbers, mapped back to fact ids;
+3. computes the *input hash* (prompt, schema, backend, model, sampling settings)
+   and answers from the cache when it has that hash;
+4. otherwise calls the backend; the answer must be one JSON object valid for
+   :class:`TeacherAnswer` that cites only evidence it was given; an invalid answer
+   gets one repair turn, then the admission is recorded as ``failed`` with the
+   reason (the run goes on);
+5. appends a :class:`~ctk.records.Rationale` line to the output JSONL in one
+   write, flushed at once (a killed process loses at most the record being
+   written) and fsynced by a background thread (group commit) and at the end.
+
+A re-run skips the admissions already in the output (resume) and drops an
+incomplete last line left by a kill. Admissions run concurrently (asyncio, at
+most ``concurrency`` backend calls at once); records are written as they finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ctk.errors import ConfigError, LLMError, LLMResponseError, RetrievalError
+from ctk.records import Admission, Rationale
+from ctk.retrieval import Retriever
+from ctk.teacher.answer import parse_answer
+from ctk.teacher.backend import ChatMessage, LLMBackend, LLMRequest, LLMResponse, check_data_policy
+from ctk.teacher.cache import RationaleCache
+from ctk.teacher.inputs import (
+    DEFAULT_SECTION,
+    TeacherInput,
+    build_request,
+    build_teacher_input,
+    input_hash,
+)
+from ctk.teacher.output import RationaleWriter
+from ctk.teacher.prompts import PromptTemplate, load_prompt
+
+__all__ = [
+    "GenerationConfig",
+    "GenerationProgress",
+    "GenerationSummary",
+    "agenerate_rationales",
+    "generate_rationales",
+]
+
+logger = logging.getLogger(__name__)
+
+# --------------------------------------------------------------------------- the run
+
+
+@dataclass
+class GenerationProgress:
+    """Counters passed to the progress callback after each admission."""
+
+    total: int | None
+    done: int = 0
+    ok: int = 0
+    failed: int = 0
+    cached: int = 0
+    skipped: int = 0
+
+
+class GenerationSummary(BaseModel):
+    """What a generation run did.
+
+    Attributes:
+        out: The output file.
+        seen: Admissions read from the cohort.
+        skipped_existing: Already in the output (resume).
+        generated: New ``ok`` rationales from the backend.
+        cached: ``ok`` rationales answered from the cache (no backend call).
+        failed: Admissions recorded as ``failed``.
+        repaired: Answers that needed (and passed) the repair turn.
+        failure_reasons: Failures by reason.
+        llm_calls: Backend calls made (repairs included).
+        prompt_tokens: Tokens read by the backend.
+        completion_tokens: Tokens written by the backend.
+        elapsed_s: Wall time.
+        backend: Backend name.
+        model: Model name, where known.
+        prompt: Prompt id and version.
+        retriever: Retriever name.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    out: str
+    seen: int = 0
+    skipped_existing: int = 0
+    generated: int = 0
+    cached: int = 0
+    failed: int = 0
+    repaired: int = 0
+    failure_reasons: dict[str, int] = Field(default_factory=dict)
+    llm_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    elapsed_s: float = 0.0
+    backend: str = ""
+    model: str | None = None
+    prompt: str = ""
+    retriever: str = ""
+
+    @property
+    def rate(self) -> float:
+        """Admissions finished per second (generated + cached + failed)."""
+        n = self.generated + self.cached + self.failed
+        return n / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+
+def _reason_key(error: str) -> str:
+    return error.split(":", 1)[0][:80]
+
+
+class _Run:
+    def __init__(
+        self,
+        *,
+        backend: LLMBackend,
+        template: PromptTemplate,
+        repair: PromptTemplate,
+        writer: RationaleWriter,
+        cache: RationaleCache | None,
+        summary: GenerationSummary,
+        progress: GenerationProgress,
+        on_progress: Callable[[GenerationProgress], None] | None,
+        temperature: float,
+        max_tokens: int,
+    ) -> None:
+        self.backend = backend
+        self.template = template
+        self.repair = repair
+        self.writer = writer
+        self.cache = cache
+        self.summary = summary
+        self.progress = progress
+        self.on_progress = on_progress
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.reasons: Counter[str] = Counter()
+
+    def _record(self, rationale: Rationale, *, cached: bool = False) -> None:
+        self.writer.write(rationale)
+        self.progress.done += 1
+        if rationale.status == "ok":
+            self.progress.ok += 1
+            if cached:
+                self.progress.cached += 1
+                self.summary.cached += 1
+            else:
+                self.summary.generated += 1
+                if self.cache is not None:
+                    self.cache.put(rationale)
+        else:
+            self.progress.failed += 1
+            self.summary.failed += 1
+            self.reasons[_reason_key(rationale.error or "unknown")] += 1
+        if self.on_progress is not None:
+            self.on_progress(self.progress)
+
+    def _base(self, inp: TeacherInput, key: str) -> dict[str, Any]:
+        return {
+            "admission_id": inp.admission_id,
+            "diagnoses": inp.diagnoses,
+            "evidence_ids": [ev.id for ev in inp.evidence],
+            "anomaly_captions": inp.captions,
+            "backend": self.backend.name,
+            "model": self.backend.model_name,
+            "prompt_version": self.template.key,
+            "input_hash": key,
+        }
+
+    def fail(self, admission_id: str, error: str, **extra: Any) -> None:
+        base: dict[str, Any] = {
+            "admission_id": admission_id,
+            "backend": self.backend.name,
+            "model": self.backend.model_name,
+            "prompt_version": self.template.key,
+        }
+        base.update(extra)
+        self._record(Rationale(status="failed", error=error, **base))
+
+    async def one(self, inp: TeacherInput, request: LLMRequest, key: str) -> None:
+        base = self._base(inp, key)
+        aliases = inp.aliases()
+        usage = {"prompt_tokens": 0, "completion_tokens": 0, "calls": 0}
+
+        async def call(req: LLMRequest) -> LLMResponse:
+            usage["calls"] += 1
+            self.summary.llm_calls += 1
+            resp = await self.backend.agenerate(req)
+            usage["prompt_tokens"] += resp.prompt_tokens
+            usage["completion_tokens"] += resp.completion_tokens
+            self.summary.prompt_tokens += resp.prompt_tokens
+            self.summary.completion_tokens += resp.completion_tokens
+            if resp.model:
+                base["model"] = resp.model
+            return resp
+
+        try:
+            first = await call(request)
+            try:
+                answer, cited = parse_answer(first.text, aliases)
+            except LLMResponseError as bad:
+                logger.info(
+                    "admission %s: invalid answer (%s); one repair attempt", inp.admission_id, bad
+                )
+                fix = self.repair.render(
+                    reason=str(bad), schema=json.dumps(request.json_schema, sort_keys=True)
+                )
+                repair_req = request.model_copy(
+                    update={
+                        "messages": [
+                            *request.messages,
+                            ChatMessage(role="assistant", content=first.text),
+                            *fix,
+                        ],
+                    }
+                )
+                second = await call(repair_req)
+                try:
+                    answer, cited = parse_answer(second.text, aliases)
+                except LLMResponseError as still:
+                    raise LLMResponseError(
+                        f"invalid output after one repair attempt: {still}"
+                    ) from still
+                self.summary.repaired += 1
+        except LLMError as e:
+            self._record(
+                Rationale(status="failed", error=f"{type(e).__name__}: {e}", usage=usage, **base)
+            )
+            return
+        self._record(
+            Rationale(
+                status="ok",
+                note_rationale=answer.note_rationale.strip(),
+                lab_rationale=answer.lab_rationale.strip(),
+                cited_facts=cited,
+                usage=usage,
+                **base,
+            )
+        )
+
+
+class GenerationConfig(BaseModel):
+    """How a generation run behaves (the plugins are chosen in :class:`TeacherConfig`).
+
+    Attributes:
+        k: Evidence records per admission.
+        concurrency: Most backend calls in flight.
+        cache_dir: Cache folder (default ``OUT.cache`` beside the output).
+        use_cache: Read and write the cache.
+        prompt: Teacher prompt template name or file.
+        section: Note section the teacher reads.
+        use_true_diagnoses: Give the true diagnoses (training-time teacher).
+        allow_remote: Consent to sending cohort text to a non-loopback host.
+        retry_failed: Generate again the admissions recorded as failed.
+        temperature: Sampling temperature.
+        max_tokens: Most tokens per answer.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    k: int = Field(default=8, ge=1)
+    concurrency: int = Field(default=4, ge=1)
+    cache_dir: Path | None = None
+    use_cache: bool = True
+    prompt: str | Path = "teacher"
+    section: str = DEFAULT_SECTION
+    use_true_diagnoses: bool = True
+    allow_remote: bool = False
+    retry_failed: bool = False
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    max_tokens: int = Field(default=384, ge=16)
+
+
+async def agenerate_rationales(
+    admissions: Iterable[Admission],
+    *,
+    retriever: Retriever,
+    backend: LLMBackend,
+    out: str | Path,
+    config: GenerationConfig | None = None,
+    total: int | None = None,
+    on_progress: Callable[[GenerationProgress], None] | None = None,
+    captioner: Callable[[Admission], list[str]] | None = None,
+) -> GenerationSummary:
+    """Generate teacher rationales for admissions; see the module docstring.
+
+    Args:
+        admissions: The admissions (streamed).
+        retriever: Evidence retriever.
+        backend: LLM backend.
+        out: Output JSONL (appended to; admissions already in it are skipped).
+        config: How the run behaves (default: :class:`GenerationConfig` defaults).
+        total: Number of admissions, for progress.
+        on_progress: Called after each finished admission.
+        captioner: Lab captions function (default :func:`ctk.anomalies.anomaly_captions`).
+
+    Returns:
+        The run summary.
+
+    Raises:
+        DataPolicyError: The backend is remote and ``config.allow_remote`` is false.
+        ConfigError: Bad settings.
+    """
+    cfg = config or GenerationConfig()
+    k, concurrency, cache_dir, use_cache = cfg.k, cfg.concurrency, cfg.cache_dir, cfg.use_cache
+    prompt, section, use_true_diagnoses = cfg.prompt, cfg.section, cfg.use_true_diagnoses
+    allow_remote, retry_failed = cfg.allow_remote, cfg.retry_failed
+    temperature, max_tokens = cfg.temperature, cfg.max_tokens
+    if concurrency < 1:
+        raise ConfigError(f"concurrency must be at least 1, got {concurrency}")
+    check_data_policy(backend, allow_remote=allow_remote)
+    template = load_prompt(prompt)
+    repair = load_prompt("repair")
+    out_path = Path(out)
+    cache = (
+        RationaleCache(cache_dir or out_path.with_name(out_path.name + ".cache"))
+        if use_cache
+        else None
+    )
+    summary = GenerationSummary(
+        out=str(out_path),
+        backend=backend.name,
+        model=backend.model_name,
+        prompt=template.key,
+        retriever=retriever.name,
+    )
+    started = time.perf_counter()
+    await backend.aprepare()
+    summary.model = backend.model_name
+    with RationaleWriter(out_path, retry_failed=retry_failed) as writer:
+        progress = GenerationProgress(total=total)
+        run = _Run(
+            backend=backend,
+            template=template,
+            repair=repair,
+            writer=writer,
+            cache=cache,
+            summary=summary,
+            progress=progress,
+            on_progress=on_progress,
+            temperature=temperature,
+            max_tokens=max_tokens,
+        )
+        if on_progress is not None:
+            on_progress(progress)
+        semaphore = asyncio.Semaphore(concurrency)
+        tasks: set[asyncio.Task[None]] = set()
+        errors: list[BaseException] = []
+
+        async def guarded(inp: TeacherInput, request: LLMRequest, key: str) -> None:
+            try:
+                await run.one(inp, request, key)
+            except BaseException as e:  # a bug or an I/O error: stop the run after in-flight work
+                errors.append(e)
+                raise
+            finally:
+                semaphore.release()
+
+        try:
+            for admission in admissions:
+                if errors:
+                    break
+                summary.seen += 1
+                if admission.admission_id in writer.done:
+                    summary.skipped_existing += 1
+                    progress.skipped += 1
+                    if on_progress is not None:
+                        on_progress(progress)
+                    continue
+                writer.done.add(admission.admission_id)  # a duplicate id later is skipped too
+                if admission.note is None and admission.labs is None:
+                    run.fail(admission.admission_id, "DataError: admission has no note and no labs")
+                    continue
+                try:
+                    inp = build_teacher_input(
+                        admission,
+                        retriever,
+                        k=k,
+                        section=section,
+                        use_true_diagnoses=use_true_diagnoses,
+                        captioner=captioner,
+                    )
+                except RetrievalError as e:
+                    run.fail(admission.admission_id, f"RetrievalError: {e}")
+                    continue
+                request = build_request(
+                    inp, template, temperature=temperature, max_tokens=max_tokens
+                )
+                key = input_hash(
+                    request, backend=backend.name, model=backend.model_name, prompt=template.key
+                )
+                hit = cache.get(key) if cache is not None else None
+                if hit is not None and hit.status == "ok":
+                    run._record(
+                        hit.model_copy(update={"admission_id": admission.admission_id}), cached=True
+                    )
+                    continue
+                await semaphore.acquire()
+                task = asyncio.create_task(guarded(inp, request, key))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+                await asyncio.sleep(0)
+        finally:
+            if tasks:
+                await asyncio.gather(*tasks, return_exceptions=True)
+            await backend.arelease()
+        if errors:
+            raise errors[0]
+    summary.failure_reasons = dict(run.reasons.most_common())
+    summary.elapsed_s = time.perf_counter() - started
+    logger.info(
+        "rationales: %d generated, %d cached, %d failed, %d skipped (already done), %d calls",
+        summary.generated,
+        summary.cached,
+        summary.failed,
+        summary.skipped_existing,
+        summary.llm_calls,
+    )
+    return summary
+
+
+def generate_rationales(
+    admissions: Iterable[Admission],
+    *,
+    retriever: Retriever,
+    backend: LLMBackend,
+    out: str | Path,
+    config: GenerationConfig | None = None,
+    total: int | None = None,
+    on_progress: Callable[[GenerationProgress], None] | None = None,
+    captioner: Callable[[Admission], list[str]] | None = None,
+) -> GenerationSummary:
+    """Blocking wrapper of :func:`agenerate_rationales` (same arguments).
+
+    Example:
+        >>> summary = generate_rationales(  # doctest: +SKIP
+        ...     iter_admissions("cohort"), retriever=GraphRetriever(store=store),
+        ...     backend=TemplateBackend(), out="rationales.jsonl",
+        ...     config=GenerationConfig(k=8, concurrency=4))
+    """
+    return asyncio.run(
+        agenerate_rationales(
+            admissions,
+            retriever=retriever,
+            backend=backend,
+            out=out,
+            config=config,
+            total=total,
+            on_progress=on_progress,
+            captioner=captioner,
+        )
+    )

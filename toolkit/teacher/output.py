@@ -1,0 +1,160 @@
+"""The rationale JSONL: read it, append to it durably, resume from it."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from ctk.errors import DataError
+from ctk.records import Rationale
+
+__all__ = ["RationaleWriter", "read_rationales"]
+
+
+logger = logging.getLogger(__name__)
+
+
+def read_rationales(path: str | Path) -> Iterator[Rationale]:
+    """Yield the rationales of a JSONL file (an incomplete last line is ignored).
+
+    Raises:
+        DataError: The file is missing.
+        RecordParseError: A complete line is not a valid rationale (names file and line).
+    """
+    from ctk.errors import RecordParseError
+
+    p = Path(path)
+    if not p.exists():
+        raise DataError(f"rationale file {p} does not exist", hint="check the path")
+    with p.open("r", encoding="utf-8") as fh:
+        for line_no, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            if not line.endswith("\n"):
+                logger.warning("%s: ignoring an incomplete last line (interrupted run)", p)
+                return
+            try:
+                yield Rationale.model_validate_json(line)
+            except ValidationError as e:
+                raise RecordParseError(
+                    f"invalid rationale: {e.errors()[0]['msg']}",
+                    source=str(p),
+                    position=f"line {line_no}",
+                ) from e
+
+
+class RationaleWriter:
+    """Append-only JSONL of rationales, durable record by record.
+
+    Opening an existing file reads the admission ids already written (resume),
+    drops an incomplete last line left by a killed run, and, with
+    ``retry_failed``, removes the ``failed`` records so they are generated again.
+
+    Args:
+        path: The output file.
+        retry_failed: Forget failed records (rewrites the file atomically first).
+    """
+
+    def __init__(self, path: str | Path, *, retry_failed: bool = False) -> None:
+        self.path = Path(path)
+        self.done: set[str] = set()
+        self.dropped_failed = 0
+        self.repaired_tail = False
+        self._prepare(retry_failed)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = self.path.open("ab")
+        self._dirty = threading.Event()
+        self._closing = False
+        self._syncer = threading.Thread(target=self._sync_loop, name="rationale-fsync", daemon=True)
+        self._syncer.start()
+
+    def _sync_loop(self) -> None:
+        # group commit: one fsync covers every line written since the last one
+        while True:
+            self._dirty.wait()
+            self._dirty.clear()
+            if self._fh.closed:
+                return
+            with contextlib.suppress(OSError, ValueError):
+                os.fsync(self._fh.fileno())
+            if self._closing:
+                return
+
+    def _prepare(self, retry_failed: bool) -> None:
+        # streamed: a file of millions of records is never read into memory at once
+        if not self.path.exists():
+            return
+        good_end = 0  # offset just after the last complete line
+        failed_lines: list[int] = []
+        with self.path.open("rb") as fh:
+            for line_no, line in enumerate(fh, start=1):
+                if not line.endswith(b"\n"):
+                    break  # a torn last line: dropped below
+                good_end += len(line)
+                if not line.strip():
+                    continue
+                try:
+                    raw = json.loads(line)
+                    admission_id = str(raw["admission_id"])
+                except (json.JSONDecodeError, KeyError, TypeError) as e:
+                    raise DataError(
+                        f"{self.path} line {line_no}: not a rationale record ({type(e).__name__})",
+                        hint="pass a new --out file, or fix or remove that line",
+                    ) from e
+                if retry_failed and raw.get("status") == "failed":
+                    failed_lines.append(line_no)
+                    continue
+                self.done.add(admission_id)
+        if good_end < self.path.stat().st_size:
+            logger.warning("%s: dropping an incomplete last line (interrupted run)", self.path)
+            with self.path.open("r+b") as fh:
+                fh.truncate(good_end)
+                fh.flush()
+                os.fsync(fh.fileno())
+            self.repaired_tail = True
+        if failed_lines:
+            self.dropped_failed = len(failed_lines)
+            drop = set(failed_lines)
+            tmp = self.path.with_suffix(self.path.suffix + ".tmp")
+            with self.path.open("rb") as src, tmp.open("wb") as dst:
+                dst.writelines(line for n, line in enumerate(src, start=1) if n not in drop)
+                dst.flush()
+                os.fsync(dst.fileno())
+            tmp.replace(self.path)
+
+    def write(self, rationale: Rationale) -> None:
+        """Append one record as one ``write`` and flush it to the OS.
+
+        Once this returns the line survives a kill of the process; a background
+        thread fsyncs soon after (group commit), and :meth:`close` fsyncs, for
+        durability against power loss without an fsync per record on the event loop.
+        """
+        line = rationale.model_dump_json(exclude_none=True).encode("utf-8") + b"\n"
+        self._fh.write(line)
+        self._fh.flush()
+        self.done.add(rationale.admission_id)
+        self._dirty.set()
+
+    def close(self) -> None:
+        """Fsync and close the file."""
+        if self._fh.closed:
+            return
+        self._closing = True
+        self._dirty.set()
+        self._syncer.join(timeout=30)
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self._fh.close()
+
+    def __enter__(self) -> RationaleWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -136,7 +136,8 @@ def latest_checkpoint(phase_dir: Path) -> Path | None:
         (
             p
             for p in phase_dir.glob(CHECKPOINT_PREFIX + "*")
-            if (p / "trainer_state.json").is_file()
+            # a `.partial` folder is a checkpoint a kill interrupted while it was written
+            if p.name[len(CHECKPOINT_PREFIX) :].isdigit() and (p / "trainer_state.json").is_file()
         ),
         key=lambda p: int(p.name[len(CHECKPOINT_PREFIX) :]),
     )

@@ -135,6 +135,7 @@ def _test_loss(student: Any, cohort: Path, n: int) -> float:
             batch = collate(examples[i : i + 16])
             batch.pop("admission_ids")
             batch.pop("aux_labels", None)
+            batch = {k: v.to(student.vocab_embeddings.device) for k, v in batch.items()}
             losses.append(float(student(**batch).loss) * len(batch["labels"]))
     return sum(losses) / len(examples)
 
@@ -182,6 +183,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from ctk.distill.trainer import train
     from ctk.synth import LAB_ONLY_PHENOTYPES
 
+    device = "cuda" if torch.cuda.is_available() else None
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     cohort = _cohort(out, args.n, args.cohort_seed, args.max_hours)
@@ -223,7 +225,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             result = train(cfg, "2")
             seconds = time.perf_counter() - t0
             assert result.model_dir is not None
-            student = load_student(result.model_dir)
+            student = load_student(result.model_dir, device=device)
             test_loss = _test_loss(student, cohort, args.loss_test)
             report = evaluate_model(
                 result.model_dir,

@@ -48,7 +48,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ctk.distill.config import RunConfig, load_run_config
+from ctk.distill.config import RunConfig, invalid_config, load_run_config
 from ctk.errors import ConfigError
 
 __all__ = [
@@ -158,12 +158,7 @@ def load_grid(path: str | Path) -> GridSpec:
     except yaml.YAMLError as e:
         raise ConfigError(f"{p}: cannot parse ({e})", hint="check the YAML syntax") from e
     except ValidationError as e:
-        first = e.errors()[0]
-        loc = ".".join(str(x) for x in first["loc"])
-        raise ConfigError(
-            f"{p}: invalid grid at {loc}: {first['msg']}",
-            hint="see docs/distill.md, 'Ablations'",
-        ) from e
+        raise invalid_config(e, f"{p}: invalid grid", "see docs/distill.md, 'Ablations'") from e
     for levels in grid.axes.values():
         if not levels:
             raise ConfigError(f"{p}: every axis needs at least one level")
@@ -258,11 +253,8 @@ def run_ablation(
             try:
                 cfg = RunConfig.model_validate(raw)
             except ValidationError as e:
-                first = e.errors()[0]
-                raise ConfigError(
-                    f"variant {variant.name!r}: invalid config at "
-                    f"{'.'.join(str(x) for x in first['loc'])}: {first['msg']}",
-                    hint="check the grid's override keys and values",
+                raise invalid_config(
+                    e, f"variant {variant.name!r}", "check the grid's override keys and values"
                 ) from e
             run_dir = out / "runs" / _run_hash(cfg)
             cfg.output_dir = run_dir / "run"

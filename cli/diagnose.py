@@ -74,16 +74,14 @@ def diagnose(
     assert isinstance(adm, Admission)
     student = load_student(model)
     generation = generation_kwargs(no_repeat_ngram, repetition_penalty)
-    if kg is None:
-        result = diagnose_admission(
-            student, adm, max_new_tokens=max_new_tokens, generation=generation
-        )
-    else:
+    result = diagnose_admission(student, adm, max_new_tokens=max_new_tokens, generation=generation)
+    if kg is not None:  # the diagnose layer: the student's output joined with graph facts
+        from ctk.kg.facts import graph_facts_for
         from ctk.kg.stores import open_store
 
         with open_store(kg, read_only=True) as store:
-            result = diagnose_admission(
-                student, adm, max_new_tokens=max_new_tokens, store=store, generation=generation
+            result.graph_facts = graph_facts_for(
+                store, result.diagnoses, knowledge_used=result.knowledge_used
             )
     if json_out:
         typer.echo(json.dumps(result.model_dump(), indent=2))

@@ -13,17 +13,15 @@ from ctk.distill.data.collator import PhaseCollator
 from ctk.distill.data.examples import DistillExample, example_from_admission
 from ctk.distill.modeling.student import ClinRaGenStudent
 from ctk.distill.targets import PhenotypeMatcher, parse_diagnoses, split_generation
-from ctk.kg.stores.base import GraphStore
+from ctk.graph import GraphFact
 from ctk.phenotypes import phenotype_by_name
 from ctk.records import Admission
 
 __all__ = [
     "GENERATION_DEFAULTS",
     "DiagnosisResult",
-    "GraphFact",
     "diagnose_admission",
     "generate_texts",
-    "graph_facts_for",
     "load_student",
 ]
 
@@ -32,16 +30,6 @@ __all__ = [
 #: small student does not loop ("... and electrolyte disorders. and electrolyte ...").
 #: Six tokens, not three: captions legitimately repeat "is higher than normal".
 GENERATION_DEFAULTS: dict[str, Any] = {"no_repeat_ngram_size": 6, "repetition_penalty": 1.1}
-
-
-class GraphFact(BaseModel):
-    """A knowledge-graph fact behind a diagnosis, with where it was read."""
-
-    fact_id: str
-    diagnosis: str
-    claim: str
-    weight: float
-    documents: list[str] = Field(default_factory=list)
 
 
 class DiagnosisResult(BaseModel):
@@ -55,8 +43,9 @@ class DiagnosisResult(BaseModel):
         generated_text: The raw generated text.
         anomaly_captions: The lab anomalies of the admission (from its labs).
         knowledge_used: V_k concepts behind the prototypes the KA attention attended to most.
-        graph_facts: Graph facts about the diagnoses (when a knowledge graph is given),
-            preferring those that touch the knowledge the student attended to.
+        graph_facts: Graph facts about the diagnoses, filled in by the diagnose layer
+            when a knowledge graph is given (:func:`ctk.kg.facts.graph_facts_for`;
+            ``ctk diagnose --kg``): distill itself never reads the graph.
     """
 
     admission_id: str
@@ -67,55 +56,6 @@ class DiagnosisResult(BaseModel):
     anomaly_captions: list[str] = Field(default_factory=list)
     knowledge_used: list[str] = Field(default_factory=list)
     graph_facts: list[GraphFact] = Field(default_factory=list)
-
-
-def graph_facts_for(
-    store: GraphStore,
-    diagnoses: Sequence[str],
-    *,
-    knowledge_used: Sequence[str] = (),
-    per_diagnosis: int = 3,
-) -> list[GraphFact]:
-    """Facts of the graph about each diagnosis, best first.
-
-    For each phenotype (benchmark name) the concept is found by its short name or
-    a synonym; its edges are ranked so that those reaching a concept the student
-    attended to (``knowledge_used``) come first, then by weight.
-
-    Args:
-        store: The knowledge graph.
-        diagnoses: Phenotype benchmark names.
-        knowledge_used: Names of V_k concepts the student attended to.
-        per_diagnosis: Facts kept per diagnosis.
-    """
-    attended = {k.lower() for k in knowledge_used}  # preferred when positively associated
-    facts: list[GraphFact] = []
-    for name in diagnoses:
-        p: Any = phenotype_by_name(name)
-        candidates = [p.short_name, *p.synonyms] if p is not None else [name]
-        concept = next((c for n in candidates for c in store.find_concepts(n, limit=1)), None)
-        if concept is None:
-            continue
-        neighbours = store.neighbours(concept.id, limit=50)
-        neighbours.sort(
-            key=lambda nb: (
-                not (nb.concept.name.lower() in attended and nb.relation.weight > 0),
-                -nb.relation.weight,
-            )
-        )
-        for nb in neighbours[:per_diagnosis]:
-            rel = nb.relation
-            subject, obj = (concept, nb.concept) if nb.direction == "out" else (nb.concept, concept)
-            facts.append(
-                GraphFact(
-                    fact_id=rel.id,
-                    diagnosis=name,
-                    claim=f"{subject.name} {rel.type.replace('_', ' ')} {obj.name}",
-                    weight=rel.weight,
-                    documents=sorted({f"{e.source}:{e.document_id}" for e in rel.evidence}),
-                )
-            )
-    return facts
 
 
 def load_student(model_dir: str | Path, device: str | None = None) -> ClinRaGenStudent:
@@ -195,7 +135,6 @@ def diagnose_admission(
     max_new_tokens: int = 128,
     matcher: PhenotypeMatcher | None = None,
     knowledge_top: int = 3,
-    store: GraphStore | None = None,
     generation: dict[str, Any] | None = None,
 ) -> DiagnosisResult:
     """Diagnose one admission: diagnoses, rationale and the knowledge attended to.
@@ -206,8 +145,6 @@ def diagnose_admission(
         max_new_tokens: Generation length limit.
         matcher: Phenotype name matcher (default exact + fuzzy).
         knowledge_top: Prototypes whose V_k names are reported.
-        store: A knowledge graph; when given, the graph facts about the diagnoses
-            are reported with their evidence documents.
         generation: More ``generate`` settings (default :data:`GENERATION_DEFAULTS`).
 
     Returns:
@@ -215,6 +152,8 @@ def diagnose_admission(
 
     Example:
         >>> result = diagnose_admission(load_student("out/model"), admission)  # doctest: +SKIP
+        >>> result.graph_facts = graph_facts_for(  # doctest: +SKIP
+        ...     store, result.diagnoses, knowledge_used=result.knowledge_used)
     """
     s = student.config.student
     example = example_from_admission(admission, s.lab_variables, s.max_hours)
@@ -238,5 +177,4 @@ def diagnose_admission(
         generated_text=text,
         anomaly_captions=example.captions,
         knowledge_used=knowledge,
-        graph_facts=graph_facts_for(store, names, knowledge_used=knowledge) if store else [],
     )

@@ -160,6 +160,10 @@ class RetrievalError(CtkError):
     """A retriever failed."""
 
 
+class ExtractionError(CtkError):
+    """A concept extractor failed or returned something that is not a mention."""
+
+
 class LLMError(CtkError):
     """An LLM backend failed."""
 

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
+from pydantic import BaseModel
+
+from ctk.errors import CtkError, ExtractionError
 from ctk.plugin import Plugin
 from ctk.records import Concept
 
 __all__ = ["ConceptExtractor", "Mention"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,23 +42,58 @@ class Mention:
 class ConceptExtractor(Plugin, ABC):
     """Finds medical concepts in a sentence.
 
-    Subclasses set :attr:`name` and implement :meth:`extract`; they are registered
-    under the entry-point group ``ctk.extractors``. An extractor is created once
-    per worker process, so it must be picklable or cheap to rebuild.
+    Subclasses set :attr:`name` (and :attr:`Options` when they take settings) and
+    implement :meth:`_extract`; they are registered under the entry-point group
+    ``ctk.extractors``. Callers use :meth:`extract`, which checks what the plugin
+    returns. An extractor is created once per worker process, so it must be
+    picklable or cheap to rebuild. Constructors take ``options`` (a dict or an
+    :attr:`Options` instance) like the other plugin kinds.
     """
 
     kind: ClassVar[str] = "extractor"
 
-    @abstractmethod
+    def __init__(self, options: BaseModel | dict[str, Any] | None = None) -> None:
+        self.options = self.parse_options(options)
+
     def extract(self, sentence: str) -> list[Mention]:
-        """Concept mentions in one sentence, in text order, not overlapping.
+        """Concept mentions in one sentence, in text order.
 
         Args:
             sentence: One sentence of plain text.
 
         Returns:
-            The mentions found.
+            The mentions found, sorted by start offset.
+
+        Raises:
+            ExtractionError: The plugin failed, or returned something that is not a
+                :class:`Mention` inside the sentence.
         """
+        try:
+            found = self._extract(sentence)
+        except CtkError:
+            raise
+        except Exception as e:
+            logger.debug("extractor %r failed", self.name, exc_info=True)
+            raise ExtractionError(
+                f"extractor {self.name!r} failed: {type(e).__name__}: {e}",
+                hint="see the log (ctk -v) for the traceback",
+            ) from e
+        n = len(sentence)
+        for m in found:
+            if not isinstance(m, Mention):
+                raise ExtractionError(
+                    f"extractor {self.name!r} returned {type(m).__name__}, not Mention"
+                )
+            if not 0 <= m.start < m.end <= n:
+                raise ExtractionError(
+                    f"extractor {self.name!r} returned the span {m.start}:{m.end} outside a "
+                    f"sentence of {n} characters"
+                )
+        return sorted(found, key=lambda m: m.start)
+
+    @abstractmethod
+    def _extract(self, sentence: str) -> list[Mention]:
+        """Concept mentions in one sentence, not overlapping (the base sorts and checks)."""
 
     def concept(self, concept_id: str) -> Concept | None:
         """The full concept (with synonyms) behind an id, where the extractor knows it."""

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ctk.records import Concept, Relation
 
-__all__ = ["ConceptFinder", "GraphReader", "GraphStats", "Neighbour"]
+__all__ = ["ConceptFinder", "GraphFact", "GraphReader", "GraphStats", "Neighbour"]
 
 
 class Neighbour(BaseModel):
@@ -41,6 +41,16 @@ class GraphStats(BaseModel):
     chunks: int = 0
     concepts_by_type: dict[str, int] = Field(default_factory=dict)
     relations_by_type: dict[str, int] = Field(default_factory=dict)
+
+
+class GraphFact(BaseModel):
+    """A knowledge-graph fact behind a diagnosis, with where it was read."""
+
+    fact_id: str
+    diagnosis: str
+    claim: str
+    weight: float
+    documents: list[str] = Field(default_factory=list)
 
 
 class ConceptFinder(Protocol):

@@ -21,6 +21,7 @@ import numpy as np
 from ctk.errors import DataError, RecordParseError
 from ctk.records import Admission, LabSeries, Rationale
 from ctk.report import ProblemReport
+from ctk.vocabulary import read_vocabulary
 
 __all__ = [
     "DistillExample",
@@ -158,8 +159,6 @@ def read_vocabulary_names(path: str | Path) -> list[str]:
         FormatVersionError: The header is not a readable ``ctk.vocab`` header.
         RecordParseError: A line is not a VocabEntry.
     """
-    from ctk.kg.export.vocabulary import read_vocabulary
-
     names = [e.name for e in read_vocabulary(path)]
     if not names:
         raise DataError(f"vocabulary file {path} has no entries", hint="re-run `ctk kg vocab`")

@@ -34,28 +34,22 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from ctk.errors import ConfigError, FormatVersionError, RecordParseError
+from ctk.errors import ConfigError
 from ctk.kg.stores.base import GraphStore
 from ctk.phenotypes import phenotype_by_name
 from ctk.records import CONCEPT_TYPES, Concept, VocabEntry
+from ctk.vocabulary import VOCAB_FORMAT_VERSION, VOCAB_KIND
 
 __all__ = [
     "SCORE_DESCRIPTION",
-    "VOCAB_FORMAT_VERSION",
-    "VOCAB_KIND",
     "concept_scores",
     "export_vocabulary",
     "is_phenotype_concept",
-    "read_vocabulary",
     "select_vocabulary",
 ]
 
 logger = logging.getLogger(__name__)
 
-VOCAB_KIND = "ctk.vocab"
-VOCAB_FORMAT_VERSION = 1
 SCORE_DESCRIPTION = "log(1 + mentions) * (1 + sum of positive NPMI weights of the concept's edges)"
 
 
@@ -173,51 +167,3 @@ def export_vocabulary(
     tmp.replace(out)
     logger.info("wrote %d V_k entries to %s", len(entries), out)
     return len(entries)
-
-
-def read_vocabulary(path: str | Path) -> list[VocabEntry]:
-    """Read a V_k file written by :func:`export_vocabulary`.
-
-    Returns:
-        The entries, in file order (best first).
-
-    Raises:
-        ConfigError: The file does not exist.
-        FormatVersionError: The header names another kind or a newer version.
-        RecordParseError: A line is not valid JSON or not a VocabEntry (names the line).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(
-            f"no V_k file at {path}", hint="write one with `ctk kg vocab --top K --out FILE`"
-        )
-    entries: list[VocabEntry] = []
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise RecordParseError(f"not JSON: {e}", source=str(path), position=lineno) from e
-            if lineno == 1:
-                if not isinstance(data, dict) or data.get("kind") != VOCAB_KIND:
-                    raise FormatVersionError(
-                        f"{path} is not a V_k file (first line lacks kind={VOCAB_KIND!r})",
-                        hint="write one with `ctk kg vocab --top K --out FILE`",
-                    )
-                version = data.get("format_version")
-                if version != VOCAB_FORMAT_VERSION:
-                    raise FormatVersionError(
-                        f"{path} has V_k format version {version!r}; this ctk reads "
-                        f"{VOCAB_FORMAT_VERSION}",
-                        hint="re-export it with this ctk or upgrade clinragen-toolkit",
-                    )
-                continue
-            try:
-                entries.append(VocabEntry.model_validate(data))
-            except ValidationError as e:
-                raise RecordParseError(
-                    f"not a V_k entry: {e.errors()[0]['msg']}", source=str(path), position=lineno
-                ) from e
-    return entries

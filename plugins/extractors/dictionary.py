@@ -21,17 +21,18 @@ Each surface form maps to one canonical concept id and type.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import ahocorasick
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from ctk.extraction import ConceptExtractor, Mention
 from ctk.kg.extraction.negation import negated_after, negation_scopes
 from ctk.kg.extraction.vocabulary import VocabularyEntry, load_vocabulary
+from ctk.plugin import PluginOptions
 from ctk.records import Concept
 
-__all__ = ["DictionaryExtractor", "plural_forms"]
+__all__ = ["DictionaryExtractor", "DictionaryExtractorOptions", "plural_forms"]
 
 
 def plural_forms(surface: str) -> list[str]:
@@ -73,14 +74,27 @@ def _lower_same_length(text: str) -> str:
     return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
 
 
+class DictionaryExtractorOptions(PluginOptions):
+    """Settings of the ``dictionary`` extractor.
+
+    Attributes:
+        vocabulary: A vocabulary TSV (see
+            :func:`~ctk.kg.extraction.vocabulary.load_vocabulary`); None for the one
+            shipped with ctk.
+        negation: Mark mentions governed by a negation cue as negated.
+        types: Keep only concepts of these types (None: all).
+    """
+
+    vocabulary: Path | None = None
+    negation: bool = True
+    types: list[str] | None = None
+
+
 class DictionaryExtractor(ConceptExtractor):
     """Aho-Corasick dictionary matching over the bundled medical vocabulary.
 
     Args:
-        vocabulary: A vocabulary TSV (see :func:`~ctk.kg.extraction.vocabulary.load_vocabulary`);
-            None for the one shipped with ctk.
-        negation: Mark mentions governed by a negation cue as negated.
-        types: Keep only concepts of these types (None: all).
+        options: :class:`DictionaryExtractorOptions` (or a dict of them).
 
     Example:
         >>> ex = DictionaryExtractor()
@@ -89,26 +103,14 @@ class DictionaryExtractor(ConceptExtractor):
     """
 
     name: ClassVar[str] = "dictionary"
+    Options: ClassVar[type[BaseModel]] = DictionaryExtractorOptions
+    options: DictionaryExtractorOptions
 
-    class Options(BaseModel):
-        """Settings of the dictionary extractor."""
-
-        model_config = ConfigDict(extra="forbid")
-
-        vocabulary: Path | None = None
-        negation: bool = True
-        types: list[str] | None = None
-
-    def __init__(
-        self,
-        vocabulary: Path | None = None,
-        *,
-        negation: bool = True,
-        types: list[str] | None = None,
-    ) -> None:
-        self.vocabulary_path = vocabulary
-        self.negation = negation
-        self.types = tuple(types) if types else None
+    def __init__(self, options: BaseModel | dict[str, Any] | None = None) -> None:
+        super().__init__(options)
+        self.vocabulary_path = self.options.vocabulary
+        self.negation = self.options.negation
+        self.types = tuple(self.options.types) if self.options.types else None
         self._build()
 
     def _build(self) -> None:
@@ -144,15 +146,10 @@ class DictionaryExtractor(ConceptExtractor):
             self._cs = cs
 
     def __getstate__(self) -> dict[str, object]:
-        return {"vocabulary": self.vocabulary_path, "negation": self.negation, "types": self.types}
+        return {"options": self.options.model_dump()}
 
     def __setstate__(self, state: dict[str, object]) -> None:
-        vocab = state["vocabulary"]
-        self.vocabulary_path = vocab if isinstance(vocab, Path) else None
-        self.negation = bool(state["negation"])
-        types = state["types"]
-        self.types = tuple(types) if isinstance(types, tuple) else None
-        self._build()
+        self.__init__(state["options"])  # type: ignore[misc]
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -162,7 +159,7 @@ class DictionaryExtractor(ConceptExtractor):
         entry = self._by_id.get(concept_id)
         return entry.to_concept() if entry is not None else None
 
-    def extract(self, sentence: str) -> list[Mention]:
+    def _extract(self, sentence: str) -> list[Mention]:
         """Concept mentions of one sentence (see the module docstring for the rules)."""
         n = len(sentence)
         found: list[tuple[int, int, int]] = []  # (start, -length, entry index)

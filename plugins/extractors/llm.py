@@ -15,17 +15,20 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+
+from pydantic import BaseModel
 
 from ctk.extraction import ConceptExtractor, Mention
 from ctk.kg.extraction.negation import negated_after, negation_scopes
 from ctk.kg.extraction.vocabulary import VocabularyEntry, load_vocabulary
+from ctk.plugin import PluginOptions
 from ctk.records import CONCEPT_TYPES, Concept
 
 if TYPE_CHECKING:
     from ctk.teacher.backend import LLMBackend
 
-__all__ = ["PROMPT", "LLMExtractor", "TextGenerator", "backend_generator"]
+__all__ = ["PROMPT", "LLMExtractor", "LLMExtractorOptions", "TextGenerator", "backend_generator"]
 
 #: The prompt; ``{sentence}`` is replaced by the sentence.
 PROMPT = (
@@ -79,32 +82,49 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
 
 
+class LLMExtractorOptions(PluginOptions):
+    """Settings of the ``llm`` extractor.
+
+    Attributes:
+        negation: Mark mentions governed by a negation cue as negated.
+        prompt: The prompt template (``{sentence}`` placeholder).
+    """
+
+    negation: bool = True
+    prompt: str = PROMPT
+
+
 class LLMExtractor(ConceptExtractor):
     """Extract concepts by prompting an LLM (one call per sentence).
 
     Args:
+        options: :class:`LLMExtractorOptions` (or a dict of them).
         generator: The model (``generate(prompt) -> str``); see :func:`backend_generator`.
-        negation: Mark mentions governed by a negation cue as negated.
-        prompt: The prompt template (``{sentence}`` placeholder).
 
     Example:
         >>> class Echo:
         ...     def generate(self, prompt: str) -> str:
         ...         return '[{"name": "dyspnea", "type": "symptom"}]'
-        >>> [m.concept_id for m in LLMExtractor(Echo()).extract("Dyspnea at rest.")]
+        >>> [m.concept_id for m in LLMExtractor(generator=Echo()).extract("Dyspnea at rest.")]
         ['ctk:dyspnea']
     """
 
     name: ClassVar[str] = "llm"
+    Options: ClassVar[type[BaseModel]] = LLMExtractorOptions
+    options: LLMExtractorOptions
 
     def __init__(
-        self, generator: TextGenerator, *, negation: bool = True, prompt: str = PROMPT
+        self,
+        options: BaseModel | dict[str, Any] | None = None,
+        *,
+        generator: TextGenerator,
     ) -> None:
         if not isinstance(generator, TextGenerator):
             raise TypeError("generator must have a generate(prompt: str) -> str method")
+        super().__init__(options)
         self.generator = generator
-        self.negation = negation
-        self.prompt = prompt
+        self.negation = self.options.negation
+        self.prompt = self.options.prompt
         self.failures = 0
         self.unmatched = 0
         self._surfaces: dict[str, VocabularyEntry] = {}
@@ -137,7 +157,7 @@ class LLMExtractor(ConceptExtractor):
                 out.append((item["name"].strip(), ctype if ctype in CONCEPT_TYPES else "other"))
         return out
 
-    def extract(self, sentence: str) -> list[Mention]:
+    def _extract(self, sentence: str) -> list[Mention]:
         """Ask the model for the sentence's concepts and locate them in it."""
         answer = self.generator.generate(self.prompt.format(sentence=sentence))
         lowered = sentence.lower()

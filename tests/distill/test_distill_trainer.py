@@ -119,6 +119,10 @@ def test_cli_run_eval_diagnose(
     assert report["rationale"]["bleu"] is not None or any("BLEU" in n for n in report["notes"])
     assert (tmp_path / "eval" / "report.md").read_text().startswith("# Evaluation")
 
+    from ctk.kg.stores.embedded import EmbeddedStore
+
+    with EmbeddedStore(tmp_path / "kg.db"):
+        pass  # an empty graph: the diagnose layer joins no facts, and says so by an empty list
     with pytest.raises(SystemExit):
         main(
             [
@@ -132,11 +136,13 @@ def test_cli_run_eval_diagnose(
                 "--json",
                 "--max-new-tokens",
                 "8",
+                "--kg",
+                str(tmp_path / "kg.db"),
             ]
         )
     printed = capsys.readouterr().out
     result = json.loads(printed[printed.index("{") :])
-    assert result["admission_id"] == "a3"
+    assert result["admission_id"] == "a3" and result["graph_facts"] == []
     assert isinstance(result["diagnoses"], list) and result["knowledge_used"]
     assert (
         any("Heart rate" in c for c in result["anomaly_captions"])

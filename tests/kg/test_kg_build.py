@@ -264,7 +264,9 @@ def test_names_with_quotes_and_backticks_are_data(tmp_path: Path) -> None:
     )
     store = _embedded_or_memory(tmp_path)
     with store:
-        build_graph([f"text:{doc}"], store, extractor=DictionaryExtractor(vocab), workers=1)
+        build_graph(
+            [f"text:{doc}"], store, extractor=DictionaryExtractor({"vocabulary": vocab}), workers=1
+        )
         concept = store.get_concept("x:q")
         assert concept is not None and concept.name == 'O\'Brien "fever"'
         rel = store.get_relation(Relation.make_id("x:b", "treats", "x:q"))

@@ -13,10 +13,11 @@ from typer.testing import CliRunner
 from ctk.errors import ConfigError, FormatVersionError, RecordParseError
 from ctk.kg.export.graphml import export_graphml, import_graphml
 from ctk.kg.export.rdf import CTK_NAMESPACE, concept_iri, export_rdf, import_rdf
-from ctk.kg.export.vocabulary import export_vocabulary, read_vocabulary
+from ctk.kg.export.vocabulary import export_vocabulary
 from ctk.kg.stores import GraphDelta, GraphStore, RelationDelta
 from ctk.kg.stores.embedded import EmbeddedStore
 from ctk.records import Concept, Evidence, Relation
+from ctk.vocabulary import read_vocabulary
 
 HF = "ctk:heart_failure"
 

@@ -91,7 +91,7 @@ def test_negation(ex: DictionaryExtractor) -> None:
     assert m.negated
     [m] = ex.extract("Pneumothorax was confirmed.")
     assert not m.negated
-    [m] = DictionaryExtractor(negation=False).extract("No fever.")
+    [m] = DictionaryExtractor({"negation": False}).extract("No fever.")
     assert not m.negated
 
 
@@ -103,7 +103,7 @@ def test_custom_vocabulary_and_bad_file(tmp_path: Path) -> None:
             b'x:quote\tO\'Brien "syndrome"\tdisease\t`tick` fever\t\tmine\n'
         )
     )
-    ex = DictionaryExtractor(good)
+    ex = DictionaryExtractor({"vocabulary": good})
     assert [
         m.concept_id for m in ex.extract('A case of O\'Brien "syndrome" and `tick` fevers.')
     ] == [
@@ -243,7 +243,7 @@ def test_llm_extractor_maps_names_to_vocabulary_or_llm_ids() -> None:
             "nothing": "[]",
         }
     )
-    ex = LLMExtractor(model)
+    ex = LLMExtractor(generator=model)
     mentions = ex.extract("Zorblax syndrome causes chest pain and no troponin rise.")
     assert [(m.concept_id, m.type, m.negated) for m in mentions] == [
         ("llm:zorblax_syndrome", "disease", False),
@@ -260,7 +260,7 @@ def test_llm_extractor_maps_names_to_vocabulary_or_llm_ids() -> None:
     [rel] = [r for r in counter.delta().relations if r.type == "causes"]
     assert (rel.source_id, rel.target_id) == ("llm:zorblax_syndrome", "ctk:chest_pain")
     with pytest.raises(TypeError):
-        LLMExtractor(object())  # type: ignore[arg-type]
+        LLMExtractor(generator=object())  # type: ignore[arg-type]
 
 
 def test_mention_is_plain_data() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ctk.distill.inference import graph_facts_for
+from ctk.kg.facts import graph_facts_for
 from ctk.kg.stores.embedded import EmbeddedStore
 from ctk.records import Concept, Evidence, Relation
 

@@ -1,0 +1,79 @@
+"""The layer rules of the design (docs/architecture.md) hold in the source tree.
+
+``cli`` may import everything; ``plugins`` import the core and ``kg``; ``distill``
+imports the core only; ``kg`` imports the core only; the core imports nothing of
+ctk above it. Every import statement counts, including ones inside functions and
+under ``TYPE_CHECKING``: a layer that names another depends on it.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+#: Folder -> (its package, the ctk packages it must not import).
+RULES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "toolkit": ("ctk", ("ctk.kg", "ctk.plugins", "ctk.distill", "ctk.cli")),
+    "kg": ("ctk.kg", ("ctk.plugins", "ctk.distill", "ctk.cli")),
+    "distill": ("ctk.distill", ("ctk.kg", "ctk.plugins", "ctk.cli")),
+    "plugins": ("ctk.plugins", ("ctk.distill", "ctk.cli")),
+    "cli": ("ctk.cli", ()),
+}
+
+
+def imported_modules(path: Path, package: str) -> list[tuple[int, str]]:
+    """(line, absolute module name) of every import in a file, relative ones resolved."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.extend((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                base = parts[: len(parts) - node.level + 1]
+                module = ".".join([*base, module] if module else base)
+            found.append((node.lineno, module))
+            found.extend((node.lineno, f"{module}.{alias.name}") for alias in node.names)
+    return found
+
+
+def violations(folder: str) -> list[str]:
+    """Imports in ``folder`` that break its layer rule, as ``file:line -> module``."""
+    root_package, forbidden = RULES[folder]
+    out: list[str] = []
+    root = REPO / folder
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root)
+        package = ".".join([root_package, *rel.parent.parts])
+        for line, module in imported_modules(path, package):
+            if any(module == f or module.startswith(f + ".") for f in forbidden):
+                out.append(f"{folder}/{rel}:{line} -> {module}")
+    return sorted(set(out))
+
+
+@pytest.mark.parametrize("folder", sorted(RULES))
+def test_layer_rule(folder: str) -> None:
+    assert violations(folder) == [], f"{folder} imports a layer above it"
+
+
+def test_the_checker_catches_a_violation(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n"
+        "    from ctk.kg.stores.base import GraphStore\n"
+        "def f():\n"
+        "    import ctk.plugins.retrievers.graph\n"
+        "    from ..kg import matching\n",
+        encoding="utf-8",
+    )
+    modules = [m for _, m in imported_modules(bad, "ctk.teacher")]
+    assert "ctk.kg.stores.base" in modules
+    assert "ctk.plugins.retrievers.graph" in modules
+    assert "ctk.kg.matching" in modules

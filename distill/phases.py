@@ -23,8 +23,9 @@ import logging
 from torch import nn
 
 from ctk.distill.modeling.student import ClinRaGenStudent
+from ctk.errors import ConfigError
 
-__all__ = ["PHASE_GROUPS", "PHASE_NAMES", "apply_phase", "trainable_parameters"]
+__all__ = ["PHASE_GROUPS", "PHASE_NAMES", "apply_phase"]
 
 logger = logging.getLogger(__name__)
 
@@ -53,11 +54,11 @@ def apply_phase(student: ClinRaGenStudent, phase: int, *, train_all: bool = Fals
         train_all: Train every group (LM, lab encoder, fusion): the single-phase schedule.
 
     Raises:
-        ValueError: Unknown phase, or the phase has nothing to train (phase 2 on a
+        ConfigError: Unknown phase, or the phase has nothing to train (phase 2 on a
             notes-only student).
     """
     if phase not in PHASE_GROUPS:
-        raise ValueError(f"unknown phase {phase}")
+        raise ConfigError(f"unknown phase {phase}", hint="use --phase 1, 2, 3 or all")
     student.requires_grad_(False)
     groups = student.module_groups()
     for name in ("lm", "lab_encoder", "fusion") if train_all else PHASE_GROUPS[phase]:
@@ -69,11 +70,9 @@ def apply_phase(student: ClinRaGenStudent, phase: int, *, train_all: bool = Fals
                 module.requires_grad_(True)
     names = [n for n, p in student.named_parameters() if p.requires_grad]
     if not names:
-        raise ValueError(f"phase {phase} trains nothing on this student (no lab pathway?)")
+        raise ConfigError(
+            f"phase {phase} trains nothing on this student (no lab pathway?)",
+            hint="phases 2 and 3 need a student with labs (student.use_labs: true)",
+        )
     logger.info("phase %d (%s): %d trainable tensors", phase, PHASE_NAMES[phase], len(names))
     return names
-
-
-def trainable_parameters(student: nn.Module) -> list[nn.Parameter]:
-    """The parameters with ``requires_grad`` set."""
-    return [p for p in student.parameters() if p.requires_grad]

@@ -10,13 +10,18 @@ key is refused for every kind, so a typo never passes silently.
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ctk.errors import ConfigError
+from ctk.errors import ConfigError, CtkError
 
 __all__ = ["NoOptions", "Plugin", "PluginOptions", "validate_plugin_options"]
+
+logger = logging.getLogger(__name__)
 
 
 class PluginOptions(BaseModel):
@@ -106,3 +111,20 @@ class Plugin:
             ConfigError: An option is unknown or has a bad value.
         """
         return validate_plugin_options(cls.Options, options, kind=cls.kind, name=cls.name)
+
+    @contextlib.contextmanager
+    def reraise_as(self, error: type[CtkError]) -> Iterator[None]:
+        """Turn a plugin's own exception into ``error`` (a CtkError passes unchanged).
+
+        The traceback is logged at DEBUG, so ``ctk -v`` shows where the plugin failed.
+        """
+        try:
+            yield
+        except CtkError:
+            raise
+        except Exception as e:
+            logger.debug("%s %r failed", self.kind, self.name, exc_info=True)
+            raise error(
+                f"{self.kind} {self.name!r} failed: {type(e).__name__}: {e}",
+                hint="see the log (ctk -v) for the traceback",
+            ) from e

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ctk.cli.distill import NoRepeatNgram, RepetitionPenalty, generation_kwargs
+from ctk.cli.options import NoRepeatNgram, RepetitionPenalty, generation_kwargs
 from ctk.errors import DataError
 
 __all__ = ["diagnose"]

@@ -7,33 +7,10 @@ from typing import Annotated
 
 import typer
 
+from ctk.cli.options import NoRepeatNgram, RepetitionPenalty, generation_kwargs
 from ctk.errors import ConfigError
 
-__all__ = ["NoRepeatNgram", "RepetitionPenalty", "app", "generation_kwargs"]
-
-#: ``--no-repeat-ngram``: shared by ``ctk distill eval`` and ``ctk diagnose``.
-NoRepeatNgram = Annotated[
-    int,
-    typer.Option(
-        "--no-repeat-ngram",
-        min=0,
-        help="Never repeat a phrase of this many tokens (0: off; default 6).",
-    ),
-]
-#: ``--repetition-penalty``: shared by ``ctk distill eval`` and ``ctk diagnose``.
-RepetitionPenalty = Annotated[
-    float,
-    typer.Option(
-        "--repetition-penalty",
-        min=1.0,
-        help="Penalty on tokens already generated (1.0: off; default 1.1).",
-    ),
-]
-
-
-def generation_kwargs(no_repeat_ngram: int, repetition_penalty: float) -> dict[str, object]:
-    """The ``generate`` settings the two options ask for."""
-    return {"no_repeat_ngram_size": no_repeat_ngram, "repetition_penalty": repetition_penalty}
+__all__ = ["app"]
 
 
 app = typer.Typer(

@@ -6,21 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from cli_run import run
 from openai_server import FakeOpenAIServer
 from rationale_fixtures import build_store, make_admissions
 
-from ctk.cli.main import main
 from ctk.cohort import write_cohort
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture()

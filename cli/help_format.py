@@ -8,7 +8,8 @@ once, when the ``ctk`` app is built.
 
 from __future__ import annotations
 
-import click
+from typing import Any
+
 from typer.core import TyperOption
 
 __all__ = ["hide_flag_placeholders"]
@@ -23,7 +24,7 @@ def hide_flag_placeholders() -> None:
         return
     shown = TyperOption.display_type_rich
 
-    def display_type_rich(self: TyperOption, ctx: click.Context) -> str | None:
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:  # typer's own Context
         if self.is_flag:
             return None
         return shown(self, ctx)

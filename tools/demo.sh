@@ -46,7 +46,7 @@ TEACHER_PID=$!
 stop_teacher() { kill "$TEACHER_PID" 2>/dev/null && wait "$TEACHER_PID" 2>/dev/null || true; }
 trap stop_teacher EXIT
 ctk teacher wait "http://127.0.0.1:$PORT/v1" --timeout 120 > /dev/null
-ctk rationale generate --cohort "$OUT/cohort" --kg "$OUT/kg.db" --retriever graph \
+ctk rationale generate --cohort "$OUT/cohort" --store "$OUT/kg.db" --retriever graph \
   --llm openai --base-url "http://127.0.0.1:$PORT/v1" --split train --limit "$N_TEACHER" \
   --prompt teacher_compact --concurrency 1 --out "$OUT/rationales.jsonl"
 stop_teacher
@@ -62,11 +62,11 @@ if ok:
     for fact in r.cited_facts:
         print("  cites:", fact.fact_id)
 PY
-ctk rationale check "$OUT/rationales.jsonl" --kg "$OUT/kg.db" --show 3
+ctk rationale check "$OUT/rationales.jsonl" --store "$OUT/kg.db" --show 3
 # The 135M teacher writes about 8 rationales a minute here. For a short demo, the rest of the
 # training split gets rationales from the offline `template` teacher (labelled "template" in the
 # file): `generate` resumes the same file and skips the admissions the real teacher already did.
-ctk rationale generate --cohort "$OUT/cohort" --kg "$OUT/kg.db" --retriever graph \
+ctk rationale generate --cohort "$OUT/cohort" --store "$OUT/kg.db" --retriever graph \
   --llm template --split train --out "$OUT/rationales.jsonl"
 
 step "4. a short CPU distillation of a tiny student (3 phases, $STEPS steps each)"
@@ -79,7 +79,7 @@ TEST_ID="$(python -c "
 from ctk.cohort import iter_admissions
 print(next(a.admission_id for a in iter_admissions('$OUT/cohort') if a.split == 'test'))")"
 # Generation defaults: no 6-token phrase twice and a mild repetition penalty (see --help).
-ctk diagnose --model "$OUT/out/model" --admission "$OUT/cohort" --id "$TEST_ID" --kg "$OUT/kg.db" \
+ctk diagnose --model "$OUT/out/model" --cohort "$OUT/cohort" --id "$TEST_ID" --store "$OUT/kg.db" \
   --max-new-tokens 96
 python -c "
 from ctk.cohort import iter_admissions
@@ -89,7 +89,7 @@ print('True phenotypes:', ', '.join(a.phenotypes))"
 step "6. evaluation report on the test split (F1, BLEU/ROUGE-L, BERTScore with the offline MiniLM)"
 # References for the rationale metrics: the test split has no teacher rationales, so the offline
 # `template` teacher writes them (model-free, labelled "template"; seconds).
-ctk rationale generate --cohort "$OUT/cohort" --kg "$OUT/kg.db" --retriever graph \
+ctk rationale generate --cohort "$OUT/cohort" --store "$OUT/kg.db" --retriever graph \
   --llm template --split test --out "$OUT/test-rationales.jsonl" > /dev/null
 ctk distill eval --model "$OUT/out/model" --cohort "$OUT/cohort" --split test \
   --rationales "$OUT/test-rationales.jsonl" --bertscore-model minilm --max-new-tokens 96 \

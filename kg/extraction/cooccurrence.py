@@ -172,8 +172,6 @@ class CooccurrenceCounter:
         if non_human:
             self.notes["non-human study (MeSH Animals, not Humans): pairs not counted"] += 1
         headings = self._headings(doc.mesh_terms)
-        if headings:
-            self.notes["documents with MeSH headings linked to concepts"] += 1
         self._count(
             doc.source,
             doc.doc_id,

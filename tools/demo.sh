@@ -30,6 +30,7 @@ ctk data stats "$OUT/cohort"
 ctk data anomalies "$OUT/cohort" --limit 2
 
 step "2. a knowledge graph from the bundled PubMed and Wikipedia samples (embedded store)"
+echo "(the bundled PubMed sample holds one deliberately malformed record: the build reports it and goes on)"
 ctk kg build --store "$OUT/kg.db" \
   --source pubmed:samples/corpora/pubmed_baseline_sample.xml.gz \
   --source pubmed:samples/corpora/pubmed_efetch_sample.xml \

@@ -110,6 +110,7 @@ class GraphRetriever(Retriever):
     """
 
     name: ClassVar[str] = "graph"
+    needs_store: ClassVar[bool] = True
     Options: ClassVar[type[BaseModel]] = GraphRetrieverOptions
     options: GraphRetrieverOptions
 

@@ -91,9 +91,9 @@ def main(argv: list[str] | None = None) -> None:
         app(args=argv, prog_name="ctk")
     except CtkError as e:
         err = Console(stderr=True)
-        err.print(f"[bold red]error:[/] {e.message}", highlight=False)
+        err.print(f"[bold red]error:[/] {e.message}", highlight=False, soft_wrap=True)
         if e.hint:
-            err.print(f"[yellow]hint:[/] {e.hint}", highlight=False)
+            err.print(f"[yellow]hint:[/] {e.hint}", highlight=False, soft_wrap=True)
         sys.exit(2)
 
 

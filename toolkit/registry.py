@@ -249,8 +249,9 @@ class Registry(Generic[T]):
             logger.debug("constructing %s plugin %r failed", self.group, name, exc_info=True)
             dist, version = self._origin(name, cls)
             kind = getattr(cls, "kind", "plugin")
+            origin = f"from {dist} {version}" if version != "-" else dist
             raise PluginConstructionError(
-                f"{kind} {name!r} ({dist} {version}) could not be constructed: "
+                f"{kind} {name!r} ({origin}) could not be constructed: "
                 f"{type(e).__name__}: {_one_line(str(e))}",
                 hint=f"check the plugin's options (`ctk plugins show {name}`); "
                 "`ctk -v ...` logs the traceback; report it to the plugin's authors "

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -115,7 +115,7 @@ def import_(
     """
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
-    from ctk.ehr.importer import import_cohort
+    from ctk.ehr.importer import SourceOptions, import_cohort
     from ctk.report import ProblemReport
 
     console = Console(stderr=True)
@@ -134,17 +134,15 @@ def import_(
             if count[0] % 500 == 0:
                 progress.update(task, description=f"{count[0]} admissions written")
 
-        options: dict[str, Any] = {"max_hours": max_hours, "chunksize": chunksize}
-        for key, value in (
-            ("notes", notes),
-            ("stays_root", stays_root),
-            ("note_root", note_root),
-            ("testset", testset),
-        ):
-            if value is not None:
-                options[key] = value
-        if source_format != "mimic3-benchmark":
-            options["on_table"] = on_table
+        options = SourceOptions(
+            max_hours=max_hours,
+            chunksize=chunksize,
+            notes=notes,
+            stays_root=stays_root,
+            note_root=note_root,
+            testset=testset,
+            on_table=on_table,
+        )
         manifest = import_cohort(
             source_format,
             path,
@@ -153,7 +151,7 @@ def import_(
             overwrite=overwrite,
             compress=compress,
             on_admission=on_admission,
-            **options,
+            options=options,
         )
     splits = ", ".join(f"{k} {v}" for k, v in sorted(manifest.splits.items()))
     typer.echo(f"imported {manifest.admissions} admissions ({splits}) into {out}")

@@ -70,10 +70,10 @@ def diagnose(
     student = load_student(model)
     result = diagnose_admission(student, adm, max_new_tokens=max_new_tokens)
     if kg is not None:  # the diagnose layer: the student's output joined with graph facts
+        from ctk.cli.options import open_cli_store
         from ctk.kg.facts import graph_facts_for
-        from ctk.kg.stores import open_store
 
-        with open_store(kg, read_only=True) as store:
+        with open_cli_store(kg, read_only=True) as store:
             result.graph_facts = graph_facts_for(
                 store, result.diagnoses, knowledge_used=result.knowledge_used
             )

@@ -73,11 +73,11 @@ def build(
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
+    from ctk.cli.options import open_cli_store
     from ctk.errors import ConfigError
     from ctk.extraction import ConceptExtractor
     from ctk.kg.build import BuildProgress, build_graph
     from ctk.kg.sources.spec import open_source
-    from ctk.kg.stores import open_store
     from ctk.registry import EXTRACTORS
 
     console = Console(stderr=True)
@@ -95,7 +95,7 @@ def build(
         for s in source
     ]
     with (
-        open_store(store, max_evidence_per_edge=max_evidence) as graph,
+        open_cli_store(store, max_evidence_per_edge=max_evidence) as graph,
         Progress(
             SpinnerColumn(),
             TextColumn("[bold]{task.description}"),

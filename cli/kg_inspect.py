@@ -17,72 +17,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ctk.cli.options import DatabaseOpt, PasswordOpt, StoreOpt, UserOpt, open_cli_store
 from ctk.errors import ConfigError
 
 if TYPE_CHECKING:
-    from ctk.kg.stores.base import GraphStore, Neighbour
+    from ctk.kg.stores.base import Neighbour
 
-__all__ = ["DEFAULT_STORE", "open_cli_store", "register"]
+__all__ = ["DEFAULT_STORE", "register"]
 
 #: The ``--store`` used when neither the flag nor ``CTK_KG_STORE`` is given.
 DEFAULT_STORE = "kg.db"
-
-StoreOpt = Annotated[
-    str,
-    typer.Option(
-        "--store",
-        envvar="CTK_KG_STORE",
-        help="Embedded store file, or a Neo4j URI (bolt://HOST:7687, neo4j://...).",
-    ),
-]
-UserOpt = Annotated[
-    str | None,
-    typer.Option("--neo4j-user", envvar="CTK_NEO4J_USER", help="Neo4j user (Neo4j only)."),
-]
-PasswordOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--neo4j-password",
-        envvar="CTK_NEO4J_PASSWORD",
-        help="Neo4j password (Neo4j only; prefer the environment variable).",
-        show_default=False,
-    ),
-]
-DatabaseOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--neo4j-database", envvar="CTK_NEO4J_DATABASE", help="Neo4j database (Neo4j only)."
-    ),
-]
-
-
-def open_cli_store(
-    store: str,
-    *,
-    user: str | None = None,
-    password: str | None = None,
-    database: str | None = None,
-    read_only: bool = False,
-) -> GraphStore:
-    """Open the store a command names (embedded path or Neo4j URI).
-
-    Args:
-        store: Path or URI.
-        user: Neo4j user.
-        password: Neo4j password.
-        database: Neo4j database.
-        read_only: Open an embedded store read-only (it must exist).
-
-    Returns:
-        The open store.
-
-    Raises:
-        StoreUnavailableError: It cannot be opened or reached.
-    """
-    from ctk.kg.stores import open_store
-
-    # open_store keeps the options that apply to the kind of store it opens
-    return open_store(store, user=user, password=password, database=database, read_only=read_only)
 
 
 def _stats(

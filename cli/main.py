@@ -2,7 +2,8 @@
 
 Each command group lives in its own module and is added here. Library errors
 (:class:`ctk.errors.CtkError`) are printed as a message plus a hint and exit with
-status 2; anything else is a bug and keeps its traceback.
+status 2; with ``ctk -v`` their traceback (and the error underneath) is logged at
+DEBUG first. Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -90,6 +91,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, prog_name="ctk")
     except CtkError as e:
+        # the traceback (with the plugin error underneath) is kept for `ctk -v`
+        logging.getLogger("ctk").debug("%s", type(e).__name__, exc_info=True)
         err = Console(stderr=True)
         err.print(f"[bold red]error:[/] {e.message}", highlight=False, soft_wrap=True)
         if e.hint:

@@ -11,6 +11,7 @@ from typing import Any
 
 import typer
 
+from ctk.cli.options import open_cli_store, settings
 from ctk.cli.plugins import installed_names
 
 __all__ = ["app", "parse_options"]
@@ -23,8 +24,6 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
 )
-
-_API_KEY_ENVS = ("CTK_OPENAI_API_KEY", "OPENAI_API_KEY")
 
 
 def parse_options(pairs: list[str], what: str) -> dict[str, Any]:
@@ -58,10 +57,8 @@ def _api_key(env_name: str | None) -> str | None:
                 hint=f"export {env_name}=... or drop --api-key-env",
             )
         return value
-    for name in _API_KEY_ENVS:
-        if os.environ.get(name):
-            return os.environ[name]
-    return None
+    key = settings().openai_api_key
+    return key.get_secret_value() if key is not None else None
 
 
 def _default_index(kg: str | None, out: Path) -> Path:
@@ -101,8 +98,8 @@ def generate(
     ),
     base_url: str | None = typer.Option(
         None,
-        envvar="CTK_OPENAI_BASE_URL",
-        help="OpenAI-compatible API root, e.g. http://127.0.0.1:8000/v1 [env CTK_OPENAI_BASE_URL].",
+        help="OpenAI-compatible API root, e.g. http://127.0.0.1:8000/v1 "
+        "(default: env CTK_OPENAI_BASE_URL).",
     ),
     api_key_env: str | None = typer.Option(
         None,
@@ -185,7 +182,7 @@ def generate(
         llm_options=parse_options(llm_option, "--llm-option"),
         backend=BackendSettings(
             model=model,
-            base_url=base_url,
+            base_url=base_url or settings().openai_base_url,
             api_key=_api_key(api_key_env),
             structured_output=structured_output,
             timeout_s=timeout,
@@ -209,9 +206,7 @@ def generate(
     with contextlib.ExitStack() as stack:
         store = None
         if kg is not None:
-            from ctk.kg.stores import open_store
-
-            store = stack.enter_context(open_store(kg, read_only=True))
+            store = stack.enter_context(open_cli_store(kg, read_only=True))
         teacher = stack.enter_context(build_teacher(config, store=store))
         if teacher.backend.is_remote:
             err.print(
@@ -285,10 +280,9 @@ def check(
     from rich.console import Console
     from rich.table import Table
 
-    from ctk.kg.stores import open_store
     from ctk.teacher import check_rationales, read_rationales
 
-    store = open_store(kg, read_only=True)
+    store = open_cli_store(kg, read_only=True)
     try:
         report = check_rationales(read_rationales(file), store)
     finally:

@@ -20,8 +20,9 @@ import logging
 from torch import nn
 
 from ctk.distill.modeling.student import ClinRaGenStudent
+from ctk.errors import ConfigError
 
-__all__ = ["PHASE_GROUPS", "PHASE_NAMES", "apply_phase", "trainable_parameters"]
+__all__ = ["PHASE_GROUPS", "PHASE_NAMES", "apply_phase"]
 
 logger = logging.getLogger(__name__)
 
@@ -49,11 +50,11 @@ def apply_phase(student: ClinRaGenStudent, phase: int) -> list[str]:
         phase: 1, 2 or 3.
 
     Raises:
-        ValueError: Unknown phase, or the phase has nothing to train (phase 2 on a
+        ConfigError: Unknown phase, or the phase has nothing to train (phase 2 on a
             notes-only student).
     """
     if phase not in PHASE_GROUPS:
-        raise ValueError(f"unknown phase {phase}")
+        raise ConfigError(f"unknown phase {phase}", hint="use --phase 1, 2, 3 or all")
     student.requires_grad_(False)
     groups = student.module_groups()
     for name in PHASE_GROUPS[phase]:
@@ -65,11 +66,9 @@ def apply_phase(student: ClinRaGenStudent, phase: int) -> list[str]:
                 module.requires_grad_(True)
     names = [n for n, p in student.named_parameters() if p.requires_grad]
     if not names:
-        raise ValueError(f"phase {phase} trains nothing on this student (no lab pathway?)")
+        raise ConfigError(
+            f"phase {phase} trains nothing on this student (no lab pathway?)",
+            hint="phases 2 and 3 need a student with labs (student.use_labs: true)",
+        )
     logger.info("phase %d (%s): %d trainable tensors", phase, PHASE_NAMES[phase], len(names))
     return names
-
-
-def trainable_parameters(student: nn.Module) -> list[nn.Parameter]:
-    """The parameters with ``requires_grad`` set."""
-    return [p for p in student.parameters() if p.requires_grad]

@@ -9,7 +9,7 @@ Diagnoses are written with the phenotypes' **short names** (``ctk.phenotypes``:
 nonhypertensive``): shorter targets, no commas or semicolons inside a name, and
 closer to what a clinician writes. No diagnosis is written ``none``. Parsing
 accepts short names, benchmark names and synonyms: exact (case-insensitive)
-match first, then fuzzy (rapidfuzz when installed, else difflib; ratio >= 0.85),
+match first, then fuzzy (difflib's ratio >= 0.85, the same in every environment),
 then, when a sentence model is given, embedding matching (cosine >= 0.9, as the
 paper does with all-MiniLM-L6-v2).
 """
@@ -104,12 +104,9 @@ def phenotype_surface_names() -> list[str]:
 
 
 def _ratio(a: str, b: str) -> float:
-    try:
-        from rapidfuzz import fuzz
-
-        return float(fuzz.ratio(a, b)) / 100.0
-    except ImportError:
-        return difflib.SequenceMatcher(None, a, b).ratio()
+    # difflib only: the same figure in every environment (an optional rapidfuzz used to
+    # be preferred when installed, so an evaluation could differ by machine)
+    return difflib.SequenceMatcher(None, a, b).ratio()
 
 
 def load_sentence_model() -> Any | None:

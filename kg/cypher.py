@@ -44,7 +44,6 @@ __all__ = [
     "RELATIONS_ALL",
     "RELATION_COUNTS_BY_TYPE",
     "WEIGHT_INPUTS",
-    "merge_concepts_add",
     "merge_relation_per_row",
     "merge_relations_add",
     "relation_by_id",
@@ -138,24 +137,6 @@ ON MATCH SET c.mentions = c.mentions + row.mentions,
     c.synonyms_lower = coalesce(c.synonyms_lower, [])
         + [s IN row.synonyms WHERE NOT s IN c.synonyms | toLower(s)],
     c.synonyms = c.synonyms + [s IN row.synonyms WHERE NOT s IN c.synonyms]
-RETURN count(c) AS n
-"""
-
-
-def merge_concepts_add(type_label: str) -> str:
-    """Batched concept upsert for one type label (the label is part of the text).
-
-    Kept for callers that write one label at a time; the store itself uses
-    :data:`MERGE_CONCEPTS`. Rows: ``{id, name, name_lower, type, synonyms, mentions}``.
-    """
-    return f"""
-UNWIND $rows.items AS row
-MERGE (c:{_label(CONCEPT_LABEL)} {{id: row.id}})
-ON CREATE SET c:{_label(type_label)}, c.name = row.name, c.name_lower = row.name_lower,
-    c.type = row.type, c.mentions = 0, c.synonyms = []
-SET c.mentions = c.mentions + row.mentions,
-    c.synonyms = c.synonyms + [s IN row.synonyms WHERE NOT s IN c.synonyms]
-SET c.synonyms_lower = [s IN c.synonyms | toLower(s)]
 RETURN count(c) AS n
 """
 

@@ -12,12 +12,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ctk.kg.stores.base import GraphStore
-from ctk.records import Concept, Relation
 
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["from_networkx", "to_networkx"]
+__all__ = ["to_networkx"]
 
 
 def to_networkx(store: GraphStore, *, with_evidence: bool = False) -> nx.MultiDiGraph[Any]:
@@ -47,34 +46,3 @@ def to_networkx(store: GraphStore, *, with_evidence: bool = False) -> nx.MultiDi
             attrs["evidence"] = list(r.evidence)
         graph.add_edge(r.source_id, r.target_id, key=r.id, **attrs)
     return graph
-
-
-def from_networkx(graph: nx.MultiDiGraph[Any]) -> tuple[list[Concept], list[Relation]]:
-    """Concepts and relations of a graph shaped like :func:`to_networkx`'s output.
-
-    Raises:
-        pydantic.ValidationError: A node or edge lacks a required attribute.
-    """
-    concepts = [
-        Concept(
-            id=str(node),
-            name=data["name"],
-            type=data["type"],
-            synonyms=list(data.get("synonyms") or []),
-            mentions=int(data.get("mentions") or 0),
-        )
-        for node, data in graph.nodes(data=True)
-    ]
-    relations = [
-        Relation(
-            id=str(key),
-            source_id=str(u),
-            target_id=str(v),
-            type=data["type"],
-            count=int(data.get("count") or 0),
-            weight=float(data.get("weight") or 0.0),
-            evidence=list(data.get("evidence") or []),
-        )
-        for u, v, key, data in graph.edges(keys=True, data=True)
-    ]
-    return concepts, relations

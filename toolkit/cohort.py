@@ -22,9 +22,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from ctk.errors import DataError, FormatVersionError, RecordParseError
+from ctk.errors import DataError, FormatVersionError
+from ctk.jsonl import read_jsonl
 from ctk.records import Admission
 
 __all__ = [
@@ -59,14 +60,6 @@ class CohortManifest(BaseModel):
     compressed: bool = False
     problems: dict[str, Any] = Field(default_factory=dict)
     details: dict[str, Any] = Field(default_factory=dict)
-
-
-def _open_text(path: Path, mode: Literal["r", "w"]) -> IO[str]:
-    if path.suffix == ".gz":
-        if mode == "r":
-            return gzip.open(path, "rt", encoding="utf-8")
-        return gzip.open(path, "wt", encoding="utf-8")
-    return path.open(mode, encoding="utf-8")
 
 
 def _admissions_path(cohort: Path) -> Path:
@@ -119,40 +112,7 @@ def iter_admissions(cohort: str | Path) -> Iterator[Admission]:
     if not path.exists():
         raise DataError(f"cohort {path} does not exist", hint="check the path")
     read_manifest(path)
-    apath = _admissions_path(path)
-    with _open_text(apath, "r") as fh:
-        line_no = 0
-        try:
-            for line_no, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    raw = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise RecordParseError(
-                        f"not JSON: {e.msg}", source=str(apath), position=f"line {line_no}"
-                    ) from e
-                if isinstance(raw, dict) and raw.get("schema_version", 1) != 1:
-                    raise FormatVersionError(
-                        f"{apath} line {line_no}: admission schema_version "
-                        f"{raw.get('schema_version')!r} is not supported",
-                        hint="upgrade clinragen-toolkit",
-                    )
-                try:
-                    yield Admission.model_validate(raw)
-                except ValidationError as e:
-                    raise RecordParseError(
-                        f"invalid admission: {e.errors()[0]['msg']} at {e.errors()[0]['loc']}",
-                        source=str(apath),
-                        position=f"line {line_no}",
-                    ) from e
-        except (EOFError, gzip.BadGzipFile) as e:
-            raise RecordParseError(
-                f"compressed file ends early or is corrupt ({e})",
-                source=str(apath),
-                position=f"after line {line_no}",
-                hint="the file is truncated: re-create it",
-            ) from e
+    yield from read_jsonl(_admissions_path(path), Admission, what="admission", schema_version=1)
 
 
 def count_admissions(cohort: str | Path) -> int:

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from ctk.errors import CtkError, ExtractionError
+from ctk.errors import ExtractionError
 from ctk.plugin import Plugin
 from ctk.records import Concept
 
 __all__ = ["ConceptExtractor", "Mention"]
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,16 +65,8 @@ class ConceptExtractor(Plugin, ABC):
             ExtractionError: The plugin failed, or returned something that is not a
                 :class:`Mention` inside the sentence.
         """
-        try:
+        with self.reraise_as(ExtractionError):
             found = self._extract(sentence)
-        except CtkError:
-            raise
-        except Exception as e:
-            logger.debug("extractor %r failed", self.name, exc_info=True)
-            raise ExtractionError(
-                f"extractor {self.name!r} failed: {type(e).__name__}: {e}",
-                hint="see the log (ctk -v) for the traceback",
-            ) from e
         n = len(sentence)
         for m in found:
             if not isinstance(m, Mention):

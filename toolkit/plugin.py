@@ -15,8 +15,11 @@ plugin, of which version, with which options, produced a record (secrets left ou
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.metadata import packages_distributions, version
@@ -25,7 +28,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 from pydantic_core import PydanticUndefined
 
-from ctk.errors import ConfigError
+from ctk.errors import ConfigError, CtkError
 from ctk.records import PluginStamp
 
 __all__ = [
@@ -38,6 +41,8 @@ __all__ = [
     "plugin_stamp",
     "validate_plugin_options",
 ]
+
+logger = logging.getLogger(__name__)
 
 
 class PluginOptions(BaseModel):
@@ -330,3 +335,20 @@ class Plugin:
             ConfigError: An option is unknown or has a bad value.
         """
         return validate_plugin_options(cls.Options, options, kind=cls.kind, name=cls.name)
+
+    @contextlib.contextmanager
+    def reraise_as(self, error: type[CtkError]) -> Iterator[None]:
+        """Turn a plugin's own exception into ``error`` (a CtkError passes unchanged).
+
+        The traceback is logged at DEBUG, so ``ctk -v`` shows where the plugin failed.
+        """
+        try:
+            yield
+        except CtkError:
+            raise
+        except Exception as e:
+            logger.debug("%s %r failed", self.kind, self.name, exc_info=True)
+            raise error(
+                f"{self.kind} {self.name!r} failed: {type(e).__name__}: {e}",
+                hint="see the log (ctk -v) for the traceback",
+            ) from e

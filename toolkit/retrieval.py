@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ctk.errors import ConfigError, CtkError, RetrievalError
+from ctk.errors import ConfigError, RetrievalError
 from ctk.plugin import Plugin
 
 if TYPE_CHECKING:
@@ -194,15 +194,8 @@ class Retriever(Plugin, ABC):
         """
         if k < 1:
             raise ConfigError(f"k must be at least 1, got {k}")
-        try:
+        with self.reraise_as(RetrievalError):
             found = list(self._retrieve(query, k))
-        except CtkError:
-            raise
-        except Exception as e:
-            raise RetrievalError(
-                f"retriever {self.name!r} failed: {type(e).__name__}: {e}",
-                hint="see the log (ctk -v) for the traceback",
-            ) from e
         seen: set[str] = set()
         out: list[EvidenceRecord] = []
         for rec in found:

@@ -9,12 +9,10 @@ both import.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from pydantic import ValidationError
-
-from ctk.errors import ConfigError, FormatVersionError, RecordParseError
+from ctk.errors import ConfigError
+from ctk.jsonl import JsonlHeader, read_jsonl
 from ctk.records import VocabEntry
 
 __all__ = ["VOCAB_FORMAT_VERSION", "VOCAB_KIND", "read_vocabulary"]
@@ -23,6 +21,13 @@ __all__ = ["VOCAB_FORMAT_VERSION", "VOCAB_KIND", "read_vocabulary"]
 VOCAB_KIND = "ctk.vocab"
 #: The V_k format version this ctk writes and reads.
 VOCAB_FORMAT_VERSION = 1
+
+_HEADER = JsonlHeader(
+    kind=VOCAB_KIND,
+    version=VOCAB_FORMAT_VERSION,
+    what="V_k file",
+    hint="write one with `ctk kg vocab --top K --out FILE`",
+)
 
 
 def read_vocabulary(path: str | Path) -> list[VocabEntry]:
@@ -41,33 +46,4 @@ def read_vocabulary(path: str | Path) -> list[VocabEntry]:
         raise ConfigError(
             f"no V_k file at {path}", hint="write one with `ctk kg vocab --top K --out FILE`"
         )
-    entries: list[VocabEntry] = []
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise RecordParseError(f"not JSON: {e}", source=str(path), position=lineno) from e
-            if lineno == 1:
-                if not isinstance(data, dict) or data.get("kind") != VOCAB_KIND:
-                    raise FormatVersionError(
-                        f"{path} is not a V_k file (first line lacks kind={VOCAB_KIND!r})",
-                        hint="write one with `ctk kg vocab --top K --out FILE`",
-                    )
-                version = data.get("format_version")
-                if version != VOCAB_FORMAT_VERSION:
-                    raise FormatVersionError(
-                        f"{path} has V_k format version {version!r}; this ctk reads "
-                        f"{VOCAB_FORMAT_VERSION}",
-                        hint="re-export it with this ctk or upgrade clinragen-toolkit",
-                    )
-                continue
-            try:
-                entries.append(VocabEntry.model_validate(data))
-            except ValidationError as e:
-                raise RecordParseError(
-                    f"not a V_k entry: {e.errors()[0]['msg']}", source=str(path), position=lineno
-                ) from e
-    return entries
+    return list(read_jsonl(path, VocabEntry, what="V_k entry", header=_HEADER))

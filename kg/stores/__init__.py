@@ -9,8 +9,8 @@ embedded SQLite store (:class:`~ctk.kg.stores.embedded.EmbeddedStore`).
 from __future__ import annotations
 
 import logging
-import os
-from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from ctk.kg.stores.base import GraphDelta, GraphStats, GraphStore, Neighbour, RelationDelta
 
@@ -21,6 +21,7 @@ __all__ = [
     "GraphStore",
     "Neighbour",
     "RelationDelta",
+    "StoreOptions",
     "is_neo4j_uri",
     "open_store",
 ]
@@ -43,18 +44,37 @@ def is_neo4j_uri(spec: str) -> bool:
     return spec.strip().lower().startswith(NEO4J_SCHEMES)
 
 
-def open_store(spec: str, **options: Any) -> GraphStore:
-    """Open a graph store from a URI or a path.
+class StoreOptions(BaseModel):
+    """How a store is opened; each store kind takes the fields that apply to it.
 
-    For Neo4j, ``user``, ``password`` and ``database`` come from ``options``,
-    else from the environment variables ``CTK_NEO4J_USER``,
-    ``CTK_NEO4J_PASSWORD`` and ``CTK_NEO4J_DATABASE`` (no user: no auth). The
-    password is never logged. Other options go to the store's constructor.
+    The library reads no environment variable: the CLI fills the Neo4j login from
+    ``CTK_NEO4J_*`` (:class:`ctk.settings.CtkSettings`); a Python user passes it.
+
+    Attributes:
+        read_only: Open an embedded store read-only (it must exist).
+        max_evidence_per_edge: Evidence sentences kept per edge (the rest only count).
+        user: Neo4j user (None: no authentication).
+        password: Neo4j password (never logged).
+        database: Neo4j database (None: the server's default).
+        batch_size: Neo4j rows per ``UNWIND`` write.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    read_only: bool = False
+    max_evidence_per_edge: int = Field(default=5, ge=1)
+    user: str | None = None
+    password: SecretStr | None = Field(default=None, repr=False)
+    database: str | None = None
+    batch_size: int = Field(default=5000, ge=1)
+
+
+def open_store(spec: str, options: StoreOptions | None = None) -> GraphStore:
+    """Open a graph store from a URI or a path.
 
     Args:
         spec: ``bolt://host:7687`` (or another Neo4j URI), or a file path.
-        **options: Store options (``max_evidence_per_edge``, ``read_only``,
-            ``batch_size``, ...).
+        options: How to open it (:class:`StoreOptions`; defaults when None).
 
     Returns:
         The open store (a context manager).
@@ -63,26 +83,30 @@ def open_store(spec: str, **options: Any) -> GraphStore:
         StoreUnavailableError: The store cannot be opened or reached.
 
     Example:
-        >>> with open_store("kg.db") as store:  # doctest: +SKIP
+        >>> with open_store("kg.db", StoreOptions(read_only=True)) as store:  # doctest: +SKIP
         ...     print(store.stats().relations)
     """
+    opts = options or StoreOptions()
     if is_neo4j_uri(spec):
         from ctk.kg.stores.neo4j import Neo4jStore
 
-        for key in ("user", "password", "database"):
-            if options.get(key) is None:
-                options[key] = os.environ.get(f"CTK_NEO4J_{key.upper()}") or None
-        options.pop("read_only", None)
         logger.info(
             "opening Neo4j store %s (database %s, user %s)",
             spec,
-            options["database"] or "default",
-            options["user"] or "none",
+            opts.database or "default",
+            opts.user or "none",
         )
-        return Neo4jStore(spec.strip(), **options)
+        return Neo4jStore(
+            spec.strip(),
+            user=opts.user,
+            password=opts.password.get_secret_value() if opts.password else None,
+            database=opts.database,
+            batch_size=opts.batch_size,
+            max_evidence_per_edge=opts.max_evidence_per_edge,
+        )
     from ctk.kg.stores.embedded import EmbeddedStore
 
-    for key in ("user", "password", "database"):
-        options.pop(key, None)
     logger.info("opening embedded store %s", spec)
-    return EmbeddedStore(spec, **options)
+    return EmbeddedStore(
+        spec, read_only=opts.read_only, max_evidence_per_edge=opts.max_evidence_per_edge
+    )

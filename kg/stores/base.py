@@ -12,10 +12,10 @@ from __future__ import annotations
 import hashlib
 from abc import abstractmethod
 from collections.abc import Iterable
-from types import TracebackType
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ctk.closeable import Closeable
 from ctk.graph import GraphReader, GraphStats, Neighbour
 from ctk.kg.matching import ConceptMatcher
 from ctk.records import Concept, Evidence, Relation, RelationType
@@ -69,7 +69,7 @@ class GraphDelta(BaseModel):
     deleted_documents: list[str] = Field(default_factory=list)
 
 
-class GraphStore(GraphReader):
+class GraphStore(GraphReader, Closeable):
     """A knowledge-graph store: the embedded default or Neo4j.
 
     Stores are context managers; :meth:`close` releases files or connections.
@@ -118,14 +118,3 @@ class GraphStore(GraphReader):
     @abstractmethod
     def close(self) -> None:
         """Release files or connections."""
-
-    def __enter__(self) -> GraphStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

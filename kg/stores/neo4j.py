@@ -121,10 +121,6 @@ class Neo4jStore(GraphStore):
         on_batch: Callable[[int], None] | None = None,
         create_schema: bool = True,
     ) -> None:
-        try:
-            import neo4j  # noqa: F401
-        except ImportError as e:  # pragma: no cover - neo4j is a core dependency
-            raise errors.MissingDependencyError("neo4j", "neo4j") from e
         if batch_size < 1:
             raise errors.ConfigError("batch_size must be at least 1")
         self.uri = uri

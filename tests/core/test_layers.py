@@ -77,3 +77,48 @@ def test_the_checker_catches_a_violation(tmp_path: Path) -> None:
     assert "ctk.kg.stores.base" in modules
     assert "ctk.plugins.retrievers.graph" in modules
     assert "ctk.kg.matching" in modules
+
+
+def environment_reads(folder: str) -> list[str]:
+    """Places in ``folder`` that read the environment (``os.environ``, ``os.getenv``,
+    ``CtkSettings()``): only the CLI may, and the settings module that defines them."""
+    out: list[str] = []
+    root = REPO / folder
+    for path in sorted(root.rglob("*.py")):
+        if path == REPO / "toolkit" / "settings.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            hit = (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "os"
+                and node.attr in {"environ", "getenv"}
+            ) or (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "CtkSettings"
+            )
+            if hit:
+                out.append(f"{folder}/{path.relative_to(root)}:{getattr(node, 'lineno', 0)}")
+    return out
+
+
+@pytest.mark.parametrize("folder", ["toolkit", "kg", "plugins", "distill"])
+def test_only_the_cli_reads_the_environment(folder: str) -> None:
+    assert environment_reads(folder) == [], "read settings in cli/ and pass them down typed"
+
+
+def test_settings_are_typed_and_hide_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ctk.settings import CtkSettings
+
+    monkeypatch.setenv("CTK_NEO4J_USER", "neo")
+    monkeypatch.setenv("CTK_NEO4J_PASSWORD", "s3cret")
+    monkeypatch.setenv("CTK_NEO4J_DATABASE", "")
+    monkeypatch.delenv("CTK_OPENAI_API_KEY", raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-fallback")
+    s = CtkSettings()
+    assert s.neo4j_user == "neo" and s.neo4j_database is None  # empty means unset
+    assert s.neo4j_password is not None and s.neo4j_password.get_secret_value() == "s3cret"
+    assert s.openai_api_key is not None and s.openai_api_key.get_secret_value() == "sk-fallback"
+    assert "s3cret" not in repr(s) and "sk-fallback" not in repr(s)

@@ -141,3 +141,14 @@ def test_lora_merge_equals_unmerged(tiny_lm: Path, tiny_cohort: Path) -> None:
     assert not hasattr(student.lm, "peft_config")
     assert student.lm is base
     assert (unmerged - merged).abs().max() < 1e-4 * unmerged.abs().max()
+
+
+def test_a_bad_phase_is_a_config_error(tiny_lm: Path) -> None:
+    from ctk.errors import ConfigError
+
+    student = _student(tiny_lm)
+    with pytest.raises(ConfigError, match="unknown phase 7"):
+        apply_phase(student, 7)
+    notes_only = _student(tiny_lm, use_labs=False)
+    with pytest.raises(ConfigError, match="trains nothing"):
+        apply_phase(notes_only, 2)

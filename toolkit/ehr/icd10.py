@@ -35,7 +35,6 @@ __all__ = [
     "derive_icd10_table",
     "icd10_to_phenotypes",
     "normalise_icd10",
-    "write_icd10_table",
 ]
 
 ICD10_TABLE_HEADER = (
@@ -78,15 +77,6 @@ def derive_icd10_table() -> list[tuple[str, str, str]]:
                 behind.setdefault(name, []).append(code)
         rows.extend((icd10, " ".join(codes), name) for name, codes in behind.items())
     return sorted(rows)
-
-
-def write_icd10_table(path: str, rows: Iterable[tuple[str, str, str]]) -> None:
-    """Write the table with its provenance header (used to regenerate the package data)."""
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        fh.write(ICD10_TABLE_HEADER)
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(["icd10cm", "icd9cm", "phenotype"])
-        writer.writerows(rows)
 
 
 @cache

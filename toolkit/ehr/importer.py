@@ -7,13 +7,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 from ctk.cohort import ADMISSIONS_FILE, CohortManifest, CohortWriter
 from ctk.ehr.resample import DEFAULT_MAX_HOURS
 from ctk.errors import ConfigError, DataError
 from ctk.records import Admission
 from ctk.report import ProblemReport
 
-__all__ = ["FORMATS", "import_cohort", "iter_source"]
+__all__ = ["FORMATS", "SourceOptions", "import_cohort", "iter_source"]
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +97,30 @@ def iter_source(
     return loader
 
 
+class SourceOptions(BaseModel):
+    """How a source is read (``ctk data import`` flags); each applies to some formats.
+
+    Attributes:
+        max_hours: Hours of labs kept per admission.
+        chunksize: Rows per chunk when streaming big CSV tables (raw MIMIC).
+        notes: Notes CSV of the benchmark's admissions (``mimic3-benchmark``).
+        stays_root: The benchmark's per-subject stay folders (``mimic3-benchmark``).
+        note_root: MIMIC-IV-Note folder (``mimic4``).
+        testset: The benchmark's test subject list (``mimic3``, ``mimic4``).
+        on_table: Called when a raw table starts being read (progress).
+    """
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    max_hours: int = DEFAULT_MAX_HOURS
+    chunksize: int = 200_000
+    notes: Path | None = None
+    stays_root: Path | None = None
+    note_root: Path | None = None
+    testset: Path | None = None
+    on_table: Callable[[Path], None] | None = None
+
+
 def import_cohort(
     source_format: str,
     path: str | Path,
@@ -104,7 +130,7 @@ def import_cohort(
     overwrite: bool = False,
     compress: bool = False,
     on_admission: Callable[[Admission], None] | None = None,
-    **options: Any,
+    options: SourceOptions | None = None,
 ) -> CohortManifest:
     """Read a source and write it as a cohort folder, with the problem report in the manifest.
 
@@ -116,15 +142,14 @@ def import_cohort(
         overwrite: Replace an existing cohort in ``out``.
         compress: Write ``admissions.jsonl.gz``.
         on_admission: Called after each admission is written (progress).
-        **options: Loader options: ``max_hours``, ``chunksize``, ``notes``,
-            ``stays_root`` (benchmark), ``note_root`` (MIMIC-IV), ``testset`` (raw),
-            ``on_table``.
+        options: How the source is read (:class:`SourceOptions`).
 
     Returns:
         The manifest written.
 
     Raises:
-        ConfigError: Unknown format or option, or ``out`` holds a cohort and not ``overwrite``.
+        ConfigError: Unknown format, an option the format does not take, or ``out``
+            holds a cohort and not ``overwrite``.
         DataError: The source cannot be read (see the loaders).
 
     Example:
@@ -137,13 +162,18 @@ def import_cohort(
         raise ConfigError(
             f"{out} already holds a cohort", hint="choose another --out or pass --overwrite"
         )
-    known = {"max_hours", "chunksize", "notes", "stays_root", "note_root", "testset", "on_table"}
-    unknown = sorted(set(options) - known)
-    if unknown:
-        raise ConfigError(f"unknown import option(s): {', '.join(unknown)}")
+    opts = options or SourceOptions()
+    if source_format == "mimic3-benchmark":
+        opts = opts.model_copy(update={"on_table": None})  # the benchmark reads no big tables
     report = report if report is not None else ProblemReport()
     details: dict[str, Any] = {}
-    admissions = iter_source(source_format, path, report=report, details=details, **options)
+    admissions = iter_source(
+        source_format,
+        path,
+        report=report,
+        details=details,
+        **{k: getattr(opts, k) for k in SourceOptions.model_fields},
+    )
     for name in (ADMISSIONS_FILE, ADMISSIONS_FILE + ".gz"):
         stale = out / name
         if stale.exists() and name.endswith(".gz") != compress:
@@ -156,7 +186,7 @@ def import_cohort(
         writer.manifest.problems = report.as_dict()
         writer.manifest.details = {
             "input": str(Path(path).resolve()),
-            "max_hours": options.get("max_hours", DEFAULT_MAX_HOURS),
+            "max_hours": opts.max_hours,
             **{k: v for k, v in details.items()},
         }
     logger.info(

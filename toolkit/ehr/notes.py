@@ -13,8 +13,8 @@ import re
 import sqlite3
 import tempfile
 from pathlib import Path
-from types import TracebackType
 
+from ctk.closeable import Closeable
 from ctk.records import ClinicalNote
 
 __all__ = ["SECTION_HEADINGS", "NoteStore", "make_note", "split_sections"]
@@ -105,7 +105,7 @@ def make_note(text: str, category: str | None = "Discharge summary") -> Clinical
     return ClinicalNote(text=text, sections=split_sections(text), category=category)
 
 
-class NoteStore:
+class NoteStore(Closeable):
     """Notes by key (stay name or hadm_id) in a temporary SQLite file.
 
     A loader streams a notes table once, keeping only the notes of interest here,
@@ -158,14 +158,3 @@ class NoteStore:
         """Delete the temporary file."""
         self._db.close()
         self._dir.cleanup()
-
-    def __enter__(self) -> NoteStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -18,8 +18,8 @@ import sqlite3
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 
+from ctk.closeable import Closeable
 from ctk.lab_variables import PAPER_VARIABLES
 from ctk.records import LabSeries
 
@@ -103,7 +103,7 @@ class HourlyGrid:
         return series_from_bins(self._bins, self.variables)
 
 
-class EventAggregator:
+class EventAggregator(Closeable):
     """Per-admission hourly sums and counts, spilled to a temporary SQLite file.
 
     At most ``buffer_size`` (admission, variable, hour) cells are held in memory; a full
@@ -184,14 +184,3 @@ class EventAggregator:
         """Delete the temporary file."""
         self._db.close()
         self._dir.cleanup()
-
-    def __enter__(self) -> EventAggregator:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -20,13 +20,14 @@ it only when the caller says so (:func:`check_data_policy`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
 import random
 import threading
 import time
 from abc import ABC
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, TypeVar
 from urllib.parse import urlsplit
@@ -34,7 +35,6 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field
 
 from ctk.errors import (
-    CtkError,
     DataPolicyError,
     LLMError,
     RateLimitError,
@@ -326,18 +326,15 @@ class LLMBackend(Plugin, ABC):
                 retries are exhausted; :class:`~ctk.errors.LLMResponseError` for an
                 unusable answer).
         """
-        return self._account(lambda: self._generate(request))
+        with self._accounting():
+            response = self._generate(request)
+        self._count(response)
+        return response
 
     async def agenerate(self, request: LLMRequest) -> LLMResponse:
         """Generate an answer (async); see :meth:`generate`."""
-        try:
+        with self._accounting():
             response = await self._agenerate(request)
-        except CtkError:
-            self.stats.add(calls=1, failures=1)
-            raise
-        except Exception as e:
-            self.stats.add(calls=1, failures=1)
-            raise LLMError(f"backend {self.name!r} failed: {type(e).__name__}: {e}") from e
         self._count(response)
         return response
 
@@ -372,17 +369,15 @@ class LLMBackend(Plugin, ABC):
         return await asyncio.to_thread(self._generate, request)
 
     # ----------------------------------------------------------------- internals
-    def _account(self, call: Callable[[], LLMResponse]) -> LLMResponse:
+    @contextlib.contextmanager
+    def _accounting(self) -> Iterator[None]:
+        """Count a failed call; a plugin's own exception becomes an LLMError."""
         try:
-            response = call()
-        except CtkError:
+            with self.reraise_as(LLMError):
+                yield
+        except Exception:
             self.stats.add(calls=1, failures=1)
             raise
-        except Exception as e:
-            self.stats.add(calls=1, failures=1)
-            raise LLMError(f"backend {self.name!r} failed: {type(e).__name__}: {e}") from e
-        self._count(response)
-        return response
 
     def _count(self, response: LLMResponse) -> None:
         self.stats.add(

@@ -3,27 +3,26 @@
 The CLI's ``ctk rationale generate`` and a Python user call the same function::
 
     from ctk.cohort import select_admissions
-    from ctk.kg.stores import open_store
+    from ctk.kg.stores import StoreOptions, open_store
     from ctk.teacher import GenerationConfig, TeacherConfig, build_teacher
 
     config = TeacherConfig(retriever="graph", llm="template",
                            generation=GenerationConfig(k=8))
     admissions, total = select_admissions("cohort", split="train")
-    with open_store("kg.db", read_only=True) as store, \\
+    with open_store("kg.db", StoreOptions(read_only=True)) as store, \\
             build_teacher(config, store=store) as teacher:
         summary = teacher.generate(admissions, out="rationales.jsonl", total=total)
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ctk.closeable import Closeable
 from ctk.records import Admission
 from ctk.retrieval import Retriever
 from ctk.teacher.backend import LLMBackend, check_data_policy
@@ -31,7 +30,7 @@ from ctk.teacher.generation import (
     GenerationConfig,
     GenerationProgress,
     GenerationSummary,
-    agenerate_rationales,
+    generate_rationales,
 )
 
 if TYPE_CHECKING:
@@ -80,7 +79,7 @@ class TeacherConfig(BaseModel):
     generation: GenerationConfig = Field(default_factory=GenerationConfig)
 
 
-class Teacher:
+class Teacher(Closeable):
     """A retriever and an LLM backend, ready to generate rationales; closes both.
 
     Build one with :func:`build_teacher`.
@@ -91,7 +90,7 @@ class Teacher:
         self.backend = backend
         self.config = config
 
-    async def agenerate(
+    def generate(
         self,
         admissions: Iterable[Admission],
         *,
@@ -99,8 +98,12 @@ class Teacher:
         total: int | None = None,
         on_progress: Callable[[GenerationProgress], None] | None = None,
     ) -> GenerationSummary:
-        """Generate rationales for ``admissions`` into ``out`` (resumable, cached)."""
-        return await agenerate_rationales(
+        """Generate rationales for ``admissions`` into ``out`` (resumable, cached).
+
+        In async code, await :func:`~ctk.teacher.generation.agenerate_rationales`
+        with this teacher's ``retriever``, ``backend`` and ``config.generation``.
+        """
+        return generate_rationales(
             admissions,
             retriever=self.retriever,
             backend=self.backend,
@@ -110,36 +113,12 @@ class Teacher:
             on_progress=on_progress,
         )
 
-    def generate(
-        self,
-        admissions: Iterable[Admission],
-        *,
-        out: str | Path,
-        total: int | None = None,
-        on_progress: Callable[[GenerationProgress], None] | None = None,
-    ) -> GenerationSummary:
-        """Blocking :meth:`agenerate`."""
-        return asyncio.run(
-            self.agenerate(admissions, out=out, total=total, on_progress=on_progress)
-        )
-
     def close(self) -> None:
         """Close the retriever and the backend."""
         try:
             self.retriever.close()
         finally:
             self.backend.close()
-
-    def __enter__(self) -> Teacher:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def build_backend(name: str, options: dict[str, Any], shared: BackendSettings) -> LLMBackend:

@@ -24,14 +24,15 @@ most ``concurrency`` backend calls at once); records are written as they finish.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -61,6 +62,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 # --------------------------------------------------------------------------- the run
 
@@ -465,34 +469,21 @@ async def agenerate_rationales(
     return summary
 
 
-def generate_rationales(
-    admissions: Iterable[Admission],
-    *,
-    retriever: Retriever,
-    backend: LLMBackend,
-    out: str | Path,
-    config: GenerationConfig | None = None,
-    total: int | None = None,
-    on_progress: Callable[[GenerationProgress], None] | None = None,
-    captioner: Callable[[Admission], list[str]] | None = None,
-) -> GenerationSummary:
-    """Blocking wrapper of :func:`agenerate_rationales` (same arguments).
+def _blocking(coroutine_function: Callable[P, Awaitable[T]]) -> Callable[P, T]:
+    """A blocking twin of an async function (same signature, run with :func:`asyncio.run`)."""
 
-    Example:
-        >>> summary = generate_rationales(  # doctest: +SKIP
-        ...     iter_admissions("cohort"), retriever=GraphRetriever(store=store),
-        ...     backend=TemplateBackend(), out="rationales.jsonl",
-        ...     config=GenerationConfig(k=8, concurrency=4))
-    """
-    return asyncio.run(
-        agenerate_rationales(
-            admissions,
-            retriever=retriever,
-            backend=backend,
-            out=out,
-            config=config,
-            total=total,
-            on_progress=on_progress,
-            captioner=captioner,
-        )
-    )
+    @functools.wraps(coroutine_function)
+    def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        return asyncio.run(coroutine_function(*args, **kwargs))  # type: ignore[arg-type]
+
+    return run
+
+
+#: Blocking :func:`agenerate_rationales` (same arguments).
+#:
+#: Example::
+#:
+#:     summary = generate_rationales(iter_admissions("cohort"),
+#:         retriever=GraphRetriever(store=store), backend=TemplateBackend(),
+#:         out="rationales.jsonl", config=GenerationConfig(k=8, concurrency=4))
+generate_rationales = _blocking(agenerate_rationales)

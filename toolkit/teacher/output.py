@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
@@ -10,9 +9,9 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from pydantic import ValidationError
-
+from ctk.closeable import Closeable
 from ctk.errors import ConfigError, DataError
+from ctk.jsonl import read_jsonl
 from ctk.records import PluginStamp, Rationale
 
 __all__ = ["RationaleWriter", "read_rationales"]
@@ -28,29 +27,13 @@ def read_rationales(path: str | Path) -> Iterator[Rationale]:
         DataError: The file is missing.
         RecordParseError: A complete line is not a valid rationale (names file and line).
     """
-    from ctk.errors import RecordParseError
-
     p = Path(path)
     if not p.exists():
         raise DataError(f"rationale file {p} does not exist", hint="check the path")
-    with p.open("r", encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            if not line.endswith("\n"):
-                logger.warning("%s: ignoring an incomplete last line (interrupted run)", p)
-                return
-            try:
-                yield Rationale.model_validate_json(line)
-            except ValidationError as e:
-                raise RecordParseError(
-                    f"invalid rationale: {e.errors()[0]['msg']}",
-                    source=str(p),
-                    position=f"line {line_no}",
-                ) from e
+    yield from read_jsonl(p, Rationale, what="rationale", torn_tail="skip")
 
 
-class RationaleWriter:
+class RationaleWriter(Closeable):
     """Append-only JSONL of rationales, durable record by record.
 
     Opening an existing file reads the admission ids already written (resume),
@@ -98,6 +81,7 @@ class RationaleWriter:
         self._fh = self.path.open("ab")
         self._dirty = threading.Event()
         self._closing = False
+        self._sync_error: OSError | None = None
         self._syncer = threading.Thread(target=self._sync_loop, name="rationale-fsync", daemon=True)
         self._syncer.start()
 
@@ -108,8 +92,14 @@ class RationaleWriter:
             self._dirty.clear()
             if self._fh.closed:
                 return
-            with contextlib.suppress(OSError, ValueError):
+            try:
                 os.fsync(self._fh.fileno())
+            except ValueError:  # closed between the check and the call: close() fsyncs
+                return
+            except OSError as e:  # the disk refused: every later write must say so
+                logger.error("%s: fsync failed (%s)", self.path, e)
+                self._sync_error = e
+                return
             if self._closing:
                 return
 
@@ -205,28 +195,41 @@ class RationaleWriter:
         thread fsyncs soon after (group commit), and :meth:`close` fsyncs, for
         durability against power loss without an fsync per record on the event loop.
         """
+        self._raise_sync_error()
         line = rationale.model_dump_json(exclude_none=True).encode("utf-8") + b"\n"
         self._fh.write(line)
         self._fh.flush()
         self.done.add(rationale.admission_id)
         self._dirty.set()
 
+    def _raise_sync_error(self) -> None:
+        if self._sync_error is not None:
+            raise DataError(
+                f"{self.path}: fsync failed ({self._sync_error}); records written since the "
+                "last good sync may not survive a power loss",
+                hint="check the disk (full? read-only? network file system?), then re-run: "
+                "the run resumes from the records on disk",
+            ) from self._sync_error
+
     def close(self) -> None:
-        """Fsync and close the file."""
+        """Fsync and close the file.
+
+        Raises:
+            DataError: An fsync failed (in the background or now).
+        """
         if self._fh.closed:
             return
         self._closing = True
         self._dirty.set()
         self._syncer.join(timeout=30)
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
-        self._fh.close()
-
-    def __enter__(self) -> RationaleWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        try:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+        except OSError as e:
+            self._sync_error = self._sync_error or e
+        finally:
+            self._fh.close()
+        self._raise_sync_error()
 
 
 def _describe(stamp: PluginStamp) -> str:

@@ -25,8 +25,9 @@ import urllib.error
 import urllib.request
 from importlib import metadata
 from pathlib import Path
-from types import TracebackType
+from typing import Self
 
+from ctk.closeable import Closeable
 from ctk.errors import ConfigError, LLMError, MissingDependencyError
 
 __all__ = ["DEFAULT_GGUF_PACKAGE", "LocalTeacherServer", "default_gguf", "wait_until_ready"]
@@ -84,7 +85,7 @@ def wait_until_ready(base_url: str, *, timeout: float = 120.0) -> list[str]:
     )
 
 
-class LocalTeacherServer:
+class LocalTeacherServer(Closeable):
     """llama.cpp's OpenAI-compatible server on loopback, as a context manager.
 
     Args:
@@ -134,7 +135,7 @@ class LocalTeacherServer:
             "--n_threads", str(self.n_threads),
         ]  # fmt: skip
 
-    def start(self, *, timeout: float = 120.0) -> LocalTeacherServer:
+    def start(self, *, timeout: float = 120.0) -> Self:
         """Start the server and wait until it answers.
 
         Raises:
@@ -180,13 +181,9 @@ class LocalTeacherServer:
             return 0
         return self._proc.wait()
 
-    def __enter__(self) -> LocalTeacherServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
+        """Stop the server (what leaving a ``with`` block does)."""
         self.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()

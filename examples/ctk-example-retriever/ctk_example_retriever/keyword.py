@@ -15,9 +15,10 @@ import re
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from ctk.errors import ConfigError
+from ctk.plugin import PluginOptions
 from ctk.retrieval import EvidenceRecord, RetrievalQuery, Retriever, chunk_id
 
 __all__ = ["KeywordRetriever", "KeywordRetrieverOptions"]
@@ -25,15 +26,13 @@ __all__ = ["KeywordRetriever", "KeywordRetrieverOptions"]
 _WORD = re.compile(r"[a-z]{4,}")
 
 
-class KeywordRetrieverOptions(BaseModel):
-    """Settings of ``example-keyword``.
+class KeywordRetrieverOptions(PluginOptions):
+    """Settings of ``example-keyword`` (``PluginOptions`` refuses unknown keys).
 
     Attributes:
         snippets: A JSONL file of snippets; the graph's evidence sentences when None.
         min_shared: Fewest shared words for a snippet to count.
     """
-
-    model_config = ConfigDict(extra="forbid")
 
     snippets: str | None = None
     min_shared: int = Field(default=1, ge=1)
@@ -77,7 +76,7 @@ class KeywordRetriever(Retriever):
                     )
                 except (ValueError, KeyError) as e:
                     raise ConfigError(f"{path} line {n}: not a snippet ({e})") from e
-        else:
+        else:  # the graph, read through ctk.graph.GraphReader (any store of ctk.kg.stores)
             for rel in self.require_store().iter_relations(with_evidence=True):
                 for i, ev in enumerate(rel.evidence):
                     snippets.append(

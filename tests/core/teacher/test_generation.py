@@ -289,3 +289,51 @@ def test_prompt_templates_are_versioned(tmp_path: Path) -> None:
         load_prompt(custom).render()
     with pytest.raises(ConfigError, match="no prompt template"):
         load_prompt("nope")
+
+
+def test_a_failed_fsync_is_reported_not_swallowed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ctk.teacher.output as output
+    from ctk.errors import DataError
+
+    def no_space(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    writer = RationaleWriter(tmp_path / "r.jsonl")
+    monkeypatch.setattr(output.os, "fsync", no_space)
+    writer.write(Rationale(admission_id="a"))  # flushed to the OS; the background fsync fails
+    with pytest.raises(DataError, match=r"fsync failed.*No space left"):
+        writer.close()
+    assert [r.admission_id for r in read_rationales(tmp_path / "r.jsonl")] == ["a"]
+
+
+def test_build_teacher_is_the_python_entry_point(store: EmbeddedStore, tmp_path: Path) -> None:
+    from ctk.teacher import BackendSettings, TeacherConfig, build_teacher
+
+    config = TeacherConfig(
+        retriever="graph",
+        retriever_options={"per_concept": 3},
+        llm="template",
+        # base_url does not apply to the template backend: it is not passed to it
+        backend=BackendSettings(base_url="http://127.0.0.1:1/v1"),
+        generation=GenerationConfig(k=4, use_cache=False),
+    )
+    with build_teacher(config, store=store) as teacher:
+        assert teacher.retriever.options.per_concept == 3
+        summary = teacher.generate(make_admissions(2), out=tmp_path / "r.jsonl", total=2)
+    assert (summary.generated, summary.failed, summary.backend) == (2, 0, "template")
+    assert all(len(r.evidence_ids) <= 4 for r in read_rationales(tmp_path / "r.jsonl"))
+
+    with pytest.raises(ConfigError, match="unknown option for LLM backend 'template': speed"):
+        build_teacher(config.model_copy(update={"llm_options": {"speed": 1}}), store=store)
+    remote = config.model_copy(
+        update={
+            "llm": "openai",
+            "backend": BackendSettings(base_url="https://teacher.example.org/v1", model="m"),
+        }
+    )
+    with pytest.raises(DataPolicyError):
+        build_teacher(remote, store=store)  # refused before any cohort is read
+    with pytest.raises(ValueError, match="extra"):
+        GenerationConfig(k=4, temprature=0.2)  # type: ignore[call-arg]

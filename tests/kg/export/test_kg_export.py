@@ -179,7 +179,7 @@ def test_vocabulary_reader_refuses_bad_files(tmp_path: Path) -> None:
     path.write_text('{"kind": "ctk.vocab", "format_version": 1}\n{"id": "a"}\n', encoding="utf-8")
     with pytest.raises(RecordParseError) as info:
         read_vocabulary(path)
-    assert "at 2" in str(info.value)
+    assert "at line 2" in str(info.value)
     with pytest.raises(ConfigError):
         read_vocabulary(tmp_path / "missing.jsonl")
 

@@ -138,4 +138,4 @@ def test_allowed_names_pass_and_are_quoted() -> None:
     assert "`SYMPTOM_OF`" in query
     assert "$rows" in query
     with pytest.raises(SchemaViolationError):
-        cypher.merge_concepts_add("Disease` SET n.x = 1 //")
+        cypher.set_concepts("Disease` SET n.x = 1 //")

@@ -1,0 +1,92 @@
+"""Options and settings the commands share, declared once.
+
+Every command that opens a knowledge graph takes the same ``--neo4j-*`` options;
+their defaults come from :class:`ctk.settings.CtkSettings` (``CTK_*`` environment
+variables), read here and nowhere below the CLI.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from ctk.settings import CtkSettings
+
+if TYPE_CHECKING:
+    from ctk.kg.stores.base import GraphStore
+
+__all__ = [
+    "DatabaseOpt",
+    "PasswordOpt",
+    "StoreOpt",
+    "UserOpt",
+    "open_cli_store",
+    "settings",
+]
+
+
+@functools.cache
+def settings() -> CtkSettings:
+    """The ``CTK_*`` settings of this process (read once)."""
+    return CtkSettings()
+
+
+StoreOpt = Annotated[
+    str,
+    typer.Option(
+        "--store",
+        envvar="CTK_KG_STORE",
+        help="Embedded store file, or a Neo4j URI (bolt://HOST:7687, neo4j://...).",
+    ),
+]
+UserOpt = Annotated[
+    str | None,
+    typer.Option("--neo4j-user", help="Neo4j user (Neo4j only) (default: env CTK_NEO4J_USER)."),
+]
+PasswordOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--neo4j-password",
+        help="Neo4j password (Neo4j only; prefer the environment variable CTK_NEO4J_PASSWORD, "
+        "the default).",
+        show_default=False,
+    ),
+]
+DatabaseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--neo4j-database", help="Neo4j database (Neo4j only) (default: env CTK_NEO4J_DATABASE)."
+    ),
+]
+
+
+def open_cli_store(
+    store: str,
+    *,
+    user: str | None = None,
+    password: str | None = None,
+    database: str | None = None,
+    read_only: bool = False,
+    max_evidence_per_edge: int | None = None,
+) -> GraphStore:
+    """Open the store a command names; Neo4j login from the flags, else ``CTK_NEO4J_*``.
+
+    Raises:
+        StoreUnavailableError: It cannot be opened or reached.
+    """
+    from pydantic import SecretStr
+
+    from ctk.kg.stores import StoreOptions, open_store
+
+    env = settings()
+    options = StoreOptions(
+        read_only=read_only,
+        user=user or env.neo4j_user,
+        password=SecretStr(password) if password else env.neo4j_password,
+        database=database or env.neo4j_database,
+    )
+    if max_evidence_per_edge is not None:
+        options.max_evidence_per_edge = max_evidence_per_edge
+    return open_store(store, options)

@@ -81,15 +81,15 @@ def build(
     from ctk.registry import EXTRACTORS
 
     console = Console(stderr=True)
-    cls = EXTRACTORS.get(extractor)
-    try:
-        ex: ConceptExtractor = cls()
-    except TypeError as e:
+    needs = EXTRACTORS.describe(extractor).required_arguments
+    if needs:
         raise ConfigError(
-            f"the {extractor!r} extractor cannot be created from the command line: {e}",
+            f"the {extractor!r} extractor cannot be created from the command line: it needs "
+            f"the argument(s) {', '.join(needs)}",
             hint="use the Python API (ctk.kg.build.build_graph(..., extractor=...)) for "
             "extractors that need arguments, such as an LLM backend",
-        ) from e
+        )
+    ex: ConceptExtractor = EXTRACTORS.create(extractor)  # a failing constructor: named, exit 2
     sources = [
         open_source(s, wiki_categories=wiki_category or None, wiki_title_pattern=wiki_title)
         for s in source

@@ -217,7 +217,8 @@ class Relation(_Record):
     """A typed, weighted edge between two concepts, with its evidence.
 
     Attributes:
-        id: Stable fact id (derived from the endpoints and type), cited by rationales.
+        id: Stable fact id, ``source_id|type|target_id`` (:meth:`make_id`), cited by
+            rationales.
         source_id: Id of the subject concept.
         target_id: Id of the object concept.
         type: Relation type.

@@ -5,25 +5,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from cli_run import run
 from pydantic import BaseModel, ConfigDict, Field
 
-from ctk.cli.main import main
 from ctk.errors import PluginConstructionError, PluginNotFoundError
 from ctk.registry import RETRIEVERS
 from ctk.retrieval import EvidenceRecord, RetrievalQuery, Retriever
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 class _BoomOptions(BaseModel):
@@ -158,3 +149,23 @@ def test_generate_help_lists_installed_names(capsys: pytest.CaptureFixture[str])
     assert "installed:" in out
     for name in (*RETRIEVERS.names(), "langchain", "openai", "template", "transformers"):
         assert name in out
+
+
+def test_kg_build_names_an_extractor_that_needs_arguments(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(
+        [
+            "kg",
+            "build",
+            "--extractor",
+            "llm",
+            "--source",
+            str(tmp_path / "none"),
+            "--store",
+            str(tmp_path / "kg.db"),
+        ],
+        capsys,
+    )
+    assert code == 2
+    assert "'llm' extractor" in err and "needs the argument(s) generator" in err

@@ -8,23 +8,13 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from cli_run import run
 from openai_server import FakeOpenAIServer
 from rationale_fixtures import build_store, make_admissions
 
-from ctk.cli.main import main
 from ctk.cohort import write_cohort
 from ctk.registry import RETRIEVERS
 from ctk.retrieval import EvidenceRecord, RetrievalQuery, Retriever
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture()

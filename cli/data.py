@@ -90,7 +90,17 @@ def import_(
     testset: Annotated[
         Path | None,
         typer.Option(
-            "--testset", help="Raw MIMIC: subject_id,0|1 file of test subjects (benchmark's)."
+            "--testset",
+            help="Wide cohorts of raw MIMIC: subject_id,0|1 file of test subjects.",
+        ),
+    ] = None,
+    cohort: Annotated[
+        str | None,
+        typer.Option(
+            "--cohort",
+            help="Raw MIMIC-III: 'benchmark' (default; the MIMIC-III benchmark's phenotyping"
+            " cohort, labels and test/val split) or 'wide' (every admission with a discharge"
+            " summary or a diagnosis).",
         ),
     ] = None,
     max_hours: Annotated[
@@ -112,6 +122,7 @@ def import_(
     """Import EHR data into a cohort folder and print a summary and the problem report.
 
     Example: ctk data import --format mimic3 mimic-iii-1.4/ --out cohort
+    (the MIMIC-III benchmark's phenotyping cohort; add --cohort wide for every admission)
     """
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
@@ -141,6 +152,7 @@ def import_(
             stays_root=stays_root,
             note_root=note_root,
             testset=testset,
+            cohort=cohort,
             on_table=on_table,
         )
         manifest = import_cohort(
@@ -161,6 +173,15 @@ def import_(
             typer.echo(f"  {line}")
     else:
         typer.echo("problems: none")
+    counts = {
+        k: v
+        for k, v in manifest.details.items()
+        if isinstance(v, int) and v and k != "max_hours"  # a setting, not a count
+    }
+    if counts:
+        typer.echo("counts:")
+        for label, number in sorted(counts.items()):
+            typer.echo(f"  {number} x {label}")
 
 
 @app.command("stats")
@@ -250,3 +271,44 @@ def anomalies(
         captions = anomaly_captions(adm.labs, table)
         for caption in captions or ["no anomaly"]:
             typer.echo(f"  {caption}")
+
+
+@app.command("compare")
+def compare(
+    cohort: Annotated[Path, typer.Argument(help="Cohort folder (a raw MIMIC-III import).")],
+    benchmark_root: Annotated[
+        Path | None,
+        typer.Option(
+            "--benchmark-root",
+            help="The benchmark's data/phenotyping folder (train/ and test/ listfile.csv),"
+            " or its data/ folder; data/root next to it names the benchmark's ICD codes.",
+        ),
+    ] = None,
+    listfile: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--listfile",
+            help="A phenotyping listfile.csv to compare with instead (repeatable; a file in"
+            " a test/ folder is the test split).",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+) -> None:
+    """Compare a cohort with the MIMIC-III benchmark's own phenotyping output.
+
+    Lists the admissions only in one of the two, the labels that differ (with the ICD
+    codes behind each) and split differences; exits 1 on any difference, 0 when identical.
+
+    Example: ctk data compare cohort --benchmark-root mimic3-benchmarks/data/phenotyping
+    """
+    from ctk.ehr.compare import compare_with_benchmark
+
+    result = compare_with_benchmark(cohort, benchmark_root=benchmark_root, listfiles=listfile)
+    if as_json:
+        typer.echo(json.dumps(result.model_dump(), indent=2))
+    else:
+        for line in result.lines():
+            typer.echo(line)
+        typer.echo("identical" if result.identical else "DIFFERENT")
+    if not result.identical:
+        raise typer.Exit(1)

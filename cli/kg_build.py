@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from ctk.extraction import ConceptExtractor
+    from ctk.teacher.backend import LLMBackend
 
 __all__ = ["build", "register"]
 
@@ -42,7 +47,10 @@ def build(
         5, "--max-evidence", min=1, help="Evidence sentences kept per edge."
     ),
     min_count: int = typer.Option(
-        1, "--min-count", min=1, help="Drop edges seen fewer times (stores that can prune)."
+        1,
+        "--min-count",
+        min=1,
+        help="Drop edges seen in fewer documents after the build (both stores).",
     ),
     wiki_category: list[str] = typer.Option(
         [],
@@ -59,6 +67,38 @@ def build(
     summary_json: Path | None = typer.Option(
         None, "--summary-json", help="Also write the build summary as JSON to this file."
     ),
+    llm: str | None = typer.Option(
+        None,
+        "--llm",
+        help="With --extractor llm: the LLM backend plugin (openai, langchain, transformers...).",
+    ),
+    model: str | None = typer.Option(None, "--model", help="With --llm: the model name."),
+    base_url: str | None = typer.Option(
+        None,
+        "--base-url",
+        help="With --llm openai: the server's OpenAI-compatible URL (http://127.0.0.1:8000/v1).",
+    ),
+    llm_option: list[str] = typer.Option(
+        [], "--llm-option", help="With --llm: a backend option key=value (repeatable)."
+    ),
+    llm_cache: Path | None = typer.Option(
+        None,
+        "--llm-cache",
+        help="With --llm: folder caching the model's answers by prompt hash "
+        "(default: STORE.llm-cache beside an embedded store; required for Neo4j).",
+    ),
+    api_key_env: str | None = typer.Option(
+        None,
+        "--api-key-env",
+        help="With --llm: read the API key from this environment variable "
+        "(default: CTK_OPENAI_API_KEY, then OPENAI_API_KEY).",
+    ),
+    allow_remote: bool = typer.Option(
+        False,
+        "--allow-remote",
+        help="With --llm and text: sources: allow sending their text to a backend on another "
+        "machine (clinical notes must not leave it without this).",
+    ),
 ) -> None:
     """Build the knowledge graph from PubMed, Wikipedia or text corpora (resumable).
 
@@ -68,6 +108,10 @@ def build(
     Example: ctk kg build --source pubmed:samples/corpora/pubmed_baseline_sample.xml.gz
     --source wikipedia:samples/corpora/enwiki_medical_sample.xml.bz2 --wiki-category medical
     --store kg.db
+
+    With a teacher server: ctk kg build --source pubmed:abstracts.xml --store kg.db
+    --extractor llm --llm openai --base-url http://127.0.0.1:8000/v1 --model qwen2.5-7b
+    (one process; answers cached in kg.db.llm-cache, so a resumed build asks nothing twice).
     """
     from rich.console import Console
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -75,21 +119,32 @@ def build(
 
     from ctk.cli.options import open_cli_store
     from ctk.errors import ConfigError
-    from ctk.extraction import ConceptExtractor
     from ctk.kg.build import BuildProgress, build_graph
     from ctk.kg.sources.spec import open_source
     from ctk.registry import EXTRACTORS
 
     console = Console(stderr=True)
-    needs = EXTRACTORS.describe(extractor).required_arguments
-    if needs:
-        raise ConfigError(
-            f"the {extractor!r} extractor cannot be created from the command line: it needs "
-            f"the argument(s) {', '.join(needs)}",
-            hint="use the Python API (ctk.kg.build.build_graph(..., extractor=...)) for "
-            "extractors that need arguments, such as an LLM backend",
+    backend: LLMBackend | None = None
+    ex: ConceptExtractor
+    if extractor == "llm":
+        ex, backend = _llm_extractor(
+            llm, model, base_url, llm_option, llm_cache, api_key_env, store, source, allow_remote
         )
-    ex: ConceptExtractor = EXTRACTORS.create(extractor)  # a failing constructor: named, exit 2
+        if workers not in (None, 1):
+            console.print("[yellow]--extractor llm runs in one process (--workers 1)[/yellow]")
+        workers = 1
+    else:
+        if llm is not None:
+            raise ConfigError("--llm needs --extractor llm", hint="add --extractor llm")
+        needs = EXTRACTORS.describe(extractor).required_arguments
+        if needs:
+            raise ConfigError(
+                f"the {extractor!r} extractor cannot be created from the command line: it "
+                f"needs the argument(s) {', '.join(needs)}",
+                hint="use the Python API (ctk.kg.build.build_graph(..., extractor=...)) for "
+                "extractors that need arguments",
+            )
+        ex = EXTRACTORS.create(extractor)  # a failing constructor: named in one line, exit 2
     sources = [
         open_source(s, wiki_categories=wiki_category or None, wiki_title_pattern=wiki_title)
         for s in source
@@ -119,16 +174,20 @@ def build(
                 ),
             )
 
-        summary = build_graph(
-            sources,
-            graph,
-            extractor=ex,
-            workers=workers,
-            chunk_docs=chunk_docs,
-            min_count=min_count,
-            max_evidence=max_evidence,
-            progress=on_progress,
-        )
+        try:
+            summary = build_graph(
+                sources,
+                graph,
+                extractor=ex,
+                workers=workers,
+                chunk_docs=chunk_docs,
+                min_count=min_count,
+                max_evidence=max_evidence,
+                progress=on_progress,
+            )
+        finally:
+            if backend is not None:
+                backend.close()
     out = Console()
     table = Table(title="ctk kg build", show_header=False)
     rows = [
@@ -160,6 +219,50 @@ def build(
         out.print(f"[red]truncated:[/] {t}", highlight=False)
     if summary_json is not None:
         summary_json.write_text(json.dumps(summary.as_dict(), indent=2) + "\n", encoding="utf-8")
+
+
+def _llm_extractor(
+    llm: str | None,
+    model: str | None,
+    base_url: str | None,
+    llm_option: list[str],
+    llm_cache: Path | None,
+    api_key_env: str | None,
+    store: str,
+    sources: list[str],
+    allow_remote: bool,
+) -> tuple[ConceptExtractor, LLMBackend]:
+    """The LLM extractor of ``--extractor llm``, its backend checked against the data policy."""
+    from ctk.cli.rationale import _api_key, parse_options
+    from ctk.errors import ConfigError
+    from ctk.plugins.extractors.llm import build_llm_extractor
+    from ctk.teacher.backend import check_data_policy
+    from ctk.teacher.factory import BackendSettings
+
+    if llm is None:
+        raise ConfigError(
+            "--extractor llm needs a backend",
+            hint="e.g. --llm openai --base-url http://127.0.0.1:8000/v1 --model NAME",
+        )
+    cache = llm_cache
+    if cache is None:
+        if "://" in store:
+            raise ConfigError(
+                "--extractor llm with a Neo4j store needs --llm-cache FOLDER",
+                hint="the answers cache lives in a folder on this machine",
+            )
+        cache = Path(store + ".llm-cache")
+    settings = BackendSettings(model=model, base_url=base_url, api_key=_api_key(api_key_env))
+    ex, backend = build_llm_extractor(
+        llm, parse_options(llm_option, "--llm-option"), settings, cache_dir=cache
+    )
+    try:
+        if any(s.split(":", 1)[0] == "text" for s in sources):
+            check_data_policy(backend, allow_remote=allow_remote)
+    except BaseException:
+        backend.close()
+        raise
+    return ex, backend
 
 
 def register(app: typer.Typer) -> None:

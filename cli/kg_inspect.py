@@ -10,6 +10,7 @@ takes ``--store``: a path of the embedded store (default ``kg.db``, or the
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -22,6 +23,7 @@ from ctk.errors import ConfigError
 
 if TYPE_CHECKING:
     from ctk.kg.stores.base import Neighbour
+    from ctk.records import Concept, Relation
 
 __all__ = ["DEFAULT_STORE", "register"]
 
@@ -79,6 +81,32 @@ def _neighbour_json(n: Neighbour) -> dict[str, Any]:
     }
 
 
+_QUERY_FORMATS = ("table", "plain", "json")
+
+
+def _evidence_labels(rel: Relation) -> str:
+    return ", ".join(dict.fromkeys(_evidence_label(e.source, e.document_id) for e in rel.evidence))
+
+
+def _print_plain(target: Concept, others: list[Concept], neighbours: list[Neighbour]) -> None:
+    """One header line, then one tab-separated line per neighbour; no cell is cut."""
+    typer.echo(f"# {target.name}\t{target.id}\t{target.type}\t{target.mentions} mentions")
+    if others:
+        typer.echo("# other matches: " + ", ".join(f"{m.name} ({m.id})" for m in others))
+    if not neighbours:
+        typer.echo("# no relations")
+        return
+    typer.echo("direction\trelation\tconcept\tconcept_id\tweight\tcount\tevidence\tsentence")
+    for n in neighbours:
+        rel = n.relation
+        sentence = " ".join(rel.evidence[0].sentence.split()) if rel.evidence else ""
+        row = [
+            n.direction, rel.type, n.concept.name, n.concept.id,
+            f"{rel.weight:.3f}", str(rel.count), _evidence_labels(rel), sentence,
+        ]  # fmt: skip
+        typer.echo("\t".join(row))
+
+
 def _query(
     concept: Annotated[str, typer.Argument(help="Concept name, synonym or id.")],
     store: StoreOpt = DEFAULT_STORE,
@@ -90,7 +118,17 @@ def _query(
     min_weight: Annotated[
         float | None, typer.Option("--min-weight", help="Only edges with at least this weight.")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    output_format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help=(
+                "table (a terminal's default), plain (one tab-separated line per neighbour, "
+                "nothing cut: the default when the output is a file or a pipe) or json."
+            ),
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
     neo4j_user: UserOpt = None,
     neo4j_password: PasswordOpt = None,
     neo4j_database: DatabaseOpt = None,
@@ -99,9 +137,18 @@ def _query(
 
     The concept is found by id, else by name or synonym (case-insensitive), else
     by prefix. Evidence shows the documents (PMID, Wikipedia page) and a sentence.
+    Document ids are never cut: the table folds long cells, and output to a file or a
+    pipe is plain tab-separated lines unless --format says otherwise.
 
-    Example: ctk kg query "heart failure" --store kg.db --limit 10
+    Example: ctk kg query "heart failure" --store kg.db --limit 10 --format plain
     """
+    fmt = "json" if as_json else output_format
+    if fmt is None:
+        fmt = "table" if sys.stdout.isatty() else "plain"
+    if fmt not in _QUERY_FORMATS:
+        raise ConfigError(
+            f"unknown --format {fmt!r}", hint=f"use one of: {', '.join(_QUERY_FORMATS)}"
+        )
     with open_cli_store(
         store, user=neo4j_user, password=neo4j_password, database=neo4j_database, read_only=True
     ) as graph:
@@ -116,13 +163,16 @@ def _query(
         neighbours = graph.neighbours(
             target.id, limit=limit, relation_types=relation_type, min_weight=min_weight
         )
-    if as_json:
+    if fmt == "json":
         payload = {
             "concept": target.model_dump(),
             "other_matches": [m.model_dump() for m in matches[1:]],
             "neighbours": [_neighbour_json(n) for n in neighbours],
         }
         typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        return
+    if fmt == "plain":
+        _print_plain(target, matches[1:], neighbours)
         return
     console = Console()
     synonyms = f" (also: {', '.join(target.synonyms[:5])})" if target.synonyms else ""
@@ -140,18 +190,16 @@ def _query(
         console.print("no relations")
         return
     table = Table(show_lines=False)
-    table.add_column("relation")
-    table.add_column("concept")
-    table.add_column("weight", justify="right")
-    table.add_column("count", justify="right")
-    table.add_column("evidence")
+    table.add_column("relation", overflow="fold")
+    table.add_column("concept", overflow="fold")
+    table.add_column("weight", justify="right", overflow="fold")
+    table.add_column("count", justify="right", overflow="fold")
+    table.add_column("evidence", overflow="fold")
     table.add_column("sentence", overflow="fold")
     for n in neighbours:
         rel = n.relation
         arrow = f"→ {rel.type}" if n.direction == "out" else f"← {rel.type}"
-        docs = ", ".join(
-            dict.fromkeys(_evidence_label(e.source, e.document_id) for e in rel.evidence)
-        )
+        docs = _evidence_labels(rel)
         sentence = _truncate(rel.evidence[0].sentence, 80) if rel.evidence else ""
         table.add_row(
             arrow,

@@ -16,9 +16,12 @@ import typer
 from rich.console import Console
 
 from ctk import __version__
+from ctk.cli.help_format import hide_flag_placeholders
 from ctk.errors import CtkError
 
 __all__ = ["app", "main"]
+
+hide_flag_placeholders()
 
 app = typer.Typer(
     name="ctk",

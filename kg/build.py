@@ -176,6 +176,7 @@ def process_chunk(
     counter = CooccurrenceCounter(ex, max_evidence=max_evidence)
     for record in records:
         counter.add(fmt.parse(record, report, skipped))
+    skipped.update({f"{fmt.name}: {note}": n for note, n in counter.notes.items()})
     return ChunkResult(chunk_id, counter.delta(), report, skipped, len(counter.deleted))
 
 
@@ -259,8 +260,8 @@ def build_graph(
             ``workers > 1`` it is pickled to each worker process.
         workers: Processes for parsing and extraction (None: all cores; 1: this process).
         chunk_docs: Records per chunk (the unit of resume).
-        min_count: Drop edges seen fewer times after the build (needs a store with
-            ``prune(min_count)``; 1 keeps everything).
+        min_count: Drop edges seen in fewer documents after the build
+            (``store.prune``; 1 keeps everything).
         max_evidence: Evidence sentences kept per edge and chunk.
         wiki_categories: Category filter for Wikipedia sources (``["medical"]``...).
         wiki_title_pattern: Title filter (regular expression) for Wikipedia sources.
@@ -282,12 +283,6 @@ def build_graph(
         raise ConfigError(f"chunk_docs must be at least 1, got {chunk_docs}")
     if min_count < 1:
         raise ConfigError(f"min_count must be at least 1, got {min_count}")
-    prune = getattr(store, "prune", None)
-    if min_count > 1 and prune is None:
-        raise ConfigError(
-            f"this store ({type(store).__name__}) cannot drop rare edges (min_count={min_count})",
-            hint="build with min_count=1 and filter by weight or count when querying",
-        )
     opened = [
         s
         if isinstance(s, Source)
@@ -362,8 +357,8 @@ def build_graph(
         if e.reason == "truncated file"
     ]
     store.finalize()
-    if min_count > 1 and prune is not None:
-        prune(min_count)
+    if min_count > 1:
+        store.prune(min_count)
     stats = store.stats()
     summary.concepts = stats.concepts
     summary.relations = stats.relations

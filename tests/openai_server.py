@@ -12,7 +12,10 @@ a queue (then :attr:`FakeOpenAIServer.default`):
 - ``"hang"``: sleeps :attr:`FakeOpenAIServer.hang_s` (longer than the client timeout);
 - ``"invalid_json"``: HTTP 200, but the message content is not JSON;
 - ``"bad_body"``: HTTP 200 whose body is not JSON;
-- ``"bad_cite"``: valid JSON citing an evidence number that was not given.
+- ``"bad_cite"``: valid JSON citing an evidence number that was not given;
+- ``"concepts"``: a concept extractor's answer, the JSON list of those of
+  :attr:`FakeOpenAIServer.concepts` (``{name: type}``) that the prompt's
+  ``Sentence:`` line contains.
 
 With ``api_key`` set, a request without ``Authorization: Bearer KEY`` gets HTTP
 401. ``reject_json_schema=True`` mimics llama.cpp: HTTP 500 to a
@@ -78,6 +81,7 @@ class FakeOpenAIServer:
         self.model = model
         self.api_key = api_key
         self.requests: list[dict[str, Any]] = []
+        self.concepts: dict[str, str] = {}
         self.behaviours: list[str] = []
         self._queue: deque[str] = deque()
         self._lock = threading.Lock()
@@ -204,6 +208,15 @@ class FakeOpenAIServer:
                 prompt = "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
                 if behaviour == "invalid_json":
                     content = "Sure! Here is the rationale: the patient is sick {not json"
+                elif behaviour == "concepts":
+                    sentence = prompt.rpartition("Sentence:")[2].lower()
+                    content = json.dumps(
+                        [
+                            {"name": name, "type": ctype}
+                            for name, ctype in server.concepts.items()
+                            if name.lower() in sentence
+                        ]
+                    )
                 else:
                     content = json.dumps(teacher_answer(prompt, bad_cite=behaviour == "bad_cite"))
                 self._json(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -83,6 +84,21 @@ class ConceptExtractor(Plugin, ABC):
     @abstractmethod
     def _extract(self, sentence: str) -> list[Mention]:
         """Concept mentions in one sentence, not overlapping (the base sorts and checks)."""
+
+    def extract_document(self, sentences: Sequence[str]) -> list[list[Mention]]:
+        """Mentions of each sentence of one document.
+
+        Extractors that use the whole document (abbreviations it defines, as the
+        dictionary extractor does) override this; by default each sentence is
+        read on its own with :meth:`extract`.
+
+        Args:
+            sentences: The document's sentences, in order.
+
+        Returns:
+            One list of mentions per sentence.
+        """
+        return [self.extract(s) for s in sentences]
 
     def concept(self, concept_id: str) -> Concept | None:
         """The full concept (with synonyms) behind an id, where the extractor knows it."""

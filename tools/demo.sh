@@ -9,7 +9,7 @@
 # Environment: CTK_DEMO_TEACHER_ADMISSIONS (default 8), CTK_DEMO_STEPS (default 120).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash tools/bootstrap.sh >/dev/null
+bash tools/bootstrap.sh
 # shellcheck disable=SC1091
 . "${CTK_VENV:-.venv}/bin/activate"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 ANONYMIZED_TELEMETRY=False
@@ -40,12 +40,14 @@ step "3. rationales from a real local teacher (llama.cpp + SmolLM2-135M-Instruct
 PORT="$(python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 ctk teacher serve --port "$PORT" --log-file "$OUT/teacher.log" > "$OUT/teacher.out" 2>&1 &
 TEACHER_PID=$!
-trap 'kill "$TEACHER_PID" 2>/dev/null || true' EXIT
+# SIGTERM stops the server and its llama.cpp child; wait reaps it, so nothing is left behind.
+stop_teacher() { kill "$TEACHER_PID" 2>/dev/null && wait "$TEACHER_PID" 2>/dev/null || true; }
+trap stop_teacher EXIT
 ctk teacher wait "http://127.0.0.1:$PORT/v1" --timeout 120 > /dev/null
 ctk rationale generate --cohort "$OUT/cohort" --kg "$OUT/kg.db" --retriever graph \
   --llm openai --base-url "http://127.0.0.1:$PORT/v1" --split train --limit "$N_TEACHER" \
   --prompt teacher_compact --concurrency 1 --out "$OUT/rationales.jsonl"
-kill "$TEACHER_PID" 2>/dev/null || true
+stop_teacher
 python - "$OUT/rationales.jsonl" <<'PY'
 import sys
 from ctk.teacher import read_rationales

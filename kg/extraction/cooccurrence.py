@@ -1,30 +1,44 @@
-"""Sentence-level co-occurrence counting: documents -> one chunk's :class:`GraphDelta`.
+"""Document-level co-occurrence counting: documents -> one chunk's :class:`GraphDelta`.
 
-For each sentence of each document, the extractor's mentions are collected
-(negated mentions are left out, and a concept counts once per sentence). Then:
+Each document's sentences go to the extractor together
+(:meth:`~ctk.extraction.ConceptExtractor.extract_document`, so that
+abbreviations the document defines are resolved); negated mentions are left out.
+Then, counting **documents, not sentences** (an abstract that repeats a pair in
+five sentences is one piece of support):
 
-* each concept's ``mentions`` grows by one per sentence that mentions it;
-* every pair of distinct concepts in the sentence adds 1 to an undirected
-  ``associated_with`` edge (stored with the smaller id as source);
-* a pair linked by a cue phrase (:mod:`ctk.kg.extraction.cues`) also adds 1 to
-  the typed, directed edge the cue states;
+* each concept's ``mentions`` grows by one per document that mentions it;
+* a pair of distinct concepts in one sentence adds 1, once per document, to an
+  undirected ``associated_with`` edge (stored with the smaller id as source),
+  unless every sentence that pairs them merely lists them (an *enumeration*, see
+  :mod:`ctk.kg.extraction.enumerations`): such a pair is discounted to nothing
+  for that document;
+* a pair linked by a cue phrase (:mod:`ctk.kg.extraction.cues`) also adds 1 per
+  document to the typed, directed edge the cue states;
 * each edge keeps up to ``max_evidence`` evidence sentences per chunk (source,
-  document id, sentence, year), the first ones in corpus order.
+  document id, sentence, year): one per document, the first non-enumeration
+  sentence;
+* a document whose title and abstract repeat one already counted in this chunk
+  (the same article under two PMIDs) is counted once (``notes`` says how often);
+* a PubMed document indexed ``Animals`` but not ``Humans`` (MeSH check tags) is a
+  non-human study: its concepts count, its pairs do not (``notes``).
 
-Counts add up across chunks, so a store's ``finalize()`` can compute NPMI
-(:mod:`ctk.kg.extraction.weights`) from the totals: ``n(a)`` = concept mentions,
-``n(a,b)`` = the ``associated_with`` count, ``N`` = sentences.
+Counts add up across chunks, so a store's ``finalize()`` computes weights
+(:mod:`ctk.kg.extraction.weights`) from the totals: ``n(a)`` = documents
+mentioning a concept, ``n(a,b)`` = the edge's count, ``N`` = documents.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 from typing import cast
 
 from ctk.extraction import ConceptExtractor, Mention
 from ctk.kg.extraction.cues import typed_relation
+from ctk.kg.extraction.enumerations import enumeration_groups
 from ctk.kg.extraction.sentences import split_sentences
 from ctk.kg.sources.document import Deletion, Document
 from ctk.kg.stores.base import GraphDelta, RelationDelta
@@ -37,6 +51,28 @@ MAX_SENTENCE_CHARS = 600
 
 
 _EvidenceMaker = Callable[[], Evidence]
+
+
+def _evidence_maker(source: str, doc_id: str, sentence: str, year: int | None) -> _EvidenceMaker:
+    def make() -> Evidence:
+        # built only when an edge still wants evidence; fields are plain str/int
+        text = sentence
+        if len(text) > MAX_SENTENCE_CHARS:
+            text = text[: MAX_SENTENCE_CHARS - 1] + "…"
+        return Evidence.model_construct(source=source, document_id=doc_id, sentence=text, year=year)
+
+    return make
+
+
+def _content_key(doc: Document) -> str:
+    """Title and abstract, case and spacing folded, hashed: same article, same key."""
+    text = " ".join(" ".join(doc.passages()).lower().split())
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def _non_human(mesh_terms: Sequence[str]) -> bool:
+    """MeSH check tags say a non-human study: ``Animals`` without ``Humans``."""
+    return "Animals" in mesh_terms and "Humans" not in mesh_terms
 
 
 @dataclass
@@ -70,6 +106,9 @@ class CooccurrenceCounter:
         self._mentions: dict[str, int] = {}
         self._concepts: dict[str, Concept] = {}
         self._edges: dict[tuple[str, str, str], _Edge] = {}
+        self._seen_content: set[str] = set()
+        #: What was counted differently, and how often (duplicates, non-human studies).
+        self.notes: Counter[str] = Counter()
 
     def _concept(self, m: Mention) -> None:
         if m.concept_id not in self._concepts:
@@ -81,66 +120,82 @@ class CooccurrenceCounter:
             )
         self._mentions[m.concept_id] = self._mentions.get(m.concept_id, 0) + 1
 
-    def _edge(self, key: tuple[str, str, str], ev: list[Evidence], make: _EvidenceMaker) -> None:
+    def _edge(self, key: tuple[str, str, str], make: _EvidenceMaker) -> None:
         edge = self._edges.get(key)
         if edge is None:
             edge = self._edges[key] = _Edge()
         edge.count += 1
         if len(edge.evidence) < self.max_evidence:
-            if not ev:
-                ev.append(make())
-            edge.evidence.append(ev[0])
+            edge.evidence.append(make())
 
     def add_sentence(
         self, source: str, doc_id: str, sentence: str, year: int | None = None
     ) -> list[Mention]:
-        """Count one sentence; returns the mentions used (not negated, one per concept)."""
-        self.sentences += 1
-        seen: dict[str, Mention] = {}
-        for m in self.extractor.extract(sentence):
-            if not m.negated and m.concept_id not in seen:
-                seen[m.concept_id] = m
-        mentions = list(seen.values())
-        for m in mentions:
-            self._concept(m)
-        if len(mentions) < 2:
-            return mentions
-
-        def make() -> Evidence:
-            # built only when an edge still wants evidence; fields are plain str/int
-            text = sentence
-            if len(text) > MAX_SENTENCE_CHARS:
-                text = text[: MAX_SENTENCE_CHARS - 1] + "…"
-            return Evidence.model_construct(
-                source=source, document_id=doc_id, sentence=text, year=year
-            )
-
-        ev: list[Evidence] = []
-        ordered = sorted(mentions, key=lambda m: m.start)
-        for a, b in combinations(ordered, 2):
-            ids = (
-                (a.concept_id, b.concept_id)
-                if a.concept_id < b.concept_id
-                else (b.concept_id, a.concept_id)
-            )
-            self._edge((ids[0], "associated_with", ids[1]), ev, make)
-            typed = typed_relation(sentence, a, b)
-            if typed is not None:
-                self._edge((typed.source_id, typed.type, typed.target_id), ev, make)
-        return mentions
+        """Count one sentence as a document of its own; returns the mentions used."""
+        self.documents += 1
+        return self._count(source, doc_id, [sentence], year, pairs=True)[0]
 
     def add_text(self, source: str, doc_id: str, text: str, year: int | None = None) -> int:
-        """Split a text into sentences and count each; returns the sentence count."""
-        n = 0
-        for sentence in split_sentences(text):
-            self.add_sentence(source, doc_id, sentence, year)
-            n += 1
-        return n
+        """Split a text into sentences and count it as one document; returns the sentences."""
+        sentences = split_sentences(text)
+        self.documents += 1
+        self._count(source, doc_id, sentences, year, pairs=True)
+        return len(sentences)
 
     def add_document(self, doc: Document) -> int:
-        """Count a document's title and body; returns its sentence count."""
+        """Count a document's title and body; returns its sentence count (0 for a duplicate)."""
+        key = _content_key(doc)
+        if key in self._seen_content:
+            self.notes["duplicate article (same title and abstract), counted once"] += 1
+            return 0
+        self._seen_content.add(key)
+        sentences = [s for p in doc.passages() for s in split_sentences(p)]
         self.documents += 1
-        return sum(self.add_text(doc.source, doc.doc_id, p, doc.year) for p in doc.passages())
+        non_human = _non_human(doc.mesh_terms)
+        if non_human:
+            self.notes["non-human study (MeSH Animals, not Humans): pairs not counted"] += 1
+        self._count(doc.source, doc.doc_id, sentences, doc.year, pairs=not non_human)
+        return len(sentences)
+
+    def _count(
+        self, source: str, doc_id: str, sentences: Sequence[str], year: int | None, *, pairs: bool
+    ) -> list[list[Mention]]:
+        self.sentences += len(sentences)
+        per_sentence = self.extractor.extract_document(sentences) if sentences else []
+        used: list[list[Mention]] = []
+        doc_concepts: dict[str, Mention] = {}
+        # pair key -> evidence sentence index (a non-enumeration one wins)
+        doc_pairs: dict[tuple[str, str, str], tuple[bool, int]] = {}
+        for s_index, (sentence, found) in enumerate(zip(sentences, per_sentence, strict=True)):
+            seen: dict[str, Mention] = {}
+            for m in found:
+                if not m.negated and m.concept_id not in seen:
+                    seen[m.concept_id] = m
+            mentions = sorted(seen.values(), key=lambda m: m.start)
+            used.append(mentions)
+            for m in mentions:
+                doc_concepts.setdefault(m.concept_id, m)
+            if not pairs or len(mentions) < 2:
+                continue
+            groups = enumeration_groups(sentence, mentions)
+            for (i, a), (j, b) in combinations(enumerate(mentions), 2):
+                listed = groups[i] >= 0 and groups[i] == groups[j]
+                ids = sorted((a.concept_id, b.concept_id))
+                keys = [(ids[0], "associated_with", ids[1])]
+                typed = None if listed else typed_relation(sentence, a, b)
+                if typed is not None:
+                    keys.append((typed.source_id, typed.type, typed.target_id))
+                for key in keys:
+                    old = doc_pairs.get(key)
+                    if old is None or (old[0] and not listed):
+                        doc_pairs[key] = (listed, s_index)
+        for m in doc_concepts.values():
+            self._concept(m)
+        for key, (listed, s_index) in doc_pairs.items():
+            if listed:
+                continue  # only ever listed together in this document: discounted
+            self._edge(key, _evidence_maker(source, doc_id, sentences[s_index], year))
+        return used
 
     def add(self, items: Iterable[Document | Deletion]) -> None:
         """Count documents; record deletions."""

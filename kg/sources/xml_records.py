@@ -6,10 +6,17 @@ scans the (decompressed) byte stream for a record's start and end tags and yield
 each record's bytes with its line number, so that records can be parsed one by
 one, in other processes, and a malformed one costs only itself. Memory stays
 bounded by one block plus the longest record.
+
+Encodings: a file in UTF-16 or UTF-32 (with a byte-order mark, or a UTF-16
+``<?xml`` declaration without one) or in another encoding its XML declaration
+names (``encoding="ISO-8859-1"``) is decoded as a stream and handed on as UTF-8,
+so records always reach the parser as UTF-8 bytes. A file in which no record is
+found at all is reported (``no records``), never read as silently empty.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,7 +25,74 @@ from pathlib import Path
 from ctk.kg.sources.compressed import BLOCK_SIZE, Truncation, read_blocks
 from ctk.report import ProblemReport
 
-__all__ = ["RawRecord", "XmlRecordSplitter"]
+__all__ = ["RawRecord", "XmlRecordSplitter", "detect_encoding", "utf8_blocks"]
+
+_DECLARED = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+def detect_encoding(head: bytes) -> str:
+    """The encoding of an XML file from its first bytes (byte-order mark, declaration).
+
+    Args:
+        head: The file's first bytes (a few hundred are enough).
+
+    Returns:
+        A codec name; ``utf-8`` when nothing says otherwise.
+    """
+    for bom, name in _BOMS:
+        if head.startswith(bom):
+            return name
+    if head.startswith(b"<\x00?\x00"):
+        return "utf-16-le"
+    if head.startswith(b"\x00<\x00?"):
+        return "utf-16-be"
+    m = _DECLARED.match(head)
+    if m is not None:
+        name = m.group(1).decode("ascii").lower()
+        try:
+            return codecs.lookup(name).name
+        except LookupError:
+            return "utf-8"
+    return "utf-8"
+
+
+def utf8_blocks(blocks: Iterator[bytes | Truncation]) -> Iterator[bytes | Truncation]:
+    """The blocks of a byte stream re-encoded as UTF-8 (passed through when already UTF-8)."""
+    first = next(blocks, None)
+    while first is not None and not isinstance(first, Truncation) and len(first) < 4:
+        nxt = next(blocks, None)
+        if nxt is None or isinstance(nxt, Truncation):
+            yield first
+            first = nxt
+            break
+        first += nxt
+    if first is None:
+        return
+    if isinstance(first, Truncation):
+        yield first
+        return
+    encoding = detect_encoding(first[:512])
+    if encoding in ("utf-8", "ascii"):
+        yield first
+        yield from blocks
+        return
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    yield decoder.decode(first).encode("utf-8")
+    for block in blocks:
+        if isinstance(block, Truncation):
+            yield block
+            return
+        yield decoder.decode(block).encode("utf-8")
+    tail = decoder.decode(b"", final=True)
+    if tail:
+        yield tail.encode("utf-8")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +154,7 @@ class XmlRecordSplitter:
         index = 0
         scan = 0  # where to look for the next start tag in buf
         ended = False
-        blocks = read_blocks(self.path, self.block_size)
+        blocks = utf8_blocks(read_blocks(self.path, self.block_size))
         stop: Truncation | None = None
         consumed = 0  # decompressed bytes dropped from the front of buf
 
@@ -151,6 +225,14 @@ class XmlRecordSplitter:
                 scan = 0
         if stop is not None:
             self._truncated(f"line {line_of(len(buf))}, after record {index - 1}", stop)
+        elif index == 0:
+            self.report.add(
+                "no records",
+                str(self.path),
+                "whole file",
+                f"no <{'>, <'.join(self.tags)}> element found: is it the right format, "
+                "and readable in its declared encoding?",
+            )
 
     def _truncated(self, where: str, stop: Truncation) -> None:
         self.truncated = f"{where} (byte {stop.offset}: {stop.reason})"

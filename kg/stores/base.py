@@ -96,6 +96,14 @@ class GraphStore(GraphReader, Closeable):
         """Recompute every edge's association weight from the accumulated counts."""
 
     @abstractmethod
+    def prune(self, min_count: int) -> int:
+        """Delete edges (with their evidence) whose count is below ``min_count``.
+
+        Returns:
+            The number of edges deleted.
+        """
+
+    @abstractmethod
     def upsert_concepts(self, concepts: Iterable[Concept]) -> int:
         """Insert or replace concepts as given (import, vocabulary); returns how many."""
 

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from ctk.errors import FormatVersionError, StoreUnavailableError, StoreWriteError
-from ctk.kg.extraction.weights import npmi
+from ctk.kg.extraction.weights import association_weight
 from ctk.kg.schema import check_relation_type, label_for_type
 from ctk.kg.stores.base import GraphDelta, GraphStats, GraphStore, Neighbour, evidence_key
 from ctk.records import Concept, Evidence, Relation
@@ -333,14 +333,16 @@ class EmbeddedStore(GraphStore):
         return {row[0] for row in self._conn.execute("SELECT id FROM chunks")}
 
     def finalize(self) -> None:
-        """Set every edge's weight to the NPMI of its count and its concepts' mentions.
+        """Set every edge's weight from its count and its concepts' mentions.
 
-        Uses the ``sentences`` total of the graph metadata. One transaction.
+        :func:`~ctk.kg.extraction.weights.association_weight` over the ``documents``
+        total of the graph metadata (the ``sentences`` total for a graph that
+        records no documents). One transaction.
         """
-        n = self._meta_int("sentences")
+        n = self._meta_int("documents") or self._meta_int("sentences")
 
         def weight(count_ab: int, count_a: int | None, count_b: int | None) -> float:
-            return float(npmi(count_ab, count_a or 0, count_b or 0, n))
+            return float(association_weight(count_ab, count_a or 0, count_b or 0, n))
 
         self._conn.create_function("ctk_npmi", 3, weight, deterministic=True)
 
@@ -352,7 +354,23 @@ class EmbeddedStore(GraphStore):
             )
 
         self._write("finalize", work)
-        logger.info("weights recomputed over %d sentences", n)
+        logger.info("weights recomputed over %d documents", n)
+
+    def prune(self, min_count: int) -> int:
+        """Delete the edges (and their evidence) seen in fewer than ``min_count`` documents.
+
+        Returns:
+            The number of edges deleted.
+        """
+
+        def work() -> int:
+            # evidence rows go with their edge (ON DELETE CASCADE)
+            cur = self._conn.execute("DELETE FROM relations WHERE count < ?", (min_count,))
+            return int(cur.rowcount)
+
+        deleted = int(self._write("prune", work))
+        logger.info("pruned %d edges seen fewer than %d times", deleted, min_count)
+        return deleted
 
     def upsert_concepts(self, concepts: Iterable[Concept]) -> int:
         """Insert or replace concepts as given (name, type, synonyms, mentions)."""

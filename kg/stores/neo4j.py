@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ctk import errors
 from ctk.kg import cypher
-from ctk.kg.extraction.weights import npmi
+from ctk.kg.extraction.weights import association_weight
 from ctk.kg.schema import (
     RELATIONSHIP_TYPES,
     check_label,
@@ -403,13 +403,18 @@ class Neo4jStore(GraphStore):
         return {row["id"] for row in self._query("reading chunks", cypher.CHUNK_IDS)}
 
     def finalize(self) -> None:
-        """Set every edge's weight to its NPMI (computed here, written in batches)."""
-        n = self._meta()["sentences"]
+        """Set every edge's weight (:func:`~ctk.kg.extraction.weights.association_weight`).
+
+        Over the ``documents`` total (``sentences`` for a graph without one);
+        computed here, written in batches.
+        """
+        meta = self._meta()
+        n = meta["documents"] or meta["sentences"]
         by_type: dict[str, list[tuple[str, float]]] = {}
         edges = 0
         for record in self._stream(cypher.WEIGHT_INPUTS):
             count_ab, count_a, count_b = record["count"], record["count_a"], record["count_b"]
-            weight = float(npmi(count_ab or 0, count_a or 0, count_b or 0, n))
+            weight = float(association_weight(count_ab or 0, count_a or 0, count_b or 0, n))
             by_type.setdefault(record["type"], []).append((record["id"], weight))
             edges += 1
         for rel_type, weights in by_type.items():
@@ -425,7 +430,7 @@ class Neo4jStore(GraphStore):
                     tx.run(query, {"rows": rows}).consume()
 
                 self._write("weight update", work)
-        logger.info("weights recomputed for %d edges over %d sentences", edges, n)
+        logger.info("weights recomputed for %d edges over %d documents", edges, n)
 
     def upsert_concepts(self, concepts: Iterable[Concept]) -> int:
         """Insert or replace concepts as given (name, type, synonyms, mentions)."""
@@ -476,6 +481,23 @@ class Neo4jStore(GraphStore):
                 session.run(cypher.CLEAR_ALL).consume()
 
         self._with_retries("clear", action)
+
+    def prune(self, min_count: int) -> int:
+        """Delete the edges seen in fewer than ``min_count`` documents (with their evidence).
+
+        Returns:
+            The number of edges deleted.
+        """
+        deleted = [0]
+
+        def action() -> None:
+            with self.driver.session(database=self.database) as session:
+                record = session.run(cypher.PRUNE_RELATIONS, {"min_count": min_count}).single()
+                deleted[0] = int(record["deleted"]) if record is not None else 0
+
+        self._with_retries("prune", action)
+        logger.info("pruned %d edges seen fewer than %d times", deleted[0], min_count)
+        return deleted[0]
 
     # ------------------------------------------------------------------ reads
     @staticmethod

@@ -20,6 +20,8 @@ Each surface form maps to one canonical concept id and type.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -27,12 +29,31 @@ import ahocorasick
 from pydantic import BaseModel
 
 from ctk.extraction import ConceptExtractor, Mention
+from ctk.kg.extraction.abbreviations import find_abbreviations
+from ctk.kg.extraction.mention_rules import (
+    is_adjective_form,
+    is_short_form,
+    modifier_rejects,
+    unambiguous_short_forms,
+)
 from ctk.kg.extraction.negation import negated_after, negation_scopes
 from ctk.kg.extraction.vocabulary import VocabularyEntry, load_vocabulary
 from ctk.plugin import PluginOptions
 from ctk.records import Concept
 
-__all__ = ["DictionaryExtractor", "DictionaryExtractorOptions", "plural_forms"]
+__all__ = [
+    "STOP_ORIGIN",
+    "DictionaryExtractor",
+    "DictionaryExtractorOptions",
+    "ShortForms",
+    "plural_forms",
+]
+
+#: ``origin`` of vocabulary rows that take their span and yield no mention.
+STOP_ORIGIN = "stop"
+
+#: A document's defined short forms -> the vocabulary entry (index) of the long form.
+ShortForms = dict[str, int | None]
 
 
 def plural_forms(surface: str) -> list[str]:
@@ -130,8 +151,10 @@ class DictionaryExtractor(ConceptExtractor):
                     forms = [surface] if pass_no == 0 else plural_forms(surface)
                     for form in forms:
                         if _case_sensitive(surface):
-                            if form not in cs:
-                                cs.add_word(form, (index, len(form)))
+                            # as written, and capitalised at a sentence start
+                            for variant in dict.fromkeys((form, form[:1].upper() + form[1:])):
+                                if variant not in cs:
+                                    cs.add_word(variant, (index, len(variant)))
                         else:
                             key = _lower_same_length(form)
                             if key not in ci:
@@ -159,14 +182,13 @@ class DictionaryExtractor(ConceptExtractor):
         entry = self._by_id.get(concept_id)
         return entry.to_concept() if entry is not None else None
 
-    def _extract(self, sentence: str) -> list[Mention]:
-        """Concept mentions of one sentence (see the module docstring for the rules)."""
+    def _scan(self, sentence: str) -> list[tuple[int, int, int]]:
+        """Whole-word matches ``(start, -length, entry index)`` of both automata."""
         n = len(sentence)
-        found: list[tuple[int, int, int]] = []  # (start, -length, entry index)
-        low = _lower_same_length(sentence)
+        found: list[tuple[int, int, int]] = []
         scans: list[tuple[ahocorasick.Automaton, str]] = []
         if self._ci is not None:
-            scans.append((self._ci, low))
+            scans.append((self._ci, _lower_same_length(sentence)))
         if self._cs is not None:
             scans.append((self._cs, sentence))
         for automaton, text in scans:
@@ -177,12 +199,65 @@ class DictionaryExtractor(ConceptExtractor):
                 if end + 1 < n and sentence[end + 1].isalnum():
                     continue
                 found.append((start, -length, index))
-        if not found:
+        return found
+
+    def resolve_long_form(self, long_form: str) -> int | None:
+        """The vocabulary entry (index) a defined long form names, or None.
+
+        The long form names the concept of the match that ends where it ends (the
+        head of the phrase) and covers at least half of it; a long form starting
+        with a negating prefix ("non-ST elevation ...") names nothing unless the
+        match covers the prefix too.
+        """
+        best: tuple[int, int] | None = None
+        text = long_form.rstrip()
+        for start, neg_len, index in self._scan(text):
+            end = start - neg_len
+            if end != len(text) or 2 * (end - start) < len(text):
+                continue
+            if best is None or -neg_len > best[0]:
+                best = (-neg_len, index)
+        return best[1] if best is not None else None
+
+    def document_context(self, sentences: Sequence[str]) -> ShortForms:
+        """The short forms a document defines, each with the entry its long form names."""
+        defined = find_abbreviations(sentences)
+        return {short: self.resolve_long_form(long) for short, long in defined.items()}
+
+    def extract_document(self, sentences: Sequence[str]) -> list[list[Mention]]:
+        """Mentions of each sentence of one document, short forms resolved per document."""
+        context = self.document_context(sentences) if sentences else {}
+        return [self._extract_with(s, context) for s in sentences]
+
+    def _extract(self, sentence: str) -> list[Mention]:
+        """Concept mentions of one sentence (see the module docstring for the rules).
+
+        A sentence alone defines no short forms except those it defines itself;
+        :meth:`extract_document` reads a whole document's definitions.
+        """
+        return self._extract_with(sentence, self.document_context([sentence]))
+
+    def _extract_with(self, sentence: str, short_forms: ShortForms) -> list[Mention]:
+        found = self._scan(sentence)
+        if short_forms:
+            found = [f for f in found if sentence[f[0] : f[0] - f[1]] not in short_forms]
+            found += self._defined_matches(sentence, short_forms)
+        kept: list[tuple[int, int, int]] = []
+        allowed = unambiguous_short_forms()
+        for start, neg_len, index in found:
+            surface = sentence[start : start - neg_len]
+            if (
+                short_forms.get(surface, -1) == -1
+                and is_short_form(surface)
+                and surface not in allowed
+            ):
+                continue  # an ambiguous short form the document does not define
+            kept.append((start, neg_len, index))
+        if not kept:
             return []
-        found.sort()
         chosen: list[tuple[int, int, int]] = []
         # longest first, then leftmost, keeping non-overlapping spans
-        for start, neg_len, index in sorted(found, key=lambda f: (f[1], f[0])):
+        for start, neg_len, index in sorted(kept, key=lambda f: (f[1], f[0])):
             end = start - neg_len
             if all(end <= s or start >= e for s, e, _ in chosen):
                 chosen.append((start, end, index))
@@ -191,8 +266,25 @@ class DictionaryExtractor(ConceptExtractor):
         out: list[Mention] = []
         for start, end, index in chosen:
             entry = self._entries[index]
+            if entry.origin == STOP_ORIGIN:
+                continue
+            adjective = is_adjective_form(sentence[start:end], entry.name)
+            if modifier_rejects(sentence, start, end, adjective=adjective, concept_name=entry.name):
+                continue
             negated = False
             if self.negation:
                 negated = any(s <= start < e for s, e in scopes) or negated_after(sentence, end)
             out.append(Mention(entry.id, entry.name, entry.type, start, end, negated))
+        return out
+
+    def _defined_matches(
+        self, sentence: str, short_forms: ShortForms
+    ) -> list[tuple[int, int, int]]:
+        """Matches of the document's defined short forms that name a concept."""
+        out: list[tuple[int, int, int]] = []
+        for short, index in short_forms.items():
+            if index is None or short not in sentence:
+                continue
+            pattern = r"(?<![A-Za-z0-9])" + re.escape(short) + r"(?![A-Za-z0-9])"
+            out.extend((m.start(), -len(short), index) for m in re.finditer(pattern, sentence))
         return out

@@ -14,9 +14,11 @@ Structured output differs by server, so the backend negotiates
   server, which answers HTTP 500 to ``json_schema``; vLLM accepts it too);
 - ``none``: no ``response_format``; the prompt asks for JSON and ctk validates;
 - ``auto`` (default): try ``json_schema``, then ``json_object``, then ``none``
-  when a server rejects a form (HTTP 400, 404, 415, 422 or 501, or HTTP 500
-  twice in a row), and remember per server and model what worked (for the
-  process: :func:`negotiated_modes`).
+  when a server rejects a form (HTTP 400, 404, 415, 422 or 501; HTTP 500 when its
+  body names ``response_format``, else twice in a row), and remember per server
+  and model what worked (for the process: :func:`negotiated_modes`). A server whose
+  ``/models`` identifies llama-cpp-python (``owned_by: "me"``) starts at
+  ``json_object``, so its log shows no rejected request.
 
 The API key is held as a secret and never logged.
 """
@@ -53,6 +55,8 @@ _MODES: tuple[str, ...] = ("json_schema", "json_object", "none")
 _REJECTS_FORMAT = frozenset({400, 404, 415, 422, 500, 501})
 
 _negotiated: dict[str, str] = {}
+#: ``owned_by`` of every model on llama-cpp-python's ``/v1/models``.
+_LLAMA_CPP_PYTHON_OWNER = "me"
 _negotiated_lock = threading.Lock()
 
 
@@ -225,12 +229,18 @@ class OpenAIBackend(LLMBackend):
             )
             try:
                 self._model = str(data["data"][0]["id"])
-            except (KeyError, IndexError, TypeError) as e:
+                owner = data["data"][0].get("owned_by")
+            except (KeyError, IndexError, TypeError, AttributeError) as e:
                 raise LLMError(
                     f"{self._root}/models lists no model",
                     hint="pass --model NAME",
                 ) from e
             logger.info("openai backend: using model %s from %s/models", self._model, self._root)
+            if owner == _LLAMA_CPP_PYTHON_OWNER:
+                # llama-cpp-python validates response_format.type as "text" | "json_object"
+                # and answers HTTP 500 to json_schema: start where it will succeed
+                with _negotiated_lock:
+                    _negotiated.setdefault(f"{self._root} {self._model}", "json_object")
         return self._model
 
     def _body(self, request: LLMRequest, model: str, mode: str) -> dict[str, Any]:
@@ -272,8 +282,11 @@ class OpenAIBackend(LLMBackend):
                     data = await self._send("POST", "/chat/completions", body)
                 except LLMError as first:
                     # a 500 may be a rejected response_format (llama.cpp) or a transient
-                    # failure: ask once more before trying the next form
+                    # failure: ask once more before trying the next form, unless the
+                    # server said it was the response_format
                     if not (i + 1 < len(modes) and getattr(first, "status_code", None) == 500):
+                        raise
+                    if "response_format" in str(first):
                         raise
                     data = await self._send("POST", "/chat/completions", body)
             except LLMError as e:

@@ -91,15 +91,25 @@ class TemplateBackend(LLMBackend):
         # one clause per diagnosis ("; "), so that a check of co-named concepts does not
         # read the list as a claim that the diagnoses are related to each other
         short = [p.short_name if (p := phenotype_by_name(d)) else d for d in diagnoses]
-        dx = "; ".join(short) if short else "the recorded diagnoses"
+        dx = "; ".join(short)
         note_parts = [TEMPLATE_LABEL]
-        if meta.get("has_note", True):
+        has_note = meta.get("has_note", True)
+        if has_note and dx:
             note_parts.append(f"The clinical note is consistent with the diagnoses: {dx}.")
+        elif has_note:
+            note_parts.append(
+                "No diagnosis among the 25 phenotypes was recorded for this admission, "
+                "so the note is not related to one."
+            )
+        elif dx:
+            note_parts.append(f"No clinical note was available; the recorded diagnoses: {dx}.")
         else:
-            note_parts.append(f"No clinical note was available; the diagnoses: {dx}.")
+            note_parts.append("No clinical note and no diagnosis were available.")
         note_ev = evidence[: max(limit - 1, 1)] if limit else []
         for ev in note_ev:
             note_parts.append(f"Known: {_short(ev['text'])} {cite(ev)}")
+        if not evidence:
+            note_parts.append("The knowledge graph gave no facts for this admission.")
         lab_parts = [TEMPLATE_LABEL]
         if captions:
             lab_parts.append("Lab anomalies: " + "; ".join(captions) + ".")
@@ -107,9 +117,12 @@ class TemplateBackend(LLMBackend):
             rest = [ev for ev in evidence if ev["alias"] not in used]
             for ev in rest[: max(limit - len(cited), 0)]:
                 lab_parts.append(f"Related knowledge: {_short(ev['text'])} {cite(ev)}")
-            lab_parts.append(f"These abnormal values are in keeping with the diagnoses: {dx}.")
+            if dx:
+                lab_parts.append(f"These abnormal values are in keeping with the diagnoses: {dx}.")
+            else:
+                lab_parts.append("No recorded diagnosis explains these abnormal values.")
         else:
-            lab_parts.append("All measured lab values stayed within their normal ranges.")
+            lab_parts.append("No lab anomaly was found: values in range, or none recorded.")
         return {
             "note_rationale": " ".join(note_parts),
             "lab_rationale": " ".join(lab_parts),

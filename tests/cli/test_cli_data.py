@@ -11,6 +11,7 @@ from ctk.cli.main import main
 from ctk.phenotypes import PHENOTYPE_NAMES
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ehr"
+_OUT = ("--out", "{tmp}/C")
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -49,11 +50,22 @@ def test_import_prints_the_problem_report(
 ) -> None:
     out_dir = str(tmp_path / "C")
     code, out, _ = _run(
-        ["data", "import", "--format", "mimic3", str(FIXTURES / "mimic3_demo"), "--out", out_dir],
+        [
+            "data",
+            "import",
+            "--format",
+            "mimic3",
+            "--cohort",
+            "wide",
+            str(FIXTURES / "mimic3_demo"),
+            "--out",
+            out_dir,
+        ],
         capsys,
     )
     assert code == 0
-    assert "imported 2 admissions" in out and "3 x unparsable or non-finite value" in out
+    assert "imported 2 admissions" in out and "2 x non-finite value" in out
+    assert "1 x events of admissions not imported" in out  # the counts are printed too
     manifest = json.loads((tmp_path / "C" / "manifest.json").read_text())
     assert manifest["problems"]["total"] == 15 and manifest["source"] == "mimic3"
 
@@ -63,7 +75,15 @@ def test_import_prints_the_problem_report(
     [
         (["data", "import", "{tmp}/nope", "--out", "{tmp}/C"], "does not exist"),
         (["data", "import", "--format", "mimic5", "{tmp}", "--out", "{tmp}/C"], "unknown source"),
-        (["data", "import", "--format", "mimic3", "{tmp}/m3", "--out", "{tmp}/C"], "icd9_code"),
+        (
+            ["data", "import", "--format", "mimic3", "--cohort", "wide", "{tmp}/m3", *_OUT],
+            "icd9_code",
+        ),
+        (["data", "import", "--format", "mimic3", "{tmp}/m3", "--out", "{tmp}/C"], "ICUSTAYS"),
+        (
+            ["data", "import", "--format", "mimic4", "--cohort", "wide", "{tmp}", *_OUT],
+            "--cohort",
+        ),
         (["data", "stats", "{tmp}/nope"], "does not exist"),
         (["data", "anomalies", "{tmp}", "--limit", "0"], "--limit"),
         (

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
@@ -149,23 +148,3 @@ def test_generate_help_lists_installed_names(capsys: pytest.CaptureFixture[str])
     assert "installed:" in out
     for name in (*RETRIEVERS.names(), "langchain", "openai", "template", "transformers"):
         assert name in out
-
-
-def test_kg_build_names_an_extractor_that_needs_arguments(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, _, err = run(
-        [
-            "kg",
-            "build",
-            "--extractor",
-            "llm",
-            "--source",
-            str(tmp_path / "none"),
-            "--store",
-            str(tmp_path / "kg.db"),
-        ],
-        capsys,
-    )
-    assert code == 2
-    assert "'llm' extractor" in err and "needs the argument(s) generator" in err

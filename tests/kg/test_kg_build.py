@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from ctk.errors import ConfigError
 from ctk.kg.build import BuildProgress, build_graph
-from ctk.kg.extraction import npmi
+from ctk.kg.extraction.weights import association_weight
 from ctk.kg.stores.base import GraphDelta, GraphStats, GraphStore, Neighbour
 from ctk.plugins.extractors import DictionaryExtractor
 from ctk.records import Concept, Relation
@@ -72,13 +72,19 @@ class MemoryStore(GraphStore):
     def done_chunks(self) -> set[str]:
         return set(self.chunks)
 
+    def prune(self, min_count: int) -> int:
+        rare = [k for k, r in self.relations.items() if r.count < min_count]
+        for k in rare:
+            del self.relations[k]
+        return len(rare)
+
     def finalize(self) -> None:
         for rel in self.relations.values():
-            rel.weight = npmi(
+            rel.weight = association_weight(
                 rel.count,
                 self.concepts[rel.source_id].mentions,
                 self.concepts[rel.target_id].mentions,
-                self.sentences,
+                self.documents or self.sentences,
             )
 
     def upsert_concepts(self, concepts: Iterable[Concept]) -> int:
@@ -241,10 +247,21 @@ def test_truncated_input_keeps_what_was_read(
 
 
 def test_options_are_checked(extractor: DictionaryExtractor) -> None:
-    with pytest.raises(ConfigError, match="cannot drop rare edges"):
-        build_graph(SOURCES, MemoryStore(), extractor=extractor, workers=1, min_count=2)
+    with pytest.raises(ConfigError, match="min_count"):
+        build_graph(SOURCES, MemoryStore(), extractor=extractor, workers=1, min_count=0)
     with pytest.raises(ConfigError, match="chunk_docs"):
         build_graph(SOURCES, MemoryStore(), extractor=extractor, chunk_docs=0)
+
+
+def test_min_count_prunes_the_built_graph(extractor: DictionaryExtractor) -> None:
+    full, pruned = MemoryStore(), MemoryStore()
+    build_graph(SOURCES, full, extractor=extractor, workers=1)
+    build_graph(SOURCES, pruned, extractor=extractor, workers=1, min_count=2)
+    counts = {k: r.count for k, r in full.relations.items()}
+    assert any(c < 2 for c in counts.values()) and any(c >= 2 for c in counts.values())
+    assert {k: r.count for k, r in pruned.relations.items()} == {
+        k: c for k, c in counts.items() if c >= 2
+    }
 
 
 def test_names_with_quotes_and_backticks_are_data(tmp_path: Path) -> None:

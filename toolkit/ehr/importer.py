@@ -35,6 +35,7 @@ def iter_source(
     stays_root: str | Path | None = None,
     note_root: str | Path | None = None,
     testset: str | Path | None = None,
+    cohort: str | None = None,
     on_table: Callable[[Path], None] | None = None,
 ) -> Iterator[Admission]:
     """Yield the admissions of a source with the loader its format names.
@@ -56,6 +57,7 @@ def iter_source(
         and source_format != "mimic3-benchmark",
         "--note-root": note_root is not None and source_format != "mimic4",
         "--testset": testset is not None and source_format == "mimic3-benchmark",
+        "--cohort": cohort is not None and source_format != "mimic3",
     }
     for option, bad in misplaced.items():
         if bad:
@@ -78,6 +80,7 @@ def iter_source(
             chunksize=chunksize,
             max_hours=max_hours,
             testset=testset,
+            cohort=cohort or "benchmark",
             details=details,
             on_table=on_table,
         )
@@ -106,7 +109,10 @@ class SourceOptions(BaseModel):
         notes: Notes CSV of the benchmark's admissions (``mimic3-benchmark``).
         stays_root: The benchmark's per-subject stay folders (``mimic3-benchmark``).
         note_root: MIMIC-IV-Note folder (``mimic4``).
-        testset: The benchmark's test subject list (``mimic3``, ``mimic4``).
+        testset: A ``subject_id,0|1`` test subject list (wide cohorts of ``mimic3``,
+            and ``mimic4``).
+        cohort: ``mimic3`` only: ``benchmark`` (the MIMIC-III benchmark's phenotyping
+            cohort; the default when None) or ``wide``.
         on_table: Called when a raw table starts being read (progress).
     """
 
@@ -118,6 +124,7 @@ class SourceOptions(BaseModel):
     stays_root: Path | None = None
     note_root: Path | None = None
     testset: Path | None = None
+    cohort: str | None = None
     on_table: Callable[[Path], None] | None = None
 
 

@@ -17,9 +17,14 @@ D_LABITEMS       no        ITEMID
 PATIENTS         no        not needed
 ===============  ========  =====================================================
 
-Missing optional tables are listed in the import's details. Labels come from
-DIAGNOSES_ICD through the benchmark's CCS definitions
-(:func:`ctk.phenotypes.icd9_to_phenotypes`).
+Missing optional tables are listed in the import's details; an empty (0-byte) or
+header-only optional table counts as present with no rows. Labels come from DIAGNOSES_ICD
+through the benchmark's CCS definitions (:func:`ctk.phenotypes.icd9_to_phenotypes`).
+
+Two cohorts (``cohort=``): ``"benchmark"`` (the default) is the MIMIC-III benchmark's own
+phenotyping cohort and split (:mod:`ctk.ehr.benchmark_cohort`; it also needs ICUSTAYS with
+its ward and care-unit columns, PATIENTS and D_ICD_DIAGNOSES); ``"wide"`` keeps every
+admission with a discharge summary or a diagnosis.
 """
 
 from __future__ import annotations
@@ -28,25 +33,26 @@ import sys
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
+from typing import Unpack
 
-from ctk.ehr.notes import NoteStore
-from ctk.ehr.raw_mimic import (
-    RawParts,
-    build_admissions,
-    read_admissions,
-    read_first_icu_times,
-    read_test_subjects,
+from ctk.ehr.benchmark_cohort import (
+    read_dictionary_codes,
+    read_patients_dob,
+    select_benchmark_stays,
 )
-from ctk.ehr.resample import DEFAULT_MAX_HOURS
-from ctk.ehr.tables import find_table, iter_rows, parse_time, require_table
-from ctk.errors import DataError
+from ctk.ehr.notes import NoteStore
+from ctk.ehr.raw_mimic import LoadOptions, RawParts, RawRelease
+from ctk.ehr.tables import iter_rows, parse_time
+from ctk.errors import ConfigError
 from ctk.phenotypes import icd9_to_phenotypes, normalise_icd9
 from ctk.records import Admission
 from ctk.report import ProblemReport
 
-__all__ = ["SOURCE", "load_mimic3", "load_noteevents"]
+__all__ = ["COHORTS", "SOURCE", "Mimic3Release", "load_mimic3", "load_noteevents"]
 
 SOURCE = "mimic3"
+#: Cohort rules of the raw MIMIC-III loader.
+COHORTS: tuple[str, ...] = ("benchmark", "wide")
 _DISCHARGE = "discharge summary"
 
 
@@ -78,6 +84,7 @@ def load_noteevents(
         path,
         ["hadm_id", "category", "text"],
         optional=["description", "chartdate", "iserror"],
+        report=report,
     ):
         if row["category"].strip().lower() != _DISCHARGE:
             continue
@@ -98,17 +105,39 @@ def load_noteevents(
     return kept
 
 
-def _read_diagnoses(path: Path, parts: RawParts, report: ProblemReport) -> None:
+def _read_diagnoses(
+    path: Path,
+    parts: RawParts,
+    report: ProblemReport,
+    dictionary: frozenset[str] | None = None,
+) -> None:
+    """Read DIAGNOSES_ICD; with ``dictionary`` (benchmark cohort), codes it lacks are dropped
+    (``read_icd_diagnoses_table``'s inner join) and a diagnosis counts only for the
+    (SUBJECT_ID, HADM_ID) pair of its row (``filter_diagnoses_on_stays``)."""
     codes: dict[str, list[str]] = {}
-    for line_no, row in iter_rows(path, ["hadm_id", "icd9_code"]):
+    src = str(path)
+    for line_no, row in iter_rows(path, ["hadm_id", "icd9_code"], optional=["subject_id"]):
         hadm = row["hadm_id"].strip()
-        code = normalise_icd9(row["icd9_code"])
+        raw = row["icd9_code"].strip()
+        code = normalise_icd9(raw)
         if not code:
-            report.add("diagnosis without code", str(path), f"line {line_no}")
+            report.add("diagnosis without code", src, f"line {line_no}")
             continue
         if hadm not in parts.admissions:
-            report.add("diagnosis of an unknown admission", str(path), f"line {line_no}", hadm)
+            report.add("diagnosis of an unknown admission", src, f"line {line_no}", hadm)
             continue
+        if dictionary is not None:
+            if raw not in dictionary:
+                report.add(
+                    "diagnosis code not in D_ICD_DIAGNOSES (dropped, read_icd_diagnoses_table)",
+                    src,
+                    f"line {line_no}",
+                    raw,
+                )
+                continue
+            if row["subject_id"].strip() != parts.admissions[hadm].subject_id:
+                report.add("diagnosis of another subject's admission", src, f"line {line_no}")
+                continue
         codes.setdefault(hadm, []).append(sys.intern(code))
     for hadm, items in codes.items():
         unique = tuple(dict.fromkeys(items))
@@ -116,95 +145,102 @@ def _read_diagnoses(path: Path, parts: RawParts, report: ProblemReport) -> None:
         parts.phenotypes[hadm] = frozenset(icd9_to_phenotypes(unique))
 
 
-def _known_items(root: Path, parts: RawParts) -> set[int] | None:
-    known: set[int] = set()
-    found = False
-    for name in ("D_ITEMS", "D_LABITEMS"):
-        path = find_table(root, name, required=False)
-        if path is None:
-            parts.stats[f"table {name} absent"] += 1
-            continue
-        found = True
-        for _, row in iter_rows(path, ["itemid"]):
-            if row["itemid"].strip().isdigit():
-                known.add(int(row["itemid"]))
-    return known if found else None
+class Mimic3Release(RawRelease):
+    """Raw MIMIC-III v1.4 on the shared loader skeleton (:class:`~ctk.ehr.raw_mimic.RawRelease`).
+
+    Args:
+        cohort: ``"benchmark"`` (the benchmark's stay selection and dictionary join) or
+            ``"wide"``.
+    """
+
+    source = SOURCE
+    admissions_table = "ADMISSIONS"
+    diagnoses_table = "DIAGNOSES_ICD"
+    icustays_table = "ICUSTAYS"
+    item_tables = ("D_ITEMS", "D_LABITEMS")
+    event_tables = ("CHARTEVENTS", "LABEVENTS")
+
+    def __init__(self, cohort: str = "benchmark") -> None:
+        if cohort not in COHORTS:
+            raise ConfigError(
+                f"unknown cohort {cohort!r}", hint=f"use one of: {', '.join(COHORTS)}"
+            )
+        self.cohort = cohort
+        self._dictionary: frozenset[str] | None = None
+
+    def select(
+        self, root: Path, parts: RawParts, report: ProblemReport, step: Callable[[Path], Path]
+    ) -> None:
+        """The benchmark's stay selection (rules 1-4, 7 of :mod:`ctk.ehr.benchmark_cohort`),
+        or the wide cohort's first ICU stays."""
+        if self.cohort == "wide":
+            super().select(root, parts, report, step)
+            return
+        icu = self.needed(root, "ICUSTAYS", "remove_icustays_with_transfers needs it")
+        patients = self.needed(root, "PATIENTS", "filter_icustays_on_age needs it")
+        dictionary = self.needed(root, "D_ICD_DIAGNOSES", "read_icd_diagnoses_table needs it")
+        parts.stays = select_benchmark_stays(
+            step(icu),
+            {h: a.subject_id for h, a in parts.admissions.items()},
+            read_patients_dob(step(patients), report),
+            report=report,
+            stats=parts.stats,
+        )
+        self._dictionary = read_dictionary_codes(step(dictionary))
+
+    def read_diagnoses(self, path: Path, parts: RawParts, report: ProblemReport) -> None:
+        """DIAGNOSES_ICD (with the dictionary join for the benchmark cohort)."""
+        _read_diagnoses(path, parts, report, self._dictionary)
+
+    def notes_table(self, root: Path, parts: RawParts) -> Path | None:
+        """NOTEEVENTS, when present and not empty."""
+        return self.optional(root, "NOTEEVENTS", parts)
+
+    def read_notes(
+        self, path: Path, store: NoteStore, report: ProblemReport, wanted: set[str]
+    ) -> int:
+        """Discharge summaries of NOTEEVENTS (:func:`load_noteevents`)."""
+        return load_noteevents(path, store, report, wanted=wanted)
 
 
 def load_mimic3(
     root: str | Path,
     *,
     report: ProblemReport,
-    chunksize: int = 200_000,
-    max_hours: int = DEFAULT_MAX_HOURS,
-    testset: str | Path | None = None,
-    details: dict[str, object] | None = None,
-    on_table: Callable[[Path], None] | None = None,
+    cohort: str = "benchmark",
+    **options: Unpack[LoadOptions],
 ) -> Iterator[Admission]:
-    """Yield one admission per HADM_ID of raw MIMIC-III tables.
+    """Yield the admissions of raw MIMIC-III tables.
 
-    An admission is kept when it has a discharge summary or at least one diagnosis;
-    the others are reported. ``admission_id`` is the HADM_ID. Labs: CHARTEVENTS and
-    LABEVENTS items of the 11 paper variables, hours since the first ICU INTIME (or
-    ADMITTIME), hourly means. Split: the benchmark's ``testset.csv`` when given, else a
-    hash of SUBJECT_ID (80/10/10; see :func:`ctk.ehr.raw_mimic.subject_split`).
+    ``cohort="benchmark"`` (default): the MIMIC-III benchmark's phenotyping cohort, labels
+    and split (:mod:`ctk.ehr.benchmark_cohort`); ``admission_id`` is the benchmark's stay
+    name (``10011_episode1``), ``hadm_id`` the HADM_ID; labs on the benchmark's clock (hours
+    from the stay's INTIME, events within the stay).
+
+    ``cohort="wide"``: one admission per HADM_ID with a discharge summary or at least one
+    diagnosis (the others are reported); ``admission_id`` is the HADM_ID; hours since the
+    first ICU INTIME (or ADMITTIME); split: ``testset`` when given, else a hash of SUBJECT_ID
+    (80/10/10; see :func:`ctk.ehr.raw_mimic.subject_split`).
+
+    Labs: CHARTEVENTS and LABEVENTS items of the 11 paper variables, hourly means.
 
     Args:
         root: Folder of the tables.
         report: Collects skipped rows and admissions.
-        chunksize: Hour cells buffered in memory while streaming events.
-        max_hours: Length cap of the hourly grid.
-        testset: The benchmark's ``testset.csv`` (``subject_id,0|1``).
-        details: When given, filled with counts for the manifest.
-        on_table: Called with each table path before it is read (progress).
+        cohort: ``"benchmark"`` or ``"wide"``.
+        **options: ``chunksize``, ``max_hours``, ``testset`` (wide cohort only),
+            ``details``, ``on_table`` (:class:`~ctk.ehr.raw_mimic.LoadOptions`).
 
     Raises:
-        DataError: ADMISSIONS or DIAGNOSES_ICD is missing, or nothing can be kept.
+        ConfigError: Unknown cohort, or ``testset`` with the benchmark cohort.
+        DataError: A table the labels need is missing (ADMISSIONS, DIAGNOSES_ICD; for the
+            benchmark cohort also ICUSTAYS, PATIENTS, D_ICD_DIAGNOSES), or nothing can be kept.
         MissingColumnError: A table lacks a needed column.
     """
-    root = Path(root)
-    if not root.is_dir():
-        raise DataError(f"{root} is not a folder", hint="give the folder of the MIMIC-III tables")
-
-    def step(path: Path) -> Path:
-        if on_table is not None:
-            on_table(path)
-        return path
-
-    admissions_path = step(require_table(root, "ADMISSIONS"))
-    diagnoses_path = require_table(root, "DIAGNOSES_ICD")
-    with NoteStore() as store:
-        parts = RawParts(
-            source=SOURCE,
-            admissions=read_admissions(admissions_path, report),
-            diagnoses={},
-            phenotypes={},
-            notes=store,
+    release = Mimic3Release(cohort)
+    if cohort == "benchmark" and options.get("testset") is not None:
+        raise ConfigError(
+            "--testset applies to the wide cohort only",
+            hint="the benchmark cohort uses the benchmark's own testset.csv (shipped with ctk)",
         )
-        icu = find_table(root, "ICUSTAYS", required=False)
-        if icu is not None:
-            parts.stats["icu stays"] = read_first_icu_times(step(icu), parts.admissions, report)
-        else:
-            parts.stats["table ICUSTAYS absent"] += 1
-        _read_diagnoses(step(diagnoses_path), parts, report)
-        notes = find_table(root, "NOTEEVENTS", required=False)
-        if notes is not None:
-            parts.stats["discharge summaries"] = load_noteevents(
-                step(notes), store, report, wanted=set(parts.admissions)
-            )
-        else:
-            parts.stats["table NOTEEVENTS absent"] += 1
-        parts.known_items = _known_items(root, parts)
-        for name in ("CHARTEVENTS", "LABEVENTS"):
-            path = find_table(root, name, required=False)
-            if path is None:
-                parts.stats[f"table {name} absent"] += 1
-            else:
-                parts.event_tables.append(path)
-        if testset is not None:
-            parts.test_subjects = read_test_subjects(Path(testset))
-        yield from build_admissions(
-            parts, report=report, max_hours=max_hours, chunksize=chunksize, on_table=on_table
-        )
-        if details is not None:
-            details.update(dict(parts.stats))
+    return release.load(root, report=report, **options)

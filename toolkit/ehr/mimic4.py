@@ -23,41 +23,22 @@ lab item ids are shared with MIMIC-III (50931 glucose).
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Unpack
 
 from ctk.ehr.icd10 import icd10_to_phenotypes, normalise_icd10
 from ctk.ehr.notes import NoteStore
-from ctk.ehr.raw_mimic import (
-    RawParts,
-    build_admissions,
-    read_admissions,
-    read_first_icu_times,
-    read_test_subjects,
-)
-from ctk.ehr.resample import DEFAULT_MAX_HOURS
+from ctk.ehr.raw_mimic import LoadOptions, RawParts, RawRelease
 from ctk.ehr.tables import find_table, iter_rows
 from ctk.errors import DataError
 from ctk.phenotypes import icd9_to_phenotypes, normalise_icd9
 from ctk.records import Admission
 from ctk.report import ProblemReport
 
-__all__ = ["SOURCE", "load_discharge_notes", "load_mimic4"]
+__all__ = ["SOURCE", "Mimic4Release", "load_discharge_notes", "load_mimic4"]
 
 SOURCE = "mimic4"
-
-
-def _table(root: Path, module: str, name: str, *, required: bool = False) -> Path | None:
-    found: Path | None = find_table(root, f"{module}/{name}", required=False) or find_table(
-        root, name, required=False
-    )
-    if found is None and required:
-        raise DataError(
-            f"table {module}/{name} not found under {root} "
-            f"(looked in {root / module} and {root}, .csv or .csv.gz)",
-            hint="point at the MIMIC-IV folder holding hosp/ and icu/",
-        )
-    return found
 
 
 def load_discharge_notes(
@@ -113,94 +94,75 @@ def _read_diagnoses(path: Path, parts: RawParts, report: ProblemReport) -> None:
         parts.stats["admissions with ICD-10 codes"] += bool(icd10)
 
 
+class Mimic4Release(RawRelease):
+    """Raw MIMIC-IV on the shared loader skeleton (:class:`~ctk.ehr.raw_mimic.RawRelease`).
+
+    Args:
+        note_root: The MIMIC-IV-Note folder (``discharge.csv(.gz)`` in it or in ``note/``);
+            None: ``ROOT/note/`` when present.
+    """
+
+    source = SOURCE
+    admissions_table = "hosp/admissions"
+    diagnoses_table = "hosp/diagnoses_icd"
+    icustays_table = "icu/icustays"
+    item_tables = ("icu/d_items", "hosp/d_labitems")
+    event_tables = ("icu/chartevents", "hosp/labevents")
+
+    def __init__(self, note_root: str | Path | None = None) -> None:
+        self.note_root = note_root
+
+    def find(self, root: Path, name: str) -> Path | None:
+        """``ROOT/{module}/{name}``, else ``ROOT/{name}`` (all tables in one folder)."""
+        module, _, base = name.rpartition("/")
+        found: Path | None = find_table(root, name, required=False)
+        if found is None and module:
+            found = find_table(root, base, required=False)
+        return found
+
+    def read_diagnoses(self, path: Path, parts: RawParts, report: ProblemReport) -> None:
+        """hosp/diagnoses_icd: ICD-9 and ICD-10-CM codes."""
+        _read_diagnoses(path, parts, report)
+
+    def notes_table(self, root: Path, parts: RawParts) -> Path | None:
+        """MIMIC-IV-Note ``discharge`` (see :func:`_find_notes`)."""
+        found = _find_notes(root, self.note_root)
+        if found is None:
+            parts.stats["table discharge absent"] += 1
+        return found
+
+    def read_notes(
+        self, path: Path, store: NoteStore, report: ProblemReport, wanted: set[str]
+    ) -> int:
+        """Discharge notes (:func:`load_discharge_notes`)."""
+        return load_discharge_notes(path, store, report, wanted=wanted)
+
+
 def load_mimic4(
     root: str | Path,
     *,
     report: ProblemReport,
     note_root: str | Path | None = None,
-    chunksize: int = 200_000,
-    max_hours: int = DEFAULT_MAX_HOURS,
-    testset: str | Path | None = None,
-    details: dict[str, object] | None = None,
-    on_table: Callable[[Path], None] | None = None,
+    **options: Unpack[LoadOptions],
 ) -> Iterator[Admission]:
     """Yield one admission per hadm_id of raw MIMIC-IV tables.
 
-    Same rule as :func:`ctk.ehr.mimic3.load_mimic3`: kept when it has a discharge note
-    or at least one diagnosis; ``admission_id`` is the hadm_id.
+    Same rule as the wide cohort of :func:`ctk.ehr.mimic3.load_mimic3`: kept when it has a
+    discharge note or at least one diagnosis; ``admission_id`` is the hadm_id; split: a
+    ``testset`` file when given, else a hash of subject_id.
 
     Args:
         root: MIMIC-IV folder (with ``hosp/`` and ``icu/``).
         report: Collects skipped rows and admissions.
         note_root: MIMIC-IV-Note folder (``discharge.csv(.gz)`` in it or in ``note/``).
-        chunksize: Hour cells buffered in memory while streaming events.
-        max_hours: Length cap of the hourly grid.
-        testset: A ``subject_id,0|1`` file marking test subjects (else hash split).
-        details: When given, filled with counts for the manifest.
-        on_table: Called with each table path before it is read (progress).
+        **options: ``chunksize``, ``max_hours``, ``testset``, ``details``, ``on_table``
+            (:class:`~ctk.ehr.raw_mimic.LoadOptions`).
 
     Raises:
         DataError: admissions or diagnoses_icd is missing, or nothing can be kept.
         MissingColumnError: A table lacks a needed column.
     """
-    root = Path(root)
-    if not root.is_dir():
-        raise DataError(f"{root} is not a folder", hint="give the MIMIC-IV folder (hosp/, icu/)")
-
-    def step(path: Path) -> Path:
-        if on_table is not None:
-            on_table(path)
-        return path
-
-    admissions_path = _table(root, "hosp", "admissions", required=True)
-    diagnoses_path = _table(root, "hosp", "diagnoses_icd", required=True)
-    assert admissions_path is not None and diagnoses_path is not None
-    with NoteStore() as store:
-        parts = RawParts(
-            source=SOURCE,
-            admissions=read_admissions(step(admissions_path), report),
-            diagnoses={},
-            phenotypes={},
-            notes=store,
-        )
-        icu = _table(root, "icu", "icustays")
-        if icu is not None:
-            parts.stats["icu stays"] = read_first_icu_times(step(icu), parts.admissions, report)
-        else:
-            parts.stats["table icustays absent"] += 1
-        _read_diagnoses(step(diagnoses_path), parts, report)
-        notes = _find_notes(root, note_root)
-        if notes is not None:
-            parts.stats["discharge notes"] = load_discharge_notes(
-                step(notes), store, report, wanted=set(parts.admissions)
-            )
-        else:
-            parts.stats["table discharge absent"] += 1
-        known: set[int] = set()
-        for module, name in (("icu", "d_items"), ("hosp", "d_labitems")):
-            path = _table(root, module, name)
-            if path is None:
-                parts.stats[f"table {name} absent"] += 1
-                continue
-            known.update(
-                int(row["itemid"])
-                for _, row in iter_rows(path, ["itemid"])
-                if row["itemid"].strip().isdigit()
-            )
-        parts.known_items = known or None
-        for module, name in (("icu", "chartevents"), ("hosp", "labevents")):
-            path = _table(root, module, name)
-            if path is None:
-                parts.stats[f"table {name} absent"] += 1
-            else:
-                parts.event_tables.append(path)
-        if testset is not None:
-            parts.test_subjects = read_test_subjects(Path(testset))
-        yield from build_admissions(
-            parts, report=report, max_hours=max_hours, chunksize=chunksize, on_table=on_table
-        )
-        if details is not None:
-            details.update(dict(parts.stats))
+    return Mimic4Release(note_root).load(root, report=report, **options)
 
 
 def _find_notes(root: Path, note_root: str | Path | None) -> Path | None:

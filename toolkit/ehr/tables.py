@@ -5,7 +5,14 @@ demo and MIMIC-IV in lower case (``hadm_id``). :func:`iter_rows` lower-cases the
 checks that the required columns are there, and yields one row at a time with the
 1-based line number, so memory does not grow with the size of the file (CHARTEVENTS is
 30+ GB). A truncated or corrupt ``.gz`` becomes a :class:`~ctk.errors.RecordParseError`
-naming the file and the last row read.
+naming the file and the last row read; a caller that passes a
+:class:`~ctk.report.ProblemReport` keeps the rows read before the cut instead, and the
+report says where it stopped.
+
+Real files break the documented layout in two ways handled here: a header row whose
+quoting is broken (an unterminated or stray ``"``; the header is then split on commas and
+unquoted, and the repair is reported), and an empty file (0 bytes, no header):
+:func:`table_is_empty` lets a loader treat an optional table like that as absent.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from pathlib import Path
 from typing import IO
 
 from ctk.errors import DataError, MissingColumnError, RecordParseError
+from ctk.report import ProblemReport
 
 __all__ = [
     "Row",
@@ -29,6 +37,7 @@ __all__ = [
     "parse_time",
     "read_header",
     "require_table",
+    "table_is_empty",
 ]
 
 csv.field_size_limit(1 << 30)  # discharge summaries are long quoted fields
@@ -85,12 +94,97 @@ def open_csv(path: Path) -> IO[str]:
     return path.open("r", encoding="utf-8", newline="")
 
 
+def _parse_header(line: str) -> tuple[list[str], bool]:
+    """The lower-case column names of a header line, and whether its quoting was repaired.
+
+    A header whose quoting is broken (an odd number of ``"``, or a field that swallowed a
+    line break) is split on commas and stripped of quotes: MIMIC column names hold no
+    commas, so this is exact for every MIMIC table.
+    """
+    text = line.rstrip("\r\n")
+    fields = next(csv.reader([text]), [])
+    broken = text.count('"') % 2 == 1 or any('"' in f or "\n" in f for f in fields)
+    if broken:
+        fields = [f.strip().strip('"').strip() for f in text.split(",")]
+    return [f.strip().lower() for f in fields], broken
+
+
+def table_is_empty(path: Path) -> bool:
+    """True when a table has no header line at all (a 0-byte file, or an empty ``.gz``)."""
+    try:
+        with open_csv(path) as fh:
+            return not fh.readline().strip()
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError):
+        return False  # unreadable is not empty: iter_rows says what is wrong
+
+
+def _polars_rows(
+    path: Path,
+    header: list[str],
+    names: list[str],
+    skip: tuple[str, frozenset[str]],
+) -> Iterator[tuple[int, Row]]:
+    """The fast path of :func:`iter_rows` for large uncompressed tables (polars installed).
+
+    polars parses the file on all cores and drops the rows of skipped values before Python
+    sees them; the rows left are yielded with their record number, as the csv path does.
+    """
+    import polars as pl
+
+    original = {h.strip().strip('"').strip().lower(): h for h in _raw_header(path)}
+    present = [n for n in names if n in header]
+    skip_col = original[skip[0].lower()]
+    frame = (
+        pl.scan_csv(path, infer_schema=False)
+        .with_row_index("__line", offset=2)
+        .filter(~pl.col(skip_col).is_in(list(skip[1])))
+        .select(["__line", *(pl.col(original[n]).fill_null("") for n in present)])
+    )
+    absent = [n for n in names if n not in header]
+    try:
+        for batch in frame.collect_batches(chunk_size=100_000):
+            for values in batch.iter_rows():
+                row = dict(zip(present, values[1:], strict=True))
+                for n in absent:
+                    row[n] = ""
+                yield int(values[0]), row
+    except pl.exceptions.PolarsError as e:
+        raise RecordParseError(
+            f"CSV syntax error ({str(e).splitlines()[0][:200]})",
+            source=str(path),
+            hint="the file may be truncated or not comma-separated",
+        ) from e
+
+
+def _raw_header(path: Path) -> list[str]:
+    with open_csv(path) as fh:
+        return next(csv.reader([fh.readline().rstrip("\r\n")]), [])
+
+
+def _use_polars(path: Path, engine: str) -> bool:
+    if engine == "csv" or path.name.endswith(".gz"):
+        return False  # polars cannot stream a .gz: it would inflate it whole in memory
+    try:
+        import polars  # noqa: F401
+    except ImportError:
+        if engine == "polars":
+            raise
+        return False
+    return engine == "polars" or path.stat().st_size > _POLARS_MIN_BYTES
+
+
+#: Below this size the csv module is as fast as starting polars.
+_POLARS_MIN_BYTES = 64 << 20
+
+
 def iter_rows(
     path: Path,
     required: Sequence[str],
     optional: Sequence[str] = (),
     *,
     skip: tuple[str, frozenset[str]] | None = None,
+    report: ProblemReport | None = None,
+    engine: str = "auto",
 ) -> Iterator[tuple[int, Row]]:
     """Stream the rows of a CSV table with case-insensitive column names.
 
@@ -108,17 +202,18 @@ def iter_rows(
 
     Raises:
         MissingColumnError: A required column is absent (names the file and the columns found).
-        RecordParseError: The file is corrupt, truncated, or a row has too few fields.
+        RecordParseError: The file is corrupt, truncated (without ``report``), or a row has
+            too few fields.
     """
     line_no = 1
     try:
         with open_csv(path) as fh:
-            reader = csv.reader(fh)
-            try:
-                header = next(reader)
-            except StopIteration:
-                raise RecordParseError("empty file, no header line", source=str(path)) from None
-            lower = [h.strip().lower() for h in header]
+            first = fh.readline()
+            if not first.strip():
+                raise RecordParseError("empty file, no header line", source=str(path))
+            lower, repaired = _parse_header(first)
+            if repaired and report is not None:
+                report.add("header row with broken quoting (repaired)", str(path), "line 1")
             wanted = [c.lower() for c in required]
             missing = [c for c in wanted if c not in lower]
             if missing:
@@ -127,6 +222,11 @@ def iter_rows(
                     hint="is this the right table? MIMIC column names may be upper or lower case",
                 )
             names = wanted + [c.lower() for c in optional if c.lower() not in wanted]
+            if skip is not None and not repaired and _use_polars(path, engine):
+                fh.close()
+                yield from _polars_rows(path, lower, names, skip)
+                return
+            reader = csv.reader(fh)
             index = [(n, lower.index(n)) for n in names if n in lower]
             absent = [n for n in names if n not in lower]
             last = max(i for _, i in index)
@@ -154,6 +254,14 @@ def iter_rows(
                     row[n] = ""
                 yield line_no, row
     except (EOFError, gzip.BadGzipFile, zlib.error) as e:
+        if report is not None:
+            report.add(
+                "compressed file ends early (rows read before it kept)",
+                str(path),
+                f"after line {line_no}",
+                str(e)[:80],
+            )
+            return
         raise RecordParseError(
             f"compressed file ends early or is corrupt ({e})",
             source=str(path),
@@ -178,12 +286,12 @@ def read_header(path: Path) -> list[str]:
     """
     try:
         with open_csv(path) as fh:
-            header = next(csv.reader(fh), None)
-    except (OSError, EOFError, zlib.error, UnicodeDecodeError, csv.Error) as e:
+            first = fh.readline()
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError) as e:
         raise RecordParseError(f"cannot read the header ({e})", source=str(path)) from e
-    if header is None:
+    if not first.strip():
         raise RecordParseError("empty file, no header line", source=str(path))
-    return [h.strip().lower() for h in header]
+    return _parse_header(first)[0]
 
 
 def parse_time(text: str) -> datetime | None:

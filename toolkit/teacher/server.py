@@ -17,14 +17,17 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
+from types import FrameType
 from typing import Self
 
 from ctk.closeable import Closeable
@@ -55,6 +58,19 @@ def default_gguf() -> Path:
         if str(file).endswith(".gguf"):
             return Path(str(dist.locate_file(file)))
     raise ConfigError(f"{DEFAULT_GGUF_PACKAGE} is installed but ships no .gguf file")
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux to send SIGTERM when the parent dies.
+
+    A ``kill -9`` of ``ctk teacher serve`` then takes the llama.cpp server with it
+    instead of leaving an orphan holding the port.
+    """
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
 
 
 def _free_port(host: str) -> int:
@@ -148,7 +164,12 @@ class LocalTeacherServer(Closeable):
             raise MissingDependencyError("llama-cpp-python[server]", "teacher") from e
         log = self.log_file.open("ab") if self.log_file else open(os.devnull, "wb")  # noqa: SIM115
         logger.info("starting llama.cpp server on %s with %s", self.base_url, self.model.name)
-        self._proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
+        self._proc = subprocess.Popen(
+            self.command(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        )
         log.close()
         try:
             wait_until_ready(self.base_url, timeout=timeout)
@@ -180,6 +201,42 @@ class LocalTeacherServer(Closeable):
         if self._proc is None:
             return 0
         return self._proc.wait()
+
+    def serve_until_signalled(self, on_ready: Callable[[], None] | None = None) -> int:
+        """Start the server, block until it exits or this process gets SIGINT or SIGTERM.
+
+        The server is always stopped before this returns. Must be called from the main
+        thread. The handlers are installed before the server starts (a signal during
+        start-up stops it too), and they only raise :class:`KeyboardInterrupt`: the server
+        is stopped after ``wait`` has unwound, so the handler never waits on the child
+        while the main thread holds its wait lock (which deadlocked and left the llama.cpp
+        child behind).
+
+        Args:
+            on_ready: Called once the server answers (e.g. to print its URL).
+
+        Returns:
+            The server's exit status, or 0 when it was stopped by a signal.
+        """
+
+        def _interrupt(signum: int, frame: FrameType | None) -> None:
+            raise KeyboardInterrupt
+
+        # SIGINT too: a shell starts `cmd &` with SIGINT ignored, and Python keeps that.
+        previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            if self._proc is None:
+                self.start()
+            if on_ready is not None:
+                on_ready()
+            return self.wait()
+        except KeyboardInterrupt:
+            logger.info("stopping the llama.cpp server on %s", self.base_url)
+            return 0
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            self.stop()
 
     def close(self) -> None:
         """Stop the server (what leaving a ``with`` block does)."""

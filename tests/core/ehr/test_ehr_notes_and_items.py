@@ -71,6 +71,15 @@ def test_item_map_covers_the_17_variables_with_mimic4_metavision_ids() -> None:
         (211, "nan", "", None),
         (211, "inf", "", None),
         (211, "", "", None),
+        (3348, "Brisk", "", 0.0),  # clean_crr
+        (115, "Abnormal >3 secs", "", 1.0),
+        (115, "Other", "", None),
+        (184, "4 Spontaneously", "", 4.0),  # channel_info.json scores
+        (220739, "Spontaneously", "", 4.0),
+        (198, "15", "", 15.0),
+        (454, "Obeys Commands", "", 6.0),
+        (723, "1.0 ET/Trach", "", 1.0),
+        (723, "Mumbles", "", None),  # not a known text: not used
     ],
 )
 def test_clean_value_applies_the_benchmark_conversions(

@@ -61,3 +61,34 @@ def test_skip_passes_over_rows_before_checking_them(tmp_path: Path) -> None:
     path.write_text("itemid,value\n1,a\n2\n3,c\n", encoding="utf-8")  # the short row is skipped
     rows = list(iter_rows(path, ["itemid", "value"], skip=("ITEMID", frozenset({"2"}))))
     assert [r["itemid"] for _, r in rows] == ["1", "3"]
+
+
+def test_polars_and_csv_engines_read_the_same_rows(tmp_path: Path) -> None:
+    pytest.importorskip("polars")
+    from ctk.ehr.tables import iter_rows
+
+    path = tmp_path / "CHARTEVENTS.csv"
+    path.write_text(
+        '"ROW_ID","HADM_ID","ITEMID","CHARTTIME","VALUE","VALUEUOM"\n'
+        '1,100,211,"2150-01-01 10:00:00","88","bpm"\n'
+        "2,,211,2150-01-01 11:00:00,,\n"
+        '3,100,999,2150-01-01 11:00:00,"x, y",\n'
+        '4,101,618,"2150-01-01 12:00:00","a ""quoted"" text",\n'
+    )
+    wanted = ["hadm_id", "itemid", "charttime", "value"]
+    skip = ("itemid", frozenset({"999"}))
+    by_csv = list(iter_rows(path, wanted, ["valueuom", "icustay_id"], skip=skip, engine="csv"))
+    by_polars = list(
+        iter_rows(path, wanted, ["valueuom", "icustay_id"], skip=skip, engine="polars")
+    )
+    assert by_polars == by_csv
+    assert [n for n, _ in by_csv] == [2, 3, 5]
+    assert by_csv[1][1] == {
+        "hadm_id": "",
+        "itemid": "211",
+        "charttime": "2150-01-01 11:00:00",
+        "value": "",
+        "valueuom": "",
+        "icustay_id": "",
+    }
+    assert by_csv[2][1]["value"] == 'a "quoted" text'

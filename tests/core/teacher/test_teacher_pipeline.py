@@ -4,6 +4,7 @@ grammar-constrained schema, for the ``openai`` and ``langchain`` backends."""
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
@@ -52,10 +53,15 @@ def _non_trivial(text: str) -> bool:
     return len(text) > 20 and len(_WORDS.findall(text)) >= 3
 
 
-def test_openai_backend_then_cache(local_teacher_url: str, tmp_path: Path) -> None:
+def test_openai_backend_then_cache(
+    local_teacher_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="ctk")
     backend = OpenAIBackend({"base_url": local_teacher_url, "timeout_s": 120, "max_retries": 1})
     summary = _run(backend, tmp_path)
     assert negotiated_modes()[f"{local_teacher_url} {backend.model_name}"] == "json_object"
+    # llama-cpp-python is recognised from /models: no request it must reject (HTTP 500)
+    assert "rejected response_format" not in caplog.text
     assert summary.generated + summary.failed == N
     assert 0 < summary.completion_tokens < N * 2 * 384  # bounded answers, no run-away
     ok = _check(list(read_rationales(tmp_path / "r.jsonl")))

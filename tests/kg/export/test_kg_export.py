@@ -254,3 +254,25 @@ def test_cli_stats_export_import_vocab(store: EmbeddedStore, tmp_path: Path) -> 
 
     with pytest.raises(StoreUnavailableError):
         run_cli(["stats", "--store", str(tmp_path / "missing.db")])
+
+
+def test_cli_query_never_cuts_document_ids(store: EmbeddedStore) -> None:
+    """In a log (not a terminal) or a narrow table, every PMID is printed whole."""
+    from ctk.cli.kg import app
+
+    db = str(store.path)
+    store.close()
+    for args in (["--format", "plain"], ["--format", "table"], []):
+        result = CliRunner().invoke(
+            app, ["query", "heart failure", "--store", db, *args], env={"COLUMNS": "60"}
+        )
+        assert result.exit_code == 0, result.output
+        assert "…" not in result.output, (args, result.output)  # folded, never cut
+        if "table" not in args:
+            assert "PMID:31000001" in result.output, (args, result.output)
+    plain = CliRunner().invoke(app, ["query", "heart failure", "--store", db])
+    rows = [line.split("\t") for line in plain.output.splitlines() if not line.startswith("#")]
+    assert rows[0][:3] == ["direction", "relation", "concept"]
+    assert all(len(r) == len(rows[0]) for r in rows[1:]) and len(rows) > 1
+    bad = CliRunner().invoke(app, ["query", "heart failure", "--store", db, "--format", "xml"])
+    assert bad.exit_code != 0

@@ -45,7 +45,10 @@ def test_bundled_vocabulary_is_sane() -> None:
 
 def test_whole_words_and_case(ex: DictionaryExtractor) -> None:
     assert _ids(ex, "MIMIC is a database.") == []
-    assert _ids(ex, "He had an MI in 2019.") == ["ctk:acute_myocardial_infarction"]
+    mi = "ctk:acute_myocardial_infarction"
+    assert _ids(ex, "He had an MI in 2019.") == []  # an undefined, ambiguous short form
+    assert _ids(ex, "He had a myocardial infarction (MI) in 2019.") == [mi, mi]
+    assert _ids(ex, "He had a STEMI in 2019.") == [mi]  # on the unambiguous list
     assert _ids(ex, "mi amigo") == []  # acronyms keep their case
     assert _ids(ex, "HEART FAILURE and Heart Failure") == ["ctk:congestive_heart_failure"] * 2
     assert _ids(ex, "pH 7.21") == ["ctk:ph"] and _ids(ex, "PH 7.21") == []

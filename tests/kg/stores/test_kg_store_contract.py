@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ctk.errors import SchemaViolationError, StoreWriteError
+from ctk.kg.extraction.weights import association_weight
 from ctk.kg.extraction.weights import npmi as _npmi
 from ctk.kg.networkx_view import to_networkx
 from ctk.kg.stores import GraphDelta, GraphStore, RelationDelta, open_store
@@ -209,11 +210,13 @@ def test_merge_rules_for_concepts_and_edges(store: GraphStore) -> None:
     assert store.get_concept("ctk:none") is None
 
 
-def test_finalize_sets_npmi_weights(store: GraphStore) -> None:
+def test_finalize_sets_support_shrunk_npmi_weights(store: GraphStore) -> None:
     build(store)
     edge = store.get_relation(Relation.make_id(DYSP, "symptom_of", HF))
     assert edge is not None
-    assert edge.weight == pytest.approx(_npmi(5, 6, 12, 40))
+    # over the documents total (4), shrunk by support: npmi * 5 / (5 + 3)
+    assert edge.weight == pytest.approx(association_weight(5, 6, 12, 4))
+    assert edge.weight == pytest.approx(_npmi(5, 6, 12, 4) * 5 / 8)
     assert -1.0 <= edge.weight <= 1.0
     assert edge.weight > 0
     # p_ab == 1: every sentence holds both concepts
@@ -231,7 +234,21 @@ def test_finalize_sets_npmi_weights(store: GraphStore) -> None:
     )
     store.finalize()
     only = store.get_relation(Relation.make_id("a", "causes", "b"))
-    assert only is not None and only.weight == 1.0
+    # no documents recorded: the sentences total; NPMI 1.0 shrunk by 3 / (3 + 3)
+    assert only is not None and only.weight == pytest.approx(0.5)
+
+
+def test_prune_drops_rare_edges_with_their_evidence(store: GraphStore) -> None:
+    build(store)
+    before = {r.id: r.count for r in store.iter_relations(with_evidence=False)}
+    concepts_before = store.stats().concepts
+    deleted = store.prune(3)
+    after = {r.id: r.count for r in store.iter_relations(with_evidence=False)}
+    assert deleted == sum(1 for c in before.values() if c < 3) > 0
+    assert after == {k: c for k, c in before.items() if c >= 3}
+    assert store.stats().concepts == concepts_before  # concepts stay
+    for fact_id in set(before) - set(after):
+        assert store.get_relation(fact_id) is None
 
 
 def test_npmi_formula_edges() -> None:

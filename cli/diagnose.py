@@ -8,23 +8,37 @@ from typing import Annotated
 
 import typer
 
-from ctk.errors import DataError
+from ctk.cli.options import LegacyGraphOpt, graph_option, open_cli_store
+from ctk.errors import ConfigError, DataError
 
 __all__ = ["diagnose"]
 
 
-def _read_admission(path: Path, admission_id: str | None) -> object:
+def _read_admission(
+    admission: Path | None, cohort: Path | None, admission_id: str | None
+) -> object:
     from ctk.cohort import iter_admissions
     from ctk.records import Admission
 
+    if (admission is None) == (cohort is None):
+        raise ConfigError(
+            "give one admission: --admission FILE.json, or --cohort DIR (with --id)",
+            hint="e.g. ctk diagnose --model out/model --cohort cohort --id 10001_episode1",
+        )
+    if admission is not None and admission.is_dir():  # the old meaning of --admission
+        typer.echo("warning: a cohort folder goes to --cohort (with --id)", err=True)
+        admission, cohort = None, admission
+    path = admission if admission is not None else cohort
+    assert path is not None
     if not path.exists():
         raise DataError(f"{path} does not exist", hint="pass an admission JSON or a cohort")
-    if path.is_file() and path.suffix == ".json":
+    if admission is not None:
         try:
-            return Admission.model_validate_json(path.read_text(encoding="utf-8"))
+            return Admission.model_validate_json(admission.read_text(encoding="utf-8"))
         except ValueError as e:
             raise DataError(
-                f"{path} is not an admission record: {e}", hint="see docs/formats.md"
+                f"{admission} is not an admission record: {e}",
+                hint="see docs/formats.md; a cohort folder goes to --cohort",
             ) from e
     for adm in iter_admissions(path):
         if admission_id is None or adm.admission_id == admission_id:
@@ -37,26 +51,34 @@ def _read_admission(path: Path, admission_id: str | None) -> object:
 def diagnose(
     model: Annotated[Path, typer.Option("--model", "-m", help="A saved student folder.")],
     admission: Annotated[
-        Path,
-        typer.Option("--admission", "-a", help="An Admission JSON file, or a cohort (with --id)."),
-    ],
+        Path | None,
+        typer.Option("--admission", "-a", help="One admission: an Admission JSON file."),
+    ] = None,
+    cohort: Annotated[
+        Path | None,
+        typer.Option("--cohort", "-c", help="A cohort folder; the admission is chosen by --id."),
+    ] = None,
     admission_id: Annotated[
-        str | None, typer.Option("--id", help="Admission id in a cohort (default: the first).")
+        str | None,
+        typer.Option("--id", help="Admission id in the --cohort (default: its first)."),
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", min=1)] = 128,
-    kg: Annotated[
+    max_new_tokens: Annotated[
+        int, typer.Option("--max-new-tokens", min=1, help="Generation length limit.")
+    ] = 128,
+    store: Annotated[
         str | None,
         typer.Option(
-            "--kg",
-            help="Knowledge graph (embedded store file or neo4j:// URI): also show the graph "
+            "--store",
+            help="Knowledge graph (embedded store file or Neo4j URI): also show the graph "
             "facts behind the diagnoses, with their PMIDs/pages.",
         ),
     ] = None,
+    legacy_kg: LegacyGraphOpt = None,
 ) -> None:
     """Diagnose one admission: phenotypes, rationale, anomalies and knowledge used.
 
-    Example: ctk diagnose --model out/model --admission cohort --id 10001_episode1 --kg kg.db
+    Example: ctk diagnose --model out/model --cohort cohort --id 10001_episode1 --store kg.db
     """
     from transformers.utils import logging as hf_logging
 
@@ -65,23 +87,23 @@ def diagnose(
 
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
-    adm = _read_admission(admission, admission_id)
+    adm = _read_admission(admission, cohort, admission_id)
+    kg = graph_option(store, legacy_kg)
     assert isinstance(adm, Admission)
     student = load_student(model)
     result = diagnose_admission(student, adm, max_new_tokens=max_new_tokens)
     if kg is not None:  # the diagnose layer: the student's output joined with graph facts
-        from ctk.cli.options import open_cli_store
         from ctk.kg.facts import graph_facts_for
 
-        with open_cli_store(kg, read_only=True) as store:
+        with open_cli_store(kg, read_only=True) as reader:
             result.graph_facts = graph_facts_for(
-                store, result.diagnoses, knowledge_used=result.knowledge_used
+                reader, result.diagnoses, knowledge_used=result.knowledge_used
             )
     if json_out:
         typer.echo(json.dumps(result.model_dump(), indent=2))
         return
     typer.echo(f"Admission {result.admission_id}")
-    typer.echo("Diagnoses: " + (", ".join(result.diagnoses_short) or "none recognised"))
+    typer.echo("Diagnoses: " + ("; ".join(result.diagnoses) or "none recognised"))
     typer.echo("Rationale: " + (result.rationale or "(none generated)"))
     if result.anomaly_captions:
         typer.echo("Lab anomalies:")

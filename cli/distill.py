@@ -75,8 +75,12 @@ def evaluate(
     out: Annotated[Path, typer.Option("--out", help="Folder for report.json/.md/.png.")] = Path(
         "eval"
     ),
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 16,
-    max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", min=1)] = 128,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help="Admissions per generate call.")
+    ] = 16,
+    max_new_tokens: Annotated[
+        int, typer.Option("--max-new-tokens", min=1, help="Generation length limit.")
+    ] = 128,
     max_admissions: Annotated[int, typer.Option("--max-admissions", min=0, help="0: all.")] = 0,
     bertscore_model: Annotated[
         str | None,
@@ -125,11 +129,15 @@ def init_tiny(
         Path, typer.Option("--cohort", help="Cohort whose text trains the tokenizer.")
     ],
     out: Annotated[Path, typer.Option("--out", help="Folder for the tiny LM (use as lm_path).")],
-    d_model: Annotated[int, typer.Option("--d-model", min=8)] = 64,
-    layers: Annotated[int, typer.Option("--layers", min=1)] = 2,
-    heads: Annotated[int, typer.Option("--heads", min=1)] = 4,
-    vocab_size: Annotated[int, typer.Option("--vocab-size", min=100)] = 800,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    d_model: Annotated[
+        int, typer.Option("--d-model", min=8, help="Hidden size of the tiny T5.")
+    ] = 64,
+    layers: Annotated[int, typer.Option("--layers", min=1, help="Encoder and decoder layers.")] = 2,
+    heads: Annotated[int, typer.Option("--heads", min=1, help="Attention heads.")] = 4,
+    vocab_size: Annotated[
+        int, typer.Option("--vocab-size", min=100, help="Tokenizer vocabulary size.")
+    ] = 800,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed of the weights.")] = 0,
     write_config: Annotated[
         Path | None,
         typer.Option(

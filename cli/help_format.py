@@ -24,8 +24,7 @@ def hide_flag_placeholders() -> None:
         return
     shown = TyperOption.display_type_rich
 
-    # ctx is Any: typer 0.29 types it with its vendored click (typer._click.Context)
-    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:  # typer's own Context
         if self.is_flag:
             return None
         return shown(self, ctx)

@@ -22,7 +22,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-_COMMAND_MODULES = ("ctk.cli.kg_build", "ctk.cli.kg_inspect")
+_COMMAND_MODULES = ("ctk.cli.kg_build", "ctk.cli.kg_inspect", "ctk.cli.kg_load")
 
 
 def _register() -> None:

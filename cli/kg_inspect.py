@@ -212,7 +212,7 @@ def _query(
     console.print(table)
 
 
-_EXPORT_FORMATS = ("turtle", "nt", "graphml")
+_EXPORT_FORMATS = ("turtle", "nt", "graphml", "neo4j-import")
 
 
 def _format_of(fmt: str | None, path: Path) -> str:
@@ -233,25 +233,46 @@ def _format_of(fmt: str | None, path: Path) -> str:
 
 
 def _export(
-    out: Annotated[Path, typer.Option("--out", help="Output file.")],
+    out: Annotated[
+        Path, typer.Option("--out", help="Output file (a folder for --format neo4j-import).")
+    ],
     fmt: Annotated[
         str | None,
-        typer.Option("--format", help="turtle, nt or graphml (default: from the suffix)."),
+        typer.Option(
+            "--format",
+            help="turtle, nt, graphml (default: from the suffix), or neo4j-import: CSV files "
+            "for `neo4j-admin database import full` (see `ctk kg load`).",
+        ),
     ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="neo4j-import: replace a non-empty --out folder.")
+    ] = False,
     store: StoreOpt = DEFAULT_STORE,
     neo4j_user: UserOpt = None,
     neo4j_password: PasswordOpt = None,
     neo4j_database: DatabaseOpt = None,
 ) -> None:
-    """Export the graph as RDF (Turtle, N-Triples; namespace https://w3id.org/ctk/) or GraphML.
+    """Export the graph as RDF (Turtle, N-Triples; namespace https://w3id.org/ctk/), GraphML,
+    or CSV files for Neo4j's offline importer.
 
     Example: ctk kg export --store kg.db --format turtle --out kg.ttl
+
+    Example: ctk kg export --store kg.db --format neo4j-import --out kg-import/
     """
-    fmt = _format_of(fmt, out)
+    fmt = "neo4j-import" if fmt == "neo4j-import" else _format_of(fmt, out)
     with open_cli_store(
         store, user=neo4j_user, password=neo4j_password, database=neo4j_database, read_only=True
     ) as graph:
-        if fmt == "graphml":
+        if fmt == "neo4j-import":
+            from ctk.kg.export.neo4j_import import export_neo4j_import
+
+            manifest = export_neo4j_import(graph, out, overwrite=overwrite)
+            typer.echo(
+                f"wrote {manifest.concepts} concepts, {manifest.relations} relations "
+                f"({manifest.evidence} evidence) and {manifest.chunks} build chunks as "
+                f"neo4j-import CSV files to {out}; load them with `ctk kg load {out}`"
+            )
+        elif fmt == "graphml":
             from ctk.kg.export.graphml import export_graphml
 
             nodes, edges = export_graphml(graph, out)
@@ -279,6 +300,11 @@ def _import(
     Example: ctk kg import kg.ttl --store copy.db
     """
     fmt = _format_of(fmt, path)
+    if fmt == "neo4j-import":
+        raise ConfigError(
+            "neo4j-import folders are loaded by Neo4j's importer, not by `ctk kg import`",
+            hint=f"run `ctk kg load {path} --neo4j-home NEO4J_HOME` on the stopped server",
+        )
     if not path.is_file():
         raise ConfigError(f"no such file: {path}")
     with open_cli_store(

@@ -19,9 +19,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DatabaseOpt",
+    "GraphOpt",
+    "LegacyGraphOpt",
     "PasswordOpt",
     "StoreOpt",
     "UserOpt",
+    "graph_option",
     "open_cli_store",
     "settings",
 ]
@@ -41,6 +44,46 @@ StoreOpt = Annotated[
         help="Embedded store file, or a Neo4j URI (bolt://HOST:7687, neo4j://...).",
     ),
 ]
+GraphOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        envvar="CTK_KG_STORE",
+        help="Knowledge graph: an embedded store file, or a Neo4j URI (bolt://HOST:7687, "
+        "neo4j://...).",
+        show_envvar=False,
+    ),
+]
+LegacyGraphOpt = Annotated[
+    str | None,
+    typer.Option("--kg", hidden=True, help="Old name of --store (kept for one release)."),
+]
+
+
+def graph_option(store: str | None, legacy_kg: str | None, *, required: bool = False) -> str | None:
+    """The graph a command was given: ``--store``, or the old ``--kg`` with a warning.
+
+    Raises:
+        ConfigError: Both names with different values, or none when ``required``.
+    """
+    from ctk.errors import ConfigError
+
+    if legacy_kg is not None:
+        if store is not None and store != legacy_kg:
+            raise ConfigError(
+                f"--kg {legacy_kg} and --store {store} name two graphs",
+                hint="pass the graph once, as --store (--kg is its old name)",
+            )
+        typer.echo("warning: --kg is now --store; --kg goes in the next release", err=True)
+        store = legacy_kg
+    if required and store is None:
+        raise ConfigError(
+            "no knowledge graph given",
+            hint="pass --store kg.db (an embedded store) or --store bolt://HOST:7687",
+        )
+    return store
+
+
 UserOpt = Annotated[
     str | None,
     typer.Option("--neo4j-user", help="Neo4j user (Neo4j only) (default: env CTK_NEO4J_USER)."),

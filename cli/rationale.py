@@ -11,7 +11,13 @@ from typing import Any
 
 import typer
 
-from ctk.cli.options import open_cli_store, settings
+from ctk.cli.options import (
+    GraphOpt,
+    LegacyGraphOpt,
+    graph_option,
+    open_cli_store,
+    settings,
+)
 from ctk.cli.plugins import installed_names
 
 __all__ = ["app", "parse_options"]
@@ -19,8 +25,9 @@ __all__ = ["app", "parse_options"]
 app = typer.Typer(
     help=(
         "Generate teacher rationales (retrieval + LLM) and check them against the graph.\n\n"
-        "Example: ctk rationale generate --cohort cohort --kg kg.db --retriever graph "
-        "--llm template --out rationales.jsonl && ctk rationale check rationales.jsonl --kg kg.db"
+        "Example: ctk rationale generate --cohort cohort --store kg.db --retriever graph "
+        "--llm template --out rationales.jsonl && "
+        "ctk rationale check rationales.jsonl --store kg.db"
     ),
     no_args_is_help=True,
 )
@@ -61,6 +68,16 @@ def _api_key(env_name: str | None) -> str | None:
     return key.get_secret_value() if key is not None else None
 
 
+def _endpoint_specs(base_urls: list[str] | None, endpoints: Path | None) -> list[dict[str, Any]]:
+    """The servers given by ``--base-url`` (repeatable) and ``--endpoints FILE``."""
+    specs: list[dict[str, Any]] = [{"base_url": url} for url in base_urls or []]
+    if endpoints is not None:
+        from ctk.plugins.llm.endpoint_pool import read_endpoints
+
+        specs += [spec.model_dump() for spec in read_endpoints(endpoints)]
+    return specs
+
+
 def _default_index(kg: str | None, out: Path) -> Path:
     from ctk.kg.stores import is_neo4j_uri
 
@@ -73,9 +90,8 @@ def _default_index(kg: str | None, out: Path) -> Path:
 def generate(
     cohort: Path = typer.Option(..., help="Cohort folder (or admissions .jsonl)."),
     out: Path = typer.Option(..., help="Output JSONL of rationales (appended to; resumable)."),
-    kg: str | None = typer.Option(
-        None, help="Knowledge graph: an embedded store file or a neo4j:// / bolt:// URI."
-    ),
+    store: GraphOpt = None,
+    legacy_kg: LegacyGraphOpt = None,
     retriever: str = typer.Option(
         "graph",
         help=f"Retriever plugin (installed: {installed_names('ctk.retrievers')}); "
@@ -96,10 +112,17 @@ def generate(
     model: str | None = typer.Option(
         None, help="Model name (openai/langchain) or local path (transformers)."
     ),
-    base_url: str | None = typer.Option(
+    base_url: list[str] | None = typer.Option(
         None,
         help="OpenAI-compatible API root, e.g. http://127.0.0.1:8000/v1 "
-        "(default: env CTK_OPENAI_BASE_URL).",
+        "(default: env CTK_OPENAI_BASE_URL, several separated by spaces). Repeat for several "
+        "servers of one model (vLLM replicas): requests go to the one with the most free "
+        "capacity, and a failing server is taken out and retried later.",
+    ),
+    endpoints: Path | None = typer.Option(
+        None,
+        "--endpoints",
+        help="File of servers of one model, 'URL [MAX_CONCURRENCY]' a line (openai backend).",
     ),
     api_key_env: str | None = typer.Option(
         None,
@@ -113,7 +136,11 @@ def generate(
     llm_option: list[str] = typer.Option(
         [], "--llm-option", help="Backend option key=value (repeatable)."
     ),
-    concurrency: int = typer.Option(4, min=1, help="Most LLM calls in flight."),
+    concurrency: int | None = typer.Option(
+        None,
+        min=1,
+        help="Most LLM calls in flight (default 4; with several servers, their total capacity).",
+    ),
     prompt: str = typer.Option(
         "teacher",
         help="Prompt template name or file: teacher (full), or teacher_compact for small "
@@ -160,7 +187,7 @@ def generate(
     (re-run with --retry-failed to generate only those; --allow-partial exits 0);
     2 on an error before or during the run (bad option, plugin that cannot be built).
 
-    Example: ctk rationale generate --cohort cohort --kg kg.db --llm template --out r.jsonl
+    Example: ctk rationale generate --cohort cohort --store kg.db --llm template --out r.jsonl
     """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -174,6 +201,8 @@ def generate(
         build_teacher,
     )
 
+    kg = graph_option(store, legacy_kg)
+    servers = _endpoint_specs(base_url or (settings().openai_base_url or "").split(), endpoints)
     config = TeacherConfig(
         retriever=retriever,
         retriever_options=parse_options(retriever_option, "--retriever-option"),
@@ -182,14 +211,15 @@ def generate(
         llm_options=parse_options(llm_option, "--llm-option"),
         backend=BackendSettings(
             model=model,
-            base_url=base_url or settings().openai_base_url,
+            base_url=servers[0]["base_url"] if len(servers) == 1 else None,
+            endpoints=servers if len(servers) > 1 else None,
             api_key=_api_key(api_key_env),
             structured_output=structured_output,
             timeout_s=timeout,
         ),
         generation=GenerationConfig(
             k=k,
-            concurrency=concurrency,
+            concurrency=concurrency or 4,
             cache_dir=cache,
             use_cache=not no_cache,
             prompt=prompt,
@@ -204,10 +234,13 @@ def generate(
     )
     err = Console(stderr=True)
     with contextlib.ExitStack() as stack:
-        store = None
+        reader = None
         if kg is not None:
-            store = stack.enter_context(open_cli_store(kg, read_only=True))
-        teacher = stack.enter_context(build_teacher(config, store=store))
+            reader = stack.enter_context(open_cli_store(kg, read_only=True))
+        teacher = stack.enter_context(build_teacher(config, store=reader))
+        pool = getattr(teacher.backend, "pool", None)
+        if concurrency is None and pool is not None:  # keep every server busy
+            teacher.config.generation.concurrency = pool.capacity
         if teacher.backend.is_remote:
             err.print(
                 "[bold yellow]data-use warning:[/] cohort text will be sent to "
@@ -267,7 +300,8 @@ def generate(
 @app.command()
 def check(
     file: Path = typer.Argument(..., help="Rationale JSONL written by `ctk rationale generate`."),
-    kg: str = typer.Option(..., help="Knowledge graph: an embedded store file or a Neo4j URI."),
+    store: GraphOpt = None,
+    legacy_kg: LegacyGraphOpt = None,
     out: Path | None = typer.Option(None, help="Write the full report (JSON) here."),
     show: int = typer.Option(10, min=0, help="Admissions listed (lowest support first)."),
 ) -> None:
@@ -275,18 +309,20 @@ def check(
 
     Prints per-admission and overall citation and support rates.
 
-    Example: ctk rationale check rationales.jsonl --kg kg.db --out check.json
+    Example: ctk rationale check rationales.jsonl --store kg.db --out check.json
     """
     from rich.console import Console
     from rich.table import Table
 
     from ctk.teacher import check_rationales, read_rationales
 
-    store = open_cli_store(kg, read_only=True)
+    graph = graph_option(store, legacy_kg, required=True)
+    assert graph is not None
+    reader = open_cli_store(graph, read_only=True)
     try:
-        report = check_rationales(read_rationales(file), store)
+        report = check_rationales(read_rationales(file), reader)
     finally:
-        store.close()
+        reader.close()
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")

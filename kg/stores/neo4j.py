@@ -269,6 +269,24 @@ class Neo4jStore(GraphStore):
 
         self._with_retries("schema setup", action)
 
+    def prepare_imported(self, *, timeout_s: float = 300.0) -> None:
+        """Make a database written by ``neo4j-admin database import`` what ctk writes.
+
+        Creates the constraints and indexes, stores ``[]`` for the synonym lists
+        the importer leaves out (it cannot write an empty list), and waits until
+        every index is online. Idempotent.
+        """
+        self.ensure_schema()
+
+        def action() -> None:
+            with self.driver.session(
+                database=self.database, notifications_min_severity="OFF"
+            ) as session:
+                session.run(cypher.FILL_EMPTY_SYNONYMS).consume()
+                session.run(cypher.AWAIT_INDEXES, {"timeout": int(timeout_s)}).consume()
+
+        self._with_retries("finishing a bulk import", action)
+
     # ------------------------------------------------------------------ rows
     @staticmethod
     def _concept_rows(concepts: Iterable[Concept], *, merge: bool) -> dict[str, list[Any]]:
@@ -401,6 +419,11 @@ class Neo4jStore(GraphStore):
     def done_chunks(self) -> set[str]:
         """Ids of the chunks already applied."""
         return {row["id"] for row in self._query("reading chunks", cypher.CHUNK_IDS)}
+
+    def chunk_times(self) -> dict[str, str | None]:
+        """Ids of the chunks already applied, with when they were applied."""
+        rows = self._query("reading chunks", cypher.CHUNK_TIMES)
+        return {row["id"]: row["applied_at"] for row in rows}
 
     def finalize(self) -> None:
         """Set every edge's weight (:func:`~ctk.kg.extraction.weights.association_weight`).

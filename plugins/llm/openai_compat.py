@@ -20,6 +20,10 @@ Structured output differs by server, so the backend negotiates
   ``/models`` identifies llama-cpp-python (``owned_by: "me"``) starts at
   ``json_object``, so its log shows no rejected request.
 
+Several servers of one model (vLLM replicas): give ``endpoints`` (``--base-url``
+repeated, or ``--endpoints FILE``) and requests are spread over them by free
+capacity, with a circuit breaker per server (:mod:`ctk.plugins.llm.endpoint_pool`).
+
 The API key is held as a secret and never logged.
 """
 
@@ -37,12 +41,14 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from ctk.errors import ConfigError, LLMError, LLMResponseError, RetryableLLMError
+from ctk.plugins.llm.endpoint_pool import EndpointPool, EndpointSpec
 from ctk.teacher.backend import (
     LLMBackend,
     LLMRequest,
     LLMResponse,
     RetryPolicy,
     call_with_retries,
+    is_loopback_url,
     retryable_for_status,
 )
 
@@ -81,6 +87,11 @@ class OpenAIBackendOptions(BaseModel):
         max_concurrency: Most requests in flight to this server.
         structured_output: How to ask for JSON (see the module docstring).
         extra_body: Extra fields merged into each request body (``top_p``, ``seed``...).
+        endpoints: Several servers of the same model; when given, they replace
+            ``base_url`` and requests are spread over them (each with its own
+            ``max_concurrency``, default the one above).
+        cooldown_s: Pool: first time a failed server stays out (doubles per failure).
+        max_cooldown_s: Pool: longest time a failed server stays out.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -95,6 +106,9 @@ class OpenAIBackendOptions(BaseModel):
     max_concurrency: int = Field(default=16, ge=1)
     structured_output: StructuredOutput = "auto"
     extra_body: dict[str, Any] = Field(default_factory=dict)
+    endpoints: list[EndpointSpec] = Field(default_factory=list)
+    cooldown_s: float = Field(default=5.0, gt=0)
+    max_cooldown_s: float = Field(default=120.0, gt=0)
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -129,11 +143,24 @@ class OpenAIBackend(LLMBackend):
 
     def __init__(self, options: BaseModel | dict[str, Any] | None = None) -> None:
         super().__init__(options)
-        if not self.options.base_url.startswith(("http://", "https://")):
-            raise ConfigError(
-                f"base URL {self.options.base_url!r} must start with http:// or https://",
-                hint="e.g. --base-url http://127.0.0.1:8000/v1",
+        endpoints = self.options.endpoints
+        for url in [e.base_url for e in endpoints] or [self.options.base_url]:
+            if not url.startswith(("http://", "https://")):
+                raise ConfigError(
+                    f"base URL {url!r} must start with http:// or https://",
+                    hint="e.g. --base-url http://127.0.0.1:8000/v1",
+                )
+        self._pool: EndpointPool[OpenAIBackend] | None = None
+        if len(endpoints) == 1:
+            self.options = self.options.model_copy(
+                update={
+                    "base_url": endpoints[0].base_url,
+                    "max_concurrency": endpoints[0].max_concurrency or self.options.max_concurrency,
+                    "endpoints": [],
+                }
             )
+        elif len(endpoints) > 1:
+            self._pool = self._make_pool(endpoints)
         self._root = self.options.base_url.rstrip("/")
         self._model = self.options.model
         self._clients: dict[int, tuple[httpx.AsyncClient, asyncio.Semaphore]] = {}
@@ -143,11 +170,50 @@ class OpenAIBackend(LLMBackend):
             max_backoff_s=self.options.max_backoff_s,
         )
 
+    def _make_pool(self, endpoints: list[EndpointSpec]) -> EndpointPool[OpenAIBackend]:
+        """One single-server client per endpoint; the pool retries elsewhere, not they."""
+        pairs = []
+        for spec in endpoints:
+            capacity = spec.max_concurrency or self.options.max_concurrency
+            child = self.options.model_copy(
+                update={
+                    "base_url": spec.base_url,
+                    "max_concurrency": capacity,
+                    "max_retries": 0,
+                    "endpoints": [],
+                }
+            )
+            pairs.append(
+                (spec.model_copy(update={"max_concurrency": capacity}), OpenAIBackend(child))
+            )
+        return EndpointPool(
+            pairs,
+            capacity=self.options.max_concurrency,
+            cooldown_s=self.options.cooldown_s,
+            max_cooldown_s=self.options.max_cooldown_s,
+            max_attempts=self.options.max_retries + len(pairs),
+            on_retry=lambda: self.stats.add(retries=1),
+        )
+
     # ----------------------------------------------------------------- properties
     @property
+    def pool(self) -> EndpointPool[OpenAIBackend] | None:
+        """The endpoint pool, when several servers were given."""
+        return self._pool
+
+    @property
     def base_url(self) -> str | None:
-        """The API root."""
+        """The API root (several, comma-separated, for a pool)."""
+        if self._pool is not None:
+            return ", ".join(s.base_url for s in self._pool.states())
         return self._root
+
+    @property
+    def is_remote(self) -> bool:
+        """True when any server is not this machine (data policy applies)."""
+        if self._pool is not None:
+            return not all(is_loopback_url(s.base_url) for s in self._pool.states())
+        return not is_loopback_url(self._root)
 
     @property
     def model_name(self) -> str | None:
@@ -186,6 +252,9 @@ class OpenAIBackend(LLMBackend):
 
     async def aclose(self) -> None:
         """Close the HTTP client of the running loop."""
+        if self._pool is not None:
+            for client in self._pool.clients:
+                await client.aclose()
         pair = self._clients.pop(id(asyncio.get_running_loop()), None)
         if pair is not None:
             await pair[0].aclose()
@@ -219,7 +288,27 @@ class OpenAIBackend(LLMBackend):
         except ValueError as e:
             raise LLMResponseError(f"{url} answered with a body that is not JSON") from e
 
+    async def _resolve_pool_model(self, pool: EndpointPool[OpenAIBackend]) -> str:
+        """The configured model, else the first that a server of the pool lists."""
+        if self._model is None:
+            last: LLMError | None = None
+            for client in pool.clients:
+                try:
+                    self._model = await client._resolve_model()
+                    break
+                except LLMError as e:
+                    last = e
+                    logger.warning("%s does not list its model: %s", client.base_url, e)
+            if self._model is None:
+                assert last is not None
+                raise last
+        for client in pool.clients:
+            client._model = self._model  # one model name for every server: one cache key
+        return self._model
+
     async def _resolve_model(self) -> str:
+        if self._pool is not None:
+            return await self._resolve_pool_model(self._pool)
         if self._model is None:
             data = await call_with_retries(
                 lambda: self._send("GET", "/models"),
@@ -319,6 +408,11 @@ class OpenAIBackend(LLMBackend):
         return asyncio.run(once())
 
     async def _agenerate(self, request: LLMRequest) -> LLMResponse:
+        if self._pool is not None:
+            await self._resolve_model()
+            return await self._pool.run(
+                lambda client: client._agenerate(request), what="chat completion"
+            )
         model = await self._resolve_model()
         data, mode = await call_with_retries(
             lambda: self._attempt(request, model),

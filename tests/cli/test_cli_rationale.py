@@ -34,7 +34,7 @@ def test_generate_template_then_check(
         "generate",
         "--cohort",
         str(folder),
-        "--kg",
+        "--store",
         str(kg),
         "--retriever",
         "graph",
@@ -52,12 +52,22 @@ def test_generate_template_then_check(
     assert len(out.read_text().splitlines()) == 4
     report = tmp_path / "check.json"
     code, stdout, _ = run(
-        ["rationale", "check", str(out), "--kg", str(kg), "--out", str(report)], capsys
+        ["rationale", "check", str(out), "--store", str(kg), "--out", str(report)], capsys
     )
     assert code == 0
     assert "citations found" in stdout and "4 checked" in stdout
     data = json.loads(report.read_text())
     assert data["citation_rate"] == 1.0 and len(data["admissions"]) == 4
+    # --kg is the old name of --store: still taken for a release, with a warning
+    code, stdout, stderr = run(["rationale", "check", str(out), "--kg", str(kg)], capsys)
+    assert code == 0 and "4 checked" in stdout and "--kg is now --store" in stderr
+    code, _, stderr = run(
+        ["rationale", "check", str(out), "--kg", str(kg), "--store", str(tmp_path / "x.db")],
+        capsys,
+    )
+    assert code == 2 and "two graphs" in stderr
+    code, _, stderr = run(["rationale", "check", str(out)], capsys)
+    assert code == 2 and "--store" in stderr
 
 
 def test_generate_openai_with_bm25_and_key_from_env(
@@ -75,7 +85,7 @@ def test_generate_openai_with_bm25_and_key_from_env(
                 "generate",
                 "--cohort",
                 str(folder),
-                "--kg",
+                "--store",
                 str(kg),
                 "--retriever",
                 "bm25",
@@ -117,7 +127,7 @@ def test_remote_needs_allow_remote_and_warns(
         "generate",
         "--cohort",
         str(folder),
-        "--kg",
+        "--store",
         str(kg),
         "--llm",
         "openai",
@@ -193,7 +203,7 @@ def _generate(folder: Path, kg: Path, out: Path, *extra: str) -> list[str]:
         "generate",
         "--cohort",
         str(folder),
-        "--kg",
+        "--store",
         str(kg),
         "--out",
         str(out),
@@ -277,3 +287,63 @@ def test_records_carry_provenance_and_a_resume_with_another_retriever_is_refused
     assert "warning:" in stderr and "made with retriever 'graph'" in stderr
     names = [json.loads(x)["retriever"]["name"] for x in out.read_text().splitlines()]
     assert names == ["graph", "graph", "bm25", "bm25"]
+
+
+def test_generate_over_several_servers(
+    cohort: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--base-url repeated and --endpoints FILE: the admissions are spread over every server."""
+    folder, kg = cohort
+    with (
+        FakeOpenAIServer(latency_s=0.1) as a,
+        FakeOpenAIServer(latency_s=0.1) as b,
+        FakeOpenAIServer(latency_s=0.1) as c,
+    ):
+        endpoints = tmp_path / "endpoints.txt"
+        endpoints.write_text(f"# a replica\n{c.base_url} 16\n")
+        code, stdout, stderr = run(
+            [
+                "rationale",
+                "generate",
+                "--cohort",
+                str(folder),
+                "--store",
+                str(kg),
+                "--llm",
+                "openai",
+                "--base-url",
+                a.base_url,
+                "--base-url",
+                b.base_url,
+                "--endpoints",
+                str(endpoints),
+                "--structured-output",
+                "json_object",
+                "--no-cache",
+                "--out",
+                str(tmp_path / "r.jsonl"),
+            ],
+            capsys,
+        )
+        assert code == 0, stderr
+        assert a.answered + b.answered + c.answered == 4
+        assert min(a.answered, b.answered, c.answered) >= 1  # concurrency: the pool's capacity
+    assert "4 generated" in stdout
+    code, _, stderr = run(
+        [
+            "rationale",
+            "generate",
+            "--cohort",
+            str(folder),
+            "--llm",
+            "template",
+            "--base-url",
+            "http://127.0.0.1:1/v1",
+            "--base-url",
+            "http://127.0.0.1:2/v1",
+            "--out",
+            str(tmp_path / "t.jsonl"),
+        ],
+        capsys,
+    )
+    assert code == 2 and "--llm openai" in stderr

@@ -129,14 +129,14 @@ def test_cli_run_eval_diagnose(
                 "diagnose",
                 "--model",
                 str(model),
-                "--admission",
+                "--cohort",
                 str(tiny_cohort),
                 "--id",
                 "a3",
                 "--json",
                 "--max-new-tokens",
                 "8",
-                "--kg",
+                "--store",
                 str(tmp_path / "kg.db"),
             ]
         )
@@ -156,6 +156,15 @@ def test_cli_run_eval_diagnose(
         main(["diagnose", "--model", str(model), "--admission", str(one), "--max-new-tokens", "8"])
     text = capsys.readouterr().out
     assert "Admission a0" in text and "Diagnoses:" in text and "Knowledge used:" in text
+
+    # --admission is one admission; a cohort folder there still works, with a warning
+    with pytest.raises(SystemExit):
+        main(["diagnose", "-m", str(model), "--admission", str(tiny_cohort), "--id", "a1"])
+    out, err = capsys.readouterr()
+    assert "Admission a1" in out and "--cohort" in err
+    with pytest.raises(SystemExit) as neither:
+        main(["diagnose", "--model", str(model)])
+    assert neither.value.code == 2 and "--cohort" in capsys.readouterr().err
 
     with pytest.raises(SystemExit) as bad:
         main(["distill", "run", "--config", str(tmp_path / "missing.yaml")])

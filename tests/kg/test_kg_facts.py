@@ -1,4 +1,4 @@
-"""`ctk diagnose --kg`: the graph facts behind the diagnoses, with their documents."""
+"""`ctk diagnose --store`: the graph facts behind the diagnoses, with their documents."""
 
 from __future__ import annotations
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from ctk.closeable import Closeable
+from ctk.errors import ConfigError
 from ctk.records import Admission
 from ctk.retrieval import Retriever
 from ctk.teacher.backend import LLMBackend, check_data_policy
@@ -50,6 +51,9 @@ class BackendSettings(BaseModel):
 
     model: str | None = None
     base_url: str | None = None
+    #: Several servers of one model (``[{"base_url": ..., "max_concurrency": ...}]``),
+    #: for backends that spread requests over them (``openai``).
+    endpoints: list[dict[str, Any]] | None = None
     api_key: str | None = Field(default=None, repr=False)
     structured_output: str | None = None
     timeout_s: float | None = None
@@ -134,6 +138,11 @@ def build_backend(name: str, options: dict[str, Any], shared: BackendSettings) -
     cls = LLM_BACKENDS.get(name)
     merged = dict(options)
     fields = cls.Options.model_fields
+    if shared.endpoints and "endpoints" not in fields:
+        raise ConfigError(
+            f"backend {name!r} talks to one server; several servers need a backend with endpoints",
+            hint="use --llm openai with several --base-url (or --endpoints FILE)",
+        )
     for key, value in shared.model_dump(exclude_none=True).items():
         if key in fields:
             merged.setdefault(key, value)

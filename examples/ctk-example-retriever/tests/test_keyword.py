@@ -103,7 +103,7 @@ def test_registered_class_runs_through_the_cli(registered: None, tmp_path: Path)
         "generate",
         "--cohort",
         str(tmp_path / "cohort"),
-        "--kg",
+        "--store",
         str(kg),
         "--retriever",
         "example-keyword",

@@ -1,0 +1,151 @@
+"""``ctk kg load``: bulk-load a fresh Neo4j database with Neo4j's own importer.
+
+Thin over :mod:`ctk.kg.stores.neo4j_admin`; registered on ``ctk kg`` by
+:func:`register` (see ``ctk.cli.kg``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ctk.cli.options import DatabaseOpt, PasswordOpt, UserOpt, settings
+from ctk.errors import ConfigError
+
+__all__ = ["load", "register"]
+
+
+def load(
+    folder: Annotated[
+        Path, typer.Argument(help="Folder written by `ctk kg export --format neo4j-import`.")
+    ],
+    neo4j_home: Annotated[
+        Path,
+        typer.Option(
+            "--neo4j-home",
+            envvar="NEO4J_HOME",
+            help="The Neo4j home whose database is written (the server must be stopped).",
+        ),
+    ],
+    database: Annotated[
+        str, typer.Option("--database", help="Database to create (Community: neo4j).")
+    ] = "neo4j",
+    neo4j_admin: Annotated[
+        str | None,
+        typer.Option(
+            "--neo4j-admin",
+            help="neo4j-admin path or command line (default: env CTK_NEO4J_ADMIN, then "
+            "NEO4J_HOME/bin/neo4j-admin, then PATH).",
+        ),
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace the database's existing files.")
+    ] = False,
+    threads: Annotated[
+        int | None, typer.Option("--threads", min=1, help="Importer threads (default: all).")
+    ] = None,
+    max_off_heap_memory: Annotated[
+        str | None,
+        typer.Option(
+            "--max-off-heap-memory", help="Importer memory, e.g. 4G or 50% (default 90%)."
+        ),
+    ] = None,
+    start_command: Annotated[
+        str | None,
+        typer.Option(
+            "--start-command",
+            help="Command that starts the server after the import and returns, e.g. "
+            "'neo4j start' (run through the shell).",
+        ),
+    ] = None,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            "--store",
+            help="Bolt URI of the server that will serve the database: wait for it, create "
+            "ctk's constraints and indexes and check the counts.",
+        ),
+    ] = None,
+    run_import: Annotated[
+        bool,
+        typer.Option(
+            "--import/--no-import",
+            help="Run the importer; --no-import only finishes an earlier import (with --store).",
+        ),
+    ] = True,
+    wait: Annotated[
+        float, typer.Option("--wait", min=0, help="Seconds to wait for the server at --store.")
+    ] = 300.0,
+    neo4j_user: UserOpt = None,
+    neo4j_password: PasswordOpt = None,
+    neo4j_database: DatabaseOpt = None,
+) -> None:
+    """Load a neo4j-import export into a fresh Neo4j database with `neo4j-admin database import
+    full`, then open it with the server.
+
+    Far faster than MERGE for a new database (benchmarks/RESULTS.md); later updates
+    (`ctk kg build` with update files) keep using the batched MERGE path. Stop the
+    server first; give --store to have ctk wait for the restarted server, create its
+    constraints and indexes, and check the counts against the export.
+
+    Example: neo4j stop && ctk kg load kg-import/ --neo4j-home /var/lib/neo4j --overwrite
+    --start-command 'neo4j start' --store bolt://localhost:7687
+    """
+    from ctk.kg.export.neo4j_import import read_manifest
+    from ctk.kg.stores.neo4j_admin import import_full, open_imported
+
+    manifest = read_manifest(folder)
+    if run_import:
+        result = import_full(
+            folder,
+            neo4j_home=neo4j_home,
+            database=database,
+            admin=neo4j_admin or settings().neo4j_admin,
+            overwrite=overwrite,
+            threads=threads,
+            max_off_heap_memory=max_off_heap_memory,
+            environment=os.environ,  # the importer runs with the user's PATH, JAVA_HOME...
+        )
+        typer.echo(
+            f"imported {result.nodes} nodes and {result.relationships} relationships into "
+            f"database {database} in {result.elapsed_s:.1f} s"
+        )
+    elif store is None:
+        raise ConfigError("--no-import needs --store", hint="give the URI of the running server")
+    if start_command:
+        proc = subprocess.run(start_command, shell=True, check=False)
+        if proc.returncode != 0:
+            raise ConfigError(
+                f"--start-command exited with {proc.returncode}",
+                hint="start the server yourself, then run the same load with --store only",
+            )
+    if store is None:
+        typer.echo(
+            f"start the server, then finish with `ctk kg load {folder} --no-import "
+            "--store URI` (it creates ctk's indexes and checks the counts)"
+        )
+        return
+    typer.echo(f"waiting for {store} ...")
+    env = settings()
+    stats = open_imported(
+        store,
+        manifest,
+        user=neo4j_user or env.neo4j_user,
+        password=neo4j_password
+        or (env.neo4j_password.get_secret_value() if env.neo4j_password else None),
+        database=neo4j_database or env.neo4j_database,
+        wait_s=wait,
+    )
+    typer.echo(
+        f"{store}: {stats.concepts} concepts, {stats.relations} relations, "
+        f"{stats.evidence} evidence; indexes online, counts match the export"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``load`` to the ``ctk kg`` app."""
+    app.command("load")(load)

@@ -38,7 +38,20 @@ def build(
         "--workers",
         "-j",
         min=1,
-        help="Processes for parsing and extraction (default: all cores).",
+        help="Worker processes (local engine) or Ray actors (ray engine) for reading, parsing "
+        "and extraction (default: all cores / every CPU of the Ray cluster).",
+    ),
+    engine: str = typer.Option(
+        "local",
+        "--engine",
+        help="Where the work runs: 'local' (processes on this machine) or 'ray' (a Ray "
+        "cluster; needs the ray extra). Both give the same graph and resume each other's builds.",
+    ),
+    ray_address: str | None = typer.Option(
+        None,
+        "--ray-address",
+        help="The Ray cluster to join with --engine ray: 'auto' (the cluster this node belongs "
+        "to) or ray://HEAD:10001 (default: a new local Ray).",
     ),
     chunk_docs: int = typer.Option(
         2000, "--chunk-docs", min=1, help="Records per chunk, the unit of resume."
@@ -109,6 +122,10 @@ def build(
     --source wikipedia:samples/corpora/enwiki_medical_sample.xml.bz2 --wiki-category medical
     --store kg.db
 
+    On a Ray cluster (corpus on a shared file system, ctk installed on every node):
+    ctk kg build --source pubmed:/shared/baseline/ --store neo4j://db:7687 --engine ray
+    --ray-address auto
+
     With a teacher server: ctk kg build --source pubmed:abstracts.xml --store kg.db
     --extractor llm --llm openai --base-url http://127.0.0.1:8000/v1 --model qwen2.5-7b
     (one process; answers cached in kg.db.llm-cache, so a resumed build asks nothing twice).
@@ -126,6 +143,11 @@ def build(
     console = Console(stderr=True)
     backend: LLMBackend | None = None
     ex: ConceptExtractor
+    if extractor == "llm" and engine != "local":
+        raise ConfigError(
+            "--extractor llm runs in one process, not on Ray",
+            hint="leave out --engine ray (the LLM server does the heavy work)",
+        )
     if extractor == "llm":
         ex, backend = _llm_extractor(
             llm, model, base_url, llm_option, llm_cache, api_key_env, store, source, allow_remote
@@ -184,6 +206,8 @@ def build(
                 min_count=min_count,
                 max_evidence=max_evidence,
                 progress=on_progress,
+                engine=engine,
+                ray_address=ray_address,
             )
         finally:
             if backend is not None:
@@ -207,7 +231,7 @@ def build(
         (
             "time",
             f"{summary.seconds:.1f} s ({summary.docs_per_second:,.0f} docs/s, "
-            f"{summary.workers} workers)",
+            f"{summary.workers} workers, {engine} engine)",
         ),
     ]
     for key, value in rows:

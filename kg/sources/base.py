@@ -18,8 +18,8 @@ __all__ = ["SourceFormat"]
 class SourceFormat(ABC):
     """A corpus format: how to cut a file into records and how to read one.
 
-    Splitting runs in the main process and only finds record boundaries, so it is
-    cheap; parsing runs wherever the caller wants (worker processes in a build).
+    Splitting only finds record boundaries, so it is cheap; in a build, splitting and
+    parsing both run in the worker that reads the file (see :mod:`ctk.kg.engines`).
     Instances must be picklable (plain attributes only).
     """
 

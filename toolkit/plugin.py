@@ -250,6 +250,15 @@ def _secret_fields(options_model: type[BaseModel]) -> set[str]:
     return secret
 
 
+def _scrub(value: Any) -> Any:
+    """Drop secret-named keys at any depth (nested models, dicts of endpoints)."""
+    if isinstance(value, dict):
+        return {k: _scrub(v) for k, v in value.items() if not _SECRET_NAME.search(str(k))}
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    return value
+
+
 @lru_cache(maxsize=1)
 def _top_level_distributions() -> dict[str, list[str]]:
     return dict(packages_distributions())
@@ -293,7 +302,7 @@ def plugin_stamp(plugin: Plugin) -> PluginStamp:
     options = plugin.options
     dumped: dict[str, Any] = {}
     if isinstance(options, BaseModel):
-        dumped = options.model_dump(mode="json", exclude=_secret_fields(type(options)))
+        dumped = _scrub(options.model_dump(mode="json", exclude=_secret_fields(type(options))))
     run_settings: frozenset[str] = getattr(plugin, "run_settings", frozenset())
     return PluginStamp(
         name=plugin.name,

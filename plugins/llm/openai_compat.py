@@ -137,7 +137,17 @@ class OpenAIBackend(LLMBackend):
     name: ClassVar[str] = "openai"
     Options: ClassVar[type[BaseModel]] = OpenAIBackendOptions
     run_settings: ClassVar[frozenset[str]] = frozenset(
-        {"base_url", "timeout_s", "max_retries", "backoff_s", "max_backoff_s", "max_concurrency"}
+        {
+            "base_url",
+            "endpoints",
+            "timeout_s",
+            "max_retries",
+            "backoff_s",
+            "max_backoff_s",
+            "max_concurrency",
+            "cooldown_s",
+            "max_cooldown_s",
+        }
     )
     options: OpenAIBackendOptions
 

@@ -39,6 +39,18 @@ def test_stamp_leaves_secrets_out_and_splits_run_settings() -> None:
     assert stamp.version == LLM_BACKENDS.describe("openai").version
     assert stamp.options["model"] == "m" and "timeout_s" not in stamp.options
     assert stamp.settings["base_url"] == "http://127.0.0.1:9/v1"
+    pooled = OpenAIBackend(
+        {
+            "endpoints": [{"base_url": "http://127.0.0.1:9/v1"}, {"base_url": "http://[::1]:9/v1"}],
+            "model": "m",
+            "api_key": "sk-x",
+        }
+    )
+    try:
+        assert plugin_stamp(pooled).settings["endpoints"][0]["base_url"].endswith(":9/v1")
+        assert "sk-x" not in plugin_stamp(pooled).model_dump_json()
+    finally:
+        pooled.close()
     local = plugin_stamp(_Local())
     assert local.distribution is None and local.version is None and local.options == {}
 

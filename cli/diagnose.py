@@ -8,7 +8,14 @@ from typing import Annotated
 
 import typer
 
-from ctk.cli.options import LegacyGraphOpt, graph_option, open_cli_store
+from ctk.cli.options import (
+    LegacyGraphOpt,
+    NoRepeatNgram,
+    RepetitionPenalty,
+    generation_kwargs,
+    graph_option,
+    open_cli_store,
+)
 from ctk.errors import ConfigError, DataError
 
 __all__ = ["diagnose"]
@@ -75,6 +82,8 @@ def diagnose(
         ),
     ] = None,
     legacy_kg: LegacyGraphOpt = None,
+    no_repeat_ngram: NoRepeatNgram = 6,
+    repetition_penalty: RepetitionPenalty = 1.1,
 ) -> None:
     """Diagnose one admission: phenotypes, rationale, anomalies and knowledge used.
 
@@ -91,7 +100,8 @@ def diagnose(
     kg = graph_option(store, legacy_kg)
     assert isinstance(adm, Admission)
     student = load_student(model)
-    result = diagnose_admission(student, adm, max_new_tokens=max_new_tokens)
+    generation = generation_kwargs(no_repeat_ngram, repetition_penalty)
+    result = diagnose_admission(student, adm, max_new_tokens=max_new_tokens, generation=generation)
     if kg is not None:  # the diagnose layer: the student's output joined with graph facts
         from ctk.kg.facts import graph_facts_for
 

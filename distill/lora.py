@@ -8,7 +8,23 @@ from ctk.distill.config import LoraSettings
 from ctk.distill.modeling.student import ClinRaGenStudent
 from ctk.errors import ConfigError
 
-__all__ = ["add_lora", "is_lora", "merge_lora"]
+__all__ = ["DEFAULT_TARGET_MODULES", "add_lora", "default_target_modules", "is_lora", "merge_lora"]
+
+#: LoRA target modules per ``config.model_type`` when ``LoraSettings.target_modules`` is None.
+DEFAULT_TARGET_MODULES: dict[str, list[str]] = {
+    "t5": ["q", "v"],
+    "mt5": ["q", "v"],
+    "umt5": ["q", "v"],
+    "bart": ["q_proj", "v_proj"],
+    "llama": ["q_proj", "v_proj"],
+    "qwen2": ["q_proj", "v_proj"],
+    "qwen3": ["q_proj", "v_proj"],
+    "mistral": ["q_proj", "v_proj"],
+    "gemma": ["q_proj", "v_proj"],
+    "gemma2": ["q_proj", "v_proj"],
+    "phi3": ["qkv_proj"],
+    "gpt2": ["c_attn"],
+}
 
 
 def is_lora(lm: Any) -> bool:
@@ -16,36 +32,52 @@ def is_lora(lm: Any) -> bool:
     return hasattr(lm, "peft_config")
 
 
+def default_target_modules(lm: Any) -> list[str]:
+    """The documented LoRA targets for ``lm``'s architecture.
+
+    Raises:
+        ConfigError: The architecture has no default (set ``train.lora.target_modules``).
+    """
+    model_type = str(getattr(lm.config, "model_type", ""))
+    if model_type not in DEFAULT_TARGET_MODULES:
+        raise ConfigError(
+            f"no default LoRA target modules for model type {model_type!r}",
+            hint="set train.lora.target_modules to the LM's attention projection names",
+        )
+    return list(DEFAULT_TARGET_MODULES[model_type])
+
+
 def add_lora(student: ClinRaGenStudent, settings: LoraSettings) -> ClinRaGenStudent:
     """Wrap the student's LM with LoRA adapters (in place).
 
     Args:
         student: The student.
-        settings: Rank, alpha, dropout, target modules.
+        settings: Rank, alpha, dropout, target modules (None: the architecture's default).
 
     Returns:
-        The same student, its ``lm`` now a ``PeftModelForSeq2SeqLM``.
+        The same student, its ``lm`` now a peft model (seq2seq or causal).
 
     Raises:
-        ConfigError: No module of the LM matches ``target_modules``.
+        ConfigError: No module of the LM matches the target modules.
     """
     from peft import LoraConfig, get_peft_model
 
     if is_lora(student.lm):
         return student
+    targets = list(settings.target_modules or default_target_modules(student.lm))
     config = LoraConfig(
-        task_type="SEQ_2_SEQ_LM",
+        task_type="CAUSAL_LM" if student.is_causal else "SEQ_2_SEQ_LM",
         r=settings.r,
         lora_alpha=settings.alpha,
         lora_dropout=settings.dropout,
-        target_modules=list(settings.target_modules),
+        target_modules=targets,
     )
     try:
         student.lm = get_peft_model(student.lm, config)
     except ValueError as e:
         raise ConfigError(
-            f"LoRA target modules {settings.target_modules} do not match the LM: {e}",
-            hint="T5 names its projections q, k, v, o, wi, wo; BART q_proj, v_proj, ...",
+            f"LoRA target modules {targets} do not match the LM: {e}",
+            hint="T5 names its projections q, k, v, o, wi, wo; Llama/Qwen q_proj, v_proj, ...",
         ) from e
     return student
 

@@ -8,6 +8,9 @@ phase  trains                 frozen                                    default 
 3      LM + fusion            lab encoder                               2e-5
 =====  =====================  ========================================  ==============
 
+The ``single_phase`` schedule (an ablation) runs phase 3 alone and trains every
+group (``train_all=True``).
+
 "fusion" is the KA attention (and the lab projection where the student has
 one). With LoRA, "LM" means the LoRA adapters only; the base weights stay frozen
 in every phase.
@@ -42,12 +45,13 @@ def _is_lora(module: nn.Module) -> bool:
     return hasattr(module, "peft_config")
 
 
-def apply_phase(student: ClinRaGenStudent, phase: int) -> list[str]:
+def apply_phase(student: ClinRaGenStudent, phase: int, *, train_all: bool = False) -> list[str]:
     """Set ``requires_grad`` for a phase; return the names of the trainable parameters.
 
     Args:
         student: The student (its ``lm`` may be a peft model).
         phase: 1, 2 or 3.
+        train_all: Train every group (LM, lab encoder, fusion): the single-phase schedule.
 
     Raises:
         ConfigError: Unknown phase, or the phase has nothing to train (phase 2 on a
@@ -57,7 +61,7 @@ def apply_phase(student: ClinRaGenStudent, phase: int) -> list[str]:
         raise ConfigError(f"unknown phase {phase}", hint="use --phase 1, 2, 3 or all")
     student.requires_grad_(False)
     groups = student.module_groups()
-    for name in PHASE_GROUPS[phase]:
+    for name in ("lm", "lab_encoder", "fusion") if train_all else PHASE_GROUPS[phase]:
         for module in groups.get(name, []):
             if name == "lm" and _is_lora(module):
                 for pname, param in module.named_parameters():

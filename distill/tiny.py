@@ -1,7 +1,8 @@
-"""Build a tiny T5 language model from a config and an offline tokenizer.
+"""Build a tiny T5 or Llama language model from a config and an offline tokenizer.
 
-The folder it writes is a normal ``AutoModelForSeq2SeqLM`` folder (weights +
-tokenizer) usable as ``student.lm_path``; nothing is downloaded. Used by tests,
+The folder it writes is a normal ``AutoModelForSeq2SeqLM`` (T5) or
+``AutoModelForCausalLM`` (Llama) folder (weights + tokenizer) usable as
+``student.lm_path``; nothing is downloaded. Used by tests,
 the README demo and the mechanism check (``ctk distill init-tiny``).
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from ctk.distill.config import TinyLMSpec
 from ctk.distill.targets import format_target, phenotype_surface_names
@@ -51,24 +53,48 @@ def build_tiny_lm(
     *,
     seed: int = 0,
 ) -> Path:
-    """Train a tokenizer on ``texts`` and save a randomly initialised tiny T5 with it.
+    """Train a tokenizer on ``texts`` and save a randomly initialised tiny T5 or Llama with it.
 
     Args:
         out_dir: Folder to write (``config.json``, weights, tokenizer files).
         texts: Tokenizer training text.
-        spec: Model sizes (defaults: d_model 64, 2 layers).
+        spec: Architecture and sizes (defaults: T5, d_model 64, 2 layers). A Llama gets
+            ``d_model`` hidden size, ``d_ff`` MLP size, ``num_layers`` layers and
+            ``num_heads`` heads.
         seed: Seed of the random initialisation.
 
     Returns:
         The folder, usable as ``StudentConfig.lm_path``.
     """
     import torch
-    from transformers import T5Config, T5ForConditionalGeneration
+    from transformers import LlamaConfig, LlamaForCausalLM, T5Config, T5ForConditionalGeneration
 
     spec = spec or TinyLMSpec()
     out = Path(out_dir)
     tok_dir = train_t5_tokenizer(texts, out / "_spm", vocab_size=spec.vocab_size)
     tokenizer = load_t5_tokenizer(tok_dir)
+    torch.manual_seed(seed)
+    model: Any
+    if spec.arch == "llama":
+        model = LlamaForCausalLM(
+            LlamaConfig(
+                vocab_size=len(tokenizer),
+                hidden_size=spec.d_model,
+                intermediate_size=spec.d_ff,
+                num_hidden_layers=spec.num_layers,
+                num_attention_heads=spec.num_heads,
+                num_key_value_heads=spec.num_heads,
+                max_position_embeddings=1024,
+                tie_word_embeddings=False,
+                pad_token_id=0,
+                eos_token_id=1,
+                bos_token_id=None,
+            )
+        )
+        model.save_pretrained(out)
+        tokenizer.save_pretrained(out)
+        logger.info("tiny Llama (%d parameters) saved to %s", model.num_parameters(), out)
+        return out
     config = T5Config(
         vocab_size=len(tokenizer),
         d_model=spec.d_model,
@@ -84,7 +110,6 @@ def build_tiny_lm(
         eos_token_id=1,
         decoder_start_token_id=0,
     )
-    torch.manual_seed(seed)
     model = T5ForConditionalGeneration(config)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)

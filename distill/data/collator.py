@@ -8,6 +8,10 @@ phase  encoder input                               target
 3      note text + lab (KA) tokens                 diagnoses + Rm + Rt
 =====  ==========================================  =======================================
 
+A decoder-only student (``causal=True``) gets the prompt without special tokens
+and a newline after it, and targets without special tokens but ending in EOS (the
+student joins ``[lab tokens | prompt | target]`` itself).
+
 Labs are padded on the time axis to the longest series of the batch (mask 0
 there); the lab encoder pads further to a multiple of the patch length.
 """
@@ -53,6 +57,7 @@ class PhaseCollator:
         max_target_len: Token limit of the targets.
         include_rationale: Put rationales in targets.
         with_targets: Build ``labels`` (False for generation).
+        causal: Tokenise for a decoder-only LM (see the module docstring).
     """
 
     def __init__(
@@ -67,6 +72,7 @@ class PhaseCollator:
         max_target_len: int = 256,
         include_rationale: bool = True,
         with_targets: bool = True,
+        causal: bool = False,
     ) -> None:
         if phase not in (1, 2, 3):
             raise ValueError(f"phase must be 1, 2 or 3, not {phase}")
@@ -79,8 +85,13 @@ class PhaseCollator:
         self.max_target_len = max_target_len
         self.include_rationale = include_rationale
         self.with_targets = with_targets
+        self.causal = causal
+        if causal and tokenizer.eos_token_id is None:
+            raise ValueError("a decoder-only student needs a tokenizer with an EOS token")
 
     def _labels(self, texts: list[str]) -> Tensor:
+        if self.causal:
+            return self._causal_labels(texts)
         enc = self.tokenizer(
             texts,
             max_length=self.max_target_len,
@@ -92,14 +103,28 @@ class PhaseCollator:
         labels[enc["attention_mask"] == 0] = -100
         return labels
 
+    def _causal_labels(self, texts: list[str]) -> Tensor:
+        ids = self.tokenizer(
+            texts, add_special_tokens=False, max_length=self.max_target_len - 1, truncation=True
+        )["input_ids"]
+        eos = int(self.tokenizer.eos_token_id)
+        rows = [[*r, eos] for r in ids]
+        labels = torch.full((len(rows), max(len(r) for r in rows)), -100, dtype=torch.long)
+        for i, r in enumerate(rows):
+            labels[i, : len(r)] = torch.tensor(r, dtype=torch.long)
+        return labels
+
     def __call__(self, examples: Sequence[DistillExample]) -> dict[str, Any]:
         """Collate ``examples`` into tensors (plus ``admission_ids``)."""
         sources = [phase_source(e, self.phase, self.lab_prompt) for e in examples]
+        if self.causal:
+            sources = [s + "\n" for s in sources]
         enc = self.tokenizer(
             sources,
             max_length=self.max_source_len,
             truncation=True,
             padding=True,
+            add_special_tokens=not self.causal,
             return_tensors="pt",
         )
         batch: dict[str, Any] = {

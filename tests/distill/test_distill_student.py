@@ -6,11 +6,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import tiny_student_config
+from conftest import phase_batch, tiny_student_config
 
 from ctk.distill.config import LoraSettings, StudentConfig
-from ctk.distill.data.collator import PhaseCollator
-from ctk.distill.data.examples import build_examples
 from ctk.distill.lora import add_lora, merge_lora
 from ctk.distill.modeling.student import ClinRaGenStudent
 from ctk.distill.phases import PHASE_GROUPS, apply_phase
@@ -22,19 +20,7 @@ def _student(lm: Path, **overrides: object) -> ClinRaGenStudent:
 
 
 def _batch(student: ClinRaGenStudent, cohort: Path, phase: int, n: int = 4) -> dict[str, object]:
-    s = student.config.student
-    examples = build_examples(cohort, s.lab_variables, s.max_hours).examples[:n]
-    collate = PhaseCollator(
-        student.tokenizer,
-        phase,
-        n_variables=len(s.lab_variables),
-        use_labs=s.use_labs,
-        max_source_len=64,
-        max_target_len=48,
-    )
-    batch = collate(examples)
-    batch.pop("admission_ids")
-    return batch
+    return phase_batch(student, cohort, phase, n)
 
 
 def test_lab_tokens_follow_the_text_and_ignore_padding(tiny_lm: Path, tiny_cohort: Path) -> None:

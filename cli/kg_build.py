@@ -300,15 +300,15 @@ def _plain_extractor(name: str) -> ConceptExtractor:
     from ctk.errors import ConfigError
     from ctk.registry import EXTRACTORS
 
-    cls = EXTRACTORS.get(name)
-    try:
-        return cls()
-    except TypeError as e:
+    needs = EXTRACTORS.describe(name).required_arguments
+    if needs:
         raise ConfigError(
-            f"the {name!r} extractor cannot be created from the command line: {e}",
+            f"the {name!r} extractor cannot be created from the command line: it needs the "
+            f"argument(s) {', '.join(needs)}",
             hint="use the Python API (ctk.kg.build.build_graph(..., extractor=...)) for "
             "extractors that need arguments",
-        ) from e
+        )
+    return EXTRACTORS.create(name)  # a failing constructor: named in one line, exit 2
 
 
 def _llm_extractor(

@@ -18,6 +18,7 @@ from ctk.cli.options import (
     open_cli_store,
     settings,
 )
+from ctk.cli.plugins import installed_names
 
 __all__ = ["app", "parse_options"]
 
@@ -92,7 +93,9 @@ def generate(
     store: GraphOpt = None,
     legacy_kg: LegacyGraphOpt = None,
     retriever: str = typer.Option(
-        "graph", help="Retriever plugin: graph, vector, bm25, hybrid, ..."
+        "graph",
+        help=f"Retriever plugin (installed: {installed_names('ctk.retrievers')}); "
+        "`ctk plugins show NAME` lists its options.",
     ),
     retriever_option: list[str] = typer.Option(
         [], "--retriever-option", help="Retriever option key=value (repeatable)."
@@ -102,7 +105,9 @@ def generate(
     ),
     k: int = typer.Option(8, min=1, help="Evidence records per admission."),
     llm: str = typer.Option(
-        "template", help="LLM backend plugin: template, openai, langchain, transformers."
+        "template",
+        help=f"LLM backend plugin (installed: {installed_names('ctk.llm_backends')}); "
+        "`ctk plugins show NAME` lists its options.",
     ),
     model: str | None = typer.Option(
         None, help="Model name (openai/langchain) or local path (transformers)."
@@ -154,6 +159,16 @@ def generate(
     retry_failed: bool = typer.Option(
         False, help="Generate again the admissions recorded as failed."
     ),
+    allow_partial: bool = typer.Option(
+        False,
+        help="Exit 0 even when some admissions failed (by default any failed record in OUT "
+        "makes the command exit 1).",
+    ),
+    allow_mixed: bool = typer.Option(
+        False,
+        help="Append to an OUT whose records were made with another retriever or LLM backend "
+        "or other options (refused by default; each record keeps its own provenance).",
+    ),
     allow_remote: bool = typer.Option(
         False, help="Allow sending cohort text to a host that is not this machine."
     ),
@@ -164,7 +179,13 @@ def generate(
 
     Admissions already in OUT are skipped, so an interrupted run continues where it
     stopped; answers are cached by a hash of the full input. Invalid model output
-    gets one repair attempt, then is recorded as failed with its reason.
+    gets one repair attempt, then is recorded as failed with its reason. Every
+    record names the retriever and backend (with versions and options) that made
+    it; resuming OUT with other ones is refused unless --allow-mixed.
+
+    Exit status: 0 when every admission of OUT has a rationale; 1 when some failed
+    (re-run with --retry-failed to generate only those; --allow-partial exits 0);
+    2 on an error before or during the run (bad option, plugin that cannot be built).
 
     Example: ctk rationale generate --cohort cohort --store kg.db --llm template --out r.jsonl
     """
@@ -206,6 +227,7 @@ def generate(
             use_true_diagnoses=true_diagnoses,
             allow_remote=allow_remote,
             retry_failed=retry_failed,
+            allow_mixed=allow_mixed,
             temperature=temperature,
             max_tokens=max_tokens,
         ),
@@ -261,6 +283,18 @@ def generate(
         out_console.print("(template backend: rule-written rationales, no language model)")
     for reason, n in summary.failure_reasons.items():
         out_console.print(f"  failed: {n} x {reason}", highlight=False)
+    for warning in summary.warnings:
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    failed = summary.failed + summary.failed_earlier
+    if failed:
+        earlier = f" ({summary.failed_earlier} from earlier runs)" if summary.failed_earlier else ""
+        err.print(
+            f"[bold red]{failed} admission(s) failed{earlier}[/]; to generate only those again, "
+            "re-run this command with --retry-failed",
+            highlight=False,
+        )
+        if not allow_partial:
+            raise typer.Exit(1)
 
 
 @app.command()

@@ -49,7 +49,7 @@ trap stop_teacher EXIT
 ctk teacher wait "http://127.0.0.1:$PORT/v1" --timeout 120 > /dev/null
 ctk rationale generate --cohort "$OUT/cohort" --store "$OUT/kg.db" --retriever graph \
   --llm openai --base-url "http://127.0.0.1:$PORT/v1" --split train --limit "$N_TEACHER" \
-  --prompt teacher_compact --concurrency 1 --out "$OUT/rationales.jsonl"
+  --prompt teacher_compact --concurrency 1 --out "$OUT/rationales.jsonl" --allow-partial
 stop_teacher
 python - "$OUT/rationales.jsonl" <<'PY'
 import sys
@@ -67,8 +67,10 @@ ctk rationale check "$OUT/rationales.jsonl" --store "$OUT/kg.db" --show 3
 # The 135M teacher writes about 8 rationales a minute here. For a short demo, the rest of the
 # training split gets rationales from the offline `template` teacher (labelled "template" in the
 # file): `generate` resumes the same file and skips the admissions the real teacher already did.
+# --allow-mixed: each record names its own backend; --allow-partial: a small model's invalid
+# answers stay recorded as failed (exit status 1 otherwise).
 ctk rationale generate --cohort "$OUT/cohort" --store "$OUT/kg.db" --retriever graph \
-  --llm template --split train --out "$OUT/rationales.jsonl"
+  --llm template --split train --out "$OUT/rationales.jsonl" --allow-mixed --allow-partial
 
 step "4. a short CPU distillation of a tiny student (3 phases, $STEPS steps each)"
 ctk distill init-tiny --cohort "$OUT/cohort" --out "$OUT/tiny-lm" --write-config "$OUT/run.yaml" \

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from typing import Annotated
 
 import typer
 
@@ -33,10 +34,13 @@ def installed_names(group: str) -> str:
 
 @app.command("list")
 def list_plugins(
-    group: str | None = typer.Option(
-        None, help="Only this group: ctk.retrievers, ctk.llm_backends or ctk.extractors."
-    ),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON lines instead of a table."),
+    group: Annotated[
+        str | None,
+        typer.Option(help="Only this group: ctk.retrievers, ctk.llm_backends or ctk.extractors."),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON lines instead of a table.")
+    ] = False,
 ) -> None:
     """Show every plugin: group, name, distribution, version and whether it works.
 
@@ -90,11 +94,12 @@ _OPTION_FLAGS = {
 
 @app.command("show")
 def show(
-    name: str = typer.Argument(..., help="Plugin name, e.g. graph, bm25, openai, dictionary."),
-    group: str | None = typer.Option(
-        None, help="Only this group (when two groups have a plugin of that name)."
-    ),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
+    name: Annotated[str, typer.Argument(help="Plugin name, e.g. graph, bm25, openai, dictionary.")],
+    group: Annotated[
+        str | None,
+        typer.Option(help="Only this group (when two groups have a plugin of that name)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
 ) -> None:
     """Show one plugin: kind, distribution, version and its options.
 

@@ -7,7 +7,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -33,7 +33,7 @@ app = typer.Typer(
 )
 
 
-def parse_options(pairs: list[str], what: str) -> dict[str, Any]:
+def parse_options(pairs: list[str] | None, what: str) -> dict[str, Any]:
     """Turn ``key=value`` strings into a dict; values are JSON when they parse as JSON.
 
     Raises:
@@ -42,7 +42,7 @@ def parse_options(pairs: list[str], what: str) -> dict[str, Any]:
     from ctk.errors import ConfigError
 
     out: dict[str, Any] = {}
-    for pair in pairs:
+    for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"{what} {pair!r} is not key=value", hint=f"e.g. {what} k1=1.2")
@@ -88,92 +88,122 @@ def _default_index(kg: str | None, out: Path) -> Path:
 
 @app.command()
 def generate(
-    cohort: Path = typer.Option(..., help="Cohort folder (or admissions .jsonl)."),
-    out: Path = typer.Option(..., help="Output JSONL of rationales (appended to; resumable)."),
+    cohort: Annotated[Path, typer.Option(help="Cohort folder (or admissions .jsonl).")],
+    out: Annotated[Path, typer.Option(help="Output JSONL of rationales (appended to; resumable).")],
     store: GraphOpt = None,
     legacy_kg: LegacyGraphOpt = None,
-    retriever: str = typer.Option(
-        "graph",
-        help=f"Retriever plugin (installed: {installed_names('ctk.retrievers')}); "
-        "`ctk plugins show NAME` lists its options.",
-    ),
-    retriever_option: list[str] = typer.Option(
-        [], "--retriever-option", help="Retriever option key=value (repeatable)."
-    ),
-    index: Path | None = typer.Option(
-        None, help="Folder for retrieval indexes (default: KG.index beside the store)."
-    ),
-    k: int = typer.Option(8, min=1, help="Evidence records per admission."),
-    llm: str = typer.Option(
-        "template",
-        help=f"LLM backend plugin (installed: {installed_names('ctk.llm_backends')}); "
-        "`ctk plugins show NAME` lists its options.",
-    ),
-    model: str | None = typer.Option(
-        None, help="Model name (openai/langchain) or local path (transformers)."
-    ),
-    base_url: list[str] | None = typer.Option(
-        None,
-        help="OpenAI-compatible API root, e.g. http://127.0.0.1:8000/v1 "
-        "(default: env CTK_OPENAI_BASE_URL, several separated by spaces). Repeat for several "
-        "servers of one model (vLLM replicas): requests go to the one with the most free "
-        "capacity, and a failing server is taken out and retried later.",
-    ),
-    endpoints: Path | None = typer.Option(
-        None,
-        "--endpoints",
-        help="File of servers of one model, 'URL [MAX_CONCURRENCY]' a line (openai backend).",
-    ),
-    api_key_env: str | None = typer.Option(
-        None,
-        help="Read the API key from this environment variable "
-        "(default: CTK_OPENAI_API_KEY, then OPENAI_API_KEY).",
-    ),
-    structured_output: str | None = typer.Option(
-        None, help="openai backend: auto, json_schema, json_object or none."
-    ),
-    timeout: float | None = typer.Option(None, help="Per-request timeout in seconds."),
-    llm_option: list[str] = typer.Option(
-        [], "--llm-option", help="Backend option key=value (repeatable)."
-    ),
-    concurrency: int | None = typer.Option(
-        None,
-        min=1,
-        help="Most LLM calls in flight (default 4; with several servers, their total capacity).",
-    ),
-    prompt: str = typer.Option(
-        "teacher",
-        help="Prompt template name or file: teacher (full), or teacher_compact for small "
-        "local models (note cut to 700 characters, about 3x fewer prompt tokens).",
-    ),
-    section: str = typer.Option("brief hospital course", help="Note section the teacher reads."),
-    true_diagnoses: bool = typer.Option(
-        True,
-        "--true-diagnoses/--no-true-diagnoses",
-        help="Give the true diagnoses to the teacher (training-time, label-conditioned).",
-    ),
-    split: str | None = typer.Option(None, help="Only admissions of this split."),
-    limit: int | None = typer.Option(None, min=1, help="Only the first N admissions."),
-    cache: Path | None = typer.Option(None, help="Cache folder (default: OUT.cache)."),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the cache."),
-    retry_failed: bool = typer.Option(
-        False, help="Generate again the admissions recorded as failed."
-    ),
-    allow_partial: bool = typer.Option(
-        False,
-        help="Exit 0 even when some admissions failed (by default any failed record in OUT "
-        "makes the command exit 1).",
-    ),
-    allow_mixed: bool = typer.Option(
-        False,
-        help="Append to an OUT whose records were made with another retriever or LLM backend "
-        "or other options (refused by default; each record keeps its own provenance).",
-    ),
-    allow_remote: bool = typer.Option(
-        False, help="Allow sending cohort text to a host that is not this machine."
-    ),
-    temperature: float = typer.Option(0.0, min=0.0, max=2.0, help="Sampling temperature."),
-    max_tokens: int = typer.Option(384, min=16, help="Most tokens per answer."),
+    retriever: Annotated[
+        str,
+        typer.Option(
+            help=f"Retriever plugin (installed: {installed_names('ctk.retrievers')}); "
+            "`ctk plugins show NAME` lists its options."
+        ),
+    ] = "graph",
+    retriever_option: Annotated[
+        list[str] | None,
+        typer.Option("--retriever-option", help="Retriever option key=value (repeatable)."),
+    ] = None,
+    index: Annotated[
+        Path | None,
+        typer.Option(help="Folder for retrieval indexes (default: KG.index beside the store)."),
+    ] = None,
+    k: Annotated[int, typer.Option(min=1, help="Evidence records per admission.")] = 8,
+    llm: Annotated[
+        str,
+        typer.Option(
+            help=f"LLM backend plugin (installed: {installed_names('ctk.llm_backends')}); "
+            "`ctk plugins show NAME` lists its options."
+        ),
+    ] = "template",
+    model: Annotated[
+        str | None, typer.Option(help="Model name (openai/langchain) or local path (transformers).")
+    ] = None,
+    base_url: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="OpenAI-compatible API root, e.g. http://127.0.0.1:8000/v1 "
+            "(default: env CTK_OPENAI_BASE_URL, several separated by spaces). Repeat for several "
+            "servers of one model (vLLM replicas): requests go to the one with the most free "
+            "capacity, and a failing server is taken out and retried later."
+        ),
+    ] = None,
+    endpoints: Annotated[
+        Path | None,
+        typer.Option(
+            "--endpoints",
+            help="File of servers of one model, 'URL [MAX_CONCURRENCY]' a line (openai backend).",
+        ),
+    ] = None,
+    api_key_env: Annotated[
+        str | None,
+        typer.Option(
+            help="Read the API key from this environment variable "
+            "(default: CTK_OPENAI_API_KEY, then OPENAI_API_KEY)."
+        ),
+    ] = None,
+    structured_output: Annotated[
+        str | None, typer.Option(help="openai backend: auto, json_schema, json_object or none.")
+    ] = None,
+    timeout: Annotated[float | None, typer.Option(help="Per-request timeout in seconds.")] = None,
+    llm_option: Annotated[
+        list[str] | None,
+        typer.Option("--llm-option", help="Backend option key=value (repeatable)."),
+    ] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Most LLM calls in flight (default 4; with several servers, their total "
+            "capacity).",
+        ),
+    ] = None,
+    prompt: Annotated[
+        str,
+        typer.Option(
+            help="Prompt template name or file: teacher (full), or teacher_compact for small "
+            "local models (note cut to 700 characters, about 3x fewer prompt tokens)."
+        ),
+    ] = "teacher",
+    section: Annotated[
+        str, typer.Option(help="Note section the teacher reads.")
+    ] = "brief hospital course",
+    true_diagnoses: Annotated[
+        bool,
+        typer.Option(
+            "--true-diagnoses/--no-true-diagnoses",
+            help="Give the true diagnoses to the teacher (training-time, label-conditioned).",
+        ),
+    ] = True,
+    split: Annotated[str | None, typer.Option(help="Only admissions of this split.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N admissions.")] = None,
+    cache: Annotated[Path | None, typer.Option(help="Cache folder (default: OUT.cache).")] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Neither read nor write the cache.")
+    ] = False,
+    retry_failed: Annotated[
+        bool, typer.Option(help="Generate again the admissions recorded as failed.")
+    ] = False,
+    allow_partial: Annotated[
+        bool,
+        typer.Option(
+            help="Exit 0 even when some admissions failed (by default any failed record in OUT "
+            "makes the command exit 1)."
+        ),
+    ] = False,
+    allow_mixed: Annotated[
+        bool,
+        typer.Option(
+            help="Append to an OUT whose records were made with another retriever or LLM backend "
+            "or other options (refused by default; each record keeps its own provenance)."
+        ),
+    ] = False,
+    allow_remote: Annotated[
+        bool, typer.Option(help="Allow sending cohort text to a host that is not this machine.")
+    ] = False,
+    temperature: Annotated[
+        float, typer.Option(min=0.0, max=2.0, help="Sampling temperature.")
+    ] = 0.0,
+    max_tokens: Annotated[int, typer.Option(min=16, help="Most tokens per answer.")] = 384,
 ) -> None:
     """Generate teacher rationales for a cohort (resumable, cached, concurrent).
 
@@ -299,11 +329,15 @@ def generate(
 
 @app.command()
 def check(
-    file: Path = typer.Argument(..., help="Rationale JSONL written by `ctk rationale generate`."),
+    file: Annotated[
+        Path, typer.Argument(help="Rationale JSONL written by `ctk rationale generate`.")
+    ],
     store: GraphOpt = None,
     legacy_kg: LegacyGraphOpt = None,
-    out: Path | None = typer.Option(None, help="Write the full report (JSON) here."),
-    show: int = typer.Option(10, min=0, help="Admissions listed (lowest support first)."),
+    out: Annotated[Path | None, typer.Option(help="Write the full report (JSON) here.")] = None,
+    show: Annotated[
+        int, typer.Option(min=0, help="Admissions listed (lowest support first).")
+    ] = 10,
 ) -> None:
     """Check rationales against the graph: cited facts that exist, claims with no edge.
 

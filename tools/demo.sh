@@ -21,7 +21,13 @@ STEPS="${CTK_DEMO_STEPS:-120}"
 rm -rf "$OUT"; mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
 start=$(date +%s)
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+last=""
+# step TITLE: print the time the previous step took, then the new step's title
+step() {
+  [ -n "$last" ] && printf '[demo]   (%s s)\n' "$(( $(date +%s) - last ))"
+  last=$(date +%s)
+  printf '\n\033[1m== %s\033[0m\n' "$*"
+}
 
 step "1. a synthetic cohort in the MIMIC-III benchmark layout (planted signal, seed 1)"
 ctk data synth --n 200 --seed 1 --out "$OUT/synth"
@@ -114,4 +120,5 @@ for note in report["notes"]:
 PY
 echo "plot: $OUT/eval/per_phenotype_f1.png"
 
+printf '[demo]   (%s s)\n' "$(( $(date +%s) - last ))"
 printf '\n[demo] finished in %s s; outputs in %s/\n' "$(( $(date +%s) - start ))" "$OUT"

@@ -7,7 +7,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -19,6 +19,13 @@ from ctk.cli.options import (
     settings,
 )
 from ctk.cli.plugins import installed_names
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from rich.console import Console
+
+    from ctk.teacher import GenerationProgress, GenerationSummary
 
 __all__ = ["app", "parse_options"]
 
@@ -220,13 +227,11 @@ def generate(
     Example: ctk rationale generate --cohort cohort --store kg.db --llm template --out r.jsonl
     """
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ctk.cohort import select_admissions
     from ctk.teacher import (
         BackendSettings,
         GenerationConfig,
-        GenerationProgress,
         TeacherConfig,
         build_teacher,
     )
@@ -279,27 +284,47 @@ def generate(
                 highlight=False,
             )
         admissions, total = select_admissions(cohort, split=split, limit=limit)
-        columns = (
-            TextColumn("[bold]rationales"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]}"),
-            TextColumn("[red]{task.fields[failed]} failed"),
-            TextColumn("{task.fields[cached]} cached"),
-            TimeElapsedColumn(),
-        )
-        started = time.perf_counter()
-        with Progress(*columns, console=err, transient=False) as bar:
-            task = bar.add_task("generate", total=total, rate="-", failed=0, cached=0)
-
-            def on_progress(p: GenerationProgress) -> None:
-                elapsed = time.perf_counter() - started
-                rate = f"{p.done / elapsed:.2f}/s" if elapsed > 0 and p.done else "-"
-                bar.update(
-                    task, completed=p.done + p.skipped, rate=rate, failed=p.failed, cached=p.cached
-                )
-
+        with _progress_bar(err, total) as on_progress:
             summary = teacher.generate(admissions, out=out, total=total, on_progress=on_progress)
+
+    failed = _print_summary(summary, out, err)
+    if failed and not allow_partial:
+        raise typer.Exit(1)
+
+
+@contextlib.contextmanager
+def _progress_bar(
+    err: Console, total: int | None
+) -> Iterator[Callable[[GenerationProgress], None]]:
+    """A live progress bar on stderr; yields the callback the teacher calls per admission."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (
+        TextColumn("[bold]rationales"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TextColumn("[red]{task.fields[failed]} failed"),
+        TextColumn("{task.fields[cached]} cached"),
+        TimeElapsedColumn(),
+    )
+    started = time.perf_counter()
+    with Progress(*columns, console=err, transient=False) as bar:
+        task = bar.add_task("generate", total=total, rate="-", failed=0, cached=0)
+
+        def on_progress(p: GenerationProgress) -> None:
+            elapsed = time.perf_counter() - started
+            rate = f"{p.done / elapsed:.2f}/s" if elapsed > 0 and p.done else "-"
+            bar.update(
+                task, completed=p.done + p.skipped, rate=rate, failed=p.failed, cached=p.cached
+            )
+
+        yield on_progress
+
+
+def _print_summary(summary: GenerationSummary, out: Path, err: Console) -> int:
+    """What the run did (stdout), its warnings and failures (stderr); returns the failures."""
+    from rich.console import Console
 
     out_console = Console()
     out_console.print(
@@ -323,8 +348,7 @@ def generate(
             "re-run this command with --retry-failed",
             highlight=False,
         )
-        if not allow_partial:
-            raise typer.Exit(1)
+    return failed
 
 
 @app.command()

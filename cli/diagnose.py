@@ -113,7 +113,10 @@ def diagnose(
         typer.echo(json.dumps(result.model_dump(), indent=2))
         return
     typer.echo(f"Admission {result.admission_id}")
-    typer.echo("Diagnoses: " + ("; ".join(result.diagnoses) or "none recognised"))
+    # one per line: phenotype names hold semicolons ("Congestive heart failure; nonhypertensive")
+    typer.echo("Diagnoses:" + ("" if result.diagnoses else " none recognised"))
+    for name in result.diagnoses:
+        typer.echo(f"  - {name}")
     typer.echo("Rationale: " + (result.rationale or "(none generated)"))
     if result.anomaly_captions:
         typer.echo("Lab anomalies:")

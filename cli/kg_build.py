@@ -314,15 +314,16 @@ def _plain_extractor(name: str, options: dict[str, Any] | None = None) -> Concep
     from ctk.errors import ConfigError
     from ctk.registry import EXTRACTORS
 
-    cls = EXTRACTORS.get(name)
-    try:
-        return cls(options) if options else cls()
-    except TypeError as e:
+    needs = EXTRACTORS.describe(name).required_arguments
+    if needs:
         raise ConfigError(
-            f"the {name!r} extractor cannot be created from the command line: {e}",
+            f"the {name!r} extractor cannot be created from the command line: it needs the "
+            f"argument(s) {', '.join(needs)}",
             hint="use the Python API (ctk.kg.build.build_graph(..., extractor=...)) for "
             "extractors that need arguments",
-        ) from e
+        )
+    # a failing constructor: named in one line, exit 2
+    return EXTRACTORS.create(name, options) if options else EXTRACTORS.create(name)
 
 
 def _llm_extractor(

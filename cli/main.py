@@ -101,9 +101,9 @@ def main(argv: list[str] | None = None) -> None:
         # the traceback (with the plugin error underneath) is kept for `ctk -v`
         logging.getLogger("ctk").debug("%s", type(e).__name__, exc_info=True)
         err = Console(stderr=True)
-        err.print(f"[bold red]error:[/] {e.message}", highlight=False)
+        err.print(f"[bold red]error:[/] {e.message}", highlight=False, soft_wrap=True)
         if e.hint:
-            err.print(f"[yellow]hint:[/] {e.hint}", highlight=False)
+            err.print(f"[yellow]hint:[/] {e.hint}", highlight=False, soft_wrap=True)
         sys.exit(2)
 
 

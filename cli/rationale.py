@@ -7,7 +7,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -18,6 +18,14 @@ from ctk.cli.options import (
     open_cli_store,
     settings,
 )
+from ctk.cli.plugins import installed_names
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from rich.console import Console
+
+    from ctk.teacher import GenerationProgress, GenerationSummary
 
 __all__ = ["app", "parse_options"]
 
@@ -32,7 +40,7 @@ app = typer.Typer(
 )
 
 
-def parse_options(pairs: list[str], what: str) -> dict[str, Any]:
+def parse_options(pairs: list[str] | None, what: str) -> dict[str, Any]:
     """Turn ``key=value`` strings into a dict; values are JSON when they parse as JSON.
 
     Raises:
@@ -41,7 +49,7 @@ def parse_options(pairs: list[str], what: str) -> dict[str, Any]:
     from ctk.errors import ConfigError
 
     out: dict[str, Any] = {}
-    for pair in pairs:
+    for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"{what} {pair!r} is not key=value", hint=f"e.g. {what} k1=1.2")
@@ -87,95 +95,143 @@ def _default_index(kg: str | None, out: Path) -> Path:
 
 @app.command()
 def generate(
-    cohort: Path = typer.Option(..., help="Cohort folder (or admissions .jsonl)."),
-    out: Path = typer.Option(..., help="Output JSONL of rationales (appended to; resumable)."),
+    cohort: Annotated[Path, typer.Option(help="Cohort folder (or admissions .jsonl).")],
+    out: Annotated[Path, typer.Option(help="Output JSONL of rationales (appended to; resumable).")],
     store: GraphOpt = None,
     legacy_kg: LegacyGraphOpt = None,
-    retriever: str = typer.Option(
-        "graph", help="Retriever plugin: graph, vector, bm25, hybrid, ..."
-    ),
-    retriever_option: list[str] = typer.Option(
-        [], "--retriever-option", help="Retriever option key=value (repeatable)."
-    ),
-    index: Path | None = typer.Option(
-        None, help="Folder for retrieval indexes (default: KG.index beside the store)."
-    ),
-    k: int = typer.Option(8, min=1, help="Evidence records per admission."),
-    llm: str = typer.Option(
-        "template", help="LLM backend plugin: template, openai, langchain, transformers."
-    ),
-    model: str | None = typer.Option(
-        None, help="Model name (openai/langchain) or local path (transformers)."
-    ),
-    base_url: list[str] | None = typer.Option(
-        None,
-        help="OpenAI-compatible API root, e.g. http://127.0.0.1:8000/v1 "
-        "(default: env CTK_OPENAI_BASE_URL, several separated by spaces). Repeat for several "
-        "servers of one model (vLLM replicas): requests go to the one with the most free "
-        "capacity, and a failing server is taken out and retried later.",
-    ),
-    endpoints: Path | None = typer.Option(
-        None,
-        "--endpoints",
-        help="File of servers of one model, 'URL [MAX_CONCURRENCY]' a line (openai backend).",
-    ),
-    api_key_env: str | None = typer.Option(
-        None,
-        help="Read the API key from this environment variable "
-        "(default: CTK_OPENAI_API_KEY, then OPENAI_API_KEY).",
-    ),
-    structured_output: str | None = typer.Option(
-        None, help="openai backend: auto, json_schema, json_object or none."
-    ),
-    timeout: float | None = typer.Option(None, help="Per-request timeout in seconds."),
-    llm_option: list[str] = typer.Option(
-        [], "--llm-option", help="Backend option key=value (repeatable)."
-    ),
-    concurrency: int | None = typer.Option(
-        None,
-        min=1,
-        help="Most LLM calls in flight (default 4; with several servers, their total capacity).",
-    ),
-    prompt: str = typer.Option(
-        "teacher",
-        help="Prompt template name or file: teacher (full), or teacher_compact for small "
-        "local models (note cut to 700 characters, about 3x fewer prompt tokens).",
-    ),
-    section: str = typer.Option("brief hospital course", help="Note section the teacher reads."),
-    true_diagnoses: bool = typer.Option(
-        True,
-        "--true-diagnoses/--no-true-diagnoses",
-        help="Give the true diagnoses to the teacher (training-time, label-conditioned).",
-    ),
-    split: str | None = typer.Option(None, help="Only admissions of this split."),
-    limit: int | None = typer.Option(None, min=1, help="Only the first N admissions."),
-    cache: Path | None = typer.Option(None, help="Cache folder (default: OUT.cache)."),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the cache."),
-    retry_failed: bool = typer.Option(
-        False, help="Generate again the admissions recorded as failed."
-    ),
-    allow_remote: bool = typer.Option(
-        False, help="Allow sending cohort text to a host that is not this machine."
-    ),
-    temperature: float = typer.Option(0.0, min=0.0, max=2.0, help="Sampling temperature."),
-    max_tokens: int = typer.Option(384, min=16, help="Most tokens per answer."),
+    retriever: Annotated[
+        str,
+        typer.Option(
+            help=f"Retriever plugin (installed: {installed_names('ctk.retrievers')}); "
+            "`ctk plugins show NAME` lists its options."
+        ),
+    ] = "graph",
+    retriever_option: Annotated[
+        list[str] | None,
+        typer.Option("--retriever-option", help="Retriever option key=value (repeatable)."),
+    ] = None,
+    index: Annotated[
+        Path | None,
+        typer.Option(help="Folder for retrieval indexes (default: KG.index beside the store)."),
+    ] = None,
+    k: Annotated[int, typer.Option(min=1, help="Evidence records per admission.")] = 8,
+    llm: Annotated[
+        str,
+        typer.Option(
+            help=f"LLM backend plugin (installed: {installed_names('ctk.llm_backends')}); "
+            "`ctk plugins show NAME` lists its options."
+        ),
+    ] = "template",
+    model: Annotated[
+        str | None, typer.Option(help="Model name (openai/langchain) or local path (transformers).")
+    ] = None,
+    base_url: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="OpenAI-compatible API root, e.g. http://127.0.0.1:8000/v1 "
+            "(default: env CTK_OPENAI_BASE_URL, several separated by spaces). Repeat for several "
+            "servers of one model (vLLM replicas): requests go to the one with the most free "
+            "capacity, and a failing server is taken out and retried later."
+        ),
+    ] = None,
+    endpoints: Annotated[
+        Path | None,
+        typer.Option(
+            "--endpoints",
+            help="File of servers of one model, 'URL [MAX_CONCURRENCY]' a line (openai backend).",
+        ),
+    ] = None,
+    api_key_env: Annotated[
+        str | None,
+        typer.Option(
+            help="Read the API key from this environment variable "
+            "(default: CTK_OPENAI_API_KEY, then OPENAI_API_KEY)."
+        ),
+    ] = None,
+    structured_output: Annotated[
+        str | None, typer.Option(help="openai backend: auto, json_schema, json_object or none.")
+    ] = None,
+    timeout: Annotated[float | None, typer.Option(help="Per-request timeout in seconds.")] = None,
+    llm_option: Annotated[
+        list[str] | None,
+        typer.Option("--llm-option", help="Backend option key=value (repeatable)."),
+    ] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Most LLM calls in flight (default 4; with several servers, their total "
+            "capacity).",
+        ),
+    ] = None,
+    prompt: Annotated[
+        str,
+        typer.Option(
+            help="Prompt template name or file: teacher (full), or teacher_compact for small "
+            "local models (note cut to 700 characters, about 3x fewer prompt tokens)."
+        ),
+    ] = "teacher",
+    section: Annotated[
+        str, typer.Option(help="Note section the teacher reads.")
+    ] = "brief hospital course",
+    true_diagnoses: Annotated[
+        bool,
+        typer.Option(
+            "--true-diagnoses/--no-true-diagnoses",
+            help="Give the true diagnoses to the teacher (training-time, label-conditioned).",
+        ),
+    ] = True,
+    split: Annotated[str | None, typer.Option(help="Only admissions of this split.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N admissions.")] = None,
+    cache: Annotated[Path | None, typer.Option(help="Cache folder (default: OUT.cache).")] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Neither read nor write the cache.")
+    ] = False,
+    retry_failed: Annotated[
+        bool, typer.Option(help="Generate again the admissions recorded as failed.")
+    ] = False,
+    allow_partial: Annotated[
+        bool,
+        typer.Option(
+            help="Exit 0 even when some admissions failed (by default any failed record in OUT "
+            "makes the command exit 1)."
+        ),
+    ] = False,
+    allow_mixed: Annotated[
+        bool,
+        typer.Option(
+            help="Append to an OUT whose records were made with another retriever or LLM backend "
+            "or other options (refused by default; each record keeps its own provenance)."
+        ),
+    ] = False,
+    allow_remote: Annotated[
+        bool, typer.Option(help="Allow sending cohort text to a host that is not this machine.")
+    ] = False,
+    temperature: Annotated[
+        float, typer.Option(min=0.0, max=2.0, help="Sampling temperature.")
+    ] = 0.0,
+    max_tokens: Annotated[int, typer.Option(min=16, help="Most tokens per answer.")] = 384,
 ) -> None:
     """Generate teacher rationales for a cohort (resumable, cached, concurrent).
 
     Admissions already in OUT are skipped, so an interrupted run continues where it
     stopped; answers are cached by a hash of the full input. Invalid model output
-    gets one repair attempt, then is recorded as failed with its reason.
+    gets one repair attempt, then is recorded as failed with its reason. Every
+    record names the retriever and backend (with versions and options) that made
+    it; resuming OUT with other ones is refused unless --allow-mixed.
+
+    Exit status: 0 when every admission of OUT has a rationale; 1 when some failed
+    (re-run with --retry-failed to generate only those; --allow-partial exits 0);
+    2 on an error before or during the run (bad option, plugin that cannot be built).
 
     Example: ctk rationale generate --cohort cohort --store kg.db --llm template --out r.jsonl
     """
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ctk.cohort import select_admissions
     from ctk.teacher import (
         BackendSettings,
         GenerationConfig,
-        GenerationProgress,
         TeacherConfig,
         build_teacher,
     )
@@ -206,6 +262,7 @@ def generate(
             use_true_diagnoses=true_diagnoses,
             allow_remote=allow_remote,
             retry_failed=retry_failed,
+            allow_mixed=allow_mixed,
             temperature=temperature,
             max_tokens=max_tokens,
         ),
@@ -227,27 +284,47 @@ def generate(
                 highlight=False,
             )
         admissions, total = select_admissions(cohort, split=split, limit=limit)
-        columns = (
-            TextColumn("[bold]rationales"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]}"),
-            TextColumn("[red]{task.fields[failed]} failed"),
-            TextColumn("{task.fields[cached]} cached"),
-            TimeElapsedColumn(),
-        )
-        started = time.perf_counter()
-        with Progress(*columns, console=err, transient=False) as bar:
-            task = bar.add_task("generate", total=total, rate="-", failed=0, cached=0)
-
-            def on_progress(p: GenerationProgress) -> None:
-                elapsed = time.perf_counter() - started
-                rate = f"{p.done / elapsed:.2f}/s" if elapsed > 0 and p.done else "-"
-                bar.update(
-                    task, completed=p.done + p.skipped, rate=rate, failed=p.failed, cached=p.cached
-                )
-
+        with _progress_bar(err, total) as on_progress:
             summary = teacher.generate(admissions, out=out, total=total, on_progress=on_progress)
+
+    failed = _print_summary(summary, out, err)
+    if failed and not allow_partial:
+        raise typer.Exit(1)
+
+
+@contextlib.contextmanager
+def _progress_bar(
+    err: Console, total: int | None
+) -> Iterator[Callable[[GenerationProgress], None]]:
+    """A live progress bar on stderr; yields the callback the teacher calls per admission."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (
+        TextColumn("[bold]rationales"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TextColumn("[red]{task.fields[failed]} failed"),
+        TextColumn("{task.fields[cached]} cached"),
+        TimeElapsedColumn(),
+    )
+    started = time.perf_counter()
+    with Progress(*columns, console=err, transient=False) as bar:
+        task = bar.add_task("generate", total=total, rate="-", failed=0, cached=0)
+
+        def on_progress(p: GenerationProgress) -> None:
+            elapsed = time.perf_counter() - started
+            rate = f"{p.done / elapsed:.2f}/s" if elapsed > 0 and p.done else "-"
+            bar.update(
+                task, completed=p.done + p.skipped, rate=rate, failed=p.failed, cached=p.cached
+            )
+
+        yield on_progress
+
+
+def _print_summary(summary: GenerationSummary, out: Path, err: Console) -> int:
+    """What the run did (stdout), its warnings and failures (stderr); returns the failures."""
+    from rich.console import Console
 
     out_console = Console()
     out_console.print(
@@ -261,15 +338,30 @@ def generate(
         out_console.print("(template backend: rule-written rationales, no language model)")
     for reason, n in summary.failure_reasons.items():
         out_console.print(f"  failed: {n} x {reason}", highlight=False)
+    for warning in summary.warnings:
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    failed = summary.failed + summary.failed_earlier
+    if failed:
+        earlier = f" ({summary.failed_earlier} from earlier runs)" if summary.failed_earlier else ""
+        err.print(
+            f"[bold red]{failed} admission(s) failed{earlier}[/]; to generate only those again, "
+            "re-run this command with --retry-failed",
+            highlight=False,
+        )
+    return failed
 
 
 @app.command()
 def check(
-    file: Path = typer.Argument(..., help="Rationale JSONL written by `ctk rationale generate`."),
+    file: Annotated[
+        Path, typer.Argument(help="Rationale JSONL written by `ctk rationale generate`.")
+    ],
     store: GraphOpt = None,
     legacy_kg: LegacyGraphOpt = None,
-    out: Path | None = typer.Option(None, help="Write the full report (JSON) here."),
-    show: int = typer.Option(10, min=0, help="Admissions listed (lowest support first)."),
+    out: Annotated[Path | None, typer.Option(help="Write the full report (JSON) here.")] = None,
+    show: Annotated[
+        int, typer.Option(min=0, help="Admissions listed (lowest support first).")
+    ] = 10,
 ) -> None:
     """Check rationales against the graph: cited facts that exist, claims with no edge.
 

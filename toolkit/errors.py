@@ -18,7 +18,8 @@ with status 2; anything else is a bug and keeps its traceback.
     │   └── SchemaViolationError           a label/type outside the schema allow-list
     ├── PluginError
     │   ├── PluginNotFoundError
-    │   └── PluginLoadError
+    │   ├── PluginLoadError
+    │   └── PluginConstructionError        the plugin's constructor raised
     ├── RetrievalError
     ├── LLMError
     │   ├── LLMResponseError               the answer cannot be parsed or validated
@@ -44,6 +45,7 @@ __all__ = [
     "LLMResponseError",
     "MissingColumnError",
     "MissingDependencyError",
+    "PluginConstructionError",
     "PluginError",
     "PluginLoadError",
     "PluginNotFoundError",
@@ -154,6 +156,10 @@ class PluginNotFoundError(PluginError):
 
 class PluginLoadError(PluginError):
     """A plugin's entry point failed to import or is not of the expected kind."""
+
+
+class PluginConstructionError(PluginError):
+    """A plugin's constructor raised something other than a :class:`CtkError`."""
 
 
 class RetrievalError(CtkError):

@@ -12,7 +12,7 @@ Knowledge side: :class:`Concept`, :class:`Relation`, :class:`Evidence`.
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -28,6 +28,7 @@ __all__ = [
     "ConceptType",
     "Evidence",
     "LabSeries",
+    "PluginStamp",
     "Rationale",
     "Relation",
     "RelationType",
@@ -219,7 +220,8 @@ class Relation(_Record):
     """A typed, weighted edge between two concepts, with its evidence.
 
     Attributes:
-        id: Stable fact id (derived from the endpoints and type), cited by rationales.
+        id: Stable fact id, ``source_id|type|target_id`` (:meth:`make_id`), cited by
+            rationales.
         source_id: Id of the subject concept.
         target_id: Id of the object concept.
         type: Relation type.
@@ -269,11 +271,39 @@ class CitedFact(_Record):
     claim: str = ""
 
 
+class PluginStamp(_Record):
+    """Which plugin made something: its name, distribution, version and options.
+
+    Attributes:
+        name: The plugin's registry name (``graph``, ``openai``).
+        distribution: The installed package that ships it; None for a class
+            registered in Python without being installed.
+        version: That package's version, where known.
+        options: The plugin's options that shape its output, as JSON; options that
+            hold secrets (API keys) are never written.
+        settings: Its options that only change how it runs (timeouts, retries,
+            batch sizes, a server's address); not compared on resume.
+    """
+
+    name: str
+    distribution: str | None = None
+    version: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+    def same_setup(self, other: PluginStamp) -> bool:
+        """Same plugin and options (versions and run settings may differ)."""
+        return self.name == other.name and self.options == other.options
+
+
 class Rationale(_Record):
     """A teacher's rationale for one admission: one line of a rationale file.
 
+    Version 2 adds ``retriever`` and ``llm`` (provenance); version 1 records, which
+    lack them, are still read.
+
     Attributes:
-        schema_version: Record format version.
+        schema_version: Record format version (1 or 2; ctk writes 2).
         admission_id: The admission explained.
         status: ``ok``, or ``failed`` with ``error`` saying why (the run goes on).
         diagnoses: Phenotype names the rationale explains (the true ones at training time).
@@ -288,9 +318,11 @@ class Rationale(_Record):
         input_hash: Hash of the full input (cache key).
         usage: Token accounting (prompt_tokens, completion_tokens).
         error: Why a failed record failed.
+        retriever: The retriever that found the evidence, with its version and options.
+        llm: The LLM backend that wrote the answer, with its version and options.
     """
 
-    schema_version: Literal[1] = 1
+    schema_version: Literal[1, 2] = 2
     admission_id: str
     status: Literal["ok", "failed"] = "ok"
     diagnoses: list[str] = Field(default_factory=list)
@@ -305,3 +337,5 @@ class Rationale(_Record):
     input_hash: str = ""
     usage: dict[str, int] = Field(default_factory=dict)
     error: str | None = None
+    retriever: PluginStamp | None = None
+    llm: PluginStamp | None = None

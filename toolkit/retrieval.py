@@ -150,6 +150,9 @@ class Retriever(Plugin, ABC):
     """
 
     kind: ClassVar[str] = "retriever"
+    #: Whether :meth:`retrieve` needs a knowledge graph (``store``). Constructors must
+    #: not touch the store, so a retriever can be built (and checked) without one.
+    needs_store: ClassVar[bool] = False
 
     def __init__(
         self,

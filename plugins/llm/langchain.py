@@ -130,6 +130,9 @@ class LangChainBackend(LLMBackend):
 
     name: ClassVar[str] = "langchain"
     Options: ClassVar[type[BaseModel]] = LangChainBackendOptions
+    run_settings: ClassVar[frozenset[str]] = frozenset(
+        {"base_url", "timeout_s", "max_retries", "backoff_s", "max_backoff_s"}
+    )
     options: LangChainBackendOptions
 
     def __init__(self, options: BaseModel | dict[str, Any] | None = None) -> None:

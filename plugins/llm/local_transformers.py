@@ -62,6 +62,7 @@ class TransformersBackend(LLMBackend):
 
     name: ClassVar[str] = "transformers"
     Options: ClassVar[type[BaseModel]] = TransformersBackendOptions
+    run_settings: ClassVar[frozenset[str]] = frozenset({"batch_size", "batch_wait_s", "device"})
     options: TransformersBackendOptions
 
     def __init__(self, options: BaseModel | dict[str, Any] | None = None) -> None:

@@ -136,6 +136,19 @@ class OpenAIBackend(LLMBackend):
 
     name: ClassVar[str] = "openai"
     Options: ClassVar[type[BaseModel]] = OpenAIBackendOptions
+    run_settings: ClassVar[frozenset[str]] = frozenset(
+        {
+            "base_url",
+            "endpoints",
+            "timeout_s",
+            "max_retries",
+            "backoff_s",
+            "max_backoff_s",
+            "max_concurrency",
+            "cooldown_s",
+            "max_cooldown_s",
+        }
+    )
     options: OpenAIBackendOptions
 
     def __init__(self, options: BaseModel | dict[str, Any] | None = None) -> None:

@@ -64,6 +64,7 @@ class BM25Retriever(Retriever):
     """
 
     name: ClassVar[str] = "bm25"
+    needs_store: ClassVar[bool] = True
     Options: ClassVar[type[BaseModel]] = BM25RetrieverOptions
     options: BM25RetrieverOptions
 

@@ -1,9 +1,10 @@
 """The ``graph`` retriever: the knowledge-graph neighbourhood of an admission.
 
-Seed concepts are found in the note (every concept name and synonym of the graph,
-matched on word boundaries with an Aho-Corasick automaton built once from the
-store), in the lab anomaly captions (a caption such as "Heart rate is higher than
-normal" also seeds *tachycardia*), and, at training time, in the true diagnoses.
+Seed concepts are found by :class:`~ctk.plugins.retrievers.seeds.ConceptSeeder` (a
+public building block for other retrievers): in the note (every concept name and
+synonym of the graph, matched on word boundaries), in the lab anomaly captions (a
+caption such as "Heart rate is higher than normal" also seeds *tachycardia*), and, at
+training time, in the true diagnoses.
 The edges around the seeds are ranked by weight; an edge joining two seeds (a
 note finding and a diagnosis, say) gets a bonus of 1, as it is what a rationale
 needs. Each record is one graph fact: id = the fact id, provenance = its first
@@ -19,39 +20,14 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ctk.graph import DEFAULT_MIN_SUPPORT, GraphReader, Neighbour
+from ctk.graph import DEFAULT_MIN_SUPPORT, Neighbour
 from ctk.kg.matching import ConceptMatcher
-from ctk.phenotypes import phenotype_by_name
-from ctk.records import Concept
+from ctk.plugins.retrievers.seeds import CAPTION_FINDINGS, ConceptSeeder
 from ctk.retrieval import EvidenceRecord, RetrievalQuery, Retriever
 
 __all__ = ["CAPTION_FINDINGS", "GraphRetriever", "GraphRetrieverOptions"]
 
 logger = logging.getLogger(__name__)
-
-#: (lab variable as captions spell it, direction) -> finding names to look up.
-CAPTION_FINDINGS: dict[tuple[str, str], tuple[str, ...]] = {
-    ("heart rate", "higher"): ("tachycardia",),
-    ("heart rate", "lower"): ("bradycardia",),
-    ("glucose", "higher"): ("hyperglycemia", "hyperglycaemia"),
-    ("glucose", "lower"): ("hypoglycemia", "hypoglycaemia"),
-    ("temperature", "higher"): ("fever", "hyperthermia"),
-    ("temperature", "lower"): ("hypothermia",),
-    ("oxygen saturation", "lower"): ("hypoxemia", "hypoxia"),
-    ("respiratory rate", "higher"): ("tachypnea", "tachypnoea"),
-    ("respiratory rate", "lower"): ("bradypnea", "respiratory depression"),
-    ("systolic blood pressure", "higher"): ("hypertension",),
-    ("systolic blood pressure", "lower"): ("hypotension",),
-    ("diastolic blood pressure", "higher"): ("hypertension",),
-    ("diastolic blood pressure", "lower"): ("hypotension",),
-    ("mean blood pressure", "higher"): ("hypertension",),
-    ("mean blood pressure", "lower"): ("hypotension", "shock"),
-    ("ph", "lower"): ("acidosis", "acidemia"),
-    ("ph", "higher"): ("alkalosis", "alkalemia"),
-    ("fraction of inspired oxygen", "higher"): ("hypoxemia", "respiratory failure"),
-    ("weight", "higher"): ("obesity",),
-    ("weight", "lower"): ("cachexia", "malnutrition"),
-}
 
 _RELATION_PHRASES = {
     "causes": "causes",
@@ -90,15 +66,6 @@ class GraphRetrieverOptions(BaseModel):
     evidence_chars: int = Field(default=240, ge=0)
 
 
-def _exact(store: GraphReader, name: str) -> list[Concept]:
-    key = name.lower().strip()
-    return [
-        c
-        for c in store.find_concepts(name, limit=5)
-        if c.name.lower() == key or key in (s.lower() for s in c.synonyms)
-    ]
-
-
 class GraphRetriever(Retriever):
     """Knowledge-graph neighbourhood of the concepts of an admission.
 
@@ -113,55 +80,32 @@ class GraphRetriever(Retriever):
     """
 
     name: ClassVar[str] = "graph"
+    needs_store: ClassVar[bool] = True
     Options: ClassVar[type[BaseModel]] = GraphRetrieverOptions
     options: GraphRetrieverOptions
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._matcher: ConceptMatcher | None = None
+        self._seeder: ConceptSeeder | None = None
         self._lock = threading.Lock()
         self._names: dict[str, str] = {}
 
-    def matcher(self) -> ConceptMatcher:
-        """The concept matcher, built from the store on first use."""
+    def seeder(self) -> ConceptSeeder:
+        """The note-to-concept matcher of this retriever, built on first use."""
         with self._lock:
-            if self._matcher is None:
-                store = self.require_store()
-                self._matcher = ConceptMatcher(
-                    store.iter_concepts(), min_length=self.options.min_name_length
+            if self._seeder is None:
+                self._seeder = ConceptSeeder(
+                    self.require_store(), min_name_length=self.options.min_name_length
                 )
-                logger.info("graph retriever: %d concept names indexed", self._matcher.size)
-            return self._matcher
+            return self._seeder
+
+    def matcher(self) -> ConceptMatcher:
+        """The concept-name matcher, built from the store on first use."""
+        return self.seeder().matcher()
 
     def seeds(self, query: RetrievalQuery) -> list[str]:
         """Seed concept ids for a query, most important first (at most ``max_seeds``)."""
-        store = self.require_store()
-        ordered: dict[str, None] = {}  # an ordered set
-
-        def add(ids: Any) -> None:
-            for cid in ids:
-                ordered.setdefault(cid, None)
-
-        add(query.concept_ids)
-        for name in (*query.diagnoses, *query.concept_names):
-            names = [name]
-            pheno = phenotype_by_name(name)
-            if pheno is not None:
-                names += [pheno.short_name, *pheno.synonyms]
-            for n in names:
-                add(c.id for c in _exact(store, n))
-        matcher = self.matcher()
-        for caption in query.anomaly_captions:
-            low = caption.lower()
-            for (variable, direction), findings in CAPTION_FINDINGS.items():
-                if low.startswith(variable) and direction in low:
-                    for finding in findings:
-                        add(c.id for c in _exact(store, finding))
-            add(matcher.find(caption))
-        note_ids = matcher.find(query.note_text)
-        note_ids.sort(key=lambda cid: -matcher.mentions.get(cid, 0))
-        add(note_ids)
-        return list(ordered)[: self.options.max_seeds]
+        return self.seeder().seeds(query, max_seeds=self.options.max_seeds)
 
     def _name(self, concept_id: str) -> str:
         if concept_id not in self._names:

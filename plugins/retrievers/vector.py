@@ -185,7 +185,9 @@ class VectorRetriever(Retriever):
     """
 
     name: ClassVar[str] = "vector"
+    needs_store: ClassVar[bool] = True
     Options: ClassVar[type[BaseModel]] = VectorRetrieverOptions
+    run_settings: ClassVar[frozenset[str]] = frozenset({"batch_size", "device", "torch_threads"})
     options: VectorRetrieverOptions
 
     def __init__(self, **kwargs: Any) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 from cli_run import run
@@ -11,6 +13,8 @@ from openai_server import FakeOpenAIServer
 from rationale_fixtures import build_store, make_admissions
 
 from ctk.cohort import write_cohort
+from ctk.registry import RETRIEVERS
+from ctk.retrieval import EvidenceRecord, RetrievalQuery, Retriever
 
 
 @pytest.fixture()
@@ -152,6 +156,137 @@ def test_remote_needs_allow_remote_and_warns(
         capsys,
     )
     assert "data-use warning" in stderr
+
+
+# --------------------------------------------------------------------------- plugin failures,
+# partial runs and provenance
+
+
+class _Exploding(Retriever):
+    """Its constructor raises: the CLI must name it in one line and exit 2."""
+
+    name: ClassVar[str] = "exploding"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        raise RuntimeError("index folder is locked")
+
+    def _retrieve(self, query: RetrievalQuery, k: int) -> list[EvidenceRecord]:
+        return []
+
+
+class _Flaky(Retriever):
+    """Fails on every other admission."""
+
+    name: ClassVar[str] = "flaky"
+
+    def _retrieve(self, query: RetrievalQuery, k: int) -> list[EvidenceRecord]:
+        if int(query.admission_id[-1]) % 2:
+            raise RuntimeError("backend index unavailable")
+        return [EvidenceRecord(id="ctk:dyspnea|symptom_of|ctk:heart_failure", text="x", score=1)]
+
+
+@pytest.fixture()
+def registered() -> Iterator[None]:
+    RETRIEVERS.register("exploding", _Exploding)
+    RETRIEVERS.register("flaky", _Flaky)
+    try:
+        yield
+    finally:
+        RETRIEVERS.unregister("exploding")
+        RETRIEVERS.unregister("flaky")
+
+
+def _generate(folder: Path, kg: Path, out: Path, *extra: str) -> list[str]:
+    return [
+        "rationale",
+        "generate",
+        "--cohort",
+        str(folder),
+        "--store",
+        str(kg),
+        "--out",
+        str(out),
+        "--no-cache",
+        *extra,
+    ]
+
+
+def test_a_retriever_whose_constructor_raises_is_one_line_exit_2(
+    registered: None,
+    cohort: tuple[Path, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    folder, kg = cohort
+    out = tmp_path / "r.jsonl"
+    code, _, stderr = run(_generate(folder, kg, out, "--retriever", "exploding"), capsys)
+    assert code == 2
+    first = stderr.strip().splitlines()[0]
+    assert "retriever 'exploding'" in first and "RuntimeError: index folder is locked" in first
+    assert "Traceback" not in stderr
+    assert not out.exists()
+
+
+def test_partial_failure_exits_1_and_says_how_to_retry(
+    registered: None,
+    cohort: tuple[Path, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    folder, kg = cohort
+    out = tmp_path / "r.jsonl"
+    code, stdout, stderr = run(_generate(folder, kg, out, "--retriever", "flaky"), capsys)
+    assert code == 1
+    assert "2 failed" in stdout and "RetrievalError" in stdout
+    assert "2 admission(s) failed" in stderr and "--retry-failed" in stderr
+    records = [json.loads(x) for x in out.read_text().splitlines()]
+    assert sorted(r["status"] for r in records) == ["failed", "failed", "ok", "ok"]
+    # a resumed run keeps reporting the failures still in the file
+    code, _, stderr = run(_generate(folder, kg, out, "--retriever", "flaky"), capsys)
+    assert code == 1 and "2 from earlier runs" in stderr
+    code, _, _ = run(_generate(folder, kg, out, "--retriever", "flaky", "--allow-partial"), capsys)
+    assert code == 0
+
+
+def test_records_carry_provenance_and_a_resume_with_another_retriever_is_refused(
+    cohort: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder, kg = cohort
+    out = tmp_path / "r.jsonl"
+    first = _generate(folder, kg, out, "--limit", "2", "--retriever-option", "per_concept=5")
+    code, _, stderr = run(first, capsys)
+    assert code == 0, stderr
+    records = [json.loads(x) for x in out.read_text().splitlines()]
+    for r in records:
+        assert r["schema_version"] == 2
+        assert r["retriever"]["name"] == "graph"
+        assert r["retriever"]["distribution"] == "clinragen-toolkit"
+        assert r["retriever"]["version"] == RETRIEVERS.describe("graph").version
+        assert r["retriever"]["options"]["per_concept"] == 5
+        assert r["llm"]["name"] == "template" and r["llm"]["options"] == {"max_citations": 4}
+    before = out.read_bytes()
+
+    code, _, stderr = run(_generate(folder, kg, out, "--retriever", "bm25"), capsys)
+    assert code == 2
+    assert "made with retriever 'graph'" in stderr and "this run uses 'bm25'" in stderr
+    assert "--allow-mixed" in stderr
+    assert out.read_bytes() == before  # nothing written, nothing lost
+
+    code, _, stderr = run(_generate(folder, kg, out), capsys)  # other options: refused too
+    assert code == 2 and '"per_concept": 10' in stderr
+
+    code, _, stderr = run(
+        [
+            *_generate(folder, kg, out, "--retriever", "bm25", "--index", str(tmp_path / "idx")),
+            "--allow-mixed",
+        ],
+        capsys,
+    )
+    assert code == 0, stderr
+    assert "warning:" in stderr and "made with retriever 'graph'" in stderr
+    names = [json.loads(x)["retriever"]["name"] for x in out.read_text().splitlines()]
+    assert names == ["graph", "graph", "bm25", "bm25"]
 
 
 def test_generate_over_several_servers(

@@ -131,6 +131,7 @@ def build_backend(name: str, options: dict[str, Any], shared: BackendSettings) -
     Raises:
         PluginNotFoundError: No backend of that name.
         ConfigError: An option is unknown or has a bad value.
+        PluginConstructionError: Its constructor failed (the message names it).
     """
     from ctk.registry import LLM_BACKENDS  # the registry imports this package's base
 
@@ -145,7 +146,7 @@ def build_backend(name: str, options: dict[str, Any], shared: BackendSettings) -
     for key, value in shared.model_dump(exclude_none=True).items():
         if key in fields:
             merged.setdefault(key, value)
-    return cls(merged)
+    return LLM_BACKENDS.create(name, merged)
 
 
 def build_teacher(config: TeacherConfig, *, store: GraphReader | None = None) -> Teacher:
@@ -162,6 +163,7 @@ def build_teacher(config: TeacherConfig, *, store: GraphReader | None = None) ->
     Raises:
         PluginNotFoundError: A plugin name is unknown.
         ConfigError: A plugin option is unknown or has a bad value.
+        PluginConstructionError: A plugin's constructor failed (the message names it).
         DataPolicyError: The backend is remote and remote use is not allowed.
     """
     from ctk.registry import RETRIEVERS
@@ -169,8 +171,11 @@ def build_teacher(config: TeacherConfig, *, store: GraphReader | None = None) ->
     backend = build_backend(config.llm, config.llm_options, config.backend)
     try:
         check_data_policy(backend, allow_remote=config.generation.allow_remote)
-        retriever = RETRIEVERS.get(config.retriever)(
-            store=store, index_dir=config.index_dir, options=config.retriever_options
+        retriever = RETRIEVERS.create(
+            config.retriever,
+            store=store,
+            index_dir=config.index_dir,
+            options=config.retriever_options,
         )
     except BaseException:
         backend.close()

@@ -37,7 +37,8 @@ from typing import Any, ParamSpec, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from ctk.errors import ConfigError, LLMError, LLMResponseError, RetrievalError
-from ctk.records import Admission, Rationale
+from ctk.plugin import plugin_stamp
+from ctk.records import Admission, PluginStamp, Rationale
 from ctk.retrieval import Retriever
 from ctk.teacher.answer import parse_answer
 from ctk.teacher.backend import ChatMessage, LLMBackend, LLMRequest, LLMResponse, check_data_policy
@@ -89,7 +90,9 @@ class GenerationSummary(BaseModel):
         skipped_existing: Already in the output (resume).
         generated: New ``ok`` rationales from the backend.
         cached: ``ok`` rationales answered from the cache (no backend call).
-        failed: Admissions recorded as ``failed``.
+        failed: Admissions recorded as ``failed`` by this run.
+        failed_earlier: Failed records of earlier runs still in the output (not retried).
+        warnings: Provenance differences between this run and the records in the output.
         repaired: Answers that needed (and passed) the repair turn.
         failure_reasons: Failures by reason.
         llm_calls: Backend calls made (repairs included).
@@ -110,6 +113,8 @@ class GenerationSummary(BaseModel):
     generated: int = 0
     cached: int = 0
     failed: int = 0
+    failed_earlier: int = 0
+    warnings: list[str] = Field(default_factory=list)
     repaired: int = 0
     failure_reasons: dict[str, int] = Field(default_factory=dict)
     llm_calls: int = 0
@@ -146,8 +151,10 @@ class _Run:
         on_progress: Callable[[GenerationProgress], None] | None,
         temperature: float,
         max_tokens: int,
+        stamps: dict[str, PluginStamp],
     ) -> None:
         self.backend = backend
+        self.stamps = stamps
         self.template = template
         self.repair = repair
         self.writer = writer
@@ -188,6 +195,7 @@ class _Run:
             "model": self.backend.model_name,
             "prompt_version": self.template.key,
             "input_hash": key,
+            **self.stamps,
         }
 
     def fail(self, admission_id: str, error: str, **extra: Any) -> None:
@@ -196,6 +204,7 @@ class _Run:
             "backend": self.backend.name,
             "model": self.backend.model_name,
             "prompt_version": self.template.key,
+            **self.stamps,
         }
         base.update(extra)
         self._record(Rationale(status="failed", error=error, **base))
@@ -275,6 +284,8 @@ class GenerationConfig(BaseModel):
         use_true_diagnoses: Give the true diagnoses (training-time teacher).
         allow_remote: Consent to sending cohort text to a non-loopback host.
         retry_failed: Generate again the admissions recorded as failed.
+        allow_mixed: Append to an output whose records were made with another
+            retriever or backend, or other options (refused by default).
         temperature: Sampling temperature.
         max_tokens: Most tokens per answer.
     """
@@ -290,6 +301,7 @@ class GenerationConfig(BaseModel):
     use_true_diagnoses: bool = True
     allow_remote: bool = False
     retry_failed: bool = False
+    allow_mixed: bool = False
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     max_tokens: int = Field(default=384, ge=16)
 
@@ -322,7 +334,8 @@ async def agenerate_rationales(
 
     Raises:
         DataPolicyError: The backend is remote and ``config.allow_remote`` is false.
-        ConfigError: Bad settings.
+        ConfigError: Bad settings, or ``out`` holds records made with another retriever
+            or backend or other options (unless ``config.allow_mixed``).
     """
     cfg = config or GenerationConfig()
     k, concurrency, cache_dir, use_cache = cfg.k, cfg.concurrency, cfg.cache_dir, cfg.use_cache
@@ -348,9 +361,20 @@ async def agenerate_rationales(
         retriever=retriever.name,
     )
     started = time.perf_counter()
-    await backend.aprepare()
-    summary.model = backend.model_name
-    with RationaleWriter(out_path, retry_failed=retry_failed) as writer:
+    stamps = {"retriever": plugin_stamp(retriever), "llm": plugin_stamp(backend)}
+    # opened first: an output made with other plugins is refused before a model loads
+    writer = RationaleWriter(
+        out_path,
+        retry_failed=retry_failed,
+        retriever=stamps["retriever"],
+        llm=stamps["llm"],
+        allow_mixed=cfg.allow_mixed,
+    )
+    with writer:
+        await backend.aprepare()
+        summary.model = backend.model_name
+        summary.failed_earlier = writer.failed_kept
+        summary.warnings = list(writer.warnings)
         progress = GenerationProgress(total=total)
         run = _Run(
             backend=backend,
@@ -363,6 +387,7 @@ async def agenerate_rationales(
             on_progress=on_progress,
             temperature=temperature,
             max_tokens=max_tokens,
+            stamps=stamps,
         )
         if on_progress is not None:
             on_progress(progress)
@@ -414,8 +439,10 @@ async def agenerate_rationales(
                 )
                 hit = cache.get(key) if cache is not None else None
                 if hit is not None and hit.status == "ok":
+                    # same input hash: same evidence and backend; this run's plugins answer for it
                     run._record(
-                        hit.model_copy(update={"admission_id": admission.admission_id}), cached=True
+                        hit.model_copy(update={"admission_id": admission.admission_id, **stamps}),
+                        cached=True,
                     )
                     continue
                 await semaphore.acquire()

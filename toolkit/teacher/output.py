@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ctk.closeable import Closeable
-from ctk.errors import DataError
+from ctk.errors import ConfigError, DataError
 from ctk.jsonl import read_jsonl
-from ctk.records import Rationale
+from ctk.records import PluginStamp, Rationale
 
 __all__ = ["RationaleWriter", "read_rationales"]
 
@@ -40,16 +40,42 @@ class RationaleWriter(Closeable):
     drops an incomplete last line left by a killed run, and, with
     ``retry_failed``, removes the ``failed`` records so they are generated again.
 
+    Given the ``retriever`` and ``llm`` stamps of the run, it also compares them
+    with the provenance of the records already in the file: records made with
+    another plugin or other options are refused (:class:`~ctk.errors.ConfigError`,
+    before the file is touched) unless ``allow_mixed``; a different plugin version
+    only warns. The warnings are kept in :attr:`warnings` and logged.
+
     Args:
         path: The output file.
         retry_failed: Forget failed records (rewrites the file atomically first).
+        retriever: The stamp of this run's retriever.
+        llm: The stamp of this run's LLM backend.
+        allow_mixed: Append even when earlier records were made differently.
+
+    Attributes:
+        done: Admission ids already written (skipped on resume).
+        failed_kept: Failed records already in the file and kept (not retried).
+        warnings: Provenance differences found in the file.
     """
 
-    def __init__(self, path: str | Path, *, retry_failed: bool = False) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        retry_failed: bool = False,
+        retriever: PluginStamp | None = None,
+        llm: PluginStamp | None = None,
+        allow_mixed: bool = False,
+    ) -> None:
         self.path = Path(path)
         self.done: set[str] = set()
         self.dropped_failed = 0
+        self.failed_kept = 0
         self.repaired_tail = False
+        self.warnings: list[str] = []
+        self._stamps = {"retriever": retriever, "llm": llm}
+        self._allow_mixed = allow_mixed
         self._prepare(retry_failed)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fh = self.path.open("ab")
@@ -83,6 +109,7 @@ class RationaleWriter(Closeable):
             return
         good_end = 0  # offset just after the last complete line
         failed_lines: list[int] = []
+        seen_stamps: dict[str, dict[str, tuple[int, int]]] = {"retriever": {}, "llm": {}}
         with self.path.open("rb") as fh:
             for line_no, line in enumerate(fh, start=1):
                 if not line.endswith(b"\n"):
@@ -102,6 +129,12 @@ class RationaleWriter(Closeable):
                     failed_lines.append(line_no)
                     continue
                 self.done.add(admission_id)
+                self.failed_kept += raw.get("status") == "failed"
+                for role, seen in seen_stamps.items():
+                    key = json.dumps(raw.get(role), sort_keys=True)
+                    count, first = seen.get(key, (0, line_no))
+                    seen[key] = (count + 1, first)
+        self._check_provenance(seen_stamps)
         if good_end < self.path.stat().st_size:
             logger.warning("%s: dropping an incomplete last line (interrupted run)", self.path)
             with self.path.open("r+b") as fh:
@@ -118,6 +151,42 @@ class RationaleWriter(Closeable):
                 dst.flush()
                 os.fsync(dst.fileno())
             tmp.replace(self.path)
+
+    def _check_provenance(self, seen_stamps: dict[str, dict[str, tuple[int, int]]]) -> None:
+        refusals: list[str] = []
+        for role, seen in seen_stamps.items():
+            mine = self._stamps[role]
+            if mine is None:
+                continue
+            for key, (count, first) in sorted(seen.items(), key=lambda kv: kv[1][1]):
+                raw = json.loads(key)
+                if raw is None:
+                    self.warnings.append(
+                        f"{count} record(s) from line {first} of {self.path} do not say which "
+                        f"{role} made them (written by an older ctk)"
+                    )
+                    continue
+                theirs = PluginStamp.model_validate(raw)
+                if not theirs.same_setup(mine):
+                    refusals.append(
+                        f"{count} record(s) from line {first} were made with {role} "
+                        f"{_describe(theirs)}; this run uses {_describe(mine)}"
+                    )
+                elif theirs.version != mine.version:
+                    self.warnings.append(
+                        f"{count} record(s) from line {first} of {self.path} were made with "
+                        f"{role} {mine.name!r} version {theirs.version}; this run uses "
+                        f"version {mine.version}"
+                    )
+        if refusals and not self._allow_mixed:
+            raise ConfigError(
+                f"{self.path} holds records made differently: " + "; ".join(refusals),
+                hint="resume with the same plugins and options, write to a new --out file, "
+                "or pass --allow-mixed to append anyway (each record keeps its own provenance)",
+            )
+        self.warnings.extend(refusals)
+        for warning in self.warnings:
+            logger.warning("%s", warning)
 
     def write(self, rationale: Rationale) -> None:
         """Append one record as one ``write`` and flush it to the OS.
@@ -161,3 +230,8 @@ class RationaleWriter(Closeable):
         finally:
             self._fh.close()
         self._raise_sync_error()
+
+
+def _describe(stamp: PluginStamp) -> str:
+    options = json.dumps(stamp.options, sort_keys=True)
+    return f"{stamp.name!r} (options {options})"

@@ -230,7 +230,8 @@ def test_kill_9_loses_and_duplicates_nothing(store: EmbeddedStore, tmp_path: Pat
         from ctk.teacher import GenerationConfig, generate_rationales
         store = EmbeddedStore({str(tmp_path / "kg.db")!r}, read_only=True)
         generate_rationales(make_admissions({n}), retriever=GraphRetriever(store=store),
-            backend=OpenAIBackend({{"base_url": sys.argv[1], "model": "m"}}),
+            backend=OpenAIBackend({{"base_url": sys.argv[1], "model": "m",
+                                    "structured_output": "json_object"}}),
             out={str(out)!r}, config=GenerationConfig(concurrency=4))
     """)
     with FakeOpenAIServer(latency_s=0.1) as srv:

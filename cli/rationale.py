@@ -340,6 +340,8 @@ def _print_summary(summary: GenerationSummary, out: Path, err: Console) -> int:
         out_console.print(f"  failed: {n} x {reason}", highlight=False)
     for warning in summary.warnings:
         err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    for note in summary.notes:
+        err.print(f"[dim]note: {note}[/]", highlight=False)
     failed = summary.failed + summary.failed_earlier
     if failed:
         earlier = f" ({summary.failed_earlier} from earlier runs)" if summary.failed_earlier else ""

@@ -100,7 +100,7 @@ def test_writer_refuses_other_options_before_touching_the_file(tmp_path: Path) -
     assert info.value.hint is not None and "--allow-mixed" in info.value.hint
     assert out.read_bytes() == before
     with RationaleWriter(out, retriever=mine, allow_mixed=True) as writer:
-        assert writer.failed_kept == 1 and any("per_concept" in w for w in writer.warnings)
+        assert writer.failed_kept == 1 and any("per_concept" in n for n in writer.notes)
     assert json.loads(out.read_text().splitlines()[0])["retriever"]["options"] == {
         "per_concept": 10
     }

@@ -93,6 +93,7 @@ class GenerationSummary(BaseModel):
         failed: Admissions recorded as ``failed`` by this run.
         failed_earlier: Failed records of earlier runs still in the output (not retried).
         warnings: Provenance differences between this run and the records in the output.
+        notes: Differences appended anyway, as ``allow_mixed`` allowed.
         repaired: Answers that needed (and passed) the repair turn.
         failure_reasons: Failures by reason.
         llm_calls: Backend calls made (repairs included).
@@ -115,6 +116,7 @@ class GenerationSummary(BaseModel):
     failed: int = 0
     failed_earlier: int = 0
     warnings: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
     repaired: int = 0
     failure_reasons: dict[str, int] = Field(default_factory=dict)
     llm_calls: int = 0
@@ -375,6 +377,7 @@ async def agenerate_rationales(
         summary.model = backend.model_name
         summary.failed_earlier = writer.failed_kept
         summary.warnings = list(writer.warnings)
+        summary.notes = list(writer.notes)
         progress = GenerationProgress(total=total)
         run = _Run(
             backend=backend,

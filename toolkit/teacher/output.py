@@ -44,7 +44,8 @@ class RationaleWriter(Closeable):
     with the provenance of the records already in the file: records made with
     another plugin or other options are refused (:class:`~ctk.errors.ConfigError`,
     before the file is touched) unless ``allow_mixed``; a different plugin version
-    only warns. The warnings are kept in :attr:`warnings` and logged.
+    only warns. The warnings are kept in :attr:`warnings`, what ``allow_mixed`` let through in
+    :attr:`notes`; both are logged at INFO (callers report them).
 
     Args:
         path: The output file.
@@ -57,6 +58,7 @@ class RationaleWriter(Closeable):
         done: Admission ids already written (skipped on resume).
         failed_kept: Failed records already in the file and kept (not retried).
         warnings: Provenance differences found in the file.
+        notes: Differences appended anyway because ``allow_mixed`` was given.
     """
 
     def __init__(
@@ -74,6 +76,7 @@ class RationaleWriter(Closeable):
         self.failed_kept = 0
         self.repaired_tail = False
         self.warnings: list[str] = []
+        self.notes: list[str] = []
         self._stamps = {"retriever": retriever, "llm": llm}
         self._allow_mixed = allow_mixed
         self._prepare(retry_failed)
@@ -184,9 +187,12 @@ class RationaleWriter(Closeable):
                 hint="resume with the same plugins and options, write to a new --out file, "
                 "or pass --allow-mixed to append anyway (each record keeps its own provenance)",
             )
-        self.warnings.extend(refusals)
-        for warning in self.warnings:
-            logger.warning("%s", warning)
+        # asked for with --allow-mixed: worth saying, not a warning
+        self.notes.extend(f"appended as allowed: {r}" for r in refusals)
+        # the caller reports these (GenerationSummary.warnings/.notes); logged at INFO
+        # so that a CLI run does not print them twice
+        for line in (*self.warnings, *self.notes):
+            logger.info("%s", line)
 
     def write(self, rationale: Rationale) -> None:
         """Append one record as one ``write`` and flush it to the OS.

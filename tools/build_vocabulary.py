@@ -366,10 +366,9 @@ STOP_PHRASES: list[str] = [
     "inappropriate shock",
     "biphasic shock",
     "monophasic shock",
+    # hyphenated only: "septic shock refractory to vasopressors" is circulatory
     "shock-resistant",
-    "shock resistant",
     "shock-refractory",
-    "shock refractory",
     "shocks delivered",
     "shock delivered",
     "shock delivery",

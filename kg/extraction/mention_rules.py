@@ -151,7 +151,7 @@ _SALT_WORD = re.compile(
     r"(?:[a-z]+(?:ide|ate|ite)|channels?|pumps?|blockers?|antagonists?|ionophores?)\b"
 )
 _ELECTRICAL = re.compile(
-    r"defibrillat|cardiovert|cardioversion|shockable|shock[- ](?:resistant|refractory)"
+    r"defibrillat|cardiovert|cardioversion|shockable|shock-(?:resistant|refractory)"
     r"|\bICDs?\b(?![-\s]?\d|\s+codes?)|\bjoules?\b|\b\d+\s?J\b",
     re.IGNORECASE,
 )

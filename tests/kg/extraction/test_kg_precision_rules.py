@@ -148,6 +148,9 @@ def test_electrical_shock_is_not_circulatory_shock(ex: DictionaryExtractor, sent
         "Septic shock and cardiogenic shock were common.",
         "Shock was defined by ICD-9 codes in sepsis.",
         "Shock and sepsis were common in the intensive care unit.",
+        "Septic shock refractory to vasopressors was treated with hydrocortisone.",
+        "Cardiogenic shock refractory to medical management needed ultrafiltration.",
+        "Refractory shock persisted; shock resistant to fluids was common.",
     ],
 )
 def test_circulatory_shock_stays(ex: DictionaryExtractor, sentence: str) -> None:

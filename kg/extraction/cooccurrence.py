@@ -19,6 +19,8 @@ five sentences is one piece of support):
   sentence;
 * a document whose title and abstract repeat one already counted in this chunk
   (the same article under two PMIDs) is counted once (``notes`` says how often);
+  a document with a title and no abstract is never a duplicate (different
+  articles share generic titles: "Case for diagnosis.");
 * an animal-only study is a non-human study: its concepts count, its pairs do
   not (``notes``). A PubMed document indexed ``Animals`` but not ``Humans``
   (MeSH check tags) is one; so is a document with no MeSH headings whose title
@@ -82,8 +84,15 @@ def _evidence_maker(source: str, doc_id: str, sentence: str, year: int | None) -
     return make
 
 
-def _content_key(doc: Document) -> str:
-    """Title and abstract, case and spacing folded, hashed: same article, same key."""
+def _content_key(doc: Document) -> str | None:
+    """Title and abstract, case and spacing folded, hashed: same article, same key.
+
+    None for a document without a body (an abstract, a page's text): a title
+    alone ("Case for diagnosis.", "[Diphtheria].") is shared by different
+    articles, so such a document is never a duplicate.
+    """
+    if not any(s.text.strip() for s in doc.sections) and not doc.text.strip():
+        return None
     text = " ".join(" ".join(doc.passages()).lower().split())
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
 
@@ -177,10 +186,11 @@ class CooccurrenceCounter:
     def add_document(self, doc: Document) -> int:
         """Count a document's title and body; returns its sentence count (0 for a duplicate)."""
         key = _content_key(doc)
-        if key in self._seen_content:
-            self.notes["duplicate article (same title and abstract), counted once"] += 1
-            return 0
-        self._seen_content.add(key)
+        if key is not None:
+            if key in self._seen_content:
+                self.notes["duplicate article (same title and abstract), counted once"] += 1
+                return 0
+            self._seen_content.add(key)
         sentences = [s for p in doc.passages() for s in split_sentences(p)]
         self.documents += 1
         non_human = _non_human(doc)

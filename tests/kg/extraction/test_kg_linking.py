@@ -205,6 +205,25 @@ def test_duplicate_articles_count_once(ex: DictionaryExtractor) -> None:
     assert sum(counter.notes.values()) == 1
 
 
+def test_title_only_records_are_never_duplicates(ex: DictionaryExtractor) -> None:
+    # different articles share generic titles ("Case for diagnosis."); without an
+    # abstract there is nothing to tell them apart, so each counts
+    title = "Sepsis and acute kidney injury."
+    counter = CooccurrenceCounter(ex)
+    counter.add(
+        [
+            Document(source="pubmed", doc_id="1", title=title),
+            Document(source="pubmed", doc_id="2", title=title),
+            Document(source="pubmed", doc_id="3", title=title, text="   "),
+        ]
+    )
+    delta = counter.delta()
+    assert delta.documents == 3
+    assert {c.id: c.mentions for c in delta.concepts}["ctk:sepsis"] == 3
+    assert next(r for r in delta.relations if r.type == "associated_with").count == 3
+    assert not counter.notes
+
+
 def test_animal_studies_do_not_make_edges(ex: DictionaryExtractor) -> None:
     counter = CooccurrenceCounter(ex)
     text = "Sepsis causes acute kidney injury."

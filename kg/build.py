@@ -9,7 +9,10 @@ local one (a pool of worker processes, all cores by default; ``workers=1`` runs
 in this process) or Ray. Workers read and decompress their own files; the
 main process only applies each chunk's delta to the store, in corpus order
 whatever the order workers finish in, one transaction per chunk, via
-``store.apply_chunk``. A chunk the store already holds (``store.done_chunks()``)
+``store.apply_chunk``, which counts an article the store already holds once
+(the same title and abstract in an earlier chunk, file or build: the first copy
+applied wins; see :func:`ctk.kg.stores.base.without_duplicates`). A chunk the
+store already holds (``store.done_chunks()``)
 is not processed again, so an interrupted build resumes where it stopped and a
 re-run of a finished build changes nothing. Finally ``store.finalize()``
 computes the association weights.
@@ -31,7 +34,7 @@ from typing import TYPE_CHECKING
 
 from ctk.errors import ConfigError
 from ctk.extraction import ConceptExtractor
-from ctk.kg.extraction.cooccurrence import CooccurrenceCounter
+from ctk.kg.extraction.cooccurrence import DUPLICATE_NOTE, CooccurrenceCounter
 from ctk.kg.sources.base import SourceFormat
 from ctk.kg.sources.spec import Source, open_source
 from ctk.kg.sources.xml_records import RawRecord
@@ -322,12 +325,14 @@ def build_graph(
             summary.chunks_skipped += item
         else:
             store.apply_chunk(item.chunk_id, item.delta)
+            duplicates = store.last_duplicates  # articles counted in an earlier chunk
             summary.chunks_applied += 1
-            summary.documents += item.delta.documents
-            summary.sentences += item.delta.sentences
+            summary.documents += item.delta.documents - len(duplicates)
+            summary.sentences += item.delta.sentences - sum(d.sentences for d in duplicates)
             summary.deleted += item.deleted
             summary.problems.merge(item.report)
             summary.skipped.update(item.skipped)
+            summary.skipped.update(f"{d.source}: {DUPLICATE_NOTE}" for d in duplicates)
         report_progress()
 
     events = runner.run(units, ex)

@@ -33,6 +33,8 @@ __all__ = [
     "CONCEPT_COUNTS_BY_TYPE",
     "CONCEPT_PAGE",
     "CONSTRAINTS",
+    "COUNTED_DOCUMENTS_CREATE",
+    "COUNTED_DOCUMENTS_STORED",
     "COUNT_CHUNKS",
     "COUNT_CONCEPTS",
     "DELETE_DOCUMENT_EVIDENCE",
@@ -73,6 +75,8 @@ CONSTRAINTS: tuple[str, ...] = (
     "CREATE CONSTRAINT ctk_concept_id IF NOT EXISTS FOR (c:Concept) REQUIRE c.id IS UNIQUE",
     "CREATE CONSTRAINT ctk_chunk_id IF NOT EXISTS FOR (c:BuildChunk) REQUIRE c.id IS UNIQUE",
     "CREATE CONSTRAINT ctk_meta_id IF NOT EXISTS FOR (m:GraphMeta) REQUIRE m.id IS UNIQUE",
+    "CREATE CONSTRAINT ctk_counted_document_key IF NOT EXISTS "
+    "FOR (d:CountedDocument) REQUIRE d.key IS UNIQUE",
 )
 
 #: Lookup indexes on concept names.
@@ -95,6 +99,20 @@ CHUNK_CREATE = "CREATE (:BuildChunk {id: $id, applied_at: $applied_at})"
 CHUNK_IDS = "MATCH (c:BuildChunk) RETURN c.id AS id"
 CHUNK_TIMES = "MATCH (c:BuildChunk) RETURN c.id AS id, c.applied_at AS applied_at"
 COUNT_CHUNKS = "MATCH (c:BuildChunk) RETURN count(c) AS n"
+
+# ---------------------------------------------------------------------- counted documents
+#: The content keys of ``$keys = {items: [key, ...]}`` that the graph already counted.
+COUNTED_DOCUMENTS_STORED = """
+UNWIND $keys.items AS key
+MATCH (d:CountedDocument {key: key})
+RETURN d.key AS key
+"""
+#: Records counted documents. Rows: ``{key, source, document_id}``.
+COUNTED_DOCUMENTS_CREATE = """
+UNWIND $rows.items AS row
+CREATE (:CountedDocument {key: row.key, source: row.source, document_id: row.document_id})
+RETURN count(*) AS n
+"""
 
 META_ADD = """
 MERGE (m:GraphMeta {id: 'graph'})

@@ -61,13 +61,15 @@ from ctk.kg.extraction.refinements import same_disease_pairs
 from ctk.kg.extraction.sentences import split_sentences
 from ctk.kg.extraction.subjects import animal_only_text
 from ctk.kg.sources.document import Deletion, Document
-from ctk.kg.stores.base import GraphDelta, RelationDelta
+from ctk.kg.stores.base import CountedDocument, GraphDelta, RelationDelta
 from ctk.records import Concept, Evidence, RelationType
 
-__all__ = ["MAX_SENTENCE_CHARS", "CooccurrenceCounter"]
+__all__ = ["DUPLICATE_NOTE", "MAX_SENTENCE_CHARS", "CooccurrenceCounter"]
 
 #: Evidence sentences longer than this are cut (with an ellipsis).
 MAX_SENTENCE_CHARS = 600
+#: The ``notes`` (and build summary ``skipped``) key of duplicate articles.
+DUPLICATE_NOTE = "duplicate article (same title and abstract), counted once"
 
 
 _EvidenceMaker = Callable[[], Evidence]
@@ -121,6 +123,23 @@ class _Edge:
     evidence: list[Evidence] = field(default_factory=list)
 
 
+_EdgeKey = tuple[str, str, str]
+
+
+@dataclass
+class _Contribution:
+    """What one document with a content key added (for :class:`CountedDocument`)."""
+
+    key: str
+    source: str
+    doc_id: str
+    sentences: int = 0
+    concepts: list[str] = field(default_factory=list)
+    edges: list[_EdgeKey] = field(default_factory=list)
+    #: (edge, position in its evidence list) of each evidence sentence given
+    evidence: list[tuple[_EdgeKey, int]] = field(default_factory=list)
+
+
 class CooccurrenceCounter:
     """Accumulates one chunk's concepts, edges and evidence.
 
@@ -145,8 +164,9 @@ class CooccurrenceCounter:
         self.deleted: list[str] = []
         self._mentions: dict[str, int] = {}
         self._concepts: dict[str, Concept] = {}
-        self._edges: dict[tuple[str, str, str], _Edge] = {}
+        self._edges: dict[_EdgeKey, _Edge] = {}
         self._seen_content: set[str] = set()
+        self._counted: list[_Contribution] = []
         self._same_disease = same_disease_pairs()
         #: What was counted differently, and how often (duplicates, non-human studies).
         self.notes: Counter[str] = Counter()
@@ -161,12 +181,18 @@ class CooccurrenceCounter:
             )
         self._mentions[m.concept_id] = self._mentions.get(m.concept_id, 0) + 1
 
-    def _edge(self, key: tuple[str, str, str], make: _EvidenceMaker) -> None:
+    def _edge(
+        self, key: _EdgeKey, make: _EvidenceMaker, contribution: _Contribution | None
+    ) -> None:
         edge = self._edges.get(key)
         if edge is None:
             edge = self._edges[key] = _Edge()
         edge.count += 1
+        if contribution is not None:
+            contribution.edges.append(key)
         if len(edge.evidence) < self.max_evidence:
+            if contribution is not None:
+                contribution.evidence.append((key, len(edge.evidence)))
             edge.evidence.append(make())
 
     def add_sentence(
@@ -186,12 +212,17 @@ class CooccurrenceCounter:
     def add_document(self, doc: Document) -> int:
         """Count a document's title and body; returns its sentence count (0 for a duplicate)."""
         key = _content_key(doc)
+        contribution = None
         if key is not None:
             if key in self._seen_content:
-                self.notes["duplicate article (same title and abstract), counted once"] += 1
+                self.notes[DUPLICATE_NOTE] += 1
                 return 0
             self._seen_content.add(key)
+            contribution = _Contribution(key, doc.source, doc.doc_id)
+            self._counted.append(contribution)
         sentences = [s for p in doc.passages() for s in split_sentences(p)]
+        if contribution is not None:
+            contribution.sentences = len(sentences)
         self.documents += 1
         non_human = _non_human(doc)
         if non_human is not None:
@@ -205,6 +236,7 @@ class CooccurrenceCounter:
             pairs=non_human is None,
             headings=headings,
             title=doc.title or "",
+            contribution=contribution,
         )
         return len(sentences)
 
@@ -236,6 +268,7 @@ class CooccurrenceCounter:
         pairs: bool,
         headings: dict[str, tuple[str, Mention]] | None = None,
         title: str = "",
+        contribution: _Contribution | None = None,
     ) -> list[list[Mention]]:
         self.sentences += len(sentences)
         per_sentence = self.extractor.extract_document(sentences) if sentences else []
@@ -282,14 +315,17 @@ class CooccurrenceCounter:
         )
         for m in doc_concepts.values():
             self._concept(m)
+        if contribution is not None:
+            contribution.concepts.extend(doc_concepts)
         for key, (listed, s_index) in doc_pairs.items():
             if listed and key not in mesh_pairs:
                 continue  # only ever listed together in this document: discounted
             mesh_pairs.discard(key)
-            self._edge(key, _evidence_maker(source, doc_id, sentences[s_index], year))
+            make = _evidence_maker(source, doc_id, sentences[s_index], year)
+            self._edge(key, make, contribution)
         for key in sorted(mesh_pairs):  # the headings alone pair them
             note = f"{title} [MeSH: {named[key[0]]}; {named[key[2]]}]".strip()
-            self._edge(key, _evidence_maker(source, doc_id, note, year))
+            self._edge(key, _evidence_maker(source, doc_id, note, year), contribution)
         return used
 
     def add(self, items: Iterable[Document | Deletion]) -> None:
@@ -307,15 +343,30 @@ class CooccurrenceCounter:
             c = self._concepts[cid].model_copy()
             c.mentions = self._mentions[cid]
             concepts.append(c)
+        edge_keys = sorted(self._edges)
         relations = [
             RelationDelta(
-                source_id=s,
-                target_id=t,
-                type=cast(RelationType, rel),
-                count=e.count,
-                evidence=e.evidence,
+                source_id=key[0],
+                target_id=key[2],
+                type=cast(RelationType, key[1]),
+                count=self._edges[key].count,
+                evidence=self._edges[key].evidence,
             )
-            for (s, rel, t), e in sorted(self._edges.items())
+            for key in edge_keys
+        ]
+        concept_at = {c.id: i for i, c in enumerate(concepts)}
+        edge_at = {key: i for i, key in enumerate(edge_keys)}
+        counted = [
+            CountedDocument.model_construct(
+                key=c.key,
+                source=c.source,
+                doc_id=c.doc_id,
+                sentences=c.sentences,
+                concepts=[concept_at[cid] for cid in c.concepts],
+                relations=[edge_at[key] for key in c.edges],
+                evidence=[(edge_at[key], pos) for key, pos in c.evidence],
+            )
+            for c in self._counted
         ]
         return GraphDelta(
             concepts=concepts,
@@ -323,4 +374,5 @@ class CooccurrenceCounter:
             sentences=self.sentences,
             documents=self.documents,
             deleted_documents=list(self.deleted),
+            counted=counted,
         )

@@ -15,6 +15,7 @@ Tables::
     synonyms(concept_id, name, name_lower) in first-seen order
     relations(id, source_id, target_id, type, count, weight)   (WITHOUT ROWID)
     evidence(fact_id, ekey, source, document_id, sentence, year)
+    counted_documents(content_key, source, document_id)   (WITHOUT ROWID)
 
 Indexes on ``concepts.name_lower``, ``synonyms.name_lower``, both relation
 endpoints and ``evidence.document_id``. Writes use ``executemany`` in one
@@ -27,7 +28,11 @@ a concept's name and type are those first written, synonyms are the union in
 first-seen order, mentions add up; an edge's count adds up; evidence keeps the
 first :attr:`max_evidence_per_edge` distinct ``(document_id, sentence)`` pairs;
 ``deleted_documents`` removes the evidence rows of those documents (counts and
-weights are left as they are: a retraction does not rewrite history).
+weights are left as they are: a retraction does not rewrite history); a
+document of ``delta.counted`` whose content key is in ``counted_documents`` is a
+duplicate article and is taken out of the delta
+(:func:`~ctk.kg.stores.base.without_duplicates`), and the keys of the others are
+added, in the chunk's transaction.
 """
 
 from __future__ import annotations
@@ -42,7 +47,15 @@ from typing import Any
 from ctk.errors import FormatVersionError, StoreUnavailableError, StoreWriteError
 from ctk.kg.extraction.weights import association_weight
 from ctk.kg.schema import check_relation_type, label_for_type
-from ctk.kg.stores.base import GraphDelta, GraphStats, GraphStore, Neighbour, evidence_key
+from ctk.kg.stores.base import (
+    CountedDocument,
+    GraphDelta,
+    GraphStats,
+    GraphStore,
+    Neighbour,
+    evidence_key,
+    without_duplicates,
+)
 from ctk.records import Concept, Evidence, Relation
 
 __all__ = ["DEFAULT_FILE_NAME", "FORMAT_VERSION", "EmbeddedStore"]
@@ -93,6 +106,11 @@ CREATE TABLE IF NOT EXISTS evidence (
     PRIMARY KEY (fact_id, ekey)
 );
 CREATE INDEX IF NOT EXISTS evidence_document ON evidence(document_id);
+CREATE TABLE IF NOT EXISTS counted_documents (
+    content_key TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    document_id TEXT NOT NULL
+) WITHOUT ROWID;
 """
 
 _UPSERT_CONCEPT_ADD = (
@@ -283,12 +301,43 @@ class EmbeddedStore(GraphStore):
         """
         for r in delta.relations:
             check_relation_type(r.type)
-        return bool(self._write(f"chunk {chunk_id!r}", self._apply_chunk, chunk_id, delta))
+        self.last_duplicates = ()
+        applied, dropped = self._write(f"chunk {chunk_id!r}", self._apply_chunk, chunk_id, delta)
+        self.last_duplicates = tuple(dropped)
+        return bool(applied)
 
-    def _apply_chunk(self, chunk_id: str, delta: GraphDelta) -> bool:
+    def _stored_keys(self, keys: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(keys), 500):
+            part = keys[start : start + 500]
+            found.update(
+                row[0]
+                for row in self._conn.execute(
+                    "SELECT content_key FROM counted_documents "
+                    f"WHERE content_key IN ({','.join('?' * len(part))})",
+                    part,
+                )
+            )
+        return found
+
+    def _apply_chunk(self, chunk_id: str, delta: GraphDelta) -> tuple[bool, list[CountedDocument]]:
         conn = self._conn
         if conn.execute("SELECT 1 FROM chunks WHERE id = ?", (chunk_id,)).fetchone():
-            return False
+            return False, []
+        try:
+            delta, dropped = without_duplicates(
+                delta, self._stored_keys([d.key for d in delta.counted])
+            )
+        except ValueError as e:
+            raise StoreWriteError(
+                f"chunk {chunk_id!r} refused: {e}",
+                hint="a delta's `counted` documents must index its own concepts and relations",
+            ) from e
+        if delta.counted:
+            conn.executemany(
+                "INSERT INTO counted_documents(content_key, source, document_id) VALUES (?, ?, ?)",
+                [(d.key, d.source, d.doc_id) for d in delta.counted],
+            )
         rows, syn_rows = self._concept_rows(delta.concepts)
         conn.executemany(_UPSERT_CONCEPT_ADD, rows)
         conn.executemany(_INSERT_SYNONYM, syn_rows)
@@ -326,7 +375,7 @@ class EmbeddedStore(GraphStore):
             "INSERT INTO chunks(id, applied_at) VALUES (?, ?)",
             (chunk_id, datetime.now(UTC).isoformat(timespec="seconds")),
         )
-        return True
+        return True, dropped
 
     def done_chunks(self) -> set[str]:
         """Ids of the chunks already applied."""
@@ -426,10 +475,17 @@ class EmbeddedStore(GraphStore):
         return len(items)
 
     def clear(self) -> None:
-        """Delete every concept, relation, evidence row, chunk marker and total."""
+        """Delete every concept, relation, evidence row, chunk marker, content key and total."""
 
         def work() -> None:
-            for table in ("evidence", "relations", "synonyms", "concepts", "chunks"):
+            for table in (
+                "evidence",
+                "relations",
+                "synonyms",
+                "concepts",
+                "chunks",
+                "counted_documents",
+            ):
                 self._conn.execute(f"DELETE FROM {table}")
             self._conn.execute("DELETE FROM meta WHERE key != 'format_version'")
 

@@ -14,9 +14,14 @@ Graph model:
   evidence has no ``ev_*`` properties at all);
 - ``(:BuildChunk {id, applied_at})`` for each committed build chunk, written
   in the same transaction as that chunk's data;
-- ``(:GraphMeta {id: 'graph', sentences, documents})`` with corpus totals.
+- ``(:GraphMeta {id: 'graph', sentences, documents})`` with corpus totals;
+- ``(:CountedDocument {key, source, document_id})`` for each document counted
+  with a content key (title and abstract), written with its chunk: a later
+  chunk's document with the same key is a duplicate article, taken out of that
+  chunk's delta (:func:`ctk.kg.stores.base.without_duplicates`).
 
-Constraints: ``Concept.id``, ``BuildChunk.id`` and ``GraphMeta.id`` are unique;
+Constraints: ``Concept.id``, ``BuildChunk.id``, ``GraphMeta.id`` and
+``CountedDocument.key`` are unique;
 indexes on ``Concept.name_lower`` and on ``r.id`` of every relationship type.
 All Cypher lives in :mod:`ctk.kg.cypher`; labels and relationship types come
 from the :mod:`ctk.kg.schema` allow-list, everything else is a parameter.
@@ -50,7 +55,15 @@ from ctk.kg.schema import (
     relation_type_for,
     relationship_type_for,
 )
-from ctk.kg.stores.base import GraphDelta, GraphStats, GraphStore, Neighbour, evidence_key
+from ctk.kg.stores.base import (
+    CountedDocument,
+    GraphDelta,
+    GraphStats,
+    GraphStore,
+    Neighbour,
+    evidence_key,
+    without_duplicates,
+)
 from ctk.records import RELATION_TYPES, Concept, Evidence, Relation
 
 if TYPE_CHECKING:
@@ -362,6 +375,60 @@ class Neo4jStore(GraphStore):
                 in the delta (nothing of the chunk is written).
             StoreUnavailableError: The server stayed unreachable through the retries.
         """
+        for r in delta.relations:
+            relationship_type_for(r.type)  # refuses unknown types before any write
+        for c in delta.concepts:
+            label_for_type(c.type)
+        applied_at = datetime.now(UTC).isoformat(timespec="seconds")
+        keys = [d.key for d in delta.counted]
+
+        def work(tx: ManagedTransaction) -> tuple[bool, list[CountedDocument]]:
+            record = tx.run(cypher.CHUNK_EXISTS, {"id": chunk_id}).single()
+            if record is not None and record["n"] > 0:
+                return False, []
+            stored: set[str] = set()
+            for batch in _batches(keys, self.batch_size):
+                result = tx.run(cypher.COUNTED_DOCUMENTS_STORED, {"keys": cypher.rows_param(batch)})
+                stored.update(r["key"] for r in result)
+            try:
+                reduced, dropped = without_duplicates(delta, stored)
+            except ValueError as e:
+                raise errors.StoreWriteError(
+                    f"chunk {chunk_id!r} refused: {e}",
+                    hint="a delta's `counted` documents must index its own concepts and relations",
+                ) from e
+            concept_rows, relation_rows = self._chunk_rows(reduced)
+            self._run_batches(tx, cypher.MERGE_CONCEPTS, concept_rows)
+            for rel_type, rows in relation_rows.items():
+                self._run_batches(
+                    tx, cypher.merge_relations_add(rel_type), rows, cap=self.max_evidence_per_edge
+                )
+            if reduced.deleted_documents:
+                tx.run(cypher.DELETE_DOCUMENT_EVIDENCE, {"documents": reduced.deleted_documents})
+            if reduced.sentences or reduced.documents:
+                tx.run(
+                    cypher.META_ADD,
+                    {"sentences": reduced.sentences, "documents": reduced.documents},
+                )
+            counted = [
+                {"key": d.key, "source": d.source, "document_id": d.doc_id} for d in reduced.counted
+            ]
+            self._run_batches(tx, cypher.COUNTED_DOCUMENTS_CREATE, counted)
+            tx.run(cypher.CHUNK_CREATE, {"id": chunk_id, "applied_at": applied_at})
+            return True, dropped
+
+        self.last_duplicates = ()
+        try:
+            applied, dropped = self._write(f"chunk {chunk_id!r}", work)
+        except _MissingEndpointError as e:
+            raise self._missing_endpoint(f"chunk {chunk_id!r}", e) from None
+        self.last_duplicates = tuple(dropped)
+        return applied
+
+    def _chunk_rows(
+        self, delta: GraphDelta
+    ) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+        """A delta's concept rows and its relation rows by relationship type."""
         concept_rows = [
             {**row, "label": check_label(label)}
             for label, rows in self._concept_rows(delta.concepts, merge=True).items()
@@ -387,34 +454,7 @@ class Neo4jStore(GraphStore):
         for by_id in relation_rows.values():
             for row in by_id.values():
                 row["evidence"] = self._evidence_rows(row["evidence"])
-        applied_at = datetime.now(UTC).isoformat(timespec="seconds")
-
-        def work(tx: ManagedTransaction) -> bool:
-            record = tx.run(cypher.CHUNK_EXISTS, {"id": chunk_id}).single()
-            if record is not None and record["n"] > 0:
-                return False
-            self._run_batches(tx, cypher.MERGE_CONCEPTS, concept_rows)
-            for rel_type, by_id in relation_rows.items():
-                self._run_batches(
-                    tx,
-                    cypher.merge_relations_add(rel_type),
-                    list(by_id.values()),
-                    cap=self.max_evidence_per_edge,
-                )
-            if delta.deleted_documents:
-                tx.run(cypher.DELETE_DOCUMENT_EVIDENCE, {"documents": delta.deleted_documents})
-            if delta.sentences or delta.documents:
-                tx.run(
-                    cypher.META_ADD,
-                    {"sentences": delta.sentences, "documents": delta.documents},
-                )
-            tx.run(cypher.CHUNK_CREATE, {"id": chunk_id, "applied_at": applied_at})
-            return True
-
-        try:
-            return self._write(f"chunk {chunk_id!r}", work)
-        except _MissingEndpointError as e:
-            raise self._missing_endpoint(f"chunk {chunk_id!r}", e) from None
+        return concept_rows, {t: list(by_id.values()) for t, by_id in relation_rows.items()}
 
     def done_chunks(self) -> set[str]:
         """Ids of the chunks already applied."""

@@ -13,7 +13,13 @@ from typer.testing import CliRunner
 from ctk.errors import ConfigError
 from ctk.kg.build import BuildProgress, build_graph
 from ctk.kg.extraction.weights import association_weight
-from ctk.kg.stores.base import GraphDelta, GraphStats, GraphStore, Neighbour
+from ctk.kg.stores.base import (
+    GraphDelta,
+    GraphStats,
+    GraphStore,
+    Neighbour,
+    without_duplicates,
+)
 from ctk.plugins.extractors import DictionaryExtractor
 from ctk.records import Concept, Relation
 
@@ -39,10 +45,15 @@ class MemoryStore(GraphStore):
         self.chunks: list[str] = []
         self.sentences = 0
         self.documents = 0
+        self.content_keys: set[str] = set()
 
     def apply_chunk(self, chunk_id: str, delta: GraphDelta) -> bool:
+        self.last_duplicates = ()
         if chunk_id in self.chunks:
             return False
+        delta, dropped = without_duplicates(delta, self.content_keys)
+        self.last_duplicates = tuple(dropped)
+        self.content_keys.update(d.key for d in delta.counted)
         for c in delta.concepts:
             old = self.concepts.get(c.id)
             if old is None:
@@ -230,9 +241,15 @@ def test_mesh_headings_option_counts_headings_in_chunks_of_its_own(
     mesh = DictionaryExtractor({"mesh_headings": True})
     again = build_graph(pubmed, store, extractor=mesh, workers=1, chunk_docs=7)
     assert again.chunks_skipped == 0 and again.chunks_applied == plain.chunks_applied
-    headed = [e for r in store.relations.values() for e in r.evidence if "[MeSH: " in e.sentence]
-    assert headed and snapshot(store) != before
-    rerun = build_graph(pubmed, store, extractor=mesh, workers=1, chunk_docs=7)
+    # the same store already counted these articles: each is a duplicate, counted once
+    assert again.documents == 0
+    assert sum(n for k, n in again.skipped.items() if "duplicate article" in k) >= plain.documents
+    assert snapshot(store) == before
+    fresh = MemoryStore()
+    build_graph(pubmed, fresh, extractor=mesh, workers=1, chunk_docs=7)
+    headed = [e for r in fresh.relations.values() for e in r.evidence if "[MeSH: " in e.sentence]
+    assert headed and snapshot(fresh) != before
+    rerun = build_graph(pubmed, fresh, extractor=mesh, workers=1, chunk_docs=7)
     assert rerun.chunks_applied == 0  # resumable like any build
 
 

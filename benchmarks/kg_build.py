@@ -15,6 +15,9 @@ runs them and prints a table (figures go to ``benchmarks/RESULTS.md``).
   (goal: at least 0.5).
 * ``pipeline_all_cores``: :func:`ctk.kg.build.build_graph` with all cores into a
   store that discards writes: the parallel pipeline without store cost.
+* ``stage_breakdown`` (``--breakdown``): the pipeline's CPU seconds per step on the
+  same records: splitting the stream into records, parsing them into documents,
+  and sentence splitting + extraction + counting.
 
 Corpus: the real NLM baseline file ``pubmed20n0014.xml.gz`` (30,000 citations)
 when found (``--pubmed FILE``, ``$CTK_BENCH_PUBMED``, or the ``data/`` folder the
@@ -23,7 +26,7 @@ repeated (``--repeat``).
 
 Usage::
 
-    python benchmarks/kg_build.py [--pubmed FILE] [--limit 10000] [--naive-limit 200]
+    python benchmarks/kg_build.py [--pubmed FILE] [--limit 10000] [--naive-limit 200] [--breakdown]
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ import resource
 import sysconfig
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +48,7 @@ from pathlib import Path
 from lxml import etree
 
 from ctk.kg.build import build_graph, process_chunk
+from ctk.kg.extraction.cooccurrence import CooccurrenceCounter
 from ctk.kg.extraction.sentences import split_sentences
 from ctk.kg.extraction.vocabulary import load_vocabulary
 from ctk.kg.sources.pubmed import PubMedFormat
@@ -146,6 +151,41 @@ def pipeline_per_core(path: Path, limit: int, extractor: DictionaryExtractor) ->
         1,
         f"{sentences:,} sentences",
     )
+
+
+def stage_breakdown(
+    path: Path, limit: int, extractor: DictionaryExtractor
+) -> list[tuple[str, float]]:
+    """CPU seconds of each pipeline step on the first ``limit`` records (one process).
+
+    The steps run one after the other over all records (chunks of 2,000 for the
+    counting step), so their sum is a little lower than the pipeline's own figure,
+    which interleaves them per chunk.
+    """
+    fmt = PubMedFormat()
+    cpu = _cpu()
+    records = []
+    for record in fmt.records(path, ProblemReport()):
+        records.append(record)
+        if len(records) == limit:
+            break
+    split = _cpu() - cpu
+    cpu = _cpu()
+    report, skipped = ProblemReport(), Counter[str]()
+    parsed = [fmt.parse(record, report, skipped) for record in records]
+    parse = _cpu() - cpu
+    cpu = _cpu()
+    for start in range(0, len(parsed), 2000):
+        counter = CooccurrenceCounter(extractor)
+        for items in parsed[start : start + 2000]:
+            counter.add(items)
+        counter.delta()
+    count = _cpu() - cpu
+    return [
+        ("split the stream into records", split),
+        ("parse records into documents", parse),
+        ("sentences + extraction + counting", count),
+    ]
 
 
 def lxml_parse_only(path: Path, limit: int) -> Measurement:
@@ -320,6 +360,9 @@ def main() -> None:
         "--repeat", type=int, default=300, help="sample repeats without a real file"
     )
     parser.add_argument("--skip-all-cores", action="store_true")
+    parser.add_argument(
+        "--breakdown", action="store_true", help="also time each pipeline step (CPU seconds)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         real = find_real_baseline(args.pubmed)
@@ -338,6 +381,7 @@ def main() -> None:
         ours = pipeline_per_core(corpus, args.limit, extractor)
         parse_again = lxml_parse_only(corpus, args.limit)
         rows = [ours, naive_per_core(corpus, args.naive_limit), parse_first, parse_again]
+        steps = stage_breakdown(corpus, args.limit, extractor) if args.breakdown else []
         if not args.skip_all_cores:
             rows.append(pipeline_all_cores(corpus, extractor))
     print(f"machine: {_machine()}")
@@ -365,6 +409,8 @@ def main() -> None:
     print(f"ctk pipeline vs naive, abstracts per CPU-second: {ratio:,.0f}x")
     rate = ours.per_core(ours.abstracts)
     print(f"target >= 2,000 abstracts/s/core: {'met' if rate >= 2000 else 'NOT met'} ({rate:,.0f})")
+    for step, seconds in steps:
+        print(f"  step: {step:36} {seconds:6.2f} CPU s")
     print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 

@@ -82,23 +82,24 @@ def _base_config(out: Path, cohort: Path, lm: Path, args: argparse.Namespace) ->
 
 def _grid(args: argparse.Namespace) -> dict[str, Any]:
     s1, _, s3 = (int(x) for x in args.steps.split(","))
+    axes: dict[str, Any] = {
+        "schedule": {
+            "three_phase": {"train.schedule": "three_phase"},
+            # as many note steps as phases 1 and 3 of the curriculum together
+            "single_phase": {
+                "train.schedule": "single_phase",
+                "train.phases.3.max_steps": s1 + s3,
+            },
+        },
+        "knowledge": {
+            "ka": {"student.use_knowledge": True},
+            "projection": {"student.use_knowledge": False},
+        },
+    }
     return {
         "seeds": [int(s) for s in args.seeds.split(",")],
         "mode": "one_at_a_time",
-        "axes": {
-            "schedule": {
-                "three_phase": {"train.schedule": "three_phase"},
-                # as many note steps as phases 1 and 3 of the curriculum together
-                "single_phase": {
-                    "train.schedule": "single_phase",
-                    "train.phases.3.max_steps": s1 + s3,
-                },
-            },
-            "knowledge": {
-                "ka": {"student.use_knowledge": True},
-                "projection": {"student.use_knowledge": False},
-            },
-        },
+        "axes": {name: axes[name] for name in args.axes.split(",")},
         "eval": {
             "split": "test",
             "max_admissions": args.max_test,
@@ -145,6 +146,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--max-hours", type=int, default=48)
     parser.add_argument("--max-test", type=int, default=64, help="test admissions scored")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--axes", default="schedule,knowledge", help="grid axes: schedule, knowledge or both"
+    )
     args = parser.parse_args(argv)
     import torch
 

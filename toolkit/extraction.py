@@ -104,7 +104,7 @@ class ConceptExtractor(Plugin, ABC):
         """The full concept (with synonyms) behind an id, where the extractor knows it."""
         return None
 
-    def link_term(self, term: str) -> Mention | None:
+    def link_term(self, term: str, term_id: str | None = None) -> Mention | None:
         """The concept a curated index term names as a whole (a MeSH heading), or None.
 
         Builds count the headings NLM indexers put on a PubMed record as
@@ -115,5 +115,7 @@ class ConceptExtractor(Plugin, ABC):
         Args:
             term: An index term, such as ``"Heart Failure"`` or
                 ``"Hypertension, Pulmonary"``.
+            term_id: The term's MeSH descriptor UI (``"D006333"``) where the
+                record gives it, for linking by id.
         """
         return None

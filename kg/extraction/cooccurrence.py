@@ -23,9 +23,10 @@ five sentences is one piece of support):
   non-human study: its concepts count, its pairs do not (``notes``);
 * **MeSH headings** (the curated index terms NLM indexers put on a PubMed
   record, ``Document.mesh_terms``) are document-level concepts: a heading that
-  names a vocabulary concept as a whole (the extractor's
-  :meth:`~ctk.extraction.ConceptExtractor.link_term`: "Heart Failure",
-  "Hypertension, Pulmonary") counts as a mention of that concept, and two
+  names a vocabulary concept (the extractor's
+  :meth:`~ctk.extraction.ConceptExtractor.link_term`: by its descriptor UI,
+  ``D006333``, through the vocabulary's ``mesh:`` xrefs, else as a whole name,
+  "Heart Failure", "Hypertension, Pulmonary") counts as a mention of that concept, and two
   headings of one document pair their concepts in ``associated_with`` (once per
   document, as Hetionet's MEDLINE co-occurrence edges). A document that pairs
   them in a sentence too still counts once, with the sentence as evidence; a
@@ -171,7 +172,7 @@ class CooccurrenceCounter:
         non_human = _non_human(doc.mesh_terms)
         if non_human:
             self.notes["non-human study (MeSH Animals, not Humans): pairs not counted"] += 1
-        headings = self._headings(doc.mesh_terms)
+        headings = self._headings(doc.mesh_terms, doc.mesh_ids)
         self._count(
             doc.source,
             doc.doc_id,
@@ -183,13 +184,20 @@ class CooccurrenceCounter:
         )
         return len(sentences)
 
-    def _headings(self, mesh_terms: Sequence[str]) -> dict[str, tuple[str, Mention]]:
-        """Concept id -> (heading, mention) of the headings that name a concept."""
+    def _headings(
+        self, mesh_terms: Sequence[str], mesh_ids: Sequence[str] = ()
+    ) -> dict[str, tuple[str, Mention]]:
+        """Concept id -> (heading, mention) of the headings that name a concept.
+
+        A heading with its descriptor UI links by id (``mesh_ids``, same order
+        as ``mesh_terms``), else by name.
+        """
         out: dict[str, tuple[str, Mention]] = {}
-        for heading in mesh_terms:
+        ids = list(mesh_ids) if len(mesh_ids) == len(mesh_terms) else [""] * len(mesh_terms)
+        for heading, ui in zip(mesh_terms, ids, strict=True):
             if heading in _CHECK_TAGS:
                 continue
-            m = self.extractor.link_term(heading)
+            m = self.extractor.link_term(heading, ui or None)
             if m is not None and m.concept_id not in out:
                 out[m.concept_id] = (heading, m)
         return out

@@ -34,6 +34,8 @@ class Document(BaseModel):
         sections: The labelled parts of the body, in order (empty when unlabelled).
         year: Publication year, where known.
         mesh_terms: MeSH descriptor names (PubMed).
+        mesh_ids: The MeSH descriptor UIs of ``mesh_terms`` (``D006333``), in the
+            same order; empty when the source gives none.
         version: Article version (PubMed ``PMID/@Version``), where given.
         position: Where the record is in its file (line and record number), for reports.
     """
@@ -47,6 +49,7 @@ class Document(BaseModel):
     sections: list[Section] = Field(default_factory=list)
     year: int | None = None
     mesh_terms: list[str] = Field(default_factory=list)
+    mesh_ids: list[str] = Field(default_factory=list)
     version: int | None = None
     position: str = ""
 

@@ -4,7 +4,7 @@ A file is a ``PubmedArticleSet`` of ``PubmedArticle`` (and ``PubmedBookArticle``
 records, plus, in update files, ``DeleteCitation`` elements listing retracted
 PMIDs. Each record becomes a :class:`Document`: PMID (and ``Version``), title,
 abstract (structured abstracts keep each ``AbstractText``'s ``Label`` and
-``NlmCategory`` as a :class:`Section`), MeSH descriptor names and publication
+``NlmCategory`` as a :class:`Section`), MeSH descriptor names and UIs, and publication
 year. Records are parsed one by one (see :mod:`ctk.kg.sources.xml_records`), so a
 malformed record is skipped and reported with its file and line, and the rest is read.
 """
@@ -88,11 +88,11 @@ def _year(root: etree._Element) -> int | None:
     return None
 
 
-def _mesh_terms(root: etree._Element) -> list[str]:
-    """The ``MedlineCitation/MeshHeadingList/MeshHeading/DescriptorName`` texts, in order."""
+def _descriptors(root: etree._Element) -> list[etree._Element]:
+    """The ``MedlineCitation/MeshHeadingList/MeshHeading/DescriptorName`` elements, in order."""
     found = _DESCRIPTORS(root)
     assert isinstance(found, list)
-    return [(d.text or "").strip() for d in found if isinstance(d, etree._Element)]
+    return [d for d in found if isinstance(d, etree._Element)]
 
 
 def parse_pubmed_record(record: RawRecord, report: ProblemReport) -> list[Document | Deletion]:
@@ -150,7 +150,13 @@ def parse_pubmed_record(record: RawRecord, report: ProblemReport) -> list[Docume
                         text=body,
                     )
                 )
-    mesh = _mesh_terms(root)
+    mesh: list[str] = []
+    mesh_ids: list[str] = []
+    for d in _descriptors(root):
+        heading = (d.text or "").strip()
+        if heading:
+            mesh.append(heading)
+            mesh_ids.append(d.get("UI") or "")
     return [
         Document.model_construct(
             source="pubmed",
@@ -159,7 +165,8 @@ def parse_pubmed_record(record: RawRecord, report: ProblemReport) -> list[Docume
             text=" ".join(s.text for s in sections),
             sections=sections if any(s.label for s in sections) or len(sections) > 1 else [],
             year=_year(root),
-            mesh_terms=[m for m in mesh if m],
+            mesh_terms=mesh,
+            mesh_ids=mesh_ids if any(mesh_ids) else [],
             version=version,
             position=record.position,
         )

@@ -47,6 +47,7 @@ from ctk.plugin import PluginOptions
 from ctk.records import Concept
 
 __all__ = [
+    "MESH_CLASS_ORIGIN",
     "STOP_ORIGIN",
     "DictionaryExtractor",
     "DictionaryExtractorOptions",
@@ -56,6 +57,9 @@ __all__ = [
 
 #: ``origin`` of vocabulary rows that take their span and yield no mention.
 STOP_ORIGIN = "stop"
+
+#: ``origin`` of the pharmacological classes taken from MeSH (option ``drug_classes``).
+MESH_CLASS_ORIGIN = "mesh"
 
 #: A document's defined short forms -> the vocabulary entry (index) of the long form.
 ShortForms = dict[str, int | None]
@@ -130,12 +134,19 @@ class DictionaryExtractorOptions(PluginOptions):
             document-level concepts and pairs. Off by default: on the quality
             benchmark it widens coverage but lowers precision@10 (see
             docs/knowledge-graph.md).
+        drug_classes: Also match the pharmacological classes taken from MeSH
+            (vocabulary rows of origin ``mesh``: "calcium channel agonist",
+            "histamine H2 antagonist", "antihypertensive agent"). Off by default:
+            on the quality benchmark they lower precision@10 (see
+            docs/knowledge-graph.md). The hand-listed classes (ACE inhibitor,
+            beta blocker, diuretic, ... with their MeSH ids) are always matched.
     """
 
     vocabulary: Path | None = None
     negation: bool = True
     types: list[str] | None = None
     mesh_headings: bool = False
+    drug_classes: bool = False
 
 
 class DictionaryExtractor(ConceptExtractor):
@@ -165,7 +176,8 @@ class DictionaryExtractor(ConceptExtractor):
         entries = [
             e
             for e in load_vocabulary(self.vocabulary_path)
-            if self.types is None or e.type in self.types
+            if (self.types is None or e.type in self.types)
+            and (self.options.drug_classes or e.origin != MESH_CLASS_ORIGIN)
         ]
         self._entries: list[VocabularyEntry] = entries
         self._by_id = {e.id: e for e in entries}
@@ -216,27 +228,59 @@ class DictionaryExtractor(ConceptExtractor):
         entry = self._by_id.get(concept_id)
         return entry.to_concept() if entry is not None else None
 
-    def link_term(self, term: str) -> Mention | None:
-        """The concept a MeSH heading names as a whole, or None (cached per term).
+    def link_term(self, term: str, term_id: str | None = None) -> Mention | None:
+        """The concept a MeSH heading names, or None (cached per term).
 
         Returns None for every term unless the option ``mesh_headings`` is on.
 
-        The heading, and its uninverted form ("Hypertension, Pulmonary" ->
-        "Pulmonary Hypertension"), must be matched whole by one vocabulary
-        surface form under the linking rules (a stop phrase or a longer term
-        wins as in text); a heading that only contains a concept names nothing.
+        By id first: a descriptor UI (``term_id``, ``"D006333"``) links to the
+        vocabulary concept that holds it as an xref (``mesh:D006333``; see
+        ``tools/build_vocabulary.py`` for how ids are given). A UI no concept
+        holds (or none given) falls back to the name: the heading, or its
+        uninverted form ("Hypertension, Pulmonary" -> "Pulmonary
+        Hypertension"), must be matched whole by one vocabulary surface form
+        under the linking rules (a stop phrase or a longer term wins as in
+        text); a heading that only contains a concept names nothing.
 
         Example:
             >>> ex = DictionaryExtractor({"mesh_headings": True})
-            >>> ex.link_term("Heart Failure").concept_id
+            >>> ex.link_term("Heart Failure", "D006333").concept_id
             'ctk:congestive_heart_failure'
+            >>> ex.link_term("Hypertension, Pulmonary").concept_id
+            'ctk:pulmonary_hypertension'
         """
         if not self.options.mesh_headings:
             return None
-        cache: dict[str, Mention | None] = self.__dict__.setdefault("_term_cache", {})
-        if term in cache:
-            return cache[term]
+        cache: dict[tuple[str, str | None], Mention | None] = self.__dict__.setdefault(
+            "_term_cache", {}
+        )
+        key = (term, term_id)
+        if key in cache:
+            return cache[key]
         found: Mention | None = None
+        index = self._mesh_index().get(term_id) if term_id else None
+        if index is not None:
+            entry = self._entries[index]
+            found = Mention(entry.id, entry.name, entry.type, 0, len(term), False)
+        else:
+            found = self._link_name(term)
+        cache[key] = found
+        return found
+
+    def _mesh_index(self) -> dict[str, int]:
+        """MeSH descriptor UI -> vocabulary entry index (from ``mesh:`` xrefs)."""
+        index: dict[str, int] | None = self.__dict__.get("_mesh_by_ui")
+        if index is None:
+            index = {}
+            for i, entry in enumerate(self._entries):
+                for xref in entry.xrefs:
+                    if xref.startswith("mesh:") and entry.origin != STOP_ORIGIN:
+                        index.setdefault(xref[5:], i)
+            self.__dict__["_mesh_by_ui"] = index
+        return index
+
+    def _link_name(self, term: str) -> Mention | None:
+        """The concept a heading names as a whole, as written or uninverted, or None."""
         forms = [term]
         head, sep, modifier = term.partition(", ")
         if sep and "," not in modifier:
@@ -248,10 +292,8 @@ class DictionaryExtractor(ConceptExtractor):
                 if m.start == 0 and m.end == len(form) and not m.negated
             ]
             if whole:
-                found = whole[0]
-                break
-        cache[term] = found
-        return found
+                return whole[0]
+        return None
 
     def _scan(self, sentence: str) -> list[tuple[int, int, int]]:
         """Whole-word matches ``(start, -length, entry index)`` of both automata.

@@ -16,6 +16,7 @@ from importlib import resources
 
 __all__ = [
     "PHENOTYPE_NAMES",
+    "SAME_DISEASE_CCS",
     "Phenotype",
     "icd9_to_phenotypes",
     "normalise_icd9",
@@ -65,6 +66,12 @@ def phenotypes() -> tuple[Phenotype, ...]:
 
 
 PHENOTYPE_NAMES: tuple[str, ...] = tuple(p.name for p in phenotypes())
+
+#: Phenotypes (CCS category ids) that split one disease into mutually exclusive
+#: groups: diabetes mellitus without (49) / with (50) complications, essential
+#: hypertension (98) / hypertension with complications and secondary
+#: hypertension (99). An ICD-9 code falls in exactly one group of each set.
+SAME_DISEASE_CCS: tuple[frozenset[int], ...] = (frozenset({49, 50}), frozenset({98, 99}))
 
 
 @cache

@@ -364,6 +364,31 @@ STOP_PHRASES: list[str] = [
     "potassium channel",
     "calcium channel",
     "fever tree",
+    # shock in the electrical sense (defibrillation), not circulatory shock
+    "electrical shock",
+    "electric shocks",
+    "defibrillation shock",
+    "defibrillator shock",
+    "DC shock",
+    "direct current shock",
+    "ICD shock",
+    "appropriate shock",
+    "inappropriate shock",
+    "biphasic shock",
+    "monophasic shock",
+    # hyphenated only: "septic shock refractory to vasopressors" is circulatory
+    "shock-resistant",
+    "shock-refractory",
+    "shocks delivered",
+    "shock delivered",
+    "shock delivery",
+    # lipases other than the serum (pancreatic) lipase test
+    "lipoprotein lipase",
+    "hepatic lipase",
+    "endothelial lipase",
+    "hormone-sensitive lipase",
+    "lysosomal acid lipase",
+    "lipase inhibitor",
 ]
 
 # Single words (lower case) never used as a surface form, whatever the source says.

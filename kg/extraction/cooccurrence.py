@@ -19,8 +19,13 @@ five sentences is one piece of support):
   sentence;
 * a document whose title and abstract repeat one already counted in this chunk
   (the same article under two PMIDs) is counted once (``notes`` says how often);
-* a PubMed document indexed ``Animals`` but not ``Humans`` (MeSH check tags) is a
-  non-human study: its concepts count, its pairs do not (``notes``);
+* an animal-only study is a non-human study: its concepts count, its pairs do
+  not (``notes``). A PubMed document indexed ``Animals`` but not ``Humans``
+  (MeSH check tags) is one; so is a document with no MeSH headings whose title
+  and abstract speak of animal subjects and of no human subjects
+  (:mod:`ctk.kg.extraction.subjects`);
+* two phenotype groups of one disease ("diabetes with complications", "diabetes
+  without complication") are never paired (:mod:`ctk.kg.extraction.refinements`);
 * **MeSH headings** (the curated index terms NLM indexers put on a PubMed
   record, ``Document.mesh_terms``) are document-level concepts: a heading that
   names a vocabulary concept (the extractor's
@@ -50,7 +55,9 @@ from typing import cast
 from ctk.extraction import ConceptExtractor, Mention
 from ctk.kg.extraction.cues import typed_relation
 from ctk.kg.extraction.enumerations import enumeration_groups
+from ctk.kg.extraction.refinements import same_disease_pairs
 from ctk.kg.extraction.sentences import split_sentences
+from ctk.kg.extraction.subjects import animal_only_text
 from ctk.kg.sources.document import Deletion, Document
 from ctk.kg.stores.base import GraphDelta, RelationDelta
 from ctk.records import Concept, Evidence, RelationType
@@ -88,9 +95,15 @@ _CHECK_TAGS = frozenset(
 )  # fmt: skip
 
 
-def _non_human(mesh_terms: Sequence[str]) -> bool:
-    """MeSH check tags say a non-human study: ``Animals`` without ``Humans``."""
-    return "Animals" in mesh_terms and "Humans" not in mesh_terms
+def _non_human(doc: Document) -> str | None:
+    """Why a document is an animal-only study (a ``notes`` key), or None."""
+    if doc.mesh_terms:
+        if "Animals" in doc.mesh_terms and "Humans" not in doc.mesh_terms:
+            return "non-human study (MeSH Animals, not Humans): pairs not counted"
+        return None
+    if animal_only_text(doc.passages()):
+        return "non-human study (no MeSH; text names animal, no human subjects): pairs not counted"
+    return None
 
 
 @dataclass
@@ -125,6 +138,7 @@ class CooccurrenceCounter:
         self._concepts: dict[str, Concept] = {}
         self._edges: dict[tuple[str, str, str], _Edge] = {}
         self._seen_content: set[str] = set()
+        self._same_disease = same_disease_pairs()
         #: What was counted differently, and how often (duplicates, non-human studies).
         self.notes: Counter[str] = Counter()
 
@@ -169,16 +183,16 @@ class CooccurrenceCounter:
         self._seen_content.add(key)
         sentences = [s for p in doc.passages() for s in split_sentences(p)]
         self.documents += 1
-        non_human = _non_human(doc.mesh_terms)
-        if non_human:
-            self.notes["non-human study (MeSH Animals, not Humans): pairs not counted"] += 1
+        non_human = _non_human(doc)
+        if non_human is not None:
+            self.notes[non_human] += 1
         headings = self._headings(doc.mesh_terms, doc.mesh_ids)
         self._count(
             doc.source,
             doc.doc_id,
             sentences,
             doc.year,
-            pairs=not non_human,
+            pairs=non_human is None,
             headings=headings,
             title=doc.title or "",
         )
@@ -234,6 +248,8 @@ class CooccurrenceCounter:
             for (i, a), (j, b) in combinations(enumerate(mentions), 2):
                 listed = groups[i] >= 0 and groups[i] == groups[j]
                 ids = sorted((a.concept_id, b.concept_id))
+                if (ids[0], ids[1]) in self._same_disease:
+                    continue
                 keys = [(ids[0], "associated_with", ids[1])]
                 typed = None if listed else typed_relation(sentence, a, b)
                 if typed is not None:
@@ -246,7 +262,11 @@ class CooccurrenceCounter:
         for cid, (_, m) in (headings or {}).items():
             doc_concepts.setdefault(cid, m)
         mesh_pairs = (
-            {(x, "associated_with", y) for x, y in combinations(sorted(named), 2)}
+            {
+                (x, "associated_with", y)
+                for x, y in combinations(sorted(named), 2)
+                if (x, y) not in self._same_disease
+            }
             if pairs
             else set()
         )

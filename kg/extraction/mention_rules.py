@@ -28,6 +28,14 @@ answers one error class found by judging graph edges by hand (issue 10):
    * an ion or element measured as a lab test (sodium, potassium, calcium...)
      followed by a salt or compound word ("sodium nitroprusside", "potassium
      citrate", "calcium channel") is part of a drug or molecule name.
+3. **Wrong senses**: a bare "shock" in a sentence about defibrillation
+   (defibrillation, defibrillator, cardioversion, ICD, joules, shockable,
+   shock-resistant) and a bare plural "shocks" anywhere are electrical shocks,
+   not circulatory shock; named forms of circulatory shock ("septic
+   shock", "cardiogenic shock") are synonyms matched as a whole and stay. Stop
+   phrases take the fixed electrical phrases ("DC shock", "shock-refractory
+   ventricular fibrillation", "shocks delivered") and the lipases that are no
+   serum lipase test ("lipoprotein lipase", "hepatic lipase").
 """
 
 from __future__ import annotations
@@ -142,6 +150,11 @@ _IONS = frozenset(
 _SALT_WORD = re.compile(
     r"(?:[a-z]+(?:ide|ate|ite)|channels?|pumps?|blockers?|antagonists?|ionophores?)\b"
 )
+_ELECTRICAL = re.compile(
+    r"defibrillat|cardiovert|cardioversion|shockable|shock-(?:resistant|refractory)"
+    r"|\bICDs?\b(?![-\s]?\d|\s+codes?)|\bjoules?\b|\b\d+\s?J\b",
+    re.IGNORECASE,
+)
 _NEXT_WORD = re.compile(r"[ \t]+([A-Za-z][A-Za-z-]*)")
 
 
@@ -185,8 +198,13 @@ def modifier_rejects(
         concept_name: The matched concept's canonical name.
 
     Returns:
-        ``"prefix"``, ``"adjective"`` or ``"compound"``; None to keep the mention.
+        ``"prefix"``, ``"adjective"``, ``"compound"`` or ``"sense"``; None to keep
+        the mention.
     """
+    if concept_name == "shock":
+        bare = sentence[start:end].lower()
+        if bare == "shocks" or (bare == "shock" and _ELECTRICAL.search(sentence)):
+            return "sense"  # a defibrillation shock
     before = sentence[max(0, start - 5) : start].lower()
     if before.endswith(_NEGATING_PREFIXES):
         return "prefix"

@@ -161,7 +161,8 @@ def _test_loss(student: Any, cohort: Path, n: int) -> float:
             batch = collate(examples[i : i + 16])
             batch.pop("admission_ids")
             batch.pop("aux_labels", None)
-            batch = {k: v.to(student.vocab_embeddings.device) for k, v in batch.items()}
+            device = next(student.parameters()).device
+            batch = {k: v.to(device) for k, v in batch.items()}
             losses.append(float(student(**batch).loss) * len(batch["labels"]))
     return sum(losses) / len(examples)
 
@@ -254,10 +255,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             if key in runs:  # resumable: finished runs are kept
                 continue
             cfg = RunConfig.model_validate(_config(out, cohort, lm, variant, seed, args))
-            shutil.rmtree(cfg.output_dir, ignore_errors=True)
+            # a run whose phase 2 finished before a crash (scoring failed) is scored as is;
+            # an unfinished one continues from its last checkpoint
             t0 = time.perf_counter()
-            result = train(cfg, "2")
+            result = train(cfg, "2", resume=True)
             seconds = time.perf_counter() - t0
+            reused = result.phases[-1].skipped
             assert result.model_dir is not None
             student = load_student(result.model_dir, device=device)
             test_loss = _test_loss(student, cohort, args.loss_test)
@@ -284,7 +287,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     if s.name in LAB_ONLY_PHENOTYPES
                 },
                 "final_loss": result.phases[-1].final_loss,
-                "train_seconds": round(seconds, 1),
+                "train_seconds": None if reused else round(seconds, 1),
                 "test_admissions": report.n,
             }
             logger.info("%s: %s", key, runs[key])
@@ -313,12 +316,26 @@ def _table(runs: dict[str, Any]) -> str:
         lab_m, lab_sd = _spread([r["lab_only_micro_f1"] for r in rows])
         all_m, all_sd = _spread([r["micro_f1"] for r in rows])
         loss = statistics.fmean(r["final_loss"] for r in rows)
-        secs = statistics.fmean(r["train_seconds"] for r in rows)
+        timed = [r["train_seconds"] for r in rows if r["train_seconds"] is not None]
+        secs = statistics.fmean(timed) if timed else float("nan")
         lines.append(
             f"| {variant} | {len(rows)} | {tl_m:.4f} ± {tl_sd:.4f} | {lab_m:.3f} ± {lab_sd:.3f} "
             f"| {all_m:.3f} ± {all_sd:.3f} "
             f"| {loss:.3f} | {secs:.0f} |"
         )
+    names = sorted({n for r in runs.values() for n in r["per_lab_only"]})
+    lines += [
+        "",
+        "| fusion | " + " | ".join(f"F1 {n.split(';')[0]} (mean ± sd)" for n in names) + " |",
+        "|---|" + "---|" * len(names),
+    ]
+    for variant in VARIANTS:
+        rows = [r for r in runs.values() if r["variant"] == variant]
+        if rows:
+            cells = [_spread([r["per_lab_only"][n] for r in rows]) for n in names]
+            lines.append(
+                f"| {variant} | " + " | ".join(f"{m:.3f} ± {sd:.3f}" for m, sd in cells) + " |"
+            )
     return "\n".join(lines) + "\n"
 
 

@@ -181,10 +181,23 @@ class DictionaryExtractor(ConceptExtractor):
         ]
         self._entries: list[VocabularyEntry] = entries
         self._by_id = {e.id: e for e in entries}
-        ci_keys, cs_keys = self._surface_keys()
-        # the two automata of any text: built on the first non-ASCII sentence
-        self._two: tuple[ahocorasick.Automaton | None, ahocorasick.Automaton | None] | None
-        self._two = None
+        ci_keys: dict[str, tuple[int, int]] = {}
+        cs_keys: dict[str, tuple[int, int]] = {}
+        # real surfaces first, plurals after, so that a plural never shadows a real term
+        for pass_no in (0, 1):
+            for index, entry in enumerate(entries):
+                for surface in (entry.name, *entry.synonyms):
+                    forms = [surface] if pass_no == 0 else plural_forms(surface)
+                    for form in forms:
+                        if _case_sensitive(surface):
+                            # as written, and capitalised at a sentence start
+                            for variant in dict.fromkeys((form, form[:1].upper() + form[1:])):
+                                cs_keys.setdefault(variant, (index, len(variant)))
+                        else:
+                            key = _lower_same_length(form)
+                            ci_keys.setdefault(key, (index, len(key)))
+        self._ci = _automaton(ci_keys)
+        self._cs = _automaton(cs_keys)
         # ASCII sentences (nearly all) are scanned once, in lower case, by one automaton
         # holding both kinds of key; a case-sensitive key must then match the original
         # text as written. Same matches as the two automata, one pass instead of two.
@@ -200,32 +213,6 @@ class DictionaryExtractor(ConceptExtractor):
             as_written[variant] = index
             both[low] = (length, old[1] if old is not None else -1, as_written)
         self._ascii = _automaton(both)
-
-    def _surface_keys(self) -> tuple[dict[str, tuple[int, int]], dict[str, tuple[int, int]]]:
-        """Case-insensitive keys (lower case) and case-sensitive keys -> (entry, length)."""
-        ci_keys: dict[str, tuple[int, int]] = {}
-        cs_keys: dict[str, tuple[int, int]] = {}
-        # real surfaces first, plurals after, so that a plural never shadows a real term
-        for pass_no in (0, 1):
-            for index, entry in enumerate(self._entries):
-                for surface in (entry.name, *entry.synonyms):
-                    forms = [surface] if pass_no == 0 else plural_forms(surface)
-                    for form in forms:
-                        if _case_sensitive(surface):
-                            # as written, and capitalised at a sentence start
-                            for variant in dict.fromkeys((form, form[:1].upper() + form[1:])):
-                                cs_keys.setdefault(variant, (index, len(variant)))
-                        else:
-                            key = _lower_same_length(form)
-                            ci_keys.setdefault(key, (index, len(key)))
-        return ci_keys, cs_keys
-
-    def _automata(self) -> tuple[ahocorasick.Automaton | None, ahocorasick.Automaton | None]:
-        """The case-insensitive and the case-sensitive automaton (built once, when needed)."""
-        if self._two is None:
-            ci_keys, cs_keys = self._surface_keys()
-            self._two = (_automaton(ci_keys), _automaton(cs_keys))
-        return self._two
 
     def __getstate__(self) -> dict[str, object]:
         return {"options": self.options.model_dump()}
@@ -322,12 +309,11 @@ class DictionaryExtractor(ConceptExtractor):
         """:meth:`_scan` with the two automata: any text (the ASCII fast path's reference)."""
         n = len(sentence)
         found: list[tuple[int, int, int]] = []
-        ci, cs = self._automata()
         scans: list[tuple[ahocorasick.Automaton, str]] = []
-        if ci is not None:
-            scans.append((ci, _lower_same_length(sentence)))
-        if cs is not None:
-            scans.append((cs, sentence))
+        if self._ci is not None:
+            scans.append((self._ci, _lower_same_length(sentence)))
+        if self._cs is not None:
+            scans.append((self._cs, sentence))
         for automaton, text in scans:
             for end, (index, length) in automaton.iter(text):
                 start = end - length + 1

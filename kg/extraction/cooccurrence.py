@@ -345,7 +345,9 @@ class CooccurrenceCounter:
             concepts.append(c)
         edge_keys = sorted(self._edges)
         relations = [
-            RelationDelta(
+            # model_construct: ids, a relation type of the cue table and counts built
+            # here; pydantic's validation would only copy them (a hot path)
+            RelationDelta.model_construct(
                 source_id=key[0],
                 target_id=key[2],
                 type=cast(RelationType, key[1]),

@@ -160,6 +160,8 @@ _NEXT_WORD = re.compile(r"[ \t]+([A-Za-z][A-Za-z-]*)")
 
 def is_short_form(text: str) -> bool:
     """An acronym: at most 10 characters, no space, at least two capitals (``CAD``, ``HbA1c``)."""
+    if text.islower():  # no capital at all (most matches): the quick answer
+        return False
     return len(text) <= 10 and " " not in text and sum(c.isupper() for c in text) >= 2
 
 

@@ -5,6 +5,10 @@ A mention is negated when a pre-negation cue ("no", "without", "no evidence of",
 clause, at most :data:`WINDOW` words earlier, or a post-negation cue ("was ruled
 out", "is absent", "was excluded") follows it closely. A clause ends at ``;``,
 ``:`` or a contrast word ("but", "however", "although", "except").
+
+Speed: an ASCII sentence is searched in lower case with case-sensitive copies of
+the patterns (the same matches: for ASCII text, ignoring case is lower-casing);
+other text with the case-insensitive originals.
 """
 
 from __future__ import annotations
@@ -31,6 +35,9 @@ _STOP = re.compile(
     r"[;:]|\b(?:but|however|although|though|except|yet|which|whereas)\b", re.IGNORECASE
 )
 _WORD = re.compile(r"\S+")
+# the same patterns for lower-cased ASCII text: no IGNORECASE, about twice as fast
+_PRE_LOWER = re.compile(_PRE.pattern)
+_STOP_LOWER = re.compile(_STOP.pattern)
 
 
 def negation_scopes(sentence: str) -> list[tuple[int, int]]:
@@ -42,10 +49,19 @@ def negation_scopes(sentence: str) -> list[tuple[int, int]]:
     Returns:
         ``(start, end)`` spans; a mention starting inside one is negated.
     """
+    if sentence.isascii():
+        return _scopes(sentence, sentence.lower(), _PRE_LOWER, _STOP_LOWER)
+    return _scopes(sentence, sentence, _PRE, _STOP)
+
+
+def _scopes(
+    sentence: str, text: str, pre: re.Pattern[str], stops: re.Pattern[str]
+) -> list[tuple[int, int]]:
+    """The scopes of the cues ``pre`` finds in ``text`` (``sentence`` or its lower case)."""
     scopes: list[tuple[int, int]] = []
-    for cue in _PRE.finditer(sentence):
+    for cue in pre.finditer(text):
         start = cue.end()
-        stop = _STOP.search(sentence, start)
+        stop = stops.search(text, start)
         limit = stop.start() if stop else len(sentence)
         end = start
         for words, w in enumerate(_WORD.finditer(sentence, start, limit), start=1):

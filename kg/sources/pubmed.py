@@ -49,6 +49,23 @@ def _text(el: etree._Element | None) -> str:
 
 
 _JOURNAL_YEAR = etree.XPath("MedlineCitation/Article/Journal/JournalIssue/PubDate/Year/text()")
+# compiled XPath: about twice as fast as ``iterfind`` with the same path (same order)
+_DESCRIPTORS = etree.XPath("MedlineCitation/MeshHeadingList/MeshHeading/DescriptorName")
+
+
+def _child(el: etree._Element, *tags: str) -> etree._Element | None:
+    """``el.find("A/B/C")`` for plain tag names, walked in C (``iterchildren``).
+
+    The first match in document order, as ``find`` gives it, without the cost of
+    lxml's Python-level path engine (a hot path: several lookups per record).
+    """
+    if not tags:
+        return el
+    for child in el.iterchildren(tags[0]):
+        found = _child(child, *tags[1:])
+        if found is not None:
+            return found
+    return None
 
 
 def _year(root: etree._Element) -> int | None:
@@ -69,6 +86,13 @@ def _year(root: etree._Element) -> int | None:
             if m:
                 return int(m.group(1))
     return None
+
+
+def _descriptors(root: etree._Element) -> list[etree._Element]:
+    """The ``MedlineCitation/MeshHeadingList/MeshHeading/DescriptorName`` elements, in order."""
+    found = _DESCRIPTORS(root)
+    assert isinstance(found, list)
+    return [d for d in found if isinstance(d, etree._Element)]
 
 
 def parse_pubmed_record(record: RawRecord, report: ProblemReport) -> list[Document | Deletion]:
@@ -93,7 +117,7 @@ def parse_pubmed_record(record: RawRecord, report: ProblemReport) -> list[Docume
             for el in root.iter("PMID")
             if el.text and el.text.strip()
         ]
-    pmid_el = root.find("MedlineCitation/PMID")
+    pmid_el = _child(root, "MedlineCitation", "PMID")
     if pmid_el is None:
         pmid_el = root.find(".//PMID")
     pmid = (pmid_el.text or "").strip() if pmid_el is not None else ""
@@ -102,15 +126,15 @@ def parse_pubmed_record(record: RawRecord, report: ProblemReport) -> list[Docume
         return []
     version_attr = pmid_el.get("Version") if pmid_el is not None else None
     version = int(version_attr) if version_attr and version_attr.isdigit() else None
-    article = root.find("MedlineCitation/Article")
+    article = _child(root, "MedlineCitation", "Article")
     if article is None:
         article = root
-    title_el = article.find("ArticleTitle")
+    title_el = _child(article, "ArticleTitle")
     if title_el is None:
         title_el = article.find(".//ArticleTitle")
     title = _text(title_el) or _text(article.find(".//BookTitle"))
     sections: list[Section] = []
-    abstract = article.find("Abstract")
+    abstract = _child(article, "Abstract")
     if abstract is None:
         abstract = article.find(".//Abstract")
     if abstract is not None:
@@ -128,7 +152,7 @@ def parse_pubmed_record(record: RawRecord, report: ProblemReport) -> list[Docume
                 )
     mesh: list[str] = []
     mesh_ids: list[str] = []
-    for d in root.iterfind("MedlineCitation/MeshHeadingList/MeshHeading/DescriptorName"):
+    for d in _descriptors(root):
         heading = (d.text or "").strip()
         if heading:
             mesh.append(heading)

@@ -16,6 +16,11 @@ sentence is scanned once. Matching rules:
 * negation (optional, on by default): see :mod:`ctk.kg.extraction.negation`.
 
 Each surface form maps to one canonical concept id and type.
+
+Speed: an ASCII sentence (nearly every PubMed sentence) is scanned once, in lower
+case, by a third automaton that holds both kinds of key; a case-sensitive key
+then has to equal the original text as written. It finds exactly the matches of
+the two automata (a test compares them), which still scan any other text.
 """
 
 from __future__ import annotations
@@ -92,6 +97,22 @@ def _case_sensitive(surface: str) -> bool:
     return any(c.isupper() for c in surface[1:])
 
 
+#: A key of the ASCII automaton: (length, case-insensitive entry index or -1,
+#: case-sensitive variants as written -> entry index, or None).
+_AsciiKey = tuple[int, int, dict[str, int] | None]
+
+
+def _automaton(keys: dict[str, Any]) -> ahocorasick.Automaton | None:
+    """An Aho-Corasick automaton of ``keys`` (key -> value), None when there are none."""
+    if not keys:
+        return None
+    automaton = ahocorasick.Automaton()
+    for key, value in keys.items():
+        automaton.add_word(key, value)
+    automaton.make_automaton()
+    return automaton
+
+
 def _lower_same_length(text: str) -> str:
     low = text.lower()
     if len(low) == len(text):
@@ -160,8 +181,8 @@ class DictionaryExtractor(ConceptExtractor):
         ]
         self._entries: list[VocabularyEntry] = entries
         self._by_id = {e.id: e for e in entries}
-        ci = ahocorasick.Automaton()
-        cs = ahocorasick.Automaton()
+        ci_keys: dict[str, tuple[int, int]] = {}
+        cs_keys: dict[str, tuple[int, int]] = {}
         # real surfaces first, plurals after, so that a plural never shadows a real term
         for pass_no in (0, 1):
             for index, entry in enumerate(entries):
@@ -171,20 +192,27 @@ class DictionaryExtractor(ConceptExtractor):
                         if _case_sensitive(surface):
                             # as written, and capitalised at a sentence start
                             for variant in dict.fromkeys((form, form[:1].upper() + form[1:])):
-                                if variant not in cs:
-                                    cs.add_word(variant, (index, len(variant)))
+                                cs_keys.setdefault(variant, (index, len(variant)))
                         else:
                             key = _lower_same_length(form)
-                            if key not in ci:
-                                ci.add_word(key, (index, len(key)))
-        self._ci: ahocorasick.Automaton | None = None
-        if len(ci):
-            ci.make_automaton()
-            self._ci = ci
-        self._cs: ahocorasick.Automaton | None = None
-        if len(cs):
-            cs.make_automaton()
-            self._cs = cs
+                            ci_keys.setdefault(key, (index, len(key)))
+        self._ci = _automaton(ci_keys)
+        self._cs = _automaton(cs_keys)
+        # ASCII sentences (nearly all) are scanned once, in lower case, by one automaton
+        # holding both kinds of key; a case-sensitive key must then match the original
+        # text as written. Same matches as the two automata, one pass instead of two.
+        both: dict[str, _AsciiKey] = {
+            key: (length, index, None) for key, (index, length) in ci_keys.items()
+        }
+        for variant, (index, length) in cs_keys.items():
+            if not variant.isascii():
+                continue  # never in an ASCII sentence
+            low = variant.lower()
+            old = both.get(low)
+            as_written = dict(old[2]) if old is not None and old[2] else {}
+            as_written[variant] = index
+            both[low] = (length, old[1] if old is not None else -1, as_written)
+        self._ascii = _automaton(both)
 
     def __getstate__(self) -> dict[str, object]:
         return {"options": self.options.model_dump()}
@@ -268,7 +296,17 @@ class DictionaryExtractor(ConceptExtractor):
         return None
 
     def _scan(self, sentence: str) -> list[tuple[int, int, int]]:
-        """Whole-word matches ``(start, -length, entry index)`` of both automata."""
+        """Whole-word matches ``(start, -length, entry index)`` of both automata.
+
+        The case-insensitive matches come first, then the case-sensitive ones (a
+        tie on the same span goes to the case-insensitive entry downstream).
+        """
+        if self._ascii is not None and sentence.isascii():
+            return self._scan_ascii(sentence, sentence.lower())
+        return self._scan_two(sentence)
+
+    def _scan_two(self, sentence: str) -> list[tuple[int, int, int]]:
+        """:meth:`_scan` with the two automata: any text (the ASCII fast path's reference)."""
         n = len(sentence)
         found: list[tuple[int, int, int]] = []
         scans: list[tuple[ahocorasick.Automaton, str]] = []
@@ -285,6 +323,26 @@ class DictionaryExtractor(ConceptExtractor):
                     continue
                 found.append((start, -length, index))
         return found
+
+    def _scan_ascii(self, sentence: str, low: str) -> list[tuple[int, int, int]]:
+        """:meth:`_scan` of an ASCII sentence: one pass over ``low`` (its lower case)."""
+        assert self._ascii is not None
+        n = len(sentence)
+        found: list[tuple[int, int, int]] = []
+        as_written: list[tuple[int, int, int]] = []
+        for end, (length, index, variants) in self._ascii.iter(low):
+            start = end - length + 1
+            if start > 0 and low[start - 1].isalnum():
+                continue
+            if end + 1 < n and low[end + 1].isalnum():
+                continue
+            if index >= 0:
+                found.append((start, -length, index))
+            if variants is not None:
+                exact = variants.get(sentence[start : end + 1])
+                if exact is not None:
+                    as_written.append((start, -length, exact))
+        return found + as_written if as_written else found
 
     def resolve_long_form(self, long_form: str) -> int | None:
         """The vocabulary entry (index) a defined long form names, or None.

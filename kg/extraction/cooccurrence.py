@@ -20,7 +20,11 @@ five sentences is one piece of support):
 * a document whose title and abstract repeat one already counted in this chunk
   (the same article under two PMIDs) is counted once (``notes`` says how often);
   a document with a title and no abstract is never a duplicate (different
-  articles share generic titles: "Case for diagnosis.");
+  articles share generic titles: "Case for diagnosis."). The delta lists each
+  counted document with a content key and what it added
+  (``GraphDelta.counted``), so that the store counts an article it already
+  holds from an earlier chunk, file or build once
+  (:func:`ctk.kg.stores.base.without_duplicates`);
 * an animal-only study is a non-human study: its concepts count, its pairs do
   not (``notes``). A PubMed document indexed ``Animals`` but not ``Humans``
   (MeSH check tags) is one; so is a document with no MeSH headings whose title

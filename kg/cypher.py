@@ -33,6 +33,7 @@ __all__ = [
     "CONCEPT_COUNTS_BY_TYPE",
     "CONCEPT_PAGE",
     "CONSTRAINTS",
+    "COUNTED_DOCUMENTS_ALL",
     "COUNTED_DOCUMENTS_CREATE",
     "COUNTED_DOCUMENTS_STORED",
     "COUNT_CHUNKS",
@@ -107,6 +108,11 @@ UNWIND $keys.items AS key
 MATCH (d:CountedDocument {key: key})
 RETURN d.key AS key
 """
+#: Every counted document, by key.
+COUNTED_DOCUMENTS_ALL = (
+    "MATCH (d:CountedDocument) "
+    "RETURN d.key AS key, d.source AS source, d.document_id AS document_id ORDER BY d.key"
+)
 #: Records counted documents. Rows: ``{key, source, document_id}``.
 COUNTED_DOCUMENTS_CREATE = """
 UNWIND $rows.items AS row

@@ -12,6 +12,7 @@ Files (UTF-8, RFC 4180 quoting, header on the first line)::
     concepts.csv       id:ID(Concept),:LABEL,name,name_lower,type,synonyms:string[],
                        synonyms_lower:string[],mentions:long
     chunks.csv         id:ID(BuildChunk),:LABEL,applied_at
+    counted_documents.csv  key:ID(CountedDocument),:LABEL,source,document_id
     meta.csv           id:ID(GraphMeta),:LABEL,sentences:long,documents:long
     relationships.csv  :START_ID(Concept),:END_ID(Concept),:TYPE,id,count:long,
                        weight:double,ev_key:string[],ev_source:string[],
@@ -66,8 +67,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Version of the folder layout and headers.
-FORMAT_VERSION = 1
+#: Version of the folder layout and headers (2: ``counted_documents.csv``).
+FORMAT_VERSION = 2
 #: Separator of array elements (and of the labels in ``:LABEL``).
 ARRAY_DELIMITER = "\x1f"
 #: The same, as ``neo4j-admin ... --array-delimiter`` takes it.
@@ -88,6 +89,7 @@ CONCEPT_HEADER = (
     "mentions:long",
 )
 CHUNK_HEADER = ("id:ID(BuildChunk)", ":LABEL", "applied_at")
+COUNTED_HEADER = ("key:ID(CountedDocument)", ":LABEL", "source", "document_id")
 META_HEADER = ("id:ID(GraphMeta)", ":LABEL", "sentences:long", "documents:long")
 RELATIONSHIP_HEADER = (
     ":START_ID(Concept)",
@@ -129,6 +131,8 @@ class Neo4jImportManifest(BaseModel):
         relations: Relationships.
         evidence: Evidence entries over all relationships.
         chunks: ``BuildChunk`` nodes.
+        counted_documents: ``CountedDocument`` nodes (content keys of counted
+            articles, so that later builds count a duplicate article once).
         sentences: Corpus sentences (``GraphMeta``).
         documents: Corpus documents (``GraphMeta``).
         max_evidence_per_edge: The evidence cap applied.
@@ -146,6 +150,7 @@ class Neo4jImportManifest(BaseModel):
     relations: int
     evidence: int
     chunks: int
+    counted_documents: int = 0
     sentences: int
     documents: int
     max_evidence_per_edge: int
@@ -214,6 +219,7 @@ def write_neo4j_import(
     relations: Iterable[Relation],
     *,
     chunks: Mapping[str, str | None] | Iterable[str] = (),
+    counted_documents: Iterable[tuple[str, str, str]] = (),
     sentences: int = 0,
     documents: int = 0,
     max_evidence_per_edge: int = 5,
@@ -230,6 +236,8 @@ def write_neo4j_import(
         relations: The relations; both endpoints must be among ``concepts``.
         chunks: Ids of the build chunks already applied, or ``{id: applied_at}``
             (a missing time becomes the export time).
+        counted_documents: ``(content key, source, document id)`` of the
+            counted articles (:meth:`GraphStore.iter_counted_documents`).
         sentences: Corpus sentences (the ``GraphMeta`` total NPMI weights use).
         documents: Corpus documents.
         max_evidence_per_edge: Evidence entries kept per edge.
@@ -291,6 +299,22 @@ def write_neo4j_import(
         files.append(chunk_file.close())
     multiline |= chunk_file.multiline
 
+    counted_file = _Writer(folder, "counted_documents.csv", "nodes", COUNTED_HEADER)
+    try:
+        for key, source, document_id in counted_documents:
+            what = f"counted document {document_id!r}"
+            counted_file.row(
+                (
+                    counted_file.text(key, what),
+                    "CountedDocument",
+                    counted_file.text(source, what),
+                    counted_file.text(document_id, what),
+                )
+            )
+    finally:
+        files.append(counted_file.close())
+    multiline |= counted_file.multiline
+
     meta = _Writer(folder, "meta.csv", "nodes", META_HEADER)
     try:
         meta.row(("graph", "GraphMeta", sentences, documents))
@@ -344,6 +368,7 @@ def write_neo4j_import(
         relations=rels.rows,
         evidence=evidence_total,
         chunks=chunk_file.rows,
+        counted_documents=counted_file.rows,
         sentences=sentences,
         documents=documents,
         max_evidence_per_edge=max_evidence_per_edge,
@@ -382,6 +407,7 @@ def export_neo4j_import(
         store.iter_concepts(),
         store.iter_relations(with_evidence=True),
         chunks=store.chunk_times(),
+        counted_documents=store.iter_counted_documents(),
         sentences=stats.sentences,
         documents=stats.documents,
         max_evidence_per_edge=store.max_evidence_per_edge,

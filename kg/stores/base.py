@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from abc import abstractmethod
-from collections.abc import Container, Iterable
+from collections.abc import Container, Iterable, Iterator
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -391,6 +391,14 @@ class GraphStore(GraphReader, Closeable):
     # ------------------------------------------------------------------ reads
     # get_concept, find_concepts, get_relation, neighbours, iter_concepts,
     # iter_relations and stats are declared by ctk.graph.GraphReader.
+
+    def iter_counted_documents(self) -> Iterator[tuple[str, str, str]]:
+        """``(content key, source, document id)`` of every counted article, by key.
+
+        The bookkeeping of duplicate articles (:func:`without_duplicates`), for
+        exports that must carry it (``neo4j-admin`` import files). None by default.
+        """
+        return iter(())
 
     def concept_finder(self, *, min_length: int = 3) -> ConceptMatcher:
         """A matcher of this graph's concept names and synonyms (built from every concept)."""

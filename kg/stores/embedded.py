@@ -682,6 +682,25 @@ class EmbeddedStore(GraphStore):
             yield from self._relations(rows, with_evidence)
             last = rows[-1][0]
 
+    def iter_counted_documents(self) -> Iterator[tuple[str, str, str]]:
+        """``(content key, source, document id)`` of every counted article, by key."""
+        has_table = self._conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'counted_documents'"
+        ).fetchone()
+        if not has_table:  # a graph written before ctk kept content keys
+            return
+        last = ""
+        while True:
+            rows = self._conn.execute(
+                "SELECT content_key, source, document_id FROM counted_documents "
+                "WHERE content_key > ? ORDER BY content_key LIMIT ?",
+                (last, _PAGE),
+            ).fetchall()
+            if not rows:
+                return
+            yield from ((str(k), str(s), str(d)) for k, s, d in rows)
+            last = rows[-1][0]
+
     def stats(self) -> GraphStats:
         """Counts of concepts, relations, evidence, chunks and corpus totals."""
         one = self._conn.execute

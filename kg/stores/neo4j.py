@@ -692,6 +692,11 @@ class Neo4jStore(GraphStore):
         ) as session:
             yield from session.run(query)
 
+    def iter_counted_documents(self) -> Iterator[tuple[str, str, str]]:
+        """``(content key, source, document id)`` of every counted article, by key."""
+        for record in self._stream(cypher.COUNTED_DOCUMENTS_ALL):
+            yield record["key"], record["source"], record["document_id"]
+
     def iter_concepts(self) -> Iterator[Concept]:
         """Every concept in id order (streamed from one query)."""
         for record in self._stream(cypher.CONCEPT_PAGE):

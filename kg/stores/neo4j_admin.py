@@ -237,7 +237,7 @@ def import_full(
         elapsed_s=elapsed,
         log=output,
     )
-    want_nodes = manifest.concepts + manifest.chunks + 1
+    want_nodes = manifest.concepts + manifest.chunks + manifest.counted_documents + 1
     if (result.nodes, result.relationships) != (want_nodes, manifest.relations):
         raise errors.StoreWriteError(
             f"neo4j-admin imported {result.nodes} nodes and {result.relationships} relationships; "

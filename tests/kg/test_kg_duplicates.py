@@ -320,3 +320,20 @@ def test_last_duplicates_names_the_copies(store: GraphStore, ex: DictionaryExtra
     assert isinstance(store.last_duplicates[0], CountedDocument)
     assert store.apply_chunk("b", copy) is False and store.last_duplicates == ()
     assert store.stats().documents == 1
+
+
+def test_the_stores_list_their_counted_articles_and_exports_carry_them(
+    store: GraphStore, ex: DictionaryExtractor, tmp_path: Path
+) -> None:
+    from ctk.kg.export.neo4j_import import export_neo4j_import
+
+    _build(store, ex)
+    counted = list(store.iter_counted_documents())
+    # three articles with an abstract, by key; the title-only records have none
+    assert sorted(d for _, _, d in counted) == ["91000001", "91000003", "91000013"]
+    assert [k for k, _, _ in counted] == sorted(k for k, _, _ in counted)
+    assert {s for _, s, _ in counted} == {"pubmed"}
+    manifest = export_neo4j_import(store, tmp_path / "import")
+    assert manifest.counted_documents == 3
+    with (tmp_path / "import" / "counted_documents.csv").open(encoding="utf-8") as f:
+        assert len(f.read().splitlines()) == 1 + 3

@@ -29,6 +29,7 @@ from ctk.kg.export.neo4j_import import (
     write_neo4j_import,
 )
 from ctk.kg.stores import GraphDelta, GraphStore, RelationDelta
+from ctk.kg.stores.base import CountedDocument
 from ctk.kg.stores.embedded import EmbeddedStore
 from ctk.kg.stores.neo4j import Neo4jStore
 from ctk.kg.stores.neo4j_admin import import_full, open_imported, resolve_admin
@@ -82,6 +83,18 @@ def odd_chunk() -> tuple[str, GraphDelta]:
             ],
             sentences=4,
             documents=2,
+            # document d2 has a content key: later copies of it count once
+            counted=[
+                CountedDocument(
+                    key="odd-article",
+                    source="text",
+                    doc_id="d2",
+                    sentences=2,
+                    concepts=[0],
+                    relations=[0],
+                    evidence=[(0, 1)],
+                )
+            ],
         ),
     )
 
@@ -152,8 +165,14 @@ def test_export_writes_neo4j_import_headers_and_rows(tmp_path: Path) -> None:
         stats.chunks,
     )
     assert manifest.evidence == stats.evidence
+    assert manifest.counted_documents == 1
+    with (out / "counted_documents.csv").open(newline="", encoding="utf-8") as f:
+        assert list(csv.reader(f)) == [
+            ["key:ID(CountedDocument)", ":LABEL", "source", "document_id"],
+            ["odd-article", "CountedDocument", "text", "d2"],
+        ]
     assert manifest.multiline_fields  # the odd sentence holds a line break
-    assert json.loads((out / MANIFEST).read_text())["format_version"] == 1
+    assert json.loads((out / MANIFEST).read_text())["format_version"] == 2
     with (out / "concepts.csv").open(newline="", encoding="utf-8") as f:
         rows = list(csv.reader(f))
     assert rows[0][:3] == ["id:ID(Concept)", ":LABEL", "name"]
@@ -282,7 +301,7 @@ def test_bulk_load_answers_like_merge_and_takes_updates(
         max_off_heap_memory="256m",
     )
     assert result.relationships == manifest.relations
-    assert result.nodes == manifest.concepts + manifest.chunks + 1
+    assert result.nodes == manifest.concepts + manifest.chunks + manifest.counted_documents + 1
     bulk_server.start()
 
     # the server is up again: `ctk kg load --no-import --store` finishes the load
@@ -298,6 +317,12 @@ def test_bulk_load_answers_like_merge_and_takes_updates(
         assert store.apply_chunk(*update_chunk()) is True
         assert store.apply_chunk(*update_chunk()) is False
         assert snapshot(store) == updated
+        # the imported content keys count a later copy of an article once
+        assert list(store.iter_counted_documents()) == [("odd-article", "text", "d2")]
+        _, odd = odd_chunk()
+        assert store.apply_chunk("copy-of-odd", odd) is True
+        assert [d.doc_id for d in store.last_duplicates] == ["d2"]
+        assert store.stats().documents == updated["stats"]["documents"] + 1  # d,1 only
     # a database that is not the export's is reported, not passed
     assert cli(finish) == 2
     assert "differs from the export" in capsys.readouterr().err

@@ -56,6 +56,18 @@ def _cohort(out: Path, n: int, seed: int, max_hours: int) -> Path:
     return cohort
 
 
+def setup_torch(threads: int) -> None:
+    """Torch threads (0: the default), INFO logging, transformers quiet (errors only)."""
+    import torch
+    from transformers.utils import logging as hf_logging
+
+    if threads:
+        torch.set_num_threads(threads)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+
+
 def _run_config(
     out: Path, cohort: Path, lm: Path, variant: str, args: argparse.Namespace
 ) -> dict[str, Any]:
@@ -119,14 +131,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "--threads", type=int, default=1, help="torch CPU threads (1 is fastest for tiny models)"
     )
     args = parser.parse_args(argv)
-    import torch
-
-    torch.set_num_threads(args.threads)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
-    hf_logging.set_verbosity_error()
+    setup_torch(args.threads)
 
     from ctk.distill.config import RunConfig, TinyLMSpec
     from ctk.distill.evaluation import evaluate_model

@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from mechanism import _cohort
+from mechanism import _cohort, setup_torch
 
 logger = logging.getLogger("mechanism_pretrained")
 
@@ -202,15 +202,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--time-steps", type=int, default=0, help="only time N steps")
     args = parser.parse_args(argv)
+    setup_torch(args.threads)
+
     import torch
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
-    hf_logging.set_verbosity_error()
 
     from ctk.distill.config import RunConfig
     from ctk.distill.evaluation import evaluate_model

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import statistics
 import sys
 from pathlib import Path
@@ -43,7 +42,7 @@ from typing import Any
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
-from mechanism import _cohort
+from mechanism import _cohort, setup_torch
 from mechanism_pretrained import _hf_copy
 
 
@@ -150,15 +149,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "--axes", default="schedule,knowledge", help="grid axes: schedule, knowledge or both"
     )
     args = parser.parse_args(argv)
-    import torch
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
-    hf_logging.set_verbosity_error()
+    setup_torch(args.threads)
 
     from ctk.distill.ablation import run_ablation
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from ctk.distill.config import LoraSettings
@@ -73,7 +74,13 @@ def add_lora(student: ClinRaGenStudent, settings: LoraSettings) -> ClinRaGenStud
         target_modules=targets,
     )
     try:
-        student.lm = get_peft_model(student.lm, config)
+        with warnings.catch_warnings():
+            # peft reads transformers' deprecated `is_gradient_checkpointing` (a FutureWarning
+            # on every LoRA start that the user can do nothing about)
+            warnings.filterwarnings(
+                "ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning
+            )
+            student.lm = get_peft_model(student.lm, config)
     except ValueError as e:
         raise ConfigError(
             f"LoRA target modules {targets} do not match the LM: {e}",

@@ -146,26 +146,6 @@ def test_a_counted_document_that_names_too_much_is_refused(ex: DictionaryExtract
 # --------------------------------------------------------------------------- the stores
 
 
-@pytest.fixture(scope="module")
-def _neo4j_store(neo4j_uri: str) -> Iterator[GraphStore]:
-    store = open_store(neo4j_uri)
-    yield store
-    store.clear()
-    store.close()
-
-
-@pytest.fixture(params=["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GraphStore]:
-    """A fresh, empty store of each kind."""
-    if request.param == "embedded":
-        with open_store(str(tmp_path / "kg.db")) as embedded:
-            yield embedded
-        return
-    neo4j_store: GraphStore = request.getfixturevalue("_neo4j_store")
-    neo4j_store.clear()
-    yield neo4j_store
-
-
 @pytest.fixture
 def fresh(request: pytest.FixtureRequest, store: GraphStore, tmp_path: Path) -> Iterator[Any]:
     """Makes a second empty store of the same kind (Neo4j: the same database, cleared)."""

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from ctk.errors import SchemaViolationError
 from ctk.kg import cypher
 from ctk.kg.schema import check_label, check_relationship_type, label_for_type
-from ctk.kg.stores import GraphDelta, GraphStore, RelationDelta, open_store
+from ctk.kg.stores import GraphDelta, GraphStore, RelationDelta
 from ctk.records import Concept, Evidence, Relation
 
 HOSTILE = [
@@ -23,25 +20,6 @@ HOSTILE = [
     "CALL dbms.shutdown()",
     "unicode ✓ — naïve\x00nul",
 ]
-
-
-@pytest.fixture(scope="module")
-def _neo4j_store(neo4j_uri: str) -> Iterator[GraphStore]:
-    store = open_store(neo4j_uri)
-    yield store
-    store.clear()
-    store.close()
-
-
-@pytest.fixture(params=["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GraphStore]:
-    if request.param == "embedded":
-        with open_store(str(tmp_path / "kg.db")) as embedded:
-            yield embedded
-        return
-    neo4j_store: GraphStore = request.getfixturevalue("_neo4j_store")
-    neo4j_store.clear()
-    yield neo4j_store
 
 
 def hostile_delta() -> GraphDelta:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ from ctk.errors import SchemaViolationError, StoreWriteError
 from ctk.kg.extraction.weights import association_weight
 from ctk.kg.extraction.weights import npmi as _npmi
 from ctk.kg.networkx_view import to_networkx
-from ctk.kg.stores import GraphDelta, GraphStore, RelationDelta, open_store
+from ctk.kg.stores import GraphDelta, GraphStore, RelationDelta
 from ctk.kg.stores.embedded import EmbeddedStore
 from ctk.records import Concept, Evidence, Relation
 
@@ -125,27 +124,6 @@ def snapshot(store: GraphStore) -> tuple[list[Concept], list[Relation]]:
     for r in relations:
         r.weight = round(r.weight, 9)
     return concepts, relations
-
-
-@pytest.fixture(scope="module")
-def _neo4j_store(neo4j_uri: str) -> Iterator[GraphStore]:
-    store = open_store(neo4j_uri)
-    yield store
-    store.clear()
-    store.close()
-
-
-@pytest.fixture(params=["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GraphStore]:
-    """A fresh, empty store of each kind."""
-    if request.param == "embedded":
-        with open_store(str(tmp_path / "kg.db")) as embedded:
-            yield embedded
-        return
-    neo4j_store: GraphStore = request.getfixturevalue("_neo4j_store")
-    neo4j_store.clear()
-    neo4j_store.max_evidence_per_edge = 5
-    yield neo4j_store
 
 
 # --------------------------------------------------------------------------- chunks and counts

@@ -167,8 +167,10 @@ def generate(
     prompt: Annotated[
         str,
         typer.Option(
-            help="Prompt template name or file: teacher (full), or teacher_compact for small "
-            "local models (note cut to 700 characters, about 3x fewer prompt tokens)."
+            help="Prompt template name or file: teacher (full), teacher_compact for small "
+            "local models (note cut to 700 characters, about 3x fewer prompt tokens), or "
+            "teacher_grounded (facts picked per diagnosis from the retrieved ids, one claim per "
+            "fact naming both its concepts; held by the schema on llama.cpp/vLLM)."
         ),
     ] = "teacher",
     section: Annotated[
@@ -190,6 +192,22 @@ def generate(
     retry_failed: Annotated[
         bool, typer.Option(help="Generate again the admissions recorded as failed.")
     ] = False,
+    retry_rejected: Annotated[
+        bool,
+        typer.Option(
+            help="Generate again the admissions whose answers the quality gate rejected "
+            "(e.g. after changing --prompt or --max-tokens; with --allow-mixed if options differ)."
+        ),
+    ] = False,
+    gate: Annotated[
+        bool,
+        typer.Option(
+            "--gate/--no-gate",
+            help="Check every answer before it is written ok: whole sentences, no repeated "
+            "claim, claims naming their fact's concepts, concepts of the admission named, no "
+            "diagnosis outside the labels (--no-gate keeps only the JSON checks).",
+        ),
+    ] = True,
     allow_partial: Annotated[
         bool,
         typer.Option(
@@ -210,18 +228,28 @@ def generate(
     temperature: Annotated[
         float, typer.Option(min=0.0, max=2.0, help="Sampling temperature.")
     ] = 0.0,
-    max_tokens: Annotated[int, typer.Option(min=16, help="Most tokens per answer.")] = 384,
+    max_tokens: Annotated[
+        int,
+        typer.Option(
+            min=16,
+            help="Most tokens per answer (an answer cut at this limit is rejected as "
+            "truncated; the grounded prompt needs about 600).",
+        ),
+    ] = 384,
 ) -> None:
     """Generate teacher rationales for a cohort (resumable, cached, concurrent).
 
     Admissions already in OUT are skipped, so an interrupted run continues where it
-    stopped; answers are cached by a hash of the full input. Invalid model output
-    gets one repair attempt, then is recorded as failed with its reason. Every
+    stopped; answers are cached by a hash of the full input. Every answer passes a
+    quality gate (valid JSON, whole sentences, distinct claims that name their
+    facts' concepts...); one that fails gets one repair attempt with the reasons,
+    then is recorded as rejected with them (never ok). Every
     record names the retriever and backend (with versions and options) that made
     it; resuming OUT with other ones is refused unless --allow-mixed.
 
-    Exit status: 0 when every admission of OUT has a rationale; 1 when some failed
-    (re-run with --retry-failed to generate only those; --allow-partial exits 0);
+    Exit status: 0 when every admission of OUT has an ok rationale; 1 when some failed
+    or were rejected (re-run with --retry-failed / --retry-rejected to generate only
+    those; --allow-partial exits 0);
     2 on an error before or during the run (bad option, plugin that cannot be built).
 
     Example: ctk rationale generate --cohort cohort --store kg.db --llm template --out r.jsonl
@@ -262,6 +290,8 @@ def generate(
             use_true_diagnoses=true_diagnoses,
             allow_remote=allow_remote,
             retry_failed=retry_failed,
+            retry_rejected=retry_rejected,
+            gate=gate,
             allow_mixed=allow_mixed,
             temperature=temperature,
             max_tokens=max_tokens,
@@ -305,30 +335,42 @@ def _progress_bar(
         MofNCompleteColumn(),
         TextColumn("{task.fields[rate]}"),
         TextColumn("[red]{task.fields[failed]} failed"),
+        TextColumn("[yellow]{task.fields[rejected]} rejected"),
         TextColumn("{task.fields[cached]} cached"),
         TimeElapsedColumn(),
     )
     started = time.perf_counter()
     with Progress(*columns, console=err, transient=False) as bar:
-        task = bar.add_task("generate", total=total, rate="-", failed=0, cached=0)
+        task = bar.add_task("generate", total=total, rate="-", failed=0, rejected=0, cached=0)
 
         def on_progress(p: GenerationProgress) -> None:
             elapsed = time.perf_counter() - started
             rate = f"{p.done / elapsed:.2f}/s" if elapsed > 0 and p.done else "-"
             bar.update(
-                task, completed=p.done + p.skipped, rate=rate, failed=p.failed, cached=p.cached
+                task,
+                completed=p.done + p.skipped,
+                rate=rate,
+                failed=p.failed,
+                rejected=p.rejected,
+                cached=p.cached,
             )
 
         yield on_progress
 
 
 def _print_summary(summary: GenerationSummary, out: Path, err: Console) -> int:
-    """What the run did (stdout), its warnings and failures (stderr); returns the failures."""
+    """What the run did (stdout), its warnings and failures (stderr).
+
+    Returns:
+        The admissions of the output without an ok rationale (failed + rejected).
+    """
     from rich.console import Console
 
     out_console = Console()
+    rejected = f"{summary.rejected} rejected by the gate, " if summary.rejected else ""
     out_console.print(
-        f"{summary.generated} generated, {summary.cached} from cache, {summary.failed} failed, "
+        f"{summary.generated} generated, {summary.cached} from cache, {rejected}"
+        f"{summary.failed} failed, "
         f"{summary.skipped_existing} already done; {summary.llm_calls} backend calls "
         f"({summary.prompt_tokens} prompt + {summary.completion_tokens} completion tokens) "
         f"in {summary.elapsed_s:.1f}s -> {out}",
@@ -336,6 +378,14 @@ def _print_summary(summary: GenerationSummary, out: Path, err: Console) -> int:
     )
     if summary.backend == "template":
         out_console.print("(template backend: rule-written rationales, no language model)")
+    if summary.repaired or summary.repair_reasons:
+        out_console.print(
+            f"  repaired: {summary.repaired} answer(s) passed the gate after one repair "
+            f"(first answers refused for: {_counts(summary.repair_reasons)})",
+            highlight=False,
+        )
+    for reason, n in summary.gate_reasons.items():
+        out_console.print(f"  rejected: {n} x {reason}", highlight=False)
     for reason, n in summary.failure_reasons.items():
         out_console.print(f"  failed: {n} x {reason}", highlight=False)
     for warning in summary.warnings:
@@ -350,7 +400,22 @@ def _print_summary(summary: GenerationSummary, out: Path, err: Console) -> int:
             "re-run this command with --retry-failed",
             highlight=False,
         )
-    return failed
+    refused = summary.rejected + summary.rejected_earlier
+    if refused:
+        earlier = (
+            f" ({summary.rejected_earlier} from earlier runs)" if summary.rejected_earlier else ""
+        )
+        err.print(
+            f"[bold yellow]{refused} answer(s) rejected by the quality gate{earlier}[/] (kept "
+            "out of training; `ctk rationale check FILE` lists why); to generate only those "
+            "again, re-run with --retry-rejected",
+            highlight=False,
+        )
+    return failed + refused
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{reason} {n}" for reason, n in counts.items()) or "-"
 
 
 @app.command()

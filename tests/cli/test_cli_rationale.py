@@ -183,7 +183,13 @@ class _Flaky(Retriever):
     def _retrieve(self, query: RetrievalQuery, k: int) -> list[EvidenceRecord]:
         if int(query.admission_id[-1]) % 2:
             raise RuntimeError("backend index unavailable")
-        return [EvidenceRecord(id="ctk:dyspnea|symptom_of|ctk:heart_failure", text="x", score=1)]
+        return [
+            EvidenceRecord(
+                id="ctk:dyspnea|symptom_of|ctk:heart_failure",
+                text="Dyspnea is a symptom of heart failure.",
+                score=1,
+            )
+        ]
 
 
 @pytest.fixture()
@@ -259,7 +265,7 @@ def test_records_carry_provenance_and_a_resume_with_another_retriever_is_refused
     assert code == 0, stderr
     records = [json.loads(x) for x in out.read_text().splitlines()]
     for r in records:
-        assert r["schema_version"] == 2
+        assert r["schema_version"] == 3
         assert r["retriever"]["name"] == "graph"
         assert r["retriever"]["distribution"] == "clinragen-toolkit"
         assert r["retriever"]["version"] == RETRIEVERS.describe("graph").version

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
-    from ctk.teacher import GenerationProgress, GenerationSummary
+    from ctk.teacher import CheckReport, GenerationProgress, GenerationSummary
 
 __all__ = ["app", "parse_options"]
 
@@ -429,18 +429,46 @@ def check(
     show: Annotated[
         int, typer.Option(min=0, help="Admissions listed (lowest support first).")
     ] = 10,
+    output_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="table (default), json (the full report on stdout) or markdown (the "
+            "reason and admission tables, for a results page).",
+        ),
+    ] = "table",
+    min_support: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Exit 1 when the share of claimed concept pairs supported by the graph is "
+            "below this (0..1), e.g. --min-support 0.9 in CI.",
+        ),
+    ] = None,
+    allow_empty: Annotated[
+        bool,
+        typer.Option(help="Exit 0 on a file with no record (by default an empty file exits 1)."),
+    ] = False,
 ) -> None:
     """Check rationales against the graph: cited facts that exist, claims with no edge.
 
-    Prints per-admission and overall citation and support rates.
+    Prints the quality gate's reasons (rejected records by reason, problems left in ok
+    records), per-admission and overall citation and support rates.
 
-    Example: ctk rationale check rationales.jsonl --store kg.db --out check.json
+    Exit status: 0; 1 when the file holds no record (unless --allow-empty) or the
+    supported share is below --min-support; 2 on bad input (missing file, a folder).
+
+    Example: ctk rationale check rationales.jsonl --store kg.db --min-support 0.9 --format markdown
     """
-    from rich.console import Console
-    from rich.table import Table
-
+    from ctk.errors import ConfigError
     from ctk.teacher import check_rationales, read_rationales
 
+    if output_format not in ("table", "json", "markdown"):
+        raise ConfigError(
+            f"--format {output_format!r} is not one of table, json, markdown",
+            hint="e.g. --format markdown",
+        )
     graph = graph_option(store, legacy_kg, required=True)
     assert graph is not None
     reader = open_cli_store(graph, read_only=True)
@@ -451,33 +479,90 @@ def check(
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    if output_format == "json":
+        typer.echo(report.model_dump_json(indent=2))
+    else:
+        _print_check(report, file.name, show, markdown=output_format == "markdown")
+    from rich.console import Console
 
-    def pct(x: float | None) -> str:
-        return "-" if x is None else f"{100 * x:.1f}%"
+    err = Console(stderr=True, soft_wrap=True)
+    if report.rationales == 0 and not allow_empty:
+        err.print(
+            f"[bold red]{file} holds no rationale[/]; generate some first, or pass --allow-empty",
+            highlight=False,
+        )
+        raise typer.Exit(1)
+    if min_support is not None and (report.support_rate or 0.0) < min_support:
+        share = "none" if report.support_rate is None else f"{100 * report.support_rate:.1f}%"
+        err.print(
+            f"[bold red]supported share {share} is below --min-support {100 * min_support:.1f}%[/]",
+            highlight=False,
+        )
+        raise typer.Exit(1)
 
-    console = Console(width=max(Console().width, 100))
-    table = Table(title=f"rationale check: {file.name}")
-    for column in ("admission", "cited", "found", "pairs", "supported", "support"):
-        table.add_column(column)
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}%"
+
+
+def _print_check(report: CheckReport, name: str, show: int, *, markdown: bool) -> None:
+    """The reason table, the admission table and the overall line."""
+    from rich.console import Console
+    from rich.table import Table
+
+    reasons = [("rejected", r, n) for r, n in report.rejected_reasons.items()]
+    reasons += [("kept (ok)", r, n) for r, n in report.kept_issues.items()]
     worst = sorted(
-        (a for a in report.admissions if a.status == "ok"),
-        key=lambda a: (a.support_rate if a.support_rate is not None else 2.0, a.admission_id),
-    )
-    for a in worst[:show]:
-        table.add_row(
+        (a for a in report.admissions if a.status != "failed"),
+        key=lambda a: (
+            a.status == "ok",
+            a.support_rate if a.support_rate is not None else 2.0,
             a.admission_id,
+        ),
+    )[:show]
+    columns = ("admission", "status", "cited", "found", "pairs", "supported", "support", "reasons")
+    rows = [
+        (
+            a.admission_id,
+            a.status,
             str(a.cited),
             str(a.cited_found),
             str(a.pairs),
             str(a.supported_pairs),
-            pct(a.support_rate),
+            _pct(a.support_rate),
+            ", ".join(a.reasons) or "-",
         )
-    if show:
-        console.print(table)
-    console.print(
-        f"{report.checked} checked, {report.failed} failed records; citations found "
-        f"{report.cited_found}/{report.cited} ({pct(report.citation_rate)}); claimed concept pairs "
-        f"supported {report.supported_pairs}/{report.pairs} ({pct(report.support_rate)}); "
-        f"mean per-admission support {pct(report.mean_admission_support_rate)}",
-        highlight=False,
+        for a in worst
+    ]
+    overall = (
+        f"{report.checked} ok ({report.repaired} after repair), {report.rejected} rejected, "
+        f"{report.failed} failed records; citations found {report.cited_found}/{report.cited} "
+        f"({_pct(report.citation_rate)}); claimed concept pairs supported "
+        f"{report.supported_pairs}/{report.pairs} ({_pct(report.support_rate)}); mean "
+        f"per-admission support {_pct(report.mean_admission_support_rate)}"
     )
+    if markdown:
+        lines = [f"### rationale check: {name}", "", overall, ""]
+        lines += ["| records | reason | count |", "|---|---|---:|"]
+        lines += [f"| {w} | {r} | {n} |" for w, r, n in reasons] or ["| - | none | 0 |"]
+        if rows:
+            lines += ["", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+            lines += ["| " + " | ".join(row) + " |" for row in rows]
+        typer.echo("\n".join(lines))
+        return
+    console = Console(width=max(Console().width, 100))
+    if reasons:
+        by_reason = Table(title="quality gate: records by reason")
+        for column in ("records", "reason", "count"):
+            by_reason.add_column(column)
+        for w, r, n in reasons:
+            by_reason.add_row(w, r, str(n))
+        console.print(by_reason)
+    if show:
+        table = Table(title=f"rationale check: {name}")
+        for column in columns:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+    console.print(overall, highlight=False)

@@ -10,7 +10,9 @@ The JSON schema sent to the server (:func:`grounded_schema`) makes this hold whi
 sampling on a schema-constrained server (llama.cpp, which ``ctk teacher serve``
 runs; vLLM's guided decoding): each fact id is an ``enum`` of exactly the
 retrieved ids, and a diagnosis is offered only the facts with an end that is that
-diagnosis (the others when none has), so nothing else can be cited.
+diagnosis (the others when none has), so nothing else can be cited; Rm and Rt are one
+whole sentence each (:data:`SENTENCE_PATTERN`), so a small model cannot run on into
+schema-like noise or stop mid-sentence short of the token limit.
 
 ctk writes each picked fact's claim itself, from the fact (:func:`fact_claim`: "Dyspnea
 is a symptom of heart failure."), so a claim always names both ends of the fact it
@@ -31,8 +33,6 @@ from ctk.phenotypes import phenotype_by_name
 from ctk.records import CitedFact
 from ctk.retrieval import EvidenceRecord, fact_id_of
 from ctk.teacher.answer import (
-    RATIONALE_MAX_CHARS,
-    RATIONALE_MIN_CHARS,
     AnswerError,
     extract_json,
     validate_shape,
@@ -42,6 +42,7 @@ from ctk.teacher.gate import ConceptLexicon, fact_ends
 __all__ = [
     "GROUNDED_FACTS_FLAT",
     "GROUNDED_FACTS_PER_DIAGNOSIS",
+    "SENTENCE_PATTERN",
     "GroundedAnswer",
     "diagnosis_key",
     "fact_claim",
@@ -53,6 +54,11 @@ __all__ = [
 GROUNDED_FACTS_PER_DIAGNOSIS = 2
 #: Most facts picked when no diagnosis is given.
 GROUNDED_FACTS_FLAT = 4
+#: Rm and Rt are one whole sentence each: a capital first, a full stop last, no braces,
+#: quotes or full stop between. A flat ``+`` repetition: llama.cpp samples a
+#: ``minLength``/``maxLength`` string through one nested rule per character, which ran
+#: at several seconds per token on 2 busy cores; this runs as fast as free text.
+SENTENCE_PATTERN = "^[A-Z][A-Za-z0-9 ,;:'()/%-]+[.]$"
 
 _RELATION_PHRASES = {
     "causes": "causes",
@@ -167,7 +173,7 @@ def grounded_schema(
         support = _id_list(
             [alias for alias, _ in numbered], min_items=1, max_items=GROUNDED_FACTS_FLAT
         )
-    text = {"type": "string", "minLength": RATIONALE_MIN_CHARS, "maxLength": RATIONALE_MAX_CHARS}
+    text = {"type": "string", "pattern": SENTENCE_PATTERN}
     return {
         "title": "GroundedTeacherRationale",
         "type": "object",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from abc import abstractmethod
 from collections.abc import Container, Iterable, Iterator
+from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,6 +22,7 @@ from ctk.kg.matching import ConceptMatcher
 from ctk.records import RELATION_TYPES, Concept, Evidence, Relation, RelationType
 
 __all__ = [
+    "ChunkApplied",
     "CountedDocument",
     "GraphDelta",
     "GraphStats",
@@ -78,6 +80,21 @@ class CountedDocument(BaseModel):
     concepts: list[int] = Field(default_factory=list)
     relations: list[int] = Field(default_factory=list)
     evidence: list[tuple[int, int]] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ChunkApplied:
+    """What :meth:`GraphStore.apply_chunk` did with one chunk.
+
+    Attributes:
+        applied: False when the store already held the chunk (nothing changed).
+        duplicates: The documents taken out of the delta as copies of articles the
+            store had already counted (:func:`without_duplicates`); their sentences
+            and the documents themselves are not counted again.
+    """
+
+    applied: bool
+    duplicates: tuple[CountedDocument, ...] = ()
 
 
 class GraphDelta(BaseModel):
@@ -225,10 +242,6 @@ class GraphStore(GraphReader, Closeable):
 
     #: Evidence sentences kept per edge (the rest only count).
     max_evidence_per_edge: int = 5
-    #: The documents the last :meth:`apply_chunk` took out of its delta as
-    #: duplicates of articles the store had already counted (empty when none,
-    #: or when the chunk had been applied before).
-    last_duplicates: tuple[CountedDocument, ...] = ()
 
     def neighbours(
         self,
@@ -343,17 +356,18 @@ class GraphStore(GraphReader, Closeable):
 
     # ------------------------------------------------------------------ writes
     @abstractmethod
-    def apply_chunk(self, chunk_id: str, delta: GraphDelta) -> bool:
+    def apply_chunk(self, chunk_id: str, delta: GraphDelta) -> ChunkApplied:
         """Add one chunk's delta and mark the chunk done, atomically.
 
         Documents of ``delta.counted`` whose content key the store already holds
         are taken out first (:func:`without_duplicates`, in the same
-        transaction) and listed in :attr:`last_duplicates`; the keys of the
+        transaction) and returned as the result's ``duplicates``; the keys of the
         others are stored, so an article is counted once across chunks, files
         and resumed builds.
 
         Returns:
-            False (and changes nothing) when the chunk was already applied.
+            What was done: ``applied`` is False (and nothing changed) when the
+            chunk was already applied.
         """
 
     @abstractmethod

@@ -48,6 +48,7 @@ from ctk.errors import FormatVersionError, StoreUnavailableError, StoreWriteErro
 from ctk.kg.extraction.weights import association_weight
 from ctk.kg.schema import check_relation_type, label_for_type
 from ctk.kg.stores.base import (
+    ChunkApplied,
     CountedDocument,
     GraphDelta,
     GraphStats,
@@ -284,7 +285,7 @@ class EmbeddedStore(GraphStore):
         return rows, syn_rows
 
     # ------------------------------------------------------------------ writes
-    def apply_chunk(self, chunk_id: str, delta: GraphDelta) -> bool:
+    def apply_chunk(self, chunk_id: str, delta: GraphDelta) -> ChunkApplied:
         """Add one chunk's delta and mark it done in one transaction.
 
         Args:
@@ -292,7 +293,8 @@ class EmbeddedStore(GraphStore):
             delta: What the chunk adds.
 
         Returns:
-            False, changing nothing, when the chunk was applied before.
+            What was done (``applied`` False, changing nothing, when the chunk was
+            applied before; the duplicate articles taken out).
 
         Raises:
             SchemaViolationError: A relation or concept type outside the schema.
@@ -301,10 +303,8 @@ class EmbeddedStore(GraphStore):
         """
         for r in delta.relations:
             check_relation_type(r.type)
-        self.last_duplicates = ()
         applied, dropped = self._write(f"chunk {chunk_id!r}", self._apply_chunk, chunk_id, delta)
-        self.last_duplicates = tuple(dropped)
-        return bool(applied)
+        return ChunkApplied(bool(applied), tuple(dropped))
 
     def _stored_keys(self, keys: Sequence[str]) -> set[str]:
         found: set[str] = set()

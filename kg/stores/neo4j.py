@@ -56,6 +56,7 @@ from ctk.kg.schema import (
     relationship_type_for,
 )
 from ctk.kg.stores.base import (
+    ChunkApplied,
     CountedDocument,
     GraphDelta,
     GraphStats,
@@ -363,11 +364,12 @@ class Neo4jStore(GraphStore):
         )
 
     # ------------------------------------------------------------------ writes
-    def apply_chunk(self, chunk_id: str, delta: GraphDelta) -> bool:
+    def apply_chunk(self, chunk_id: str, delta: GraphDelta) -> ChunkApplied:
         """Add one chunk's delta and its ``BuildChunk`` marker in one transaction.
 
         Returns:
-            False, changing nothing, when the chunk was applied before.
+            What was done (``applied`` False, changing nothing, when the chunk was
+            applied before; the duplicate articles taken out).
 
         Raises:
             SchemaViolationError: A relation or concept type outside the schema.
@@ -417,13 +419,11 @@ class Neo4jStore(GraphStore):
             tx.run(cypher.CHUNK_CREATE, {"id": chunk_id, "applied_at": applied_at})
             return True, dropped
 
-        self.last_duplicates = ()
         try:
             applied, dropped = self._write(f"chunk {chunk_id!r}", work)
         except _MissingEndpointError as e:
             raise self._missing_endpoint(f"chunk {chunk_id!r}", e) from None
-        self.last_duplicates = tuple(dropped)
-        return applied
+        return ChunkApplied(applied, tuple(dropped))
 
     def _chunk_rows(
         self, delta: GraphDelta

@@ -34,7 +34,7 @@ from ctk.extraction import ConceptExtractor
 from ctk.kg.build import BuildProgress, BuildSummary, build_graph
 from ctk.kg.engines import ENGINES
 from ctk.kg.sources.spec import open_source
-from ctk.kg.stores import StoreOptions, is_neo4j_uri, open_store
+from ctk.kg.stores import FILE_SCHEME, StoreOptions, open_store, store_scheme
 from ctk.kg.stores.base import GraphStore
 from ctk.llm import LLMBackend
 from ctk.registry import EXTRACTORS
@@ -99,9 +99,9 @@ def _llm_cache(config: KGBuildConfig) -> Path:
     """Where an LLM extractor's answers are cached."""
     if config.llm_cache is not None:
         return config.llm_cache
-    if config.store is None or is_neo4j_uri(config.store):
+    if config.store is None or store_scheme(config.store) != FILE_SCHEME:
         raise ConfigError(
-            "--extractor llm with a Neo4j store needs --llm-cache FOLDER",
+            "--extractor llm with a Neo4j (or any non-file) store needs --llm-cache FOLDER",
             hint="the answers cache lives in a folder on this machine",
         )
     return Path(config.store + ".llm-cache")

@@ -54,6 +54,7 @@ from ctk.kg.stores.base import (
     GraphStats,
     GraphStore,
     Neighbour,
+    StoreOptions,
     evidence_key,
     without_duplicates,
 )
@@ -166,6 +167,17 @@ class EmbeddedStore(GraphStore):
         ...     store.apply_chunk("pubmed-0001", delta)
         ...     store.finalize()
     """
+
+    @classmethod
+    def from_spec(cls, spec: str, options: StoreOptions) -> EmbeddedStore:
+        """Open the store file a path (or ``file://PATH``) names."""
+        path = spec[len("file://") :] if spec.lower().startswith("file://") else spec
+        logger.info("opening embedded store %s", path)
+        return cls(
+            path,
+            read_only=options.read_only,
+            max_evidence_per_edge=options.max_evidence_per_edge,
+        )
 
     def __init__(
         self,

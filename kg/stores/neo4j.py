@@ -62,6 +62,7 @@ from ctk.kg.stores.base import (
     GraphStats,
     GraphStore,
     Neighbour,
+    StoreOptions,
     evidence_key,
     without_duplicates,
 )
@@ -117,6 +118,24 @@ class Neo4jStore(GraphStore):
         >>> with Neo4jStore("bolt://localhost:7687", user="neo4j", password="...") as store:
         ...     store.apply_chunk("pubmed-0001", delta)  # doctest: +SKIP
     """
+
+    @classmethod
+    def from_spec(cls, spec: str, options: StoreOptions) -> Neo4jStore:
+        """Connect to the server a Neo4j URI names, with the login of ``options``."""
+        logger.info(
+            "opening Neo4j store %s (database %s, user %s)",
+            spec,
+            options.database or "default",
+            options.user or "none",
+        )
+        return cls(
+            spec,
+            user=options.user,
+            password=options.password.get_secret_value() if options.password else None,
+            database=options.database,
+            batch_size=options.batch_size,
+            max_evidence_per_edge=options.max_evidence_per_edge,
+        )
 
     def __init__(
         self,

@@ -46,7 +46,10 @@ _GROUPS: tuple[tuple[str, str], ...] = (
     ("teacher", "ctk.cli.teacher"),
 )
 #: Single commands (name, module, function).
-_COMMANDS: tuple[tuple[str, str, str], ...] = (("diagnose", "ctk.cli.diagnose", "diagnose"),)
+_COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("diagnose", "ctk.cli.diagnose", "diagnose"),
+    ("view", "ctk.cli.view", "view"),
+)
 
 
 def _version(value: bool) -> None:

@@ -203,10 +203,9 @@ class AdmissionIndex:
         if rpath is not None and not rpath.is_file():
             raise DataError(f"rationale file {rpath} does not exist", hint="check --rationales")
         cache = Path(cache_dir)
-        folder = cohort_dir if cohort_dir.is_dir() else cpath.parent
-        if _is_inside(cache, folder):
+        if cohort_dir.is_dir() and _is_inside(cache, cohort_dir):
             raise ConfigError(
-                f"cache folder {cache} is inside the cohort folder {folder}",
+                f"cache folder {cache} is inside the cohort folder {cohort_dir}",
                 hint="the viewer never writes into its inputs: pass another --cache-dir",
             )
         key = f"v{INDEX_VERSION}|{_fingerprint(cpath)}|" + (

@@ -61,8 +61,9 @@ def neighbourhood_svg(
     ]
     for rtype, colour in RELATION_COLOURS.items():
         parts.append(
-            f'<marker id="arrow-{rtype}" viewBox="0 0 10 10" refX="10" refY="5" '
-            f'markerWidth="6" markerHeight="6" orient="auto-start-reverse">'
+            f'<marker id="arrow-{rtype}" viewBox="0 0 10 10" refX="0" refY="5" '
+            f'markerUnits="userSpaceOnUse" markerWidth="12" markerHeight="12" '
+            'orient="auto-start-reverse">'
             f'<path d="M 0 0 L 10 5 L 0 10 z" fill="{colour}"/></marker>'
         )
     parts.append("</defs>")
@@ -80,7 +81,7 @@ def neighbourhood_svg(
         dx, dy = tx - sx, ty - sy
         length = math.hypot(dx, dy) or 1.0
         ux, uy = dx / length, dy / length
-        x1, y1, x2, y2 = sx + ux * 34, sy + uy * 34, tx - ux * 14, ty - uy * 14
+        x1, y1, x2, y2 = sx + ux * 18, sy + uy * 18, tx - ux * 24, ty - uy * 24
         mx, my = (sx + tx) / 2, (sy + ty) / 2
         label = f"{rel.type.replace('_', ' ')} {rel.weight:.2f} ({rel.count} docs)"
         parts.append(
@@ -102,9 +103,9 @@ def neighbourhood_svg(
         )
     parts.extend(nodes)
     parts.append(
-        f'<circle cx="{c}" cy="{c}" r="30" class="centre type-{escape(concept.type)}"/>'
-        f'<text class="centre-label" x="{c}" y="{c + 4}" text-anchor="middle">'
-        f"{escape(_short(concept.name, 20))}</text>"
+        f'<circle cx="{c}" cy="{c}" r="14" class="centre type-{escape(concept.type)}"/>'
+        f'<text class="centre-label" x="{c}" y="{c + 30}" text-anchor="middle">'
+        f"{escape(_short(concept.name, 36))}</text>"
     )
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -106,7 +106,7 @@ def _plot(
                 f'<circle class="anomaly" cx="{_fmt(x(h))}" cy="{_fmt(y(v))}" r="2.6">'
                 f"<title>hour {format_number(h)}: {format_number(v)}</title></circle>"
             )
-        elif len(points) == 1:
+        elif len(points) <= 40:  # few values: each one visible, even between gaps
             parts.append(f'<circle class="point" cx="{_fmt(x(h))}" cy="{_fmt(y(v))}" r="2"/>')
     parts.append("</svg>")
     return Markup("".join(parts)), len(points), outside

@@ -2,7 +2,10 @@
 
 Every page is rendered on the server with autoescaping on, so a note, a rationale
 or a PubMed sentence holding ``<script>`` shows as text. Only GET requests are
-served; nothing is written anywhere. Pages:
+served; nothing is written anywhere. The handlers are coroutines that read the
+inputs on the event loop's thread: one page at a time (a page takes milliseconds),
+and the SQLite connections of the index and the embedded store are never used by
+two threads at once. Pages:
 
 ``/admissions`` (the list, filtered and paged), ``/admissions/{id}`` (one
 admission), ``/facts?id=`` (one fact), ``/concepts?id=`` (one concept's
@@ -112,10 +115,10 @@ def create_app(viewer: Viewer, *, title: str = "ctk view") -> Starlette:
         logger.debug("rendered %s in %.1f ms", name, 1000 * (time.perf_counter() - t0))
         return HTMLResponse(html, status_code=status_code)
 
-    def home(request: Request) -> Response:
+    async def home(request: Request) -> Response:
         return RedirectResponse("/admissions", status_code=302)
 
-    def admissions(request: Request) -> Response:
+    async def admissions(request: Request) -> Response:
         phenotype = request.query_params.get("phenotype") or None
         split = request.query_params.get("split") or None
         status = request.query_params.get("status") or None
@@ -154,7 +157,7 @@ def create_app(viewer: Viewer, *, title: str = "ctk view") -> Starlette:
             summary=viewer.index.summary,
         )
 
-    def admission(request: Request) -> Response:
+    async def admission(request: Request) -> Response:
         admission_id = request.path_params["admission_id"]
         page = viewer.admission_page(admission_id)
         if page is None:
@@ -173,7 +176,7 @@ def create_app(viewer: Viewer, *, title: str = "ctk view") -> Starlette:
             diagnoses=diagnoses,
         )
 
-    def fact(request: Request) -> Response:
+    async def fact(request: Request) -> Response:
         fact_id = request.query_params.get("id", "")
         if viewer.store is None:
             raise HTTPException(404, "no knowledge graph was given (ctk view --store)")
@@ -182,7 +185,7 @@ def create_app(viewer: Viewer, *, title: str = "ctk view") -> Starlette:
             raise HTTPException(404, f"no fact {fact_id!r} in the graph")
         return render("fact.html.jinja", fact=view, min_count=viewer.min_count)
 
-    def concept(request: Request) -> Response:
+    async def concept(request: Request) -> Response:
         concept_id = request.query_params.get("id", "")
         if viewer.store is None:
             raise HTTPException(404, "no knowledge graph was given (ctk view --store)")
@@ -195,12 +198,12 @@ def create_app(viewer: Viewer, *, title: str = "ctk view") -> Starlette:
         )
         return render("concept.html.jinja", page=page, svg=svg)
 
-    def run(request: Request) -> Response:
+    async def run(request: Request) -> Response:
         if viewer.run is None:
             raise HTTPException(404, "no evaluation folder was given (ctk view --eval)")
         return render("run.html.jinja", run=viewer.run)
 
-    def run_plot(request: Request) -> Response:
+    async def run_plot(request: Request) -> Response:
         name = request.path_params["name"] + ".png"
         if viewer.run is None or name not in PLOT_FILES or name not in viewer.run.plots:
             raise HTTPException(404, f"no plot {name!r}")

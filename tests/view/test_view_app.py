@@ -225,3 +225,19 @@ def test_highlighting_prefers_the_longest_mention_and_keeps_the_text(tmp_path: P
         ("diabetes mellitus", ("ctk:diabetes",)),
     ]
     assert highlight_concepts(text, None)[0].text == text
+
+
+def test_a_gzip_cohort_is_served_from_its_index(view_inputs: ViewInputs, tmp_path: Path) -> None:
+    import gzip
+
+    plain = (view_inputs.cohort / "admissions.jsonl").read_bytes()
+    packed = tmp_path / "admissions.jsonl.gz"
+    packed.write_bytes(gzip.compress(plain))
+    index = AdmissionIndex.open(packed, cache_dir=tmp_path / "cache")
+    admission = index.admission("adm003")
+    assert admission is not None and admission.note is not None
+    assert "shortness of breath" in admission.note.text
+    assert index.page(split="test")[1] == 2
+    html = TestClient(create_app(Viewer(index))).get("/admissions/adm003").text
+    assert "leg edema" in html
+    index.close()

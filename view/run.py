@@ -34,6 +34,12 @@ class Prediction(BaseModel):
     true: list[str] = Field(default_factory=list)
     text: str = ""
 
+    @property
+    def errors(self) -> tuple[int, int, int]:
+        """(correct, missed, false positives) against ``true``."""
+        truth, guessed = set(self.true), set(self.predicted)
+        return len(truth & guessed), len(truth - guessed), len(guessed - truth)
+
 
 @dataclass
 class EvalRun:
@@ -50,6 +56,13 @@ class EvalRun:
     report: EvalReport
     predictions: dict[str, Prediction] = field(default_factory=dict)
     plots: list[str] = field(default_factory=list)
+
+    def worst(self, n: int = 50) -> list[Prediction]:
+        """The ``n`` predictions with the most errors (missed + false positives), worst first."""
+        ranked = sorted(
+            self.predictions.values(), key=lambda p: (-(p.errors[1] + p.errors[2]), p.admission_id)
+        )
+        return [p for p in ranked[:n] if p.errors[1] + p.errors[2]]
 
 
 def load_eval_run(folder: str | Path) -> EvalRun:

@@ -241,3 +241,11 @@ def test_a_gzip_cohort_is_served_from_its_index(view_inputs: ViewInputs, tmp_pat
     html = TestClient(create_app(Viewer(index))).get("/admissions/adm003").text
     assert "leg edema" in html
     index.close()
+
+
+def test_the_run_page_lists_the_students_mistakes(client: TestClient) -> None:
+    html = client.get("/run").text
+    table = html[html.index('id="mistakes"') :]
+    # adm004 (pneumonia) and adm005 (diabetes) were both predicted HF + pneumonia
+    assert '<a href="/admissions/adm005">adm005</a></td><td class="num">0</td>' in table
+    assert table.index("adm005") < table.index("adm004")  # 3 errors before 1

@@ -226,7 +226,7 @@ def time_viewer(
     run = load_eval_run(eval_dir) if eval_dir is not None else None
     viewer_s, viewer = _timed(lambda: Viewer(index, store=store, run=run))
     out["viewer_start_s"] = viewer_s  # the note matcher over every concept
-    client = TestClient(create_app(viewer))
+    client = TestClient(create_app(viewer), base_url="http://127.0.0.1")
     rows, total = index.page(limit=index.summary.admissions)
     rng = random.Random(7)
     chosen = rng.sample([r.admission_id for r in rows], min(samples, len(rows)))

@@ -95,6 +95,7 @@ def view(
         load_eval_run,
         serve,
     )
+    from ctk.view.app import LOOPBACK_NAMES
 
     check_bind_address(host, allow_remote=allow_remote)  # before any work
     index = AdmissionIndex.open(
@@ -131,7 +132,9 @@ def view(
             stats = graph.stats()
             typer.echo(f"graph: {stats.concepts} concepts, {stats.relations} relations ({store})")
         stack.callback(index.close)
-        app = create_app(Viewer(index, store=graph, run=run, min_count=min_count))
+        # loopback: only loopback Host headers (no DNS rebinding); remote: whatever name reaches it
+        hosts = ("*",) if allow_remote else (*LOOPBACK_NAMES, host)
+        app = create_app(Viewer(index, store=graph, run=run, min_count=min_count), hosts=hosts)
         serve(
             app,
             host=host,

@@ -23,6 +23,8 @@ from urllib.parse import quote, urlencode
 from jinja2 import Environment, FunctionLoader, StrictUndefined, select_autoescape
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -32,12 +34,26 @@ from ctk.view.graph_plot import RELATION_COLOURS, neighbourhood_svg
 from ctk.view.pages import Viewer
 from ctk.view.run import PLOT_FILES
 
-__all__ = ["PAGE_SIZE", "create_app"]
+__all__ = ["LOOPBACK_NAMES", "PAGE_SIZE", "SECURITY_HEADERS", "create_app"]
 
 logger = logging.getLogger(__name__)
 
 #: Admissions per page of the list.
 PAGE_SIZE = 50
+#: Host names a loopback viewer answers to; any other ``Host`` header is refused (a web page
+#: elsewhere cannot reach the viewer through DNS rebinding).
+LOOPBACK_NAMES: tuple[str, ...] = ("127.0.0.1", "localhost", "::1", "[::1]")
+#: Sent with every response: no script may run (the pages need none), no page may frame
+#: them, and a click on a PubMed link does not tell PubMed which admission it came from.
+SECURITY_HEADERS: dict[str, str] = {
+    "Content-Security-Policy": (
+        "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
 _STATUSES = ("ok", "failed", "rejected", "none")
 _SPLITS = ("train", "val", "test")
 
@@ -90,12 +106,15 @@ def _int(request: Request, name: str, default: int, *, low: int = 0) -> int:
         raise HTTPException(400, f"{name} must be a whole number") from None
 
 
-def create_app(viewer: Viewer, *, title: str = "ctk view") -> Starlette:
+def create_app(
+    viewer: Viewer, *, title: str = "ctk view", hosts: tuple[str, ...] = LOOPBACK_NAMES
+) -> Starlette:
     """The web app over an open :class:`Viewer`.
 
     Args:
         viewer: The inputs.
         title: Shown in every page's header.
+        hosts: The host names it answers to (``Host`` header); loopback names by default.
 
     Example:
         >>> import uvicorn  # doctest: +SKIP
@@ -218,7 +237,27 @@ def create_app(viewer: Viewer, *, title: str = "ctk view") -> Starlette:
             detail=exc.detail,
         )
 
+    class _SecurityHeaders:
+        def __init__(self, app: Any) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            async def send_with_headers(message: Any) -> None:
+                if message["type"] == "http.response.start":
+                    headers = list(message.get("headers", []))
+                    headers += [
+                        (k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()
+                    ]
+                    message = {**message, "headers": headers}
+                await send(message)
+
+            await self.app(scope, receive, send_with_headers)
+
     return Starlette(
+        middleware=[
+            Middleware(TrustedHostMiddleware, allowed_hosts=list(hosts)),
+            Middleware(_SecurityHeaders),
+        ],
         routes=[
             Route("/", home),
             Route("/admissions", admissions),

@@ -36,7 +36,7 @@ def viewer(view_inputs: ViewInputs, store: GraphStore) -> Viewer:
 
 @pytest.fixture(scope="module")
 def client(viewer: Viewer) -> TestClient:
-    return TestClient(create_app(viewer))
+    return TestClient(create_app(viewer), base_url="http://127.0.0.1")
 
 
 def _digest(folder: Path) -> dict[str, str]:
@@ -181,7 +181,7 @@ def test_the_viewer_writes_nothing_into_its_inputs(view_inputs: ViewInputs, tmp_
         view_inputs.cohort, rationales=view_inputs.rationales, cache_dir=tmp_path / "cache"
     )
     with open_store(str(view_inputs.store), StoreOptions(read_only=True)) as store:
-        client = TestClient(create_app(Viewer(index, store=store)))
+        client = TestClient(create_app(Viewer(index, store=store)), base_url="http://127.0.0.1")
         for url in ("/admissions", "/admissions/adm000", "/concepts?id=ctk:heart_failure"):
             assert client.get(url).status_code == 200
     index.close()
@@ -238,7 +238,11 @@ def test_a_gzip_cohort_is_served_from_its_index(view_inputs: ViewInputs, tmp_pat
     assert admission is not None and admission.note is not None
     assert "shortness of breath" in admission.note.text
     assert index.page(split="test")[1] == 2
-    html = TestClient(create_app(Viewer(index))).get("/admissions/adm003").text
+    html = (
+        TestClient(create_app(Viewer(index)), base_url="http://127.0.0.1")
+        .get("/admissions/adm003")
+        .text
+    )
     assert "leg edema" in html
     index.close()
 
@@ -249,3 +253,17 @@ def test_the_run_page_lists_the_students_mistakes(client: TestClient) -> None:
     # adm004 (pneumonia) and adm005 (diabetes) were both predicted HF + pneumonia
     assert '<a href="/admissions/adm005">adm005</a></td><td class="num">0</td>' in table
     assert table.index("adm005") < table.index("adm004")  # 3 errors before 1
+
+
+def test_other_host_names_are_refused_and_no_script_may_run(viewer: Viewer) -> None:
+    # a page elsewhere that rebinds its name to 127.0.0.1 must not read the notes
+    rebound = TestClient(create_app(viewer), base_url="http://attacker.example:8040")
+    assert rebound.get("/admissions/adm000").status_code == 400
+    response = TestClient(create_app(viewer), base_url="http://localhost:8040").get(
+        "/admissions/adm000"
+    )
+    assert response.status_code == 200
+    csp = response.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "script-src" not in csp
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["x-content-type-options"] == "nosniff"

@@ -88,7 +88,9 @@ def test_a_rationale_file_of_another_cohort(
     index = AdmissionIndex.open(view_inputs.cohort, rationales=mixed, cache_dir=tmp_path / "cache")
     assert index.summary.unmatched_rationales == len(lines)
     assert index.summary.matched_rationales == len(lines)
-    html = TestClient(create_app(Viewer(index))).get("/admissions").text
+    html = (
+        TestClient(create_app(Viewer(index)), base_url="http://127.0.0.1").get("/admissions").text
+    )
     assert f"{len(lines)} of the {2 * len(lines)} rationale records match no admission" in html
     index.close()
 

@@ -31,7 +31,7 @@ def test_the_pages_over_neo4j(view_inputs: ViewInputs, neo4j_graph: GraphStore) 
     index = AdmissionIndex.open(
         view_inputs.cohort, rationales=view_inputs.rationales, cache_dir=view_inputs.cache
     )
-    client = TestClient(create_app(Viewer(index, store=neo4j_graph)))
+    client = TestClient(create_app(Viewer(index, store=neo4j_graph)), base_url="http://127.0.0.1")
     html = client.get("/admissions/adm000").text
     assert '<a href="/concepts?id=ctk%3Adyspnea">shortness of breath</a>' in html
     assert "/facts?id=ctk%3Adyspnea%7Csymptom_of%7Cctk%3Aheart_failure" in html

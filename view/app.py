@@ -138,6 +138,9 @@ def create_app(
         return RedirectResponse("/admissions", status_code=302)
 
     async def admissions(request: Request) -> Response:
+        wanted = request.query_params.get("id", "").strip()
+        if wanted:  # the header's "admission id" box
+            return RedirectResponse(admission_url(wanted), status_code=302)
         phenotype = request.query_params.get("phenotype") or None
         split = request.query_params.get("split") or None
         status = request.query_params.get("status") or None

@@ -267,3 +267,12 @@ def test_other_host_names_are_refused_and_no_script_may_run(viewer: Viewer) -> N
     assert "default-src 'none'" in csp and "script-src" not in csp
     assert response.headers["referrer-policy"] == "no-referrer"
     assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_the_header_boxes_jump_to_an_admission_or_a_concept(client: TestClient) -> None:
+    response = client.get("/admissions?id=adm002", follow_redirects=False)
+    assert response.status_code == 302 and response.headers["location"] == "/admissions/adm002"
+    assert client.get("/admissions?id=nope").status_code == 404
+    html = client.get("/concepts?id=insulin").text  # by name
+    assert 'id="concept-title">insulin' in html
+    assert '<a href="/concepts?id=ctk%3Adiabetes">diabetes mellitus</a>' in html

@@ -69,6 +69,7 @@ def _ctk(argv: list[str]) -> None:
 @pytest.fixture(scope="module")
 def demo_outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo's first steps (cohort, graph, template rationales) and an eval folder."""
+    _browser_parts()  # skip (or fail under CI) before the work, not after
     out = tmp_path_factory.mktemp("view-demo")
     _ctk(["data", "synth", "--n", "24", "--seed", "1", "--out", str(out / "synth")])
     _ctk(

@@ -205,7 +205,14 @@ def create_app(
         view = viewer.fact(fact_id)
         if view is None:
             raise HTTPException(404, f"no fact {fact_id!r} in the graph")
-        return render("fact.html.jinja", fact=view, min_count=viewer.min_count)
+        citing, cited_by = viewer.index.citing(view.relation.id)
+        return render(
+            "fact.html.jinja",
+            fact=view,
+            min_count=viewer.min_count,
+            citing=citing,
+            cited_by=cited_by,
+        )
 
     async def concept(request: Request) -> Response:
         concept_id = request.query_params.get("id", "")

@@ -31,13 +31,14 @@ from ctk.cohort import ADMISSIONS_FILE, read_manifest
 from ctk.errors import ConfigError, DataError, RecordParseError
 from ctk.jsonl import open_text
 from ctk.records import Admission, Rationale
+from ctk.retrieval import fact_id_of
 
 __all__ = ["INDEX_VERSION", "AdmissionIndex", "AdmissionRow", "IndexSummary", "cohort_file"]
 
 logger = logging.getLogger(__name__)
 
 #: Bumped when the index layout changes (old index files are then rebuilt).
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -55,9 +56,11 @@ CREATE TABLE admissions (
     r_length INTEGER
 );
 CREATE TABLE labels (pos INTEGER NOT NULL, phenotype TEXT NOT NULL);
+CREATE TABLE citations (fact_id TEXT NOT NULL, pos INTEGER NOT NULL);
 """
 _AFTER_LOAD = """
 CREATE INDEX labels_by_phenotype ON labels (phenotype, pos);
+CREATE INDEX citations_by_fact ON citations (fact_id, pos);
 CREATE INDEX admissions_by_split ON admissions (split, pos);
 CREATE INDEX admissions_by_status ON admissions (status, pos);
 """
@@ -267,6 +270,20 @@ class AdmissionIndex:
             for r in rows
         ], total
 
+    def citing(self, fact_id: str, *, limit: int = 50) -> tuple[list[AdmissionRow], int]:
+        """Admissions whose rationale cites a fact (any of its evidence sentences), and how many."""
+        total = int(
+            self._db.execute(
+                "SELECT COUNT(*) FROM citations WHERE fact_id = ?", (fact_id,)
+            ).fetchone()[0]
+        )
+        rows = self._db.execute(
+            "SELECT a.id, a.split, a.labels, a.status FROM citations c "
+            "JOIN admissions a ON a.pos = c.pos WHERE c.fact_id = ? ORDER BY c.pos LIMIT ?",
+            (fact_id, limit),
+        ).fetchall()
+        return [AdmissionRow(r[0], r[1], tuple(json.loads(r[2])), r[3]) for r in rows], total
+
     def neighbours_of(self, admission_id: str) -> tuple[str | None, str | None]:
         """The ids of the admissions before and after this one in the cohort."""
         row = self._db.execute(
@@ -406,7 +423,7 @@ def _index_rationales(
             f"{rationales}: a compressed rationale file cannot be viewed in place",
             hint="decompress it (gunzip -k) and pass the .jsonl",
         )
-    latest: dict[str, tuple[str, int, int]] = {}
+    latest: dict[str, tuple[str, int, int, list[str]]] = {}
     read = unmatched = 0
     for n, offset, length, line in _iter_lines(rationales):
         if not line.endswith(b"\n"):
@@ -418,12 +435,17 @@ def _index_rationales(
         if record.admission_id not in positions:
             unmatched += 1
             continue
-        latest[record.admission_id] = (record.status, offset, length)  # the last record wins
+        cited = sorted({fact_id_of(cf.fact_id)[0] for cf in record.cited_facts})
+        latest[record.admission_id] = (record.status, offset, length, cited)  # the last one wins
     statuses: dict[str, int] = {}
-    for status, _, _ in latest.values():
+    for status, _, _, _ in latest.values():
         statuses[status] = statuses.get(status, 0) + 1
     conn.executemany(
         "UPDATE admissions SET status = ?, r_offset = ?, r_length = ? WHERE id = ?",
-        [(s, o, ln, aid) for aid, (s, o, ln) in latest.items()],
+        [(s, o, ln, aid) for aid, (s, o, ln, _) in latest.items()],
+    )
+    conn.executemany(
+        "INSERT INTO citations VALUES (?, ?)",
+        [(f, positions[aid]) for aid, (_, _, _, cited) in latest.items() for f in cited],
     )
     return read, unmatched, statuses

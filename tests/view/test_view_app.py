@@ -276,3 +276,14 @@ def test_the_header_boxes_jump_to_an_admission_or_a_concept(client: TestClient) 
     html = client.get("/concepts?id=insulin").text  # by name
     assert 'id="concept-title">insulin' in html
     assert '<a href="/concepts?id=ctk%3Adiabetes">diabetes mellitus</a>' in html
+
+
+def test_the_fact_page_lists_the_rationales_citing_it(client: TestClient, viewer: Viewer) -> None:
+    fact = "ctk:dyspnea|symptom_of|ctk:heart_failure"
+    rows, total = viewer.index.citing(fact)
+    # the heart-failure admissions of the train split (adm000, adm003) and the <script> one
+    assert {r.admission_id for r in rows} == {"adm000", "adm003", XSS_ID}
+    assert total == 3
+    html = client.get("/facts?id=" + quote(fact)).text
+    assert "Cited by 3 rationales" in html
+    assert '<a href="/admissions/adm003">adm003</a>' in html

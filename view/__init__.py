@@ -6,7 +6,7 @@ its rationales, an open graph store, an evaluation run), make the app with
 
 Example:
     >>> from ctk.kg.stores import StoreOptions, open_store  # doctest: +SKIP
-    >>> index = AdmissionIndex.open("cohort", rationales="r.jsonl", cache_dir="/tmp/ctk-view")
+    >>> index = AdmissionIndex.open("cohort", cache_dir="/tmp/v")  # doctest: +SKIP
     >>> with open_store("kg.db", StoreOptions(read_only=True)) as store:  # doctest: +SKIP
     ...     serve(create_app(Viewer(index, store=store)))
 """

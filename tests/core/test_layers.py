@@ -17,10 +17,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 #: Folder -> (its package, the ctk packages it must not import).
 RULES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "toolkit": ("ctk", ("ctk.kg", "ctk.plugins", "ctk.distill", "ctk.cli")),
-    "kg": ("ctk.kg", ("ctk.plugins", "ctk.distill", "ctk.cli")),
-    "distill": ("ctk.distill", ("ctk.kg", "ctk.plugins", "ctk.cli")),
-    "plugins": ("ctk.plugins", ("ctk.distill", "ctk.cli")),
+    "toolkit": ("ctk", ("ctk.kg", "ctk.plugins", "ctk.distill", "ctk.view", "ctk.cli")),
+    "kg": ("ctk.kg", ("ctk.plugins", "ctk.distill", "ctk.view", "ctk.cli")),
+    "distill": ("ctk.distill", ("ctk.kg", "ctk.plugins", "ctk.view", "ctk.cli")),
+    "plugins": ("ctk.plugins", ("ctk.distill", "ctk.view", "ctk.cli")),
+    "view": ("ctk.view", ("ctk.plugins", "ctk.cli")),
     "cli": ("ctk.cli", ()),
 }
 
@@ -104,7 +105,7 @@ def environment_reads(folder: str) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize("folder", ["toolkit", "kg", "plugins", "distill"])
+@pytest.mark.parametrize("folder", ["toolkit", "kg", "plugins", "distill", "view"])
 def test_only_the_cli_reads_the_environment(folder: str) -> None:
     assert environment_reads(folder) == [], "read settings in cli/ and pass them down typed"
 

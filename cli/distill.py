@@ -130,6 +130,60 @@ def evaluate(
     typer.echo("wrote " + ", ".join(str(f) for f in files))
 
 
+@app.command("baseline")
+def baseline(
+    cohort: Annotated[Path, typer.Option("--cohort", help="Cohort folder or admissions JSONL.")],
+    split: Annotated[str, typer.Option("--split", help="Split to score.")] = "test",
+    train_split: Annotated[
+        str, typer.Option("--train-split", help="Split the classifiers are fitted on.")
+    ] = "train",
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for baseline.json and baseline.md.")
+    ] = Path("baseline"),
+    note_text: Annotated[
+        str,
+        typer.Option(
+            "--note-text",
+            help="main: the note section the student reads (Brief Hospital Course); "
+            "full: the whole note.",
+        ),
+    ] = "main",
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the classifiers.")] = 0,
+) -> None:
+    """Train plain classifiers on the train split and score them: the student's yardstick.
+
+    One-vs-rest logistic regression (C=10) over note TF-IDF, over lab summaries, and
+    over both. `ctk distill eval --baseline DIR` shows them beside the student.
+
+    Example: ctk distill baseline --cohort cohort --split test --out baseline
+    """
+    from ctk.distill.baseline import run_baselines, write_baseline_report
+
+    if note_text not in ("main", "full"):
+        raise ConfigError(f"--note-text must be main or full, not {note_text!r}")
+    report = run_baselines(
+        cohort,
+        split,
+        train_split=train_split,
+        seed=seed,
+        note_text=note_text,  # type: ignore[arg-type]
+    )
+    typer.echo(
+        f"fitted on {report.n_train} {train_split} admissions, scored on {report.n} {split}:"
+    )
+    for b in report.baselines:
+        typer.echo(
+            f"  {b.name:<11} micro-F1 {b.micro['f1']:.4f}  macro-F1 {b.macro['f1']:.4f}"
+            f"  ({b.n_features} features)"
+        )
+    if report.baselines:
+        typer.echo(f"best: {report.best().name}")
+    for note in report.notes:
+        typer.echo(f"note: {note}")
+    files = write_baseline_report(report, out)
+    typer.echo("wrote " + ", ".join(str(f) for f in files))
+
+
 @app.command("ablate")
 def ablate(
     config: Annotated[Path, typer.Option("--config", "-c", help="Base run config, YAML or JSON.")],

@@ -3,7 +3,10 @@
 Diagnosis metrics are computed here with NumPy over the 25 phenotypes:
 micro (pooled counts), macro (mean over phenotypes that occur in the truth or
 the predictions of the evaluated set; a phenotype absent from both carries no
-information and is left out) and per phenotype. Rationale metrics compare the
+information and is left out) and per phenotype. Every report can carry the best
+plain baseline (:mod:`ctk.distill.baseline`) scored on the same admissions, with a
+sentence saying whether the student beats it or loses to it, and the per-admission
+predictions (``predictions.jsonl``). Rationale metrics compare the
 generated rationale with the teacher's (Rm + Rt): BLEU (sacrebleu), ROUGE-L F
 (rouge-score), and BERTScore F1 only when a local model path is given. A metric
 whose package is missing is reported as ``null`` with a note saying what to
@@ -16,7 +19,7 @@ import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -24,14 +27,24 @@ from pydantic import BaseModel, Field
 from ctk.errors import ConfigError
 from ctk.phenotypes import PHENOTYPE_NAMES
 
+if TYPE_CHECKING:
+    from ctk.distill.baseline import BaselineReport
+
 __all__ = [
+    "PREDICTIONS_FILE",
+    "AdmissionPrediction",
+    "BaselineComparison",
     "EvalReport",
     "PhenotypeScore",
     "classification_scores",
+    "compare_with_baseline",
     "evaluate_model",
     "rationale_scores",
     "write_report",
 ]
+
+#: One JSON line per evaluated admission: id, predicted and true phenotypes, generated text.
+PREDICTIONS_FILE = "predictions.jsonl"
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +58,48 @@ class PhenotypeScore(BaseModel):
     f1: float
     support: int
     predicted: int
+
+
+class AdmissionPrediction(BaseModel):
+    """One line of ``predictions.jsonl``.
+
+    Attributes:
+        admission_id: The admission.
+        predicted: Phenotypes recognised in the generated text (benchmark names).
+        true: The admission's phenotypes.
+        text: The student's whole generated output.
+    """
+
+    admission_id: str
+    predicted: list[str] = Field(default_factory=list)
+    true: list[str] = Field(default_factory=list)
+    text: str = ""
+
+
+class BaselineComparison(BaseModel):
+    """The best plain baseline on the same admissions, beside the student.
+
+    Attributes:
+        name: The best baseline (highest micro-F1): ``tfidf``, ``labs`` or ``tfidf+labs``.
+        features: What it reads, in words.
+        source: ``computed in this run`` or the ``baseline.json`` read.
+        n: Admissions it was scored on.
+        micro: Its micro precision/recall/F1.
+        macro: Its macro precision/recall/F1.
+        per_phenotype: Its scores per phenotype (benchmark order).
+        others: Micro/macro F1 of every baseline, by name.
+        verdict: Whether the student beats the best baseline, in words.
+    """
+
+    name: str
+    features: str = ""
+    source: str = ""
+    n: int = 0
+    micro: dict[str, float] = Field(default_factory=dict)
+    macro: dict[str, float] = Field(default_factory=dict)
+    per_phenotype: list[PhenotypeScore] = Field(default_factory=list)
+    others: dict[str, dict[str, float]] = Field(default_factory=dict)
+    verdict: str = ""
 
 
 class EvalReport(BaseModel):
@@ -62,7 +117,10 @@ class EvalReport(BaseModel):
         per_phenotype: Scores per phenotype (benchmark order).
         subsets: Micro-F1 on named phenotype subsets (e.g. lab-only phenotypes).
         rationale: BLEU, ROUGE-L, BERTScore (None where not computed).
+        baseline: The best plain baseline on the same split (None: not compared).
         notes: Why a metric is missing, and other remarks.
+        predictions: Per-admission predictions (written to ``predictions.jsonl``, not
+            to ``report.json``).
     """
 
     kind: Literal["ctk.distill.eval"] = "ctk.distill.eval"
@@ -76,7 +134,9 @@ class EvalReport(BaseModel):
     per_phenotype: list[PhenotypeScore] = Field(default_factory=list)
     subsets: dict[str, dict[str, float]] = Field(default_factory=dict)
     rationale: dict[str, float | None] = Field(default_factory=dict)
+    baseline: BaselineComparison | None = None
     notes: list[str] = Field(default_factory=list)
+    predictions: list[AdmissionPrediction] = Field(default_factory=list, exclude=True)
 
 
 def _prf(tp: float, fp: float, fn: float) -> tuple[float, float, float]:
@@ -193,6 +253,68 @@ def rationale_scores(
     return scores, notes
 
 
+def compare_with_baseline(
+    report: EvalReport, baseline: BaselineReport, *, source: str = "computed in this run"
+) -> BaselineComparison:
+    """Put the best baseline of ``baseline`` beside the student in ``report``.
+
+    Sets ``report.baseline`` and says in words whether the student beats the best
+    baseline or loses to it (micro-F1 decides; macro-F1 is given beside it).
+
+    Args:
+        report: The student's report (its micro/macro F1 filled in).
+        baseline: A baseline report (``run_baselines`` or ``read_baseline_report``).
+        source: Where the baseline came from, for the report.
+
+    Returns:
+        The comparison (also stored in ``report.baseline``).
+
+    Raises:
+        ConfigError: The baseline was scored on another split than the student.
+        DataError: The baseline report holds no baseline.
+    """
+    if report.split and baseline.split != report.split:
+        raise ConfigError(
+            f"the baseline was scored on split {baseline.split!r}, the student on {report.split!r}",
+            hint=f"run `ctk distill baseline --split {report.split}` for this comparison",
+        )
+    best = baseline.best()
+    student, theirs = report.micro.get("f1", 0.0), best.micro.get("f1", 0.0)
+    tie = abs(student - theirs) < 5e-4
+    ratio = f" ({student / theirs:.2f} of it)" if theirs > 0 and student < theirs else ""
+    if tie:
+        verb = "ties with"
+    elif student > theirs:
+        verb = "beats"
+    else:
+        verb = "LOSES to"
+    verdict = (
+        f"The student {verb} the best plain baseline, {best.name} ({best.features}): "
+        f"micro-F1 {student:.4f} against {theirs:.4f}{ratio}; macro-F1 "
+        f"{report.macro.get('f1', 0.0):.4f} against {best.macro.get('f1', 0.0):.4f}."
+    )
+    comparison = BaselineComparison(
+        name=best.name,
+        features=best.features,
+        source=source,
+        n=baseline.n,
+        micro=best.micro,
+        macro=best.macro,
+        per_phenotype=best.per_phenotype,
+        others={
+            b.name: {"micro_f1": b.micro.get("f1", 0.0), "macro_f1": b.macro.get("f1", 0.0)}
+            for b in baseline.baselines
+        },
+        verdict=verdict,
+    )
+    if baseline.n != report.n:
+        report.notes.append(
+            f"the baseline was scored on {baseline.n} admissions, the student on {report.n}"
+        )
+    report.baseline = comparison
+    return comparison
+
+
 def evaluate_model(
     model_dir: str | Path,
     cohort: str | Path,
@@ -208,6 +330,7 @@ def evaluate_model(
     student: Any | None = None,
     phase: int | None = None,
     generation: dict[str, Any] | None = None,
+    baseline: BaselineReport | Literal["compute"] | None = None,
 ) -> EvalReport:
     """Generate for every admission of a split and score the output.
 
@@ -227,9 +350,13 @@ def evaluate_model(
         phase: Inputs to generate from (2: labs only; see ``generate_texts``).
         generation: More ``generate`` settings (default: repetition control, see
             ``ctk.distill.inference.GENERATION_DEFAULTS``).
+        baseline: ``"compute"``: fit the plain baselines (:func:`ctk.distill.baseline.
+            run_baselines`) on the train split and score them on the same admissions; a
+            :class:`~ctk.distill.baseline.BaselineReport`: compare with it; None: no
+            baseline. Without scikit-learn, ``"compute"`` leaves a note instead.
 
     Returns:
-        The report.
+        The report, with the per-admission predictions in ``report.predictions``.
     """
     from ctk.distill.data.examples import build_examples
     from ctk.distill.inference import generate_texts, load_student
@@ -276,7 +403,31 @@ def evaluate_model(
         macro=macro,
         per_phenotype=per,
         notes=notes,
+        predictions=[
+            AdmissionPrediction(admission_id=e.admission_id, predicted=p, true=e.diagnoses, text=t)
+            for e, p, t in zip(examples, predicted, texts, strict=True)
+        ],
     )
+    if baseline == "compute" and split is None:
+        report.notes.append(
+            "baseline skipped: every split was evaluated, and the baselines are fitted on "
+            "the train split; evaluate one split to see them"
+        )
+    elif baseline == "compute" and split is not None:
+        from ctk.distill.baseline import run_baselines
+        from ctk.errors import MissingDependencyError
+
+        try:
+            computed = run_baselines(
+                cohort, split, admission_ids=[e.admission_id for e in examples]
+            )
+        except MissingDependencyError as e:
+            report.notes.append(f"baseline skipped: {e} ({e.hint})")
+        else:
+            compare_with_baseline(report, computed)
+            report.notes.extend(f"baseline: {n}" for n in computed.notes)
+    elif baseline is not None and baseline != "compute":
+        compare_with_baseline(report, baseline, source="given")
     for name, members in (subsets or {}).items():
         keep = set(members)
         sub_micro, _, _ = classification_scores(
@@ -292,16 +443,11 @@ def evaluate_model(
     return report
 
 
-def write_report(report: EvalReport, out_dir: str | Path) -> list[Path]:
-    """Write ``report.json``, ``report.md`` and ``per_phenotype_f1.png`` (if matplotlib).
-
-    Returns:
-        The files written.
-    """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written = [out / "report.json", out / "report.md"]
-    written[0].write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
+def _markdown(report: EvalReport) -> list[str]:
+    b = report.baseline
+    averages = [("micro", report.micro), ("macro", report.macro), *report.subsets.items()]
+    if b is not None:
+        averages += [(f"micro, baseline {b.name}", b.micro), (f"macro, baseline {b.name}", b.macro)]
     lines = [
         f"# Evaluation of {report.model}",
         "",
@@ -311,39 +457,127 @@ def write_report(report: EvalReport, out_dir: str | Path) -> list[Path]:
         "|---|---|---|---|",
         *(
             f"| {k} | {v['precision']:.4f} | {v['recall']:.4f} | {v['f1']:.4f} |"
-            for k, v in (("micro", report.micro), ("macro", report.macro), *report.subsets.items())
-        ),
-        "",
-        "| phenotype | support | predicted | precision | recall | F1 |",
-        "|---|---|---|---|---|---|",
-        *(
-            f"| {s.name} | {s.support} | {s.predicted} | {s.precision:.3f} | {s.recall:.3f} "
-            f"| {s.f1:.3f} |"
-            for s in report.per_phenotype
+            for k, v in averages
         ),
     ]
+    if b is not None:
+        others = ", ".join(
+            f"{n} {v['micro_f1']:.4f}/{v['macro_f1']:.4f}" for n, v in b.others.items()
+        )
+        lines += [
+            "",
+            f"**{b.verdict}**",
+            "",
+            f"Baselines (micro/macro F1, {b.source}): {others}.",
+        ]
+    base = {s.name: s for s in b.per_phenotype} if b is not None else {}
+    head = "| phenotype | support | predicted | precision | recall | F1 |"
+    rule = "|---|---|---|---|---|---|"
+    if b is not None:
+        head, rule = head + f" baseline {b.name} F1 |", rule + "---|"
+    lines += ["", head, rule]
+    for s in report.per_phenotype:
+        row = (
+            f"| {s.name} | {s.support} | {s.predicted} | {s.precision:.3f} | {s.recall:.3f} "
+            f"| {s.f1:.3f} |"
+        )
+        if s.name in base:
+            row += f" {base[s.name].f1:.3f} |"
+        lines.append(row)
     if report.rationale:
         lines += ["", "Rationale metrics: " + json.dumps(report.rationale)]
     if report.notes:
         lines += ["", *(f"- {n}" for n in report.notes)]
-    written[1].write_text("\n".join(lines) + "\n", encoding="utf-8")
-    try:
-        import matplotlib
+    return lines
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        logger.info("matplotlib not installed: no F1 plot")
-        return written
-    fig, ax = plt.subplots(figsize=(8, 7))
-    names = [s.name[:40] for s in report.per_phenotype]
-    ax.barh(names[::-1], [s.f1 for s in report.per_phenotype][::-1])
-    ax.set_xlabel("F1")
+
+def _plot_per_phenotype(report: EvalReport, png: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 8))
+    per = report.per_phenotype[::-1]
+    y = np.arange(len(per))
+    b = report.baseline
+    height = 0.4 if b is not None else 0.8
+    ax.barh(
+        y + (height / 2 if b is not None else 0),
+        [s.f1 for s in per],
+        height=height,
+        label=f"student (micro {report.micro.get('f1', 0):.3f})",
+        color="tab:blue",
+    )
+    title = f"Per-phenotype F1 (micro {report.micro.get('f1', 0):.3f})"
+    if b is not None:
+        base = {s.name: s.f1 for s in b.per_phenotype}
+        ax.barh(
+            y - height / 2,
+            [base.get(s.name, 0.0) for s in per],
+            height=height,
+            label=f"baseline {b.name} (micro {b.micro.get('f1', 0):.3f})",
+            color="tab:gray",
+        )
+        title = "Per-phenotype F1: student and best plain baseline"
+        ax.legend(loc="lower right", fontsize=8)
+    ax.set_yticks(y, [f"{s.name[:40]} ({s.support})" for s in per], fontsize=7)
+    ax.set_xlabel("F1 (support in brackets)")
     ax.set_xlim(0, 1)
-    ax.set_title(f"Per-phenotype F1 (micro {report.micro.get('f1', 0):.3f})")
+    ax.set_title(title)
     fig.tight_layout()
-    png = out / "per_phenotype_f1.png"
     fig.savefig(png, dpi=100)
     plt.close(fig)
+
+
+def write_report(
+    report: EvalReport,
+    out_dir: str | Path,
+    *,
+    run_dir: str | Path | None = None,
+    vocab_size: int | None = None,
+) -> list[Path]:
+    """Write the report files.
+
+    ``report.json`` and ``report.md`` (student and best-baseline columns side by side
+    when the report holds a baseline), ``predictions.jsonl`` (one line per admission),
+    ``per_phenotype_f1.png`` (if matplotlib), and ``loss_curves.png`` when ``run_dir``
+    (the training output folder) holds phase metrics.
+
+    Args:
+        report: The report.
+        out_dir: The folder written.
+        run_dir: Training output folder whose ``phaseN/metrics.jsonl`` are plotted.
+        vocab_size: The student's vocabulary size, for the uniform-guess line.
+
+    Returns:
+        The files written.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = [out / "report.json", out / "report.md"]
+    written[0].write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    written[1].write_text("\n".join(_markdown(report)) + "\n", encoding="utf-8")
+    if report.predictions:
+        predictions = out / PREDICTIONS_FILE
+        predictions.write_text(
+            "".join(p.model_dump_json() + "\n" for p in report.predictions), encoding="utf-8"
+        )
+        written.append(predictions)
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        logger.info("matplotlib not installed: no plots")
+        return written
+    png = out / "per_phenotype_f1.png"
+    _plot_per_phenotype(report, png)
     written.append(png)
+    if run_dir is not None:
+        from ctk.distill.loss_curves import plot_loss_curves, read_phase_metrics
+
+        metrics = read_phase_metrics(run_dir)
+        if metrics:
+            written.append(
+                plot_loss_curves(metrics, out / "loss_curves.png", vocab_size=vocab_size)
+            )
     return written

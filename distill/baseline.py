@@ -89,6 +89,8 @@ class BaselineScore(BaseModel):
         micro: Micro precision/recall/F1.
         macro: Macro precision/recall/F1 (phenotypes present in truth or predictions).
         per_phenotype: Scores per phenotype (benchmark order).
+        predicted: Predicted phenotype names per scored admission, in the order of
+            ``BaselineReport.admission_ids`` (for paired comparisons with a student).
     """
 
     name: str
@@ -97,6 +99,7 @@ class BaselineScore(BaseModel):
     micro: dict[str, float] = Field(default_factory=dict)
     macro: dict[str, float] = Field(default_factory=dict)
     per_phenotype: list[PhenotypeScore] = Field(default_factory=list)
+    predicted: list[list[str]] = Field(default_factory=list)
 
 
 class BaselineReport(BaseModel):
@@ -110,6 +113,7 @@ class BaselineReport(BaseModel):
         split: The split scored.
         n_train: Train admissions.
         n: Admissions scored.
+        admission_ids: The scored admissions, in cohort order.
         seed: The classifiers' seed.
         note_text: ``main`` (the section the student reads) or ``full`` (the whole note).
         C: Inverse regularisation strength of the logistic regressions.
@@ -126,6 +130,7 @@ class BaselineReport(BaseModel):
     split: str = "test"
     n_train: int = 0
     n: int = 0
+    admission_ids: list[str] = Field(default_factory=list)
     seed: int = 0
     note_text: Literal["main", "full"] = "main"
     C: float = 10.0
@@ -331,6 +336,7 @@ def run_baselines(
         split=split,
         n_train=len(train),
         n=len(scored),
+        admission_ids=[a.admission_id for a in scored],
         seed=seed,
         note_text=note_text,
         C=c,
@@ -402,6 +408,7 @@ def run_baselines(
                 micro=micro,
                 macro=macro,
                 per_phenotype=per,
+                predicted=predicted,
             )
         )
         logger.info("baseline %s: micro-F1 %.4f", name, micro["f1"])

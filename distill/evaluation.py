@@ -39,6 +39,7 @@ __all__ = [
     "classification_scores",
     "compare_with_baseline",
     "evaluate_model",
+    "paired_bootstrap_micro_f1",
     "rationale_scores",
     "write_report",
 ]
@@ -88,6 +89,10 @@ class BaselineComparison(BaseModel):
         macro: Its macro precision/recall/F1.
         per_phenotype: Its scores per phenotype (benchmark order).
         others: Micro/macro F1 of every baseline, by name.
+        difference: Student minus baseline micro-F1 on the admissions both scored.
+        difference_ci: 95% paired-bootstrap interval of ``difference`` (None when the
+            baseline report holds no per-admission predictions).
+        paired_n: Admissions in the paired comparison.
         verdict: Whether the student beats the best baseline, in words.
     """
 
@@ -99,6 +104,9 @@ class BaselineComparison(BaseModel):
     macro: dict[str, float] = Field(default_factory=dict)
     per_phenotype: list[PhenotypeScore] = Field(default_factory=list)
     others: dict[str, dict[str, float]] = Field(default_factory=dict)
+    difference: float | None = None
+    difference_ci: tuple[float, float] | None = None
+    paired_n: int = 0
     verdict: str = ""
 
 
@@ -253,6 +261,61 @@ def rationale_scores(
     return scores, notes
 
 
+def _micro_counts(truth: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> np.ndarray:
+    """Per-example ``[tp, fp, fn]`` over the phenotype names."""
+    known = set(PHENOTYPE_NAMES)
+    rows = []
+    for t, p in zip(truth, predicted, strict=True):
+        ts, ps = set(t) & known, set(p) & known
+        rows.append((len(ts & ps), len(ps - ts), len(ts - ps)))
+    return np.array(rows, dtype=np.float64).reshape(-1, 3)
+
+
+def _micro_f1(counts: np.ndarray) -> np.ndarray:
+    tp, fp, fn = counts[..., 0], counts[..., 1], counts[..., 2]
+    denominator = 2 * tp + fp + fn
+    return np.where(denominator > 0, 2 * tp / np.maximum(denominator, 1), 0.0)
+
+
+def paired_bootstrap_micro_f1(
+    truth: Sequence[Sequence[str]],
+    predicted_a: Sequence[Sequence[str]],
+    predicted_b: Sequence[Sequence[str]],
+    *,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """Micro-F1 of A minus B, with a 95% paired-bootstrap interval over the examples.
+
+    The same resampled examples score both systems, so the interval reflects how much
+    the difference depends on which admissions happened to be in the split.
+
+    Args:
+        truth: True label names per example.
+        predicted_a: System A's predictions (e.g. the student).
+        predicted_b: System B's predictions (e.g. the best baseline).
+        resamples: Bootstrap resamples.
+        seed: Seed of the resampling.
+
+    Returns:
+        ``(difference, low, high)``.
+
+    Example:
+        >>> d, lo, hi = paired_bootstrap_micro_f1([["Shock"]] * 4, [["Shock"]] * 4, [[]] * 4)
+        >>> (d, lo, hi)
+        (1.0, 1.0, 1.0)
+    """
+    a, b = _micro_counts(truth, predicted_a), _micro_counts(truth, predicted_b)
+    difference = float(_micro_f1(a.sum(0)) - _micro_f1(b.sum(0)))
+    if not len(a):
+        return difference, difference, difference
+    rng = np.random.default_rng(seed)
+    index = rng.integers(0, len(a), size=(resamples, len(a)))
+    sampled = _micro_f1(a[index].sum(1)) - _micro_f1(b[index].sum(1))
+    low, high = np.quantile(sampled, [0.025, 0.975])
+    return difference, float(low), float(high)
+
+
 def compare_with_baseline(
     report: EvalReport, baseline: BaselineReport, *, source: str = "computed in this run"
 ) -> BaselineComparison:
@@ -288,10 +351,28 @@ def compare_with_baseline(
         verb = "beats"
     else:
         verb = "LOSES to"
+    paired = ""
+    difference: float | None = None
+    interval: tuple[float, float] | None = None
+    by_id = dict(zip(baseline.admission_ids, best.predicted, strict=False))
+    pairs = [(p, by_id[p.admission_id]) for p in report.predictions if p.admission_id in by_id]
+    if pairs:
+        difference, low, high = paired_bootstrap_micro_f1(
+            [p.true for p, _ in pairs], [p.predicted for p, _ in pairs], [b for _, b in pairs]
+        )
+        interval = (low, high)
+        if low > 0 or high < 0:
+            reading = "larger than the split's sampling noise"
+        else:
+            reading = "within the split's sampling noise"
+        paired = (
+            f" Difference {difference:+.4f} micro-F1, 95% paired-bootstrap interval "
+            f"[{low:+.4f}, {high:+.4f}] over {len(pairs)} admissions: {reading}."
+        )
     verdict = (
         f"The student {verb} the best plain baseline, {best.name} ({best.features}): "
         f"micro-F1 {student:.4f} against {theirs:.4f}{ratio}; macro-F1 "
-        f"{report.macro.get('f1', 0.0):.4f} against {best.macro.get('f1', 0.0):.4f}."
+        f"{report.macro.get('f1', 0.0):.4f} against {best.macro.get('f1', 0.0):.4f}.{paired}"
     )
     comparison = BaselineComparison(
         name=best.name,
@@ -305,6 +386,9 @@ def compare_with_baseline(
             b.name: {"micro_f1": b.micro.get("f1", 0.0), "macro_f1": b.macro.get("f1", 0.0)}
             for b in baseline.baselines
         },
+        difference=difference,
+        difference_ci=interval,
+        paired_n=len(pairs),
         verdict=verdict,
     )
     if baseline.n != report.n:

@@ -15,6 +15,7 @@ from ctk.distill.evaluation import (
     EvalReport,
     classification_scores,
     compare_with_baseline,
+    paired_bootstrap_micro_f1,
     rationale_scores,
     write_report,
 )
@@ -224,3 +225,44 @@ def test_cli_eval_writes_baseline_predictions_and_loss_curves(
     assert json.loads((tmp_path / "e3" / "report.json").read_text())["baseline"] is None
     code, _, err = run([*args, "--baseline", str(tmp_path / "nowhere")], capsys)
     assert code == 2 and "no baseline report" in err
+
+
+def test_paired_bootstrap_by_hand() -> None:
+    truth = [[A], [B], [A, B], [C]] * 10
+    assert paired_bootstrap_micro_f1(truth, truth, truth) == (0.0, 0.0, 0.0)
+    # B answers nothing: A (perfect) is better on every resample
+    d, lo, hi = paired_bootstrap_micro_f1(truth, truth, [[]] * len(truth))
+    assert d == 1.0 and lo == 1.0 and hi == 1.0
+    # one miss in 40 admissions: a small difference whose interval reaches 0
+    worse = [list(t) for t in truth]
+    worse[0] = []
+    d, lo, hi = paired_bootstrap_micro_f1(truth, truth, worse)
+    micro_worse = classification_scores(truth, worse)[0]["f1"]
+    assert d == pytest.approx(1.0 - micro_worse)
+    assert lo == 0.0 and hi > 0.0 and lo <= d <= hi
+    assert paired_bootstrap_micro_f1(truth, truth, worse, seed=3) == paired_bootstrap_micro_f1(
+        truth, truth, worse, seed=3
+    )
+
+
+def test_the_verdict_names_the_paired_interval() -> None:
+    truth = [[A, B]] * 20
+    micro, macro, per = classification_scores(truth, [[C]] * 20)
+    report = EvalReport(
+        split="test",
+        n=20,
+        micro=micro,
+        macro=macro,
+        per_phenotype=per,
+        predictions=[
+            AdmissionPrediction(admission_id=f"x{i}", predicted=[C], true=[A, B]) for i in range(20)
+        ],
+    )
+    baseline = _baseline_report()
+    baseline.admission_ids = [f"x{i}" for i in range(20)]
+    baseline.baselines[1].predicted = [[A]] * 20
+    comparison = compare_with_baseline(report, baseline)
+    assert comparison.paired_n == 20 and comparison.difference is not None
+    assert comparison.difference == pytest.approx(-2 / 3)  # F1 0 against 2*20 / (2*20 + 20)
+    assert comparison.difference_ci is not None and comparison.difference_ci[1] < 0
+    assert "larger than the split's sampling noise" in comparison.verdict

@@ -77,9 +77,9 @@ def evaluate(
     rationales: Annotated[
         Path | None, typer.Option("--rationales", help="Teacher rationale JSONL, for BLEU/ROUGE-L.")
     ] = None,
-    out: Annotated[Path, typer.Option("--out", help="Folder for report.json/.md/.png.")] = Path(
-        "eval"
-    ),
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for report.json/.md, predictions.jsonl, plots.")
+    ] = Path("eval"),
     batch_size: Annotated[
         int, typer.Option("--batch-size", min=1, help="Admissions per generate call.")
     ] = 16,

@@ -36,7 +36,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
-from ctk.distill.evaluation import PhenotypeScore, classification_scores
+from ctk.distill.evaluation import ClassifierScores, classification_scores
 from ctk.errors import ConfigError, DataError, MissingDependencyError
 from ctk.lab_variables import PAPER_VARIABLES, LabRange, load_lab_ranges
 from ctk.phenotypes import PHENOTYPE_NAMES
@@ -79,26 +79,16 @@ _FEATURES = {
 }
 
 
-class BaselineScore(BaseModel):
-    """One baseline's scores on the evaluated split.
+class BaselineScore(ClassifierScores):
+    """One baseline's scores on the evaluated split (``name`` ... ``per_phenotype``), plus:
 
     Attributes:
-        name: ``tfidf``, ``labs`` or ``tfidf+labs``.
-        features: What the classifier reads, in words.
         n_features: Feature columns after fitting on the train split.
-        micro: Micro precision/recall/F1.
-        macro: Macro precision/recall/F1 (phenotypes present in truth or predictions).
-        per_phenotype: Scores per phenotype (benchmark order).
         predicted: Predicted phenotype names per scored admission, in the order of
             ``BaselineReport.admission_ids`` (for paired comparisons with a student).
     """
 
-    name: str
-    features: str = ""
     n_features: int = 0
-    micro: dict[str, float] = Field(default_factory=dict)
-    macro: dict[str, float] = Field(default_factory=dict)
-    per_phenotype: list[PhenotypeScore] = Field(default_factory=list)
     predicted: list[list[str]] = Field(default_factory=list)
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "PREDICTIONS_FILE",
     "AdmissionPrediction",
     "BaselineComparison",
+    "ClassifierScores",
     "EvalReport",
     "PhenotypeScore",
     "classification_scores",
@@ -77,17 +78,33 @@ class AdmissionPrediction(BaseModel):
     text: str = ""
 
 
-class BaselineComparison(BaseModel):
-    """The best plain baseline on the same admissions, beside the student.
+class ClassifierScores(BaseModel):
+    """Scores of one plain classifier on an evaluated split.
 
     Attributes:
-        name: The best baseline (highest micro-F1): ``tfidf``, ``labs`` or ``tfidf+labs``.
+        name: Its name (``tfidf``, ``labs``, ``tfidf+labs``).
         features: What it reads, in words.
+        micro: Micro precision/recall/F1.
+        macro: Macro precision/recall/F1 (phenotypes present in truth or predictions).
+        per_phenotype: Scores per phenotype (benchmark order).
+    """
+
+    name: str
+    features: str = ""
+    micro: dict[str, float] = Field(default_factory=dict)
+    macro: dict[str, float] = Field(default_factory=dict)
+    per_phenotype: list[PhenotypeScore] = Field(default_factory=list)
+
+
+class BaselineComparison(ClassifierScores):
+    """The best plain baseline on the same admissions, beside the student.
+
+    Its scores (``name`` ... ``per_phenotype``) are those of the best baseline (highest
+    micro-F1).
+
+    Attributes:
         source: ``computed in this run`` or the ``baseline.json`` read.
         n: Admissions it was scored on.
-        micro: Its micro precision/recall/F1.
-        macro: Its macro precision/recall/F1.
-        per_phenotype: Its scores per phenotype (benchmark order).
         others: Micro/macro F1 of every baseline, by name.
         difference: Student minus baseline micro-F1 on the admissions both scored.
         difference_ci: 95% paired-bootstrap interval of ``difference`` (None when the
@@ -96,13 +113,8 @@ class BaselineComparison(BaseModel):
         verdict: Whether the student beats the best baseline, in words.
     """
 
-    name: str
-    features: str = ""
     source: str = ""
     n: int = 0
-    micro: dict[str, float] = Field(default_factory=dict)
-    macro: dict[str, float] = Field(default_factory=dict)
-    per_phenotype: list[PhenotypeScore] = Field(default_factory=list)
     others: dict[str, dict[str, float]] = Field(default_factory=dict)
     difference: float | None = None
     difference_ci: tuple[float, float] | None = None
@@ -375,13 +387,9 @@ def compare_with_baseline(
         f"{report.macro.get('f1', 0.0):.4f} against {best.macro.get('f1', 0.0):.4f}.{paired}"
     )
     comparison = BaselineComparison(
-        name=best.name,
-        features=best.features,
+        **best.model_dump(include=set(ClassifierScores.model_fields)),
         source=source,
         n=baseline.n,
-        micro=best.micro,
-        macro=best.macro,
-        per_phenotype=best.per_phenotype,
         others={
             b.name: {"micro_f1": b.micro.get("f1", 0.0), "macro_f1": b.macro.get("f1", 0.0)}
             for b in baseline.baselines

@@ -345,6 +345,15 @@ def vocab(
             help="Always keep concepts naming one of the 25 benchmark phenotypes.",
         ),
     ] = True,
+    select: Annotated[
+        str,
+        typer.Option(
+            "--select",
+            help="How concepts are chosen: score (top-K by score), degree (top-K by "
+            "distinct neighbours) or neighbourhood (the 25 phenotypes' graph neighbours), "
+            "e.g. --select neighbourhood.",
+        ),
+    ] = "score",
     store: StoreOpt = DEFAULT_STORE,
     neo4j_user: UserOpt = None,
     neo4j_password: PasswordOpt = None,
@@ -355,6 +364,8 @@ def vocab(
     Score: log(1 + mentions) * (1 + sum of the positive NPMI weights of the concept's edges).
 
     Example: ctk kg vocab --store kg.db --top 2000 --types disease,symptom --out vk.jsonl
+
+    Example: ctk kg vocab --store kg.db --top 500 --select neighbourhood --out vk-pheno.jsonl
     """
     from ctk.kg.export.vocabulary import export_vocabulary
 
@@ -365,6 +376,11 @@ def vocab(
         store, user=neo4j_user, password=neo4j_password, database=neo4j_database, read_only=True
     ) as graph:
         n = export_vocabulary(
-            graph, top=top, types=type_list, out=out, include_phenotypes=phenotypes
+            graph,
+            top=top,
+            types=type_list,
+            out=out,
+            include_phenotypes=phenotypes,
+            select=select,  # type: ignore[arg-type]  # an unknown name is refused there
         )
     typer.echo(f"wrote {n} V_k concepts to {out}")

@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 
 from ctk import __version__
-from ctk.cli import data, diagnose, distill, kg, plugins, rationale, teacher
+from ctk.cli import data, diagnose, distill, kg, plugins, rationale, teacher, view
 from ctk.cli.help_format import hide_flag_placeholders
 from ctk.errors import CtkError
 
@@ -68,6 +68,7 @@ app.add_typer(rationale.app, name="rationale")
 app.add_typer(distill.app, name="distill")
 app.add_typer(teacher.app, name="teacher")
 app.command("diagnose")(diagnose.diagnose)
+app.command("view")(view.view)
 
 
 def main(argv: list[str] | None = None) -> None:

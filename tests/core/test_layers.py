@@ -1,6 +1,6 @@
 """The layer rules hold, as import-linter's contracts in pyproject.toml state them.
 
-The rules live in one place, ``[tool.importlinter]``: layers ``cli > (view) > plugins
+The rules live in one place, ``[tool.importlinter]``: layers ``cli > (view) | plugins
 > distill | kg > the core`` (every core module named, so a new one must be placed),
 plugins without the student, and no import cycle between the siblings of any
 package. ``tools/lint-imports.sh`` checks them (grimp reads every import, inside
@@ -74,7 +74,7 @@ def test_a_planted_upward_import_breaks_the_layers(tree_copy: Path) -> None:
     _plant(tree_copy / "toolkit" / "records.py", "from ctk.kg import build as _planted")
     done = lint_imports(tree_copy)
     assert done.returncode != 0
-    assert "Layers: cli > view > plugins > distill | kg > the core BROKEN" in done.stdout
+    assert "Layers: cli > view | plugins > distill | kg > the core BROKEN" in done.stdout
     assert "ctk.records -> ctk.kg.build" in done.stdout
 
 
@@ -98,18 +98,22 @@ def test_an_import_hidden_in_a_function_counts(tree_copy: Path) -> None:
 
 
 def test_the_view_layer_is_optional_and_placed(tree_copy: Path) -> None:
-    """The viewer (``view/`` = ``ctk.view``) may come: it may import plugins, nothing below it
-    may import it."""
+    """The viewer (``view/`` = ``ctk.view``) is optional: the contracts hold without it;
+    it may import kg and distill, not plugins; nothing below it may import it."""
+    shutil.rmtree(tree_copy / "view", ignore_errors=True)
+    assert lint_imports(tree_copy).returncode == 0  # before the viewer landed
     view = tree_copy / "view"
-    shutil.rmtree(view, ignore_errors=True)
     view.mkdir()
     (view / "__init__.py").write_text(
-        "from ctk.kg import build\nfrom ctk.plugins import retrievers\n", encoding="utf-8"
+        "from ctk.kg import build\nfrom ctk.distill import config\n", encoding="utf-8"
     )
     assert lint_imports(tree_copy).returncode == 0
-    _plant(tree_copy / "plugins" / "__init__.py", "import ctk.view as _planted")
+    _plant(tree_copy / "kg" / "facts.py", "import ctk.view as _planted")
     done = lint_imports(tree_copy)
-    assert done.returncode != 0 and "ctk.plugins -> ctk.view" in done.stdout
+    assert done.returncode != 0 and "ctk.kg.facts -> ctk.view" in done.stdout
+    (view / "__init__.py").write_text("from ctk.plugins import retrievers\n", encoding="utf-8")
+    done = lint_imports(tree_copy)
+    assert done.returncode != 0 and "ctk.view -> ctk.plugins" in done.stdout
 
 
 def _contracts() -> list[dict[str, Any]]:
@@ -191,7 +195,7 @@ def dynamic_ctk_imports(root: Path) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize("folder", ["toolkit", "kg", "plugins", "distill", "cli"])
+@pytest.mark.parametrize("folder", ["toolkit", "kg", "plugins", "distill", "view", "cli"])
 def test_no_dynamic_import_of_a_ctk_module(folder: str) -> None:
     assert dynamic_ctk_imports(REPO / folder) == [], "import ctk modules with an import statement"
 
@@ -233,7 +237,7 @@ def environment_reads(folder: str) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize("folder", ["toolkit", "kg", "plugins", "distill"])
+@pytest.mark.parametrize("folder", ["toolkit", "kg", "plugins", "distill", "view"])
 def test_only_the_cli_reads_the_environment(folder: str) -> None:
     assert environment_reads(folder) == [], "read settings in cli/ and pass them down typed"
 

@@ -44,6 +44,7 @@ __all__ = [
     "call_with_retries",
     "call_with_retries_sync",
     "check_data_policy",
+    "check_remote_consent",
     "retryable_for_status",
 ]
 
@@ -157,15 +158,34 @@ def check_data_policy(backend: LLMBackend, *, allow_remote: bool) -> None:
     """
     if not backend.is_remote:
         return
-    where = backend.base_url or "an unknown host"
+    check_remote_consent(
+        backend.base_url or "an unknown host",
+        sender=f"backend {backend.name!r}",
+        allow_remote=allow_remote,
+        local_option="use a local server (vLLM, Ollama, llama.cpp on 127.0.0.1)",
+    )
+
+
+def check_remote_consent(where: str, *, sender: str, allow_remote: bool, local_option: str) -> None:
+    """The data policy: cohort text leaves this machine only with explicit consent.
+
+    Shared by the LLM backends and the viewer (``ctk view --host``).
+
+    Args:
+        where: The remote host (or URL) the text would reach.
+        sender: What would send it, for the message ("backend 'openai'").
+        allow_remote: The user's explicit consent (``--allow-remote``).
+        local_option: The local alternative, for the hint.
+
+    Raises:
+        DataPolicyError: ``allow_remote`` is false.
+    """
     if not allow_remote:
         raise DataPolicyError(
-            f"backend {backend.name!r} would send cohort text to {where}, "
-            "which is not this machine",
+            f"{sender} would send cohort text to {where}, which is not this machine",
             hint=(
-                "MIMIC's data use agreement forbids sending notes to third parties; use a local "
-                "server (vLLM, Ollama, llama.cpp on 127.0.0.1) or, if your data allows it, "
-                "pass --allow-remote"
+                f"MIMIC's data use agreement forbids sending notes to third parties; {local_option}"
+                " or, if your data allows it, pass --allow-remote"
             ),
         )
     logger.warning("sending cohort text to %s (remote host, allowed explicitly)", where)

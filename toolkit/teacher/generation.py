@@ -36,7 +36,13 @@ from typing import Any, ParamSpec, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ctk.errors import ConfigError, LLMError, LLMResponseError, RetrievalError
+from ctk.errors import (
+    ConfigError,
+    LLMError,
+    LLMResponseError,
+    LLMUnavailableError,
+    RetrievalError,
+)
 from ctk.plugin import plugin_stamp
 from ctk.records import Admission, PluginStamp, Rationale
 from ctk.retrieval import Retriever
@@ -256,6 +262,8 @@ class _Run:
                         f"invalid output after one repair attempt: {still}"
                     ) from still
                 self.summary.repaired += 1
+        except LLMUnavailableError:
+            raise  # a dead server says nothing about this admission: stop, record nothing
         except LLMError as e:
             self._record(
                 Rationale(status="failed", error=f"{type(e).__name__}: {e}", usage=usage, **base)

@@ -237,6 +237,7 @@ def generate(
     )
 
     kg = graph_option(store, legacy_kg)
+    _validate_before_generating(cohort, split=split, limit=limit)
     servers = _endpoint_specs(base_url or (settings().openai_base_url or "").split(), endpoints)
     config = TeacherConfig(
         retriever=retriever,
@@ -290,6 +291,19 @@ def generate(
     failed = _print_summary(summary, out, err)
     if failed and not allow_partial:
         raise typer.Exit(1)
+
+
+def _validate_before_generating(cohort: Path, *, split: str | None, limit: int | None) -> None:
+    """Read every admission the run will use: a corrupt line stops it before any record."""
+    from ctk.cohort import validate_cohort
+    from ctk.errors import DataError
+
+    report = validate_cohort(cohort, split=split, limit=limit)
+    if report.empty:
+        raise DataError(
+            f"{cohort}: {report.problems[-1]}",
+            hint="check the path and --split; `ctk data validate COHORT` shows what it holds",
+        )
 
 
 @contextlib.contextmanager

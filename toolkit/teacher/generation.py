@@ -370,6 +370,8 @@ async def agenerate_rationales(
         prompt=template.key,
         retriever=retriever.name,
     )
+    if retriever.needs_store:
+        retriever.require_store()  # before the output file exists
     started = time.perf_counter()
     stamps = {"retriever": plugin_stamp(retriever), "llm": plugin_stamp(backend)}
     # opened first: an output made with other plugins is refused before a model loads

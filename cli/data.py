@@ -325,9 +325,9 @@ def validate(
     """Read and validate every admission of a cohort, as a long run does first.
 
     A line that is not a valid admission stops it with the file and line number
-    (exit 2); duplicate ids, admissions with neither note nor labs, a count that
-    differs from the manifest, or no admission at all are listed as problems
-    (exit 1); a clean cohort exits 0.
+    (exit 2); duplicate ids, a count that differs from the manifest, or no admission
+    at all are problems (exit 1); admissions with neither note nor labs are warnings
+    (a teacher run records them as failed); otherwise it exits 0.
 
     Example: ctk data validate cohort
     """

@@ -163,8 +163,10 @@ class CohortValidation(BaseModel):
         with_labs: Admissions with a lab series.
         without_phenotypes: Admissions with no positive phenotype.
         manifest_admissions: The count the manifest declares (None: no manifest).
-        problems: What is wrong but readable (duplicate ids, an admission with neither
-            note nor labs, a count that differs from the manifest, no admission at all).
+        problems: What is wrong but readable (duplicate ids, a count that differs from
+            the manifest, no admission at all).
+        warnings: What a run will report per admission (admissions with neither note nor
+            labs: the teacher records them as failed, the student cannot read them).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -177,6 +179,7 @@ class CohortValidation(BaseModel):
     without_phenotypes: int = 0
     manifest_admissions: int | None = None
     problems: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -191,6 +194,7 @@ class CohortValidation(BaseModel):
             f"  {self.with_note} with a note, {self.with_labs} with labs, "
             f"{self.without_phenotypes} with no phenotype",
         ]
+        out += [f"  warning: {w}" for w in self.warnings]
         out += [f"  problem: {p}" for p in self.problems]
         return out
 
@@ -215,7 +219,7 @@ def validate_cohort(
         limit: Only the first ``limit`` admissions (after the split filter).
 
     Returns:
-        Counts and readable problems (an empty selection is one of them).
+        Counts, readable problems (an empty selection is one of them) and warnings.
 
     Raises:
         DataError: The path is not a cohort.
@@ -248,7 +252,7 @@ def validate_cohort(
             f"{', '.join(duplicates[:_PROBLEM_EXAMPLES])} (only the first of each is used)"
         )
     if bare:
-        report.problems.append(
+        report.warnings.append(
             f"{len(bare)} admission(s) with neither note nor labs, e.g. "
             f"{', '.join(bare[:_PROBLEM_EXAMPLES])}"
         )

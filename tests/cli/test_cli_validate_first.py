@@ -103,3 +103,18 @@ def test_the_graph_retriever_without_a_store_fails_before_an_output_file_exists(
     assert code == 2 and "needs a knowledge graph" in err and "--store" in err
     assert "--kg" not in err
     assert not out.exists()
+
+
+def test_an_admission_without_note_and_labs_is_a_warning_not_a_failure(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    admissions = make_admissions(3)
+    admissions[1] = admissions[1].model_copy(update={"note": None, "labs": None})
+    write_cohort(tmp_path / "c", admissions, source="synthetic")
+    report = validate_cohort(tmp_path / "c")
+    assert report.problems == []
+    assert report.warnings == [
+        f"1 admission(s) with neither note nor labs, e.g. {admissions[1].admission_id}"
+    ]
+    code, out, _ = run(["data", "validate", str(tmp_path / "c")], capsys)
+    assert code == 0 and "warning: 1 admission(s)" in out

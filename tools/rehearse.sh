@@ -83,12 +83,12 @@ TEACHER_URL="http://127.0.0.1:$PORT/v1"
 ctk teacher serve --port "$PORT" --log-file "$OUT/teacher.log" > "$OUT/teacher.out" 2>&1 &
 TEACHER_PID=$!
 stop_teacher() { kill "$TEACHER_PID" 2>/dev/null && wait "$TEACHER_PID" 2>/dev/null || true; }
-trap stop_teacher EXIT
+trap stop_teacher EXIT INT TERM
 ctk teacher wait "$TEACHER_URL" --timeout 120 > /dev/null
 # guide: teacher
 ctk rationale generate --cohort "$OUT/cohort" --store "$OUT/kg.db" --llm openai \
   --base-url "$TEACHER_URL" --prompt teacher_compact --split train --limit "$N_TEACHER" \
-  --out "$OUT/rationales.jsonl" --allow-partial
+  --concurrency 1 --timeout 600 --out "$OUT/rationales.jsonl" --allow-partial
 # guide: end
 stop_teacher
 # guide: template

@@ -115,7 +115,7 @@ ctk distill eval --model "$OUT/out/model" --cohort "$OUT/cohort" --split test \
 test -s "$OUT/eval/report.json"
 sed -n '5,9p' "$OUT/eval/report.md"
 echo "to browse the rationales with their graph facts:"
-echo "  ctk view --cohort $OUT/cohort --rationales $OUT/rationales.jsonl --store $OUT/kg.db"
+echo "  ctk view --cohort $OUT/cohort --rationales $OUT/rationales.jsonl --store $OUT/kg.db --eval $OUT/eval"
 
 printf '[rehearse]   (%s s)\n' "$(( $(date +%s) - last ))"
 printf '\n[rehearse] passed in %s s; outputs in %s/\n' "$(( $(date +%s) - start ))" "$OUT"

@@ -118,3 +118,6 @@ echo "per-admission predictions: $OUT/eval/predictions.jsonl"
 
 printf '[demo]   (%s s)\n' "$(( $(date +%s) - last ))"
 printf '\n[demo] finished in %s s; outputs in %s/\n' "$(( $(date +%s) - start ))" "$OUT"
+printf '\n[demo] look at the outputs in a browser (local, read-only; Ctrl-C stops it):\n'
+printf '  ctk view --cohort %s/cohort --rationales %s/rationales.jsonl --store %s/kg.db --eval %s/eval\n' \
+  "$OUT" "$OUT" "$OUT" "$OUT"

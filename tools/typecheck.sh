@@ -12,6 +12,6 @@ shadow="$(mktemp -d)"
 trap 'rm -rf "$shadow"' EXIT
 mkdir -p "$shadow/ctk"
 for entry in toolkit/*; do ln -s "$root/$entry" "$shadow/ctk/$(basename "$entry")"; done
-for sub in kg plugins distill cli; do ln -s "$root/$sub" "$shadow/ctk/$sub"; done
+for sub in kg plugins distill view cli; do ln -s "$root/$sub" "$shadow/ctk/$sub"; done
 cd "$shadow"
 MYPYPATH="$shadow" mypy --config-file "$root/pyproject.toml" --cache-dir "$root/.mypy_cache" -p ctk

@@ -98,26 +98,35 @@ def view(
     from ctk.view.app import LOOPBACK_NAMES
 
     check_bind_address(host, allow_remote=allow_remote)  # before any work
-    index = AdmissionIndex.open(
-        cohort, rationales=rationales, cache_dir=cache_dir or _default_cache_dir()
-    )
-    s = index.summary
-    typer.echo(f"cohort: {s.admissions} admissions ({cohort})")
-    if rationales is not None:
-        statuses = ", ".join(f"{n} {k}" for k, n in sorted(s.statuses.items()))
-        typer.echo(
-            f"rationales: {s.rationales} records; {s.matched_rationales} admissions ({statuses})"
-        )
-        if s.unmatched_rationales:
-            typer.echo(
-                f"warning: {s.unmatched_rationales} of {s.rationales} rationale records match no "
-                "admission of the cohort (made from another cohort?)",
-                err=True,
-            )
-    run = load_eval_run(eval_dir) if eval_dir is not None else None
-    if run is not None:
-        typer.echo(f"evaluation: {run.report.n} admissions, {len(run.predictions)} predictions")
     with contextlib.ExitStack() as stack:
+        index = AdmissionIndex.open(
+            cohort, rationales=rationales, cache_dir=cache_dir or _default_cache_dir()
+        )
+        stack.callback(index.close)
+        s = index.summary
+        typer.echo(f"cohort: {s.admissions} admissions ({cohort})")
+        if rationales is not None:
+            statuses = ", ".join(f"{n} {k}" for k, n in sorted(s.statuses.items()))
+            typer.echo(
+                f"rationales: {s.rationales} records; {s.matched_rationales} admissions "
+                f"({statuses})"
+            )
+            if s.unmatched_rationales:
+                typer.echo(
+                    f"warning: {s.unmatched_rationales} of {s.rationales} rationale records "
+                    "match no admission of the cohort (made from another cohort?)",
+                    err=True,
+                )
+        run = load_eval_run(eval_dir) if eval_dir is not None else None
+        if run is not None:
+            typer.echo(f"evaluation: {run.report.n} admissions, {len(run.predictions)} predictions")
+            stray = sum(not index.contains(a) for a in run.predictions)
+            if stray:
+                typer.echo(
+                    f"warning: {stray} of {len(run.predictions)} predictions are for admissions "
+                    "not in the cohort (an evaluation of another cohort?)",
+                    err=True,
+                )
         graph = None
         if store is not None:
             graph = stack.enter_context(
@@ -131,7 +140,6 @@ def view(
             )
             stats = graph.stats()
             typer.echo(f"graph: {stats.concepts} concepts, {stats.relations} relations ({store})")
-        stack.callback(index.close)
         # loopback: only loopback Host headers (no DNS rebinding); remote: whatever name reaches it
         hosts = ("*",) if allow_remote else (*LOOPBACK_NAMES, host)
         app = create_app(Viewer(index, store=graph, run=run, min_count=min_count), hosts=hosts)

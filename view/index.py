@@ -270,6 +270,11 @@ class AdmissionIndex:
             for r in rows
         ], total
 
+    def contains(self, admission_id: str) -> bool:
+        """Whether the cohort holds this admission."""
+        row = self._db.execute("SELECT 1 FROM admissions WHERE id = ?", (admission_id,))
+        return row.fetchone() is not None
+
     def citing(self, fact_id: str, *, limit: int = 50) -> tuple[list[AdmissionRow], int]:
         """Admissions whose rationale cites a fact (any of its evidence sentences), and how many."""
         total = int(

@@ -48,13 +48,14 @@ from pathlib import Path
 
 from lxml import etree
 
-from ctk.kg.build import build_graph, process_chunk
+from ctk.kg.build import build_graph
+from ctk.kg.chunk import process_chunk
 from ctk.kg.extraction.cooccurrence import CooccurrenceCounter
 from ctk.kg.extraction.sentences import split_sentences
 from ctk.kg.extraction.vocabulary import load_vocabulary
 from ctk.kg.sources.pubmed import PubMedFormat
 from ctk.kg.sources.xml_records import RawRecord
-from ctk.kg.stores.base import GraphDelta, GraphStats, GraphStore, Neighbour
+from ctk.kg.stores.base import ChunkApplied, GraphDelta, GraphStats, GraphStore, Neighbour
 from ctk.plugins.extractors.dictionary import DictionaryExtractor
 from ctk.records import Concept, Relation
 from ctk.report import ProblemReport
@@ -264,9 +265,9 @@ class _NullStore(GraphStore):
     def __init__(self) -> None:
         self.chunks: set[str] = set()
 
-    def apply_chunk(self, chunk_id: str, delta: GraphDelta) -> bool:
+    def apply_chunk(self, chunk_id: str, delta: GraphDelta) -> ChunkApplied:
         self.chunks.add(chunk_id)
-        return True
+        return ChunkApplied(applied=True)
 
     def done_chunks(self) -> set[str]:
         return set(self.chunks)

@@ -141,7 +141,7 @@ def run(
             store.clear()
             t0 = time.perf_counter()
             for chunk_id, delta in _deltas(edges, n_concepts, chunk_edges):
-                assert store.apply_chunk(chunk_id, delta)
+                assert store.apply_chunk(chunk_id, delta).applied
             figures["merge_s"] = time.perf_counter() - t0
             merge_stats = store.stats()
             merge_sample = _sample(store, sample_ids)

@@ -26,13 +26,13 @@ if TYPE_CHECKING:
     from ctk.kg.stores.base import Neighbour
     from ctk.records import Concept, Relation
 
-__all__ = ["DEFAULT_STORE", "register"]
+__all__ = ["DEFAULT_STORE", "export", "import_graph", "query", "stats", "vocab"]
 
 #: The ``--store`` used when neither the flag nor ``CTK_KG_STORE`` is given.
 DEFAULT_STORE = "kg.db"
 
 
-def _stats(
+def stats(
     store: StoreOpt = DEFAULT_STORE,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     neo4j_user: UserOpt = None,
@@ -46,17 +46,17 @@ def _stats(
     with open_cli_store(
         store, user=neo4j_user, password=neo4j_password, database=neo4j_database, read_only=True
     ) as graph:
-        stats = graph.stats()
+        graph_stats = graph.stats()
     if as_json:
-        typer.echo(stats.model_dump_json(indent=2))
+        typer.echo(graph_stats.model_dump_json(indent=2))
         return
     console = Console()
     table = Table(title=f"knowledge graph {store}", show_header=False)
     for key in ("concepts", "relations", "evidence", "sentences", "documents", "chunks"):
-        table.add_row(key, f"{getattr(stats, key):,}")
-    for t, n in stats.concepts_by_type.items():
+        table.add_row(key, f"{getattr(graph_stats, key):,}")
+    for t, n in graph_stats.concepts_by_type.items():
         table.add_row(f"  concepts: {t}", f"{n:,}")
-    for t, n in stats.relations_by_type.items():
+    for t, n in graph_stats.relations_by_type.items():
         table.add_row(f"  relations: {t}", f"{n:,}")
     console.print(table)
 
@@ -110,7 +110,7 @@ def _print_plain(
         typer.echo("\t".join(row))
 
 
-def _query(
+def query(
     concept: Annotated[str, typer.Argument(help="Concept name, synonym or id.")],
     store: StoreOpt = DEFAULT_STORE,
     limit: Annotated[int, typer.Option("--limit", help="Most neighbours shown.")] = 20,
@@ -261,7 +261,7 @@ def _format_of(fmt: str | None, path: Path) -> str:
         ) from None
 
 
-def _export(
+def export(
     out: Annotated[
         Path, typer.Option("--out", help="Output file (a folder for --format neo4j-import).")
     ],
@@ -313,7 +313,7 @@ def _export(
             typer.echo(f"wrote {triples} triples to {out}")
 
 
-def _import(
+def import_graph(
     path: Annotated[Path, typer.Argument(help="RDF (.ttl, .nt) or GraphML file to load.")],
     fmt: Annotated[
         str | None,
@@ -350,7 +350,7 @@ def _import(
     typer.echo(f"imported {concepts} concepts and {relations} relations into {store}")
 
 
-def _vocab(
+def vocab(
     out: Annotated[Path, typer.Option("--out", help="V_k file to write (JSONL).")],
     top: Annotated[int, typer.Option("--top", help="How many concepts (K).")] = 2000,
     types: Annotated[
@@ -368,6 +368,15 @@ def _vocab(
             help="Always keep concepts naming one of the 25 benchmark phenotypes.",
         ),
     ] = True,
+    select: Annotated[
+        str,
+        typer.Option(
+            "--select",
+            help="How concepts are chosen: score (top-K by score), degree (top-K by "
+            "distinct neighbours) or neighbourhood (the 25 phenotypes' graph neighbours), "
+            "e.g. --select neighbourhood.",
+        ),
+    ] = "score",
     store: StoreOpt = DEFAULT_STORE,
     neo4j_user: UserOpt = None,
     neo4j_password: PasswordOpt = None,
@@ -378,6 +387,8 @@ def _vocab(
     Score: log(1 + mentions) * (1 + sum of the positive NPMI weights of the concept's edges).
 
     Example: ctk kg vocab --store kg.db --top 2000 --types disease,symptom --out vk.jsonl
+
+    Example: ctk kg vocab --store kg.db --top 500 --select neighbourhood --out vk-pheno.jsonl
     """
     from ctk.kg.export.vocabulary import export_vocabulary
 
@@ -388,15 +399,11 @@ def _vocab(
         store, user=neo4j_user, password=neo4j_password, database=neo4j_database, read_only=True
     ) as graph:
         n = export_vocabulary(
-            graph, top=top, types=type_list, out=out, include_phenotypes=phenotypes
+            graph,
+            top=top,
+            types=type_list,
+            out=out,
+            include_phenotypes=phenotypes,
+            select=select,  # type: ignore[arg-type]  # an unknown name is refused there
         )
     typer.echo(f"wrote {n} V_k concepts to {out}")
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``stats``, ``query``, ``export``, ``import`` and ``vocab`` to the ``ctk kg`` app."""
-    app.command("stats")(_stats)
-    app.command("query")(_query)
-    app.command("export")(_export)
-    app.command("import")(_import)
-    app.command("vocab")(_vocab)

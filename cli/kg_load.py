@@ -16,7 +16,7 @@ import typer
 from ctk.cli.options import DatabaseOpt, PasswordOpt, UserOpt, settings
 from ctk.errors import ConfigError
 
-__all__ = ["load", "register"]
+__all__ = ["load"]
 
 
 def load(
@@ -144,8 +144,3 @@ def load(
         f"{store}: {stats.concepts} concepts, {stats.relations} relations, "
         f"{stats.evidence} evidence; indexes online, counts match the export"
     )
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``load`` to the ``ctk kg`` app."""
-    app.command("load")(load)

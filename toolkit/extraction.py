@@ -5,11 +5,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from ctk.errors import ExtractionError
+from ctk.errors import ConfigError, ExtractionError
+from ctk.llm import LLMBackend
 from ctk.plugin import Plugin
 from ctk.records import Concept
 
@@ -49,9 +51,40 @@ class ConceptExtractor(Plugin, ABC):
     """
 
     kind: ClassVar[str] = "extractor"
+    #: True for an extractor that asks an LLM backend: it is built with
+    #: :meth:`with_backend`, and a build runs it in one process and checks the
+    #: data policy before any text is sent (:func:`ctk.kg.builder.build_kg`).
+    uses_llm: ClassVar[bool] = False
 
     def __init__(self, options: BaseModel | dict[str, Any] | None = None) -> None:
         self.options = self.parse_options(options)
+
+    @classmethod
+    def with_backend(
+        cls,
+        backend: LLMBackend,
+        options: BaseModel | dict[str, Any] | None = None,
+        *,
+        cache_dir: Path | None = None,
+        cache_key: str = "",
+        max_tokens: int = 256,
+    ) -> ConceptExtractor:
+        """An extractor that asks ``backend`` (only for kinds with :attr:`uses_llm`).
+
+        Args:
+            backend: The LLM backend (the caller closes it).
+            options: The extractor's own options.
+            cache_dir: Folder keeping every answer (None: no cache).
+            cache_key: What identifies the model in the cache (backend, model, URL).
+            max_tokens: Most tokens per answer.
+
+        Raises:
+            ConfigError: This extractor does not use an LLM.
+        """
+        raise ConfigError(
+            f"the {cls.name!r} extractor does not use an LLM backend",
+            hint="drop the LLM settings, or pick an extractor that uses one (llm)",
+        )
 
     def extract(self, sentence: str) -> list[Mention]:
         """Concept mentions in one sentence, in text order.

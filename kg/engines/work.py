@@ -6,7 +6,7 @@ workers. :func:`run_unit` is the whole job of a unit, wherever it runs (this
 process, a worker process, a Ray actor): it opens and decompresses the file
 itself, cuts the records into chunks of ``chunk_docs`` (chunk ``i`` has the id
 ``"{fingerprint}:{i}"``, the unit of resume), processes the chunks of its shard
-that the store does not have yet with :func:`ctk.kg.build.process_chunk`, and
+that the store does not have yet with :func:`ctk.kg.chunk.process_chunk`, and
 yields one :class:`UnitChunk` per processed chunk and a final :class:`UnitDone`.
 
 A :class:`BuildEngine` runs units and yields their events in any order;
@@ -26,7 +26,7 @@ from typing import ClassVar
 
 from ctk.errors import CtkError
 from ctk.extraction import ConceptExtractor
-from ctk.kg.build import ChunkResult, process_chunk
+from ctk.kg.chunk import ChunkResult, process_chunk
 from ctk.kg.sources.base import SourceFormat
 from ctk.report import ProblemReport
 

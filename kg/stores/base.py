@@ -12,24 +12,53 @@ from __future__ import annotations
 import hashlib
 from abc import abstractmethod
 from collections.abc import Container, Iterable, Iterator
+from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from ctk.closeable import Closeable
+from ctk.errors import StoreUnavailableError
 from ctk.graph import GraphReader, GraphStats, Neighbour
 from ctk.kg.matching import ConceptMatcher
 from ctk.records import RELATION_TYPES, Concept, Evidence, Relation, RelationType
 
 __all__ = [
+    "ChunkApplied",
     "CountedDocument",
     "GraphDelta",
     "GraphStats",
     "GraphStore",
     "Neighbour",
     "RelationDelta",
+    "StoreOptions",
     "evidence_key",
     "without_duplicates",
 ]
+
+
+class StoreOptions(BaseModel):
+    """How a store is opened; each store kind takes the fields that apply to it.
+
+    The library reads no environment variable: the CLI fills the Neo4j login from
+    ``CTK_NEO4J_*`` (:class:`ctk.settings.CtkSettings`); a Python user passes it.
+
+    Attributes:
+        read_only: Open an embedded store read-only (it must exist).
+        max_evidence_per_edge: Evidence sentences kept per edge (the rest only count).
+        user: Neo4j user (None: no authentication).
+        password: Neo4j password (never logged).
+        database: Neo4j database (None: the server's default).
+        batch_size: Neo4j rows per ``UNWIND`` write.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    read_only: bool = False
+    max_evidence_per_edge: int = Field(default=5, ge=1)
+    user: str | None = None
+    password: SecretStr | None = Field(default=None, repr=False)
+    database: str | None = None
+    batch_size: int = Field(default=5000, ge=1)
 
 
 def evidence_key(document_id: str, sentence: str) -> str:
@@ -78,6 +107,21 @@ class CountedDocument(BaseModel):
     concepts: list[int] = Field(default_factory=list)
     relations: list[int] = Field(default_factory=list)
     evidence: list[tuple[int, int]] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ChunkApplied:
+    """What :meth:`GraphStore.apply_chunk` did with one chunk.
+
+    Attributes:
+        applied: False when the store already held the chunk (nothing changed).
+        duplicates: The documents taken out of the delta as copies of articles the
+            store had already counted (:func:`without_duplicates`); their sentences
+            and the documents themselves are not counted again.
+    """
+
+    applied: bool
+    duplicates: tuple[CountedDocument, ...] = ()
 
 
 class GraphDelta(BaseModel):
@@ -225,10 +269,25 @@ class GraphStore(GraphReader, Closeable):
 
     #: Evidence sentences kept per edge (the rest only count).
     max_evidence_per_edge: int = 5
-    #: The documents the last :meth:`apply_chunk` took out of its delta as
-    #: duplicates of articles the store had already counted (empty when none,
-    #: or when the chunk had been applied before).
-    last_duplicates: tuple[CountedDocument, ...] = ()
+
+    @classmethod
+    def from_spec(cls, spec: str, options: StoreOptions) -> GraphStore:
+        """Open the store a spec names; :func:`ctk.kg.stores.open_store` calls it.
+
+        A store registered for a URI scheme (``STORES.register("mystore", MyStore)``
+        or an entry point under ``ctk.stores``) overrides this.
+
+        Args:
+            spec: The whole spec (``mystore://...``, or a path for the embedded store).
+            options: How to open it; a store takes the fields that apply to it.
+
+        Raises:
+            StoreUnavailableError: It cannot be opened or reached.
+        """
+        raise StoreUnavailableError(
+            f"{cls.__name__} cannot be opened from a spec ({spec!r})",
+            hint="construct it directly, or give it a from_spec classmethod",
+        )
 
     def neighbours(
         self,
@@ -343,17 +402,18 @@ class GraphStore(GraphReader, Closeable):
 
     # ------------------------------------------------------------------ writes
     @abstractmethod
-    def apply_chunk(self, chunk_id: str, delta: GraphDelta) -> bool:
+    def apply_chunk(self, chunk_id: str, delta: GraphDelta) -> ChunkApplied:
         """Add one chunk's delta and mark the chunk done, atomically.
 
         Documents of ``delta.counted`` whose content key the store already holds
         are taken out first (:func:`without_duplicates`, in the same
-        transaction) and listed in :attr:`last_duplicates`; the keys of the
+        transaction) and returned as the result's ``duplicates``; the keys of the
         others are stored, so an article is counted once across chunks, files
         and resumed builds.
 
         Returns:
-            False (and changes nothing) when the chunk was already applied.
+            What was done: ``applied`` is False (and nothing changed) when the
+            chunk was already applied.
         """
 
     @abstractmethod

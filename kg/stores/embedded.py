@@ -48,11 +48,13 @@ from ctk.errors import FormatVersionError, StoreUnavailableError, StoreWriteErro
 from ctk.kg.extraction.weights import association_weight
 from ctk.kg.schema import check_relation_type, label_for_type
 from ctk.kg.stores.base import (
+    ChunkApplied,
     CountedDocument,
     GraphDelta,
     GraphStats,
     GraphStore,
     Neighbour,
+    StoreOptions,
     evidence_key,
     without_duplicates,
 )
@@ -165,6 +167,17 @@ class EmbeddedStore(GraphStore):
         ...     store.apply_chunk("pubmed-0001", delta)
         ...     store.finalize()
     """
+
+    @classmethod
+    def from_spec(cls, spec: str, options: StoreOptions) -> EmbeddedStore:
+        """Open the store file a path (or ``file://PATH``) names."""
+        path = spec[len("file://") :] if spec.lower().startswith("file://") else spec
+        logger.info("opening embedded store %s", path)
+        return cls(
+            path,
+            read_only=options.read_only,
+            max_evidence_per_edge=options.max_evidence_per_edge,
+        )
 
     def __init__(
         self,
@@ -284,7 +297,7 @@ class EmbeddedStore(GraphStore):
         return rows, syn_rows
 
     # ------------------------------------------------------------------ writes
-    def apply_chunk(self, chunk_id: str, delta: GraphDelta) -> bool:
+    def apply_chunk(self, chunk_id: str, delta: GraphDelta) -> ChunkApplied:
         """Add one chunk's delta and mark it done in one transaction.
 
         Args:
@@ -292,7 +305,8 @@ class EmbeddedStore(GraphStore):
             delta: What the chunk adds.
 
         Returns:
-            False, changing nothing, when the chunk was applied before.
+            What was done (``applied`` False, changing nothing, when the chunk was
+            applied before; the duplicate articles taken out).
 
         Raises:
             SchemaViolationError: A relation or concept type outside the schema.
@@ -301,10 +315,8 @@ class EmbeddedStore(GraphStore):
         """
         for r in delta.relations:
             check_relation_type(r.type)
-        self.last_duplicates = ()
         applied, dropped = self._write(f"chunk {chunk_id!r}", self._apply_chunk, chunk_id, delta)
-        self.last_duplicates = tuple(dropped)
-        return bool(applied)
+        return ChunkApplied(bool(applied), tuple(dropped))
 
     def _stored_keys(self, keys: Sequence[str]) -> set[str]:
         found: set[str] = set()

@@ -56,11 +56,13 @@ from ctk.kg.schema import (
     relationship_type_for,
 )
 from ctk.kg.stores.base import (
+    ChunkApplied,
     CountedDocument,
     GraphDelta,
     GraphStats,
     GraphStore,
     Neighbour,
+    StoreOptions,
     evidence_key,
     without_duplicates,
 )
@@ -116,6 +118,24 @@ class Neo4jStore(GraphStore):
         >>> with Neo4jStore("bolt://localhost:7687", user="neo4j", password="...") as store:
         ...     store.apply_chunk("pubmed-0001", delta)  # doctest: +SKIP
     """
+
+    @classmethod
+    def from_spec(cls, spec: str, options: StoreOptions) -> Neo4jStore:
+        """Connect to the server a Neo4j URI names, with the login of ``options``."""
+        logger.info(
+            "opening Neo4j store %s (database %s, user %s)",
+            spec,
+            options.database or "default",
+            options.user or "none",
+        )
+        return cls(
+            spec,
+            user=options.user,
+            password=options.password.get_secret_value() if options.password else None,
+            database=options.database,
+            batch_size=options.batch_size,
+            max_evidence_per_edge=options.max_evidence_per_edge,
+        )
 
     def __init__(
         self,
@@ -363,11 +383,12 @@ class Neo4jStore(GraphStore):
         )
 
     # ------------------------------------------------------------------ writes
-    def apply_chunk(self, chunk_id: str, delta: GraphDelta) -> bool:
+    def apply_chunk(self, chunk_id: str, delta: GraphDelta) -> ChunkApplied:
         """Add one chunk's delta and its ``BuildChunk`` marker in one transaction.
 
         Returns:
-            False, changing nothing, when the chunk was applied before.
+            What was done (``applied`` False, changing nothing, when the chunk was
+            applied before; the duplicate articles taken out).
 
         Raises:
             SchemaViolationError: A relation or concept type outside the schema.
@@ -417,13 +438,11 @@ class Neo4jStore(GraphStore):
             tx.run(cypher.CHUNK_CREATE, {"id": chunk_id, "applied_at": applied_at})
             return True, dropped
 
-        self.last_duplicates = ()
         try:
             applied, dropped = self._write(f"chunk {chunk_id!r}", work)
         except _MissingEndpointError as e:
             raise self._missing_endpoint(f"chunk {chunk_id!r}", e) from None
-        self.last_duplicates = tuple(dropped)
-        return applied
+        return ChunkApplied(applied, tuple(dropped))
 
     def _chunk_rows(
         self, delta: GraphDelta

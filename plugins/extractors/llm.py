@@ -8,12 +8,13 @@ dropped (the model must quote, not paraphrase), as are unknown types (mapped to
 ``other``) and answers that are not a JSON list (counted in :attr:`LLMExtractor.failures`).
 
 Any object with ``generate(prompt: str) -> str`` works (:class:`TextGenerator`);
-:func:`backend_generator` adapts a :class:`ctk.teacher.backend.LLMBackend` plugin,
+:func:`backend_generator` adapts a :class:`ctk.llm.LLMBackend` plugin,
 and :class:`CachedGenerator` keeps every answer on disk keyed by a hash of the
 model and the prompt, as rationale runs are cached: a re-run (a resumed build, a
 rebuild into a new store) asks the model nothing it has answered before.
-:func:`build_llm_extractor` puts the three together from plugin settings; it is
-what ``ctk kg build --extractor llm --llm openai --base-url ...`` calls.
+:meth:`LLMExtractor.with_backend` puts the three together; it is what
+:func:`ctk.kg.builder.build_kg` (``ctk kg build --extractor llm --llm openai
+--base-url ...``) calls.
 """
 
 from __future__ import annotations
@@ -34,8 +35,7 @@ from ctk.plugin import PluginOptions
 from ctk.records import CONCEPT_TYPES, Concept
 
 if TYPE_CHECKING:
-    from ctk.teacher.backend import LLMBackend
-    from ctk.teacher.factory import BackendSettings
+    from ctk.llm import LLMBackend
 
 __all__ = [
     "PROMPT",
@@ -44,7 +44,6 @@ __all__ = [
     "LLMExtractorOptions",
     "TextGenerator",
     "backend_generator",
-    "build_llm_extractor",
 ]
 
 #: The prompt; ``{sentence}`` is replaced by the sentence.
@@ -68,14 +67,14 @@ class TextGenerator(Protocol):
 
 
 class _BackendGenerator:
-    """Adapts an :class:`~ctk.teacher.backend.LLMBackend` to :class:`TextGenerator`."""
+    """Adapts an :class:`~ctk.llm.LLMBackend` to :class:`TextGenerator`."""
 
     def __init__(self, backend: LLMBackend, max_tokens: int) -> None:
         self.backend = backend
         self.max_tokens = max_tokens
 
     def generate(self, prompt: str) -> str:
-        from ctk.teacher.backend import ChatMessage, LLMRequest
+        from ctk.llm import ChatMessage, LLMRequest
 
         request = LLMRequest(
             messages=[ChatMessage(role="user", content=prompt)],
@@ -138,43 +137,6 @@ class CachedGenerator:
         return answer
 
 
-def build_llm_extractor(
-    llm: str,
-    options: dict[str, Any],
-    settings: BackendSettings,
-    *,
-    cache_dir: str | Path | None = None,
-    max_tokens: int = 256,
-) -> tuple[LLMExtractor, LLMBackend]:
-    """An :class:`LLMExtractor` over an LLM backend plugin, its answers cached.
-
-    Args:
-        llm: The backend plugin name (``openai``, ``langchain``, ``transformers``...).
-        options: The backend's own options.
-        settings: Shared backend settings (model, base URL, API key...).
-        cache_dir: Where answers are cached (None: no cache).
-        max_tokens: Most tokens per answer.
-
-    Returns:
-        The extractor and the backend (the caller closes it).
-
-    Raises:
-        PluginNotFoundError: No backend of that name.
-        ConfigError: A backend option is unknown or has a bad value.
-    """
-    from ctk.teacher.factory import build_backend
-
-    backend = build_backend(llm, options, settings)
-    generator: TextGenerator = backend_generator(backend, max_tokens=max_tokens)
-    if cache_dir is not None:
-        identity = json.dumps(
-            [llm, settings.model, settings.base_url, sorted(options.items()), max_tokens],
-            default=str,
-        )
-        generator = CachedGenerator(generator, cache_dir, key=identity)
-    return LLMExtractor(generator=generator), backend
-
-
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
 
@@ -209,6 +171,23 @@ class LLMExtractor(ConceptExtractor):
     name: ClassVar[str] = "llm"
     Options: ClassVar[type[BaseModel]] = LLMExtractorOptions
     options: LLMExtractorOptions
+    uses_llm: ClassVar[bool] = True
+
+    @classmethod
+    def with_backend(
+        cls,
+        backend: LLMBackend,
+        options: BaseModel | dict[str, Any] | None = None,
+        *,
+        cache_dir: Path | None = None,
+        cache_key: str = "",
+        max_tokens: int = 256,
+    ) -> LLMExtractor:
+        """An extractor over an LLM backend plugin, its answers cached in ``cache_dir``."""
+        generator: TextGenerator = backend_generator(backend, max_tokens=max_tokens)
+        if cache_dir is not None:
+            generator = CachedGenerator(generator, cache_dir, key=cache_key)
+        return cls(options, generator=generator)
 
     def __init__(
         self,

@@ -123,3 +123,26 @@ def test_settings_are_typed_and_hide_secrets(monkeypatch: pytest.MonkeyPatch) ->
     assert s.neo4j_password is not None and s.neo4j_password.get_secret_value() == "s3cret"
     assert s.openai_api_key is not None and s.openai_api_key.get_secret_value() == "sk-fallback"
     assert "s3cret" not in repr(s) and "sk-fallback" not in repr(s)
+
+
+def test_the_registry_loads_no_teacher_module() -> None:
+    """Registering the LLM backend kind needs its base class only (``ctk.llm``)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, ctk.registry\n"
+        "print(sorted(m for m in sys.modules if m == 'ctk.teacher' or "
+        "m.startswith('ctk.teacher.')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert out == "[]", f"import ctk.registry loaded {out}"
+
+
+def test_the_old_backend_path_still_names_the_core_class() -> None:
+    from ctk.llm import LLMBackend
+    from ctk.teacher.backend import LLMBackend as OldPath
+
+    assert OldPath is LLMBackend

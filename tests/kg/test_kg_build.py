@@ -14,6 +14,7 @@ from ctk.errors import ConfigError
 from ctk.kg.build import BuildProgress, build_graph
 from ctk.kg.extraction.weights import association_weight
 from ctk.kg.stores.base import (
+    ChunkApplied,
     GraphDelta,
     GraphStats,
     GraphStore,
@@ -47,12 +48,10 @@ class MemoryStore(GraphStore):
         self.documents = 0
         self.content_keys: set[str] = set()
 
-    def apply_chunk(self, chunk_id: str, delta: GraphDelta) -> bool:
-        self.last_duplicates = ()
+    def apply_chunk(self, chunk_id: str, delta: GraphDelta) -> ChunkApplied:
         if chunk_id in self.chunks:
-            return False
+            return ChunkApplied(applied=False)
         delta, dropped = without_duplicates(delta, self.content_keys)
-        self.last_duplicates = tuple(dropped)
         self.content_keys.update(d.key for d in delta.counted)
         for c in delta.concepts:
             old = self.concepts.get(c.id)
@@ -78,7 +77,7 @@ class MemoryStore(GraphStore):
         self.sentences += delta.sentences
         self.documents += delta.documents
         self.chunks.append(chunk_id)
-        return True
+        return ChunkApplied(applied=True, duplicates=tuple(dropped))
 
     def done_chunks(self) -> set[str]:
         return set(self.chunks)

@@ -37,11 +37,12 @@ from typing import Any, ParamSpec, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from ctk.errors import ConfigError, LLMError, LLMResponseError, RetrievalError
+from ctk.llm import ChatMessage, LLMBackend, LLMRequest, LLMResponse
 from ctk.plugin import plugin_stamp
 from ctk.records import Admission, PluginStamp, Rationale
 from ctk.retrieval import Retriever
 from ctk.teacher.answer import parse_answer
-from ctk.teacher.backend import ChatMessage, LLMBackend, LLMRequest, LLMResponse, check_data_policy
+from ctk.teacher.backend import check_data_policy
 from ctk.teacher.cache import RationaleCache
 from ctk.teacher.inputs import (
     DEFAULT_SECTION,

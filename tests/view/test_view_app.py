@@ -168,6 +168,10 @@ def test_the_run_page(client: TestClient, viewer: Viewer) -> None:
     html = client.get("/run").text
     micro = viewer.run.report.micro["f1"]
     assert f'id="micro-f1">{micro:.3f}<' in html
+    # the best plain baseline beside the student, and the verdict in words
+    assert viewer.run.report.baseline is not None
+    assert f"best plain baseline: {viewer.run.report.baseline.name}" in html
+    assert "The student LOSES to the best plain baseline" in html
     assert client.get("/run/per_phenotype_f1.png").status_code == 404  # not in this folder
     assert client.get("/run/secrets.png").status_code == 404
 

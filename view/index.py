@@ -159,10 +159,11 @@ def _parse(line: bytes, model: type[Admission] | type[Rationale], path: Path, n:
     except ValidationError as e:
         err = e.errors()[0]
         what = "admission" if model is Admission else "rationale"
-        kind = "not JSON" if err["type"] == "json_invalid" else f"invalid {what}"
-        raise RecordParseError(
-            f"{kind}: {err['msg']} at {err['loc']}", source=str(path), position=f"line {n}"
-        ) from e
+        if err["type"] == "json_invalid":
+            message = f"not JSON ({str(err['msg']).removeprefix('Invalid JSON: ')})"
+        else:
+            message = f"invalid {what}: {err['msg']} at {err['loc']}"
+        raise RecordParseError(message, source=str(path), position=f"line {n}") from e
 
 
 class AdmissionIndex:

@@ -40,12 +40,13 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ctk.errors import ConfigError, LLMError, RetrievalError
+from ctk.errors import ConfigError, LLMError, LLMUnavailableError, RetrievalError
+from ctk.llm import ChatMessage, LLMBackend, LLMRequest, LLMResponse
 from ctk.plugin import plugin_stamp
 from ctk.records import Admission, CitedFact, GateFinding, PluginStamp, Rationale
 from ctk.retrieval import Retriever
 from ctk.teacher.answer import AnswerError, parse_answer
-from ctk.teacher.backend import ChatMessage, LLMBackend, LLMRequest, LLMResponse, check_data_policy
+from ctk.teacher.backend import check_data_policy
 from ctk.teacher.cache import RationaleCache
 from ctk.teacher.gate import NO_EVIDENCE_SENTENCE, ConceptLexicon, GateContext, gate_answer
 from ctk.teacher.grounded import parse_grounded_answer
@@ -337,6 +338,8 @@ class _Run:
                     verdict = again
                 else:
                     verdict.findings = again.findings
+        except LLMUnavailableError:
+            raise  # a dead server says nothing about this admission: stop, record nothing
         except LLMError as e:
             self._record(
                 Rationale(status="failed", error=f"{type(e).__name__}: {e}", usage=usage, **base)
@@ -472,6 +475,8 @@ async def agenerate_rationales(
         prompt=template.key,
         retriever=retriever.name,
     )
+    if retriever.needs_store:
+        retriever.require_store()  # before the output file exists
     started = time.perf_counter()
     stamps = {"retriever": plugin_stamp(retriever), "llm": plugin_stamp(backend)}
     # opened first: an output made with other plugins is refused before a model loads

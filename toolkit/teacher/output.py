@@ -24,7 +24,7 @@ def read_rationales(path: str | Path) -> Iterator[Rationale]:
     """Yield the rationales of a JSONL file (an incomplete last line is ignored).
 
     Raises:
-        DataError: The file is missing, or is a folder.
+        DataError: The file is missing or is a folder.
         RecordParseError: A complete line is not a valid rationale (names file and line).
     """
     p = Path(path)
@@ -33,7 +33,7 @@ def read_rationales(path: str | Path) -> Iterator[Rationale]:
     if p.is_dir():
         raise DataError(
             f"{p} is a folder, not a rationale file",
-            hint="give the JSONL written by `ctk rationale generate --out FILE`",
+            hint="give the JSONL that `ctk rationale generate --out` wrote",
         )
     yield from read_jsonl(p, Rationale, what="rationale", torn_tail="skip")
 

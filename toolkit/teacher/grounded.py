@@ -10,7 +10,8 @@ The JSON schema sent to the server (:func:`grounded_schema`) makes this hold whi
 sampling on a schema-constrained server (llama.cpp, which ``ctk teacher serve``
 runs; vLLM's guided decoding): each fact id is an ``enum`` of exactly the
 retrieved ids, and a diagnosis is offered only the facts with an end that is that
-diagnosis (the others when none has), so nothing else can be cited; Rm and Rt are one
+diagnosis (none when no fact is about it; every fact when no fact is about any
+diagnosis), so nothing else can be cited; Rm and Rt are one
 whole sentence each (:data:`SENTENCE_PATTERN`), so a small model cannot run on into
 schema-like noise or stop mid-sentence short of the token limit.
 
@@ -155,12 +156,10 @@ def grounded_schema(
     numbered = [(f"E{i}", ev) for i, ev in enumerate(evidence, start=1)]
     if diagnoses:
         per = {d: _facts_of(d, numbered, lex) for d in diagnoses}
-        taken = {alias for aliases in per.values() for alias in aliases}
-        rest = [alias for alias, _ in numbered if alias not in taken]
+        if not any(per.values()):  # no fact names any diagnosis: each may pick from all
+            per = {d: [alias for alias, _ in numbered] for d in diagnoses}
         props = {
-            diagnosis_key(d): _id_list(
-                per[d] or rest, min_items=1 if per[d] else 0, max_items=GROUNDED_FACTS_PER_DIAGNOSIS
-            )
+            diagnosis_key(d): _id_list(per[d], min_items=1, max_items=GROUNDED_FACTS_PER_DIAGNOSIS)
             for d in diagnoses
         }
         support: dict[str, Any] = {

@@ -128,7 +128,8 @@ def _facts_of(
 
 def _id_list(aliases: Sequence[str], *, min_items: int, max_items: int) -> dict[str, Any]:
     if not aliases:
-        return {"type": "array", "maxItems": 0}
+        # items must be given: llama.cpp reads an array schema without them as any array
+        return {"type": "array", "items": {"type": "string", "enum": ["none"]}, "maxItems": 0}
     return {
         "type": "array",
         "items": {"type": "string", "enum": list(aliases)},

@@ -308,3 +308,13 @@ def test_version_2_records_are_still_read(tmp_path: Path) -> None:
     path.write_text(json.dumps({"schema_version": 2, "admission_id": "a", "status": "ok"}) + "\n")
     (record,) = list(read_rationales(path))
     assert isinstance(record, Rationale) and record.gate_reasons == [] and not record.repaired
+
+
+def test_an_empty_fact_list_is_closed_for_llama_cpp() -> None:
+    """llama.cpp reads ``{"type": "array", "maxItems": 0}`` without ``items`` as any array."""
+    llama_grammar = pytest.importorskip("llama_cpp.llama_grammar")
+    schema = grounded_schema([], [HF])
+    empty = schema["properties"]["support"]["properties"]["congestive heart failure"]
+    assert empty["maxItems"] == 0 and "items" in empty
+    grammar = llama_grammar.json_schema_to_gbnf(json.dumps(schema))
+    assert "value ::=" not in grammar  # no free JSON value anywhere in the answer

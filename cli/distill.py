@@ -142,6 +142,12 @@ def evaluate(
         from ctk.distill.baseline import read_baseline_report
 
         given = read_baseline_report(baseline)
+        if given.split != split:  # refused before any generation
+            raise ConfigError(
+                f"--baseline {baseline} was scored on split {given.split!r}, not {split!r}",
+                hint=f"run `ctk distill baseline --split {split}`, or evaluate --split "
+                f"{given.split}",
+            )
     if run_dir is not None and not run_dir.is_dir():
         raise ConfigError(f"--run {run_dir} is not a folder", hint="pass the training output_dir")
     student = load_student(model)

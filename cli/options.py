@@ -61,6 +61,7 @@ StoreOpt = Annotated[
     typer.Option(
         "--store",
         envvar="CTK_KG_STORE",
+        metavar="PATH|URI",
         help="Embedded store file, or a Neo4j URI (bolt://HOST:7687, neo4j://...).",
     ),
 ]
@@ -69,8 +70,9 @@ GraphOpt = Annotated[
     typer.Option(
         "--store",
         envvar="CTK_KG_STORE",
+        metavar="PATH|URI",
         help="Knowledge graph: an embedded store file, or a Neo4j URI (bolt://HOST:7687, "
-        "neo4j://...).",
+        "neo4j://...); default: env CTK_KG_STORE.",
         show_envvar=False,
     ),
 ]

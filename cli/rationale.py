@@ -142,6 +142,13 @@ def generate(
             "makes the command exit 1)."
         ),
     ] = False,
+    allow_empty: Annotated[
+        bool,
+        typer.Option(
+            help="Exit 0 when the cohort (or --split) holds no admission (an error, exit 2, by "
+            "default)."
+        ),
+    ] = False,
     allow_mixed: Annotated[
         bool,
         typer.Option(
@@ -181,7 +188,8 @@ def generate(
     )
 
     kg = graph_option(store, legacy_kg)
-    _validate_before_generating(cohort, split=split, limit=limit)
+    if not _validate_before_generating(cohort, split=split, limit=limit, allow_empty=allow_empty):
+        return
     servers = _endpoint_specs(base_urls(base_url), endpoints)
     config = TeacherConfig(
         retriever=retriever,
@@ -232,17 +240,34 @@ def generate(
         raise typer.Exit(1)
 
 
-def _validate_before_generating(cohort: Path, *, split: str | None, limit: int | None) -> None:
-    """Read every admission the run will use: a corrupt line stops it before any record."""
+def _validate_before_generating(
+    cohort: Path, *, split: str | None, limit: int | None, allow_empty: bool
+) -> bool:
+    """Read every admission the run will use: a corrupt line stops it before any record.
+
+    Returns:
+        Whether there is anything to generate (False only for an empty selection
+        with ``allow_empty``).
+
+    Raises:
+        RecordParseError: A line is not a valid admission (file and line named).
+        DataError: No admission is selected and ``allow_empty`` is false.
+    """
     from ctk.cohort import validate_cohort
     from ctk.errors import DataError
 
     report = validate_cohort(cohort, split=split, limit=limit)
-    if report.empty:
-        raise DataError(
-            f"{cohort}: {report.problems[-1]}",
-            hint="check the path and --split; `ctk data validate COHORT` shows what it holds",
-        )
+    if not report.empty:
+        return True
+    message = f"{cohort}: {report.problems[-1]}"
+    if allow_empty:
+        typer.echo(f"{message}; nothing to generate (--allow-empty)", err=True)
+        return False
+    raise DataError(
+        message,
+        hint="check the path and --split (`ctk data validate COHORT` shows what it holds); "
+        "--allow-empty exits 0 instead",
+    )
 
 
 @contextlib.contextmanager

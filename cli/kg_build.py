@@ -43,6 +43,7 @@ def build(
         typer.Option(
             "--source",
             "-s",
+            metavar="FORMAT:PATH",
             help="Corpus as FORMAT:PATH (pubmed, wikipedia, text); PATH a file, glob or directory. "
             "Repeat for several.",
         ),

@@ -78,7 +78,11 @@ def generate(
     ] = "graph",
     retriever_option: Annotated[
         list[str] | None,
-        typer.Option("--retriever-option", help="Retriever option key=value (repeatable)."),
+        typer.Option(
+            "--retriever-option",
+            metavar="KEY=VALUE",
+            help="Retriever option key=value (repeatable).",
+        ),
     ] = None,
     index: Annotated[
         Path | None,

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
-    from ctk.teacher import GenerationProgress, GenerationSummary
+    from ctk.teacher import GenerationProgress, GenerationSummary, Teacher
 
 __all__ = ["app"]
 
@@ -185,11 +185,7 @@ def generate(
     from rich.console import Console
 
     from ctk.cohort import select_admissions
-    from ctk.teacher import (
-        GenerationConfig,
-        TeacherConfig,
-        build_teacher,
-    )
+    from ctk.teacher import GenerationConfig, TeacherConfig, build_teacher
 
     kg = graph_option(store, legacy_kg)
     if not _validate_before_generating(cohort, split=split, limit=limit, allow_empty=allow_empty):
@@ -221,20 +217,9 @@ def generate(
     )
     err = Console(stderr=True)
     with contextlib.ExitStack() as stack:
-        reader = None
-        if kg is not None:
-            reader = stack.enter_context(open_cli_store(kg, read_only=True))
+        reader = stack.enter_context(open_cli_store(kg, read_only=True)) if kg else None
         teacher = stack.enter_context(build_teacher(config, store=reader))
-        pool = getattr(teacher.backend, "pool", None)
-        if concurrency is None and pool is not None:  # keep every server busy
-            teacher.config.generation.concurrency = pool.capacity
-        if teacher.backend.is_remote:
-            err.print(
-                "[bold yellow]data-use warning:[/] cohort text will be sent to "
-                f"{teacher.backend.base_url}. MIMIC's data use agreement forbids sharing notes "
-                "with third parties; make sure this service is covered by your agreement.",
-                highlight=False,
-            )
+        _fit_to_servers(teacher, err, concurrency_given=concurrency is not None)
         admissions, total = select_admissions(cohort, split=split, limit=limit)
         with _progress_bar(err, total) as on_progress:
             summary = teacher.generate(admissions, out=out, total=total, on_progress=on_progress)
@@ -242,6 +227,20 @@ def generate(
     failed = _print_summary(summary, out, err)
     if failed and not allow_partial:
         raise typer.Exit(1)
+
+
+def _fit_to_servers(teacher: Teacher, err: Console, *, concurrency_given: bool) -> None:
+    """Keep every server of a pool busy (unless --concurrency); warn before text leaves."""
+    pool = getattr(teacher.backend, "pool", None)
+    if not concurrency_given and pool is not None:
+        teacher.config.generation.concurrency = pool.capacity
+    if teacher.backend.is_remote:
+        err.print(
+            "[bold yellow]data-use warning:[/] cohort text will be sent to "
+            f"{teacher.backend.base_url}. MIMIC's data use agreement forbids sharing notes "
+            "with third parties; make sure this service is covered by your agreement.",
+            highlight=False,
+        )
 
 
 def _validate_before_generating(

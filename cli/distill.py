@@ -35,7 +35,7 @@ def _quiet_transformers() -> None:
 
 @app.command("run")
 def run(
-    config: Annotated[Path, typer.Option("--config", "-c", help="Run config, YAML or JSON.")],
+    config: Annotated[Path, typer.Option("--config", help="Run config, YAML or JSON.")],
     phase: Annotated[str, typer.Option("--phase", help="1, 2, 3 or all.")] = "all",
     resume: Annotated[
         bool,
@@ -263,7 +263,7 @@ def baseline(
 
 @app.command("ablate")
 def ablate(
-    config: Annotated[Path, typer.Option("--config", "-c", help="Base run config, YAML or JSON.")],
+    config: Annotated[Path, typer.Option("--config", help="Base run config, YAML or JSON.")],
     grid: Annotated[
         Path, typer.Option("--grid", "-g", help="Grid file: seeds, axes and their levels.")
     ],

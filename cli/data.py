@@ -331,3 +331,33 @@ def compare(
         typer.echo("identical" if result.identical else "DIFFERENT")
     if not result.identical:
         raise typer.Exit(1)
+
+
+@app.command("validate")
+def validate(
+    cohort: Annotated[Path, typer.Argument(help="Cohort folder (or admissions JSONL).")],
+    split: Annotated[
+        str | None, typer.Option(help="Only the admissions of this split (train, val, test).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+) -> None:
+    """Read and validate every admission of a cohort, as a long run does first.
+
+    A line that is not a valid admission stops it with the file and line number
+    (exit 2); duplicate ids, a count that differs from the manifest, or no admission
+    at all are problems (exit 1); admissions with neither note nor labs are warnings
+    (a teacher run records them as failed); otherwise it exits 0.
+
+    Example: ctk data validate cohort
+    """
+    from ctk.cohort import validate_cohort
+
+    report = validate_cohort(cohort, split=split)
+    if as_json:
+        typer.echo(json.dumps(report.model_dump(), indent=2))
+    else:
+        for line in report.lines():
+            typer.echo(line)
+        typer.echo("problems found" if report.problems else "valid")
+    if report.problems:
+        raise typer.Exit(1)

@@ -181,6 +181,7 @@ def generate(
     )
 
     kg = graph_option(store, legacy_kg)
+    _validate_before_generating(cohort, split=split, limit=limit)
     servers = _endpoint_specs(base_urls(base_url), endpoints)
     config = TeacherConfig(
         retriever=retriever,
@@ -231,6 +232,19 @@ def _fit_to_servers(teacher: Teacher, err: Console, *, concurrency_given: bool) 
             f"{teacher.backend.base_url}. MIMIC's data use agreement forbids sharing notes "
             "with third parties; make sure this service is covered by your agreement.",
             highlight=False,
+        )
+
+
+def _validate_before_generating(cohort: Path, *, split: str | None, limit: int | None) -> None:
+    """Read every admission the run will use: a corrupt line stops it before any record."""
+    from ctk.cohort import validate_cohort
+    from ctk.errors import DataError
+
+    report = validate_cohort(cohort, split=split, limit=limit)
+    if report.empty:
+        raise DataError(
+            f"{cohort}: {report.problems[-1]}",
+            hint="check the path and --split; `ctk data validate COHORT` shows what it holds",
         )
 
 

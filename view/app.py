@@ -101,7 +101,7 @@ def _int(request: Request, name: str, default: int, *, low: int = 0) -> int:
     if raw is None or raw == "":
         return default
     try:
-        return max(low, int(raw))
+        return min(max(low, int(raw)), 10**9)  # SQLite integers stop at 2**63
     except ValueError:
         raise HTTPException(400, f"{name} must be a whole number") from None
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ctk.distill.evaluation import AdmissionPrediction
 from ctk.graph import DEFAULT_MIN_SUPPORT, Neighbour
 from ctk.kg.matching import ConceptMatcher
 from ctk.kg.stores import GraphStore
@@ -20,7 +21,7 @@ from ctk.retrieval import fact_id_of
 from ctk.view.index import AdmissionIndex, AdmissionRow
 from ctk.view.lab_plot import LabPlot, lab_plots
 from ctk.view.note import NoteSegment, highlight_concepts
-from ctk.view.run import EvalRun, Prediction
+from ctk.view.run import EvalRun
 
 __all__ = [
     "AdmissionPage",
@@ -131,7 +132,7 @@ class AdmissionPage:
     claims: list[CitedClaim]
     gate_reasons: list[GateReason]
     repaired: bool
-    prediction: Prediction | None
+    prediction: AdmissionPrediction | None
     previous_id: str | None
     next_id: str | None
 

@@ -97,7 +97,7 @@ def load_noteevents(
         if row["iserror"].strip() == "1":
             report.add("note marked as error (ISERROR=1)", src, f"line {line_no}")
             continue
-        when = parse_time(row["chartdate"])
+        when = parse_time(row["chartdate"], source=src, column="chartdate")
         day = when.date().toordinal() if when is not None else date(2000, 1, 1).toordinal()
         is_report = row["description"].strip().lower() in ("report", "")
         store.put(hadm, row["text"], rank=float(is_report) * 1e7 + day)

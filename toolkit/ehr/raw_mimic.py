@@ -160,7 +160,7 @@ def read_admissions(path: Path, report: ProblemReport) -> dict[str, AdmissionInf
         if not hadm or not subject:
             report.add("admission without hadm_id/subject_id", str(path), f"line {line_no}")
             continue
-        when = parse_time(row["admittime"])
+        when = parse_time(row["admittime"], source=path, column="admittime")
         if when is None:
             report.add("unparsable admittime", str(path), f"line {line_no}", repr(row["admittime"]))
             continue
@@ -180,7 +180,7 @@ def read_first_icu_times(
     for line_no, row in iter_rows(path, ["hadm_id", "intime"]):
         n += 1
         hadm = row["hadm_id"].strip()
-        when = parse_time(row["intime"])
+        when = parse_time(row["intime"], source=path, column="intime")
         if when is None:
             report.add("unparsable intime", str(path), f"line {line_no}", repr(row["intime"]))
             continue
@@ -291,7 +291,7 @@ def _stream_events(
         raw_time = row[columns.time]
         when = times.get(raw_time)
         if when is None:
-            when = parse_time(raw_time)
+            when = parse_time(raw_time, source=src, column=columns.time)
             if when is None:
                 report.add("unparsable charttime", src, f"line {line_no}", repr(raw_time))
                 continue

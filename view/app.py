@@ -186,7 +186,11 @@ def create_app(
             raise HTTPException(404, f"no admission {admission_id!r} in this cohort")
         truth = set(page.admission.phenotypes)
         predicted = set(page.prediction.predicted) if page.prediction is not None else set()
-        explained = set(page.rationale.diagnoses) if page.rationale is not None else set()
+        explained = (
+            set(page.rationale.diagnoses)
+            if page.rationale is not None and page.rationale.status == "ok"
+            else set()
+        )
         shown = truth | predicted | explained
         diagnoses = [p for p in PHENOTYPE_NAMES if p in shown]
         diagnoses += sorted(shown - set(diagnoses))  # names outside the 25, as written

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
-    from ctk.teacher import GenerationProgress, GenerationSummary
+    from ctk.teacher import GenerationProgress, GenerationSummary, Teacher
 
 __all__ = ["app"]
 
@@ -181,6 +181,7 @@ def generate(
     )
 
     kg = graph_option(store, legacy_kg)
+    _validate_before_generating(cohort, split=split, limit=limit)
     servers = _endpoint_specs(base_urls(base_url), endpoints)
     config = TeacherConfig(
         retriever=retriever,
@@ -208,20 +209,9 @@ def generate(
     )
     err = Console(stderr=True)
     with contextlib.ExitStack() as stack:
-        reader = None
-        if kg is not None:
-            reader = stack.enter_context(open_cli_store(kg, read_only=True))
+        reader = stack.enter_context(open_cli_store(kg, read_only=True)) if kg else None
         teacher = stack.enter_context(build_teacher(config, store=reader))
-        pool = getattr(teacher.backend, "pool", None)
-        if concurrency is None and pool is not None:  # keep every server busy
-            teacher.config.generation.concurrency = pool.capacity
-        if teacher.backend.is_remote:
-            err.print(
-                "[bold yellow]data-use warning:[/] cohort text will be sent to "
-                f"{teacher.backend.base_url}. MIMIC's data use agreement forbids sharing notes "
-                "with third parties; make sure this service is covered by your agreement.",
-                highlight=False,
-            )
+        _fit_to_servers(teacher, err, concurrency_given=concurrency is not None)
         admissions, total = select_admissions(cohort, split=split, limit=limit)
         with _progress_bar(err, total) as on_progress:
             summary = teacher.generate(admissions, out=out, total=total, on_progress=on_progress)
@@ -229,6 +219,33 @@ def generate(
     failed = _print_summary(summary, out, err)
     if failed and not allow_partial:
         raise typer.Exit(1)
+
+
+def _fit_to_servers(teacher: Teacher, err: Console, *, concurrency_given: bool) -> None:
+    """Keep every server of a pool busy (unless --concurrency); warn before text leaves."""
+    pool = getattr(teacher.backend, "pool", None)
+    if not concurrency_given and pool is not None:
+        teacher.config.generation.concurrency = pool.capacity
+    if teacher.backend.is_remote:
+        err.print(
+            "[bold yellow]data-use warning:[/] cohort text will be sent to "
+            f"{teacher.backend.base_url}. MIMIC's data use agreement forbids sharing notes "
+            "with third parties; make sure this service is covered by your agreement.",
+            highlight=False,
+        )
+
+
+def _validate_before_generating(cohort: Path, *, split: str | None, limit: int | None) -> None:
+    """Read every admission the run will use: a corrupt line stops it before any record."""
+    from ctk.cohort import validate_cohort
+    from ctk.errors import DataError
+
+    report = validate_cohort(cohort, split=split, limit=limit)
+    if report.empty:
+        raise DataError(
+            f"{cohort}: {report.problems[-1]}",
+            hint="check the path and --split; `ctk data validate COHORT` shows what it holds",
+        )
 
 
 @contextlib.contextmanager

@@ -209,8 +209,8 @@ class LoraSettings(_Cfg):
         alpha: Scaling numerator.
         dropout: Dropout on the adapter input.
         target_modules: Module names to adapt; None: the default of the LM's architecture
-            (:data:`ctk.distill.lora.DEFAULT_TARGET_MODULES`: T5 ``q``, ``v``; Llama, Qwen2,
-            SmolLM, Mistral ``q_proj``, ``v_proj``; GPT-2 ``c_attn``).
+            (:func:`ctk.distill.lora.default_target_modules`, from peft's table: T5 ``q``,
+            ``v``; Llama, Qwen2, SmolLM, Mistral ``q_proj``, ``v_proj``; GPT-2 ``c_attn``).
     """
 
     enabled: bool = False

@@ -45,19 +45,11 @@ from pathlib import Path
 from typing import Any
 
 from ctk.errors import FormatVersionError, StoreUnavailableError, StoreWriteError
+from ctk.graph import GraphStats, Neighbour, NeighbourQuery
+from ctk.kg.delta import ChunkApplied, CountedDocument, GraphDelta, without_duplicates
 from ctk.kg.extraction.weights import association_weight
 from ctk.kg.schema import check_relation_type, label_for_type
-from ctk.kg.stores.base import (
-    ChunkApplied,
-    CountedDocument,
-    GraphDelta,
-    GraphStats,
-    GraphStore,
-    Neighbour,
-    StoreOptions,
-    evidence_key,
-    without_duplicates,
-)
+from ctk.kg.stores.base import GraphStore, StoreOptions, evidence_key
 from ctk.records import Concept, Evidence, Relation
 
 __all__ = ["DEFAULT_FILE_NAME", "FORMAT_VERSION", "EmbeddedStore"]
@@ -600,41 +592,21 @@ class EmbeddedStore(GraphStore):
         ).fetchall()
         return self._relations(rows, True)[0] if rows else None
 
-    def _neighbours(
-        self,
-        concept_id: str,
-        *,
-        limit: int = 20,
-        relation_types: Iterable[str] | None = None,
-        min_weight: float | None = None,
-        min_count: int = 1,
-    ) -> list[Neighbour]:
-        """Edges touching a concept, either direction, best weight (then count) first.
-
-        Args:
-            concept_id: The concept.
-            limit: Most edges returned.
-            relation_types: Only these relation types (``symptom_of``...).
-            min_weight: Only edges with at least this weight.
-            min_count: Only edges seen in at least this many documents.
-
-        Raises:
-            SchemaViolationError: An unknown relation type in ``relation_types``.
-        """
+    def _stored_neighbours(self, concept_id: str, query: NeighbourQuery) -> list[Neighbour]:
         where = ""
         params: list[Any] = [concept_id, concept_id]
-        if relation_types is not None:
-            types = [check_relation_type(t) for t in relation_types]
+        if query.relation_types is not None:
+            types = [check_relation_type(t) for t in query.relation_types]
             if not types:
                 return []
             where += f" AND r.type IN ({','.join('?' * len(types))})"
             params += types
-        if min_weight is not None:
+        if query.min_weight is not None:
             where += " AND r.weight >= ?"
-            params.append(min_weight)
-        if min_count > 1:
+            params.append(query.min_weight)
+        if query.min_count > 1:
             where += " AND r.count >= ?"
-            params.append(int(min_count))
+            params.append(int(query.min_count))
         cols = ", ".join(f"r.{c.strip()}" for c in self._RELATION_COLS.split(","))
         rows = self._conn.execute(
             f"""
@@ -644,7 +616,8 @@ class EmbeddedStore(GraphStore):
                 UNION ALL
                 SELECT {cols}, 'in', r.source_id FROM relations r
                     WHERE r.target_id = ?2 AND r.source_id != r.target_id
-            ) AS r WHERE 1 {where} ORDER BY r.weight DESC, r.count DESC, r.id LIMIT {int(limit)}
+            ) AS r WHERE 1 {where}
+            ORDER BY r.weight DESC, r.count DESC, r.id LIMIT {int(query.limit)}
             """,
             params,
         ).fetchall()

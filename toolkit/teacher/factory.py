@@ -165,6 +165,7 @@ def build_teacher(config: TeacherConfig, *, store: GraphReader | None = None) ->
         ConfigError: A plugin option is unknown or has a bad value.
         PluginConstructionError: A plugin's constructor failed (the message names it).
         DataPolicyError: The backend is remote and remote use is not allowed.
+        ConfigError: The retriever needs a knowledge graph and ``store`` is None.
     """
     backend = build_backend(config.llm, config.llm_options, config.backend)
     try:
@@ -175,6 +176,8 @@ def build_teacher(config: TeacherConfig, *, store: GraphReader | None = None) ->
             index_dir=config.index_dir,
             options=config.retriever_options,
         )
+        if retriever.needs_store:
+            retriever.require_store()  # a missing graph is found before any cohort is read
     except BaseException:
         backend.close()
         raise

@@ -242,6 +242,9 @@ def create_app(
             raise HTTPException(404, f"no plot {name!r}")
         return FileResponse(viewer.run.folder / name, media_type="image/png")
 
+    async def favicon(request: Request) -> Response:
+        return Response(status_code=204)  # no icon, and no 404 in the browser's console
+
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         return render(
@@ -280,6 +283,7 @@ def create_app(
             Route("/concepts", concept),
             Route("/run", run),
             Route("/run/{name}.png", run_plot),
+            Route("/favicon.ico", favicon),
         ],
         exception_handlers={HTTPException: http_error},
     )

@@ -114,6 +114,9 @@ def test_the_admission_page(client: TestClient) -> None:
         "Heart rate is higher than normal 2 times (max 145; first at hour 0, last at hour 1)"
         in html
     )
+    # the concepts the rationale names are marked too (here, in Rm)
+    rm = html[html.index('id="rm"') : html.index('id="rt"')]
+    assert '<a href="/concepts?id=ctk%3Aheart_failure">heart failure</a>' in rm
     # provenance of the rationale
     assert "template" in html and "teacher@" in html
 

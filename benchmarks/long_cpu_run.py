@@ -95,6 +95,8 @@ def _run_config(out: Path, cohort: Path, lm: Path, seed: int, args: argparse.Nam
     )
     if args.batch_size:
         raw["train"]["batch_size"] = args.batch_size
+    if args.ka_variant:
+        raw["student"]["ka_variant"] = args.ka_variant
     return RunConfig.model_validate(raw)
 
 
@@ -154,6 +156,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--steps", type=int, default=400, help="steps per phase")
     parser.add_argument("--batch-size", type=int, default=0, help="0: the written config's")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument(
+        "--ka-variant", default="", help="student.ka_variant (default: the config's default)"
+    )
     parser.add_argument("--max-test", type=int, default=0, help="test admissions scored (0: all)")
     args = parser.parse_args(argv)
     setup_torch(args.threads)

@@ -273,7 +273,7 @@ def init_tiny(
             help="Written config: a diagnosis head chooses the diagnoses (--no-classifier: the "
             "paper's text-only student).",
         ),
-    ] = True,
+    ] = False,
 ) -> None:
     """Build a tiny T5 or Llama (random weights) and a tokenizer trained on the cohort, offline.
 

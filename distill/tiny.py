@@ -163,7 +163,7 @@ def tiny_run_config(
     output_dir: str = "out",
     vocabulary: Path | None = None,
     rationales: Path | None = None,
-    classifier: bool = True,
+    classifier: bool = False,
 ) -> str:
     """A short CPU run config (YAML text) for a tiny LM: small lab encoder, lr 1e-3.
 

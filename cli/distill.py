@@ -270,10 +270,11 @@ def init_tiny(
         bool,
         typer.Option(
             "--classifier/--no-classifier",
-            help="Written config: a diagnosis head chooses the diagnoses (--no-classifier: the "
-            "paper's text-only student).",
+            help="Written config: a diagnosis head (pooled states + the note's words) chooses "
+            "the diagnoses, which the decoder writes (--no-classifier: the paper's text-only "
+            "student).",
         ),
-    ] = False,
+    ] = True,
 ) -> None:
     """Build a tiny T5 or Llama (random weights) and a tokenizer trained on the cohort, offline.
 

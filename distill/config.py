@@ -137,6 +137,8 @@ class StudentConfig(_Cfg):
             decoder writes them as a forced prefix, so text and label never disagree.
             Not in the paper (False: the paper's text-only student).
         classifier_threshold: Probability above which the head names a phenotype.
+        classifier_words: Add a bag-of-words term to the head: one weight per (token of
+            the LM's vocabulary, phenotype) over the tokens the note holds.
     """
 
     lm_path: str = "google/flan-t5-small"
@@ -163,6 +165,7 @@ class StudentConfig(_Cfg):
     lab_prompt: str = "Diagnose from the lab tests."
     classifier: bool = False
     classifier_threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
+    classifier_words: bool = False
 
     @model_validator(mode="after")
     def _fill_normalisation(self) -> StudentConfig:

@@ -163,7 +163,7 @@ def tiny_run_config(
     output_dir: str = "out",
     vocabulary: Path | None = None,
     rationales: Path | None = None,
-    classifier: bool = False,
+    classifier: bool = True,
 ) -> str:
     """A short CPU run config (YAML text) for a tiny LM: small lab encoder, lr 1e-3.
 
@@ -180,7 +180,8 @@ def tiny_run_config(
         output_dir: Output folder (relative to the config file).
         vocabulary: A V_k file (``ctk kg vocab``), or None for the built-in names.
         rationales: A rationale JSONL file, or None for diagnosis-only targets.
-        classifier: Give the student a diagnosis head (``student.classifier``); False:
+        classifier: Give the student a diagnosis head over its pooled states and the words
+            of the note (``student.classifier``, ``classifier_words``; head lr 1e-2); False:
             the paper's text-only student.
 
     Returns:
@@ -193,6 +194,7 @@ def tiny_run_config(
         data["vocabulary"] = str(vocabulary)
     if rationales is not None:
         data["rationales"] = str(rationales)
+    head = {"head_lr": 1e-2} if classifier else {}
     raw = {
         "output_dir": output_dir,
         "data": data,
@@ -205,6 +207,7 @@ def tiny_run_config(
             "ka_heads": 4,
             "max_hours": 96,
             "classifier": classifier,
+            "classifier_words": classifier,
         },
         "train": {
             "batch_size": 8,
@@ -214,13 +217,14 @@ def tiny_run_config(
             "max_source_len": 256,
             "max_target_len": 128,
             "phases": {
-                1: {"lr": 1e-3, "max_steps": steps},
+                1: {"lr": 1e-3, "max_steps": steps, **head},
                 2: {
                     "lr": 1e-3,
                     "max_steps": steps,
                     "train": ["lm", "lab_encoder", "fusion", "head"],
+                    **head,
                 },
-                3: {"lr": 1e-3, "max_steps": steps},
+                3: {"lr": 1e-3, "max_steps": steps, **head},
             },
         },
     }

@@ -222,7 +222,10 @@ class ClinRaGenStudent(nn.Module):  # type: ignore[misc]
                 )
             if not s.use_knowledge or s.append_lab_tokens:
                 self.lab_projection = nn.Linear(s.lab_d_model, d_llm)
-        self.head: DiagnosisHead | None = DiagnosisHead(d_llm) if s.classifier else None
+        self.head: DiagnosisHead | None = None
+        if s.classifier:
+            words = len(tokenizer) if s.classifier_words else None
+            self.head = DiagnosisHead(d_llm, vocab_size=words)
 
     # ------------------------------------------------------------------ construction
 
@@ -471,7 +474,7 @@ class ClinRaGenStudent(nn.Module):  # type: ignore[misc]
             loss = loss + aux_weight * aux_loss if loss is not None else aux_weight * aux_loss
         head = None
         if self.head is not None:
-            head = self.head(encoder.last_hidden_state, mask)
+            head = self.head(encoder.last_hidden_state, mask, input_ids, attention_mask)
         return StudentOutput(
             loss=loss, lm_loss=out.loss, aux_loss=aux_loss, logits=out.logits, diagnosis_logits=head
         )
@@ -503,7 +506,9 @@ class ClinRaGenStudent(nn.Module):  # type: ignore[misc]
         if labels is None:
             seq, mask = causal_generation_inputs(embeds, attention_mask, extra)
             out = self.lm(inputs_embeds=seq, attention_mask=mask, output_hidden_states=want_states)
-            head = self.head(out.hidden_states[-1], mask) if self.head is not None else None
+            head = None
+            if self.head is not None:
+                head = self.head(out.hidden_states[-1], mask, input_ids, attention_mask)
             return StudentOutput(
                 loss=None, lm_loss=None, aux_loss=None, logits=out.logits, diagnosis_logits=head
             )
@@ -519,7 +524,7 @@ class ClinRaGenStudent(nn.Module):  # type: ignore[misc]
         head = None
         if self.head is not None:  # pool the prefix only: lab tokens and prompt, not the target
             prefix = mask.bool() & (full_labels == -100)
-            head = self.head(out.hidden_states[-1], prefix)
+            head = self.head(out.hidden_states[-1], prefix, input_ids, attention_mask)
         loss = out.loss
         aux_loss = None
         if aux_labels is not None and aux_weight > 0:

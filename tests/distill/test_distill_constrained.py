@@ -152,3 +152,34 @@ def test_word_tokenizer_writes_only_words_it_read(
     words = [w for t in texts for w in t.split()]
     assert len(words) >= 4 * 30, texts
     assert [w for w in words if w not in known] == []
+
+
+@pytest.mark.parametrize("lm_fixture", ["tiny_lm", "tiny_llama"])
+def test_head_with_words_trains_and_survives_save_and_load(
+    lm_fixture: str, request: pytest.FixtureRequest, tiny_cohort: Path, tmp_path: Path
+) -> None:
+    """The bag-of-words term learns the planted words; the head is part of the saved model."""
+    from conftest import phase_batch
+
+    lm = request.getfixturevalue(lm_fixture)
+    student = _student(lm, seed=1, classifier=True, classifier_words=True)
+    assert student.head is not None and student.head.words is not None
+    batch = phase_batch(student, tiny_cohort, 1, n=12)
+    opt = torch.optim.AdamW(student.head.parameters(), lr=5e-2)
+    student.train()
+    losses = []
+    for _ in range(30):
+        out = student(**batch)
+        assert out.head_loss is not None and out.loss is not None
+        losses.append(float(out.head_loss.detach()))
+        opt.zero_grad()
+        out.head_loss.backward()
+        opt.step()
+    assert losses[-1] < 0.5 * losses[0]
+    student.eval()
+    batch.pop("labels"), batch.pop("diagnosis_labels")
+    probs = student.classify(**batch)
+    student.save_pretrained(tmp_path / "s")
+    again = ClinRaGenStudent.from_pretrained(tmp_path / "s")
+    assert again.config.student.classifier_words and again.head is not None
+    assert torch.allclose(again.classify(**batch), probs, atol=1e-5)

@@ -177,7 +177,7 @@ def _time_batched(store: Any, rels: list[Any], chunk_id: str) -> float:
     from ctk.kg.stores import GraphDelta
 
     t0 = time.perf_counter()
-    assert store.apply_chunk(chunk_id, GraphDelta(relations=rels)) is True
+    assert store.apply_chunk(chunk_id, GraphDelta(relations=rels)).applied is True
     return time.perf_counter() - t0
 
 
@@ -265,7 +265,7 @@ def neo4j_load_rates(
         assert stats.relations == n_batched, stats.relations
         assert stats.evidence == n_batched * min(evidence, store.max_evidence_per_edge)
         # idempotent re-run: the same chunk again changes nothing
-        assert store.apply_chunk(f"batched-{k}", GraphDelta()) is False
+        assert store.apply_chunk(f"batched-{k}", GraphDelta()).applied is False
         _reset_relations(store)
         runs["per_row_tx"].append(n_per_row / _time_per_row(store, per_row, one_tx=True))
         assert store.stats().relations == n_per_row

@@ -113,9 +113,9 @@ def run(
     """Load the same graph both ways into one server; return the timings."""
     from neo4j_server import DEPS, Neo4jTestServer, ensure_jars
 
+    from ctk.kg.export.neo4j_admin import import_full, open_imported
     from ctk.kg.export.neo4j_import import write_neo4j_import
     from ctk.kg.stores.neo4j import Neo4jStore
-    from ctk.kg.stores.neo4j_admin import import_full, open_imported
     from ctk.records import Relation
 
     ensure_jars()
@@ -141,7 +141,7 @@ def run(
             store.clear()
             t0 = time.perf_counter()
             for chunk_id, delta in _deltas(edges, n_concepts, chunk_edges):
-                assert store.apply_chunk(chunk_id, delta)
+                assert store.apply_chunk(chunk_id, delta).applied
             figures["merge_s"] = time.perf_counter() - t0
             merge_stats = store.stats()
             merge_sample = _sample(store, sample_ids)

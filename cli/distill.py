@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ctk.cli.options import NoRepeatNgram, RepetitionPenalty, generation_kwargs
 from ctk.errors import ConfigError
+
+if TYPE_CHECKING:
+    from ctk.distill.evaluation import EvalReport
 
 __all__ = ["app"]
 
@@ -78,9 +81,9 @@ def evaluate(
     rationales: Annotated[
         Path | None, typer.Option("--rationales", help="Teacher rationale JSONL, for BLEU/ROUGE-L.")
     ] = None,
-    out: Annotated[Path, typer.Option("--out", help="Folder for report.json/.md/.png.")] = Path(
-        "eval"
-    ),
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for report.json/.md, predictions.jsonl, plots.")
+    ] = Path("eval"),
     batch_size: Annotated[
         int, typer.Option("--batch-size", min=1, help="Admissions per generate call.")
     ] = 16,
@@ -104,17 +107,52 @@ def evaluate(
     ] = False,
     no_repeat_ngram: NoRepeatNgram = 6,
     repetition_penalty: RepetitionPenalty = 1.1,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            "--baseline",
+            help="A `ctk distill baseline` folder (or its baseline.json) to compare with; "
+            "default: fit the baselines in this run on the same split.",
+        ),
+    ] = None,
+    no_baseline: Annotated[
+        bool, typer.Option("--no-baseline", help="Do not compare with the plain baselines.")
+    ] = False,
+    run_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--run",
+            help="Training output folder for loss_curves.png (default: found from --model, "
+            "e.g. out/ for out/model).",
+        ),
+    ] = None,
 ) -> None:
-    """Score a student: micro/macro/per-phenotype F1, rationale BLEU and ROUGE-L.
+    """Score a student beside the best plain baseline: F1, rationale BLEU/ROUGE-L, losses.
+
+    Writes report.json, report.md, predictions.jsonl, per_phenotype_f1.png and
+    loss_curves.png. The plain baselines (`ctk distill baseline`) are fitted on the train
+    split and scored on the same admissions, and the report says whether the student
+    beats or loses to the best of them.
 
     Example: ctk distill eval --model out/model --cohort cohort --split test --out eval
     """
     from ctk.distill.evaluation import evaluate_model, write_report
+    from ctk.distill.inference import load_student
+    from ctk.distill.loss_curves import find_run_dir, phase_learning_notes, read_phase_metrics
 
     _quiet_transformers()
+    given = None
+    if baseline is not None and not no_baseline:
+        from ctk.distill.baseline import read_baseline_report
+
+        given = read_baseline_report(baseline)
+    if run_dir is not None and not run_dir.is_dir():
+        raise ConfigError(f"--run {run_dir} is not a folder", hint="pass the training output_dir")
+    student = load_student(model)
     report = evaluate_model(
         model,
         cohort,
+        student=student,
         split=None if split == "all" else split,
         rationales=rationales,
         batch_size=batch_size,
@@ -123,14 +161,101 @@ def evaluate(
         bertscore_model=bertscore_model,
         use_sentence_model=embedding_match,
         generation=generation_kwargs(no_repeat_ngram, repetition_penalty),
+        baseline=None if no_baseline else (given if given is not None else "compute"),
     )
-    files = write_report(report, out)
+    if report.baseline is not None and given is not None:
+        report.baseline.source = str(baseline)
+    found = run_dir if run_dir is not None else find_run_dir(model)
+    vocab_size = len(student.tokenizer)
+    if found is None:
+        report.notes.append(
+            f"no loss curves: no phaseN/metrics.jsonl beside {model}; pass --run OUTPUT_DIR"
+        )
+    else:
+        metrics = read_phase_metrics(found)
+        if not metrics:
+            report.notes.append(f"no loss curves: {found} holds no phaseN/metrics.jsonl")
+        report.notes.extend(phase_learning_notes(metrics, vocab_size))
+    files = write_report(report, out, run_dir=found, vocab_size=vocab_size)
+    _echo_eval(report)
+    typer.echo("wrote " + ", ".join(str(f) for f in files))
+
+
+def _echo_eval(report: EvalReport) -> None:
+    """The student's scores, the best baseline's beside them, and the per-phenotype table."""
+    b = report.baseline
     typer.echo(
-        f"{report.n} admissions: micro-F1 {report.micro['f1']:.4f}, "
-        f"macro-F1 {report.macro['f1']:.4f}"
+        f"student        micro-F1 {report.micro['f1']:.4f}, macro-F1 {report.macro['f1']:.4f}"
+        f"  ({report.n} admissions, split {report.split})"
     )
+    if b is not None:
+        typer.echo(
+            f"best baseline  micro-F1 {b.micro['f1']:.4f}, macro-F1 {b.macro['f1']:.4f}"
+            f"  ({b.name}, {b.source})"
+        )
+        typer.echo(b.verdict)
+        base = {s.name: s.f1 for s in b.per_phenotype}
+        typer.echo(f"\n{'phenotype':<48} {'support':>7} {'student':>8} {'baseline':>8}")
+        for s in report.per_phenotype:
+            if s.support or s.predicted:
+                typer.echo(
+                    f"{s.name[:48]:<48} {s.support:>7} {s.f1:>8.3f} {base.get(s.name, 0.0):>8.3f}"
+                )
     for note in report.notes:
         typer.echo(f"note: {note}")
+
+
+@app.command("baseline")
+def baseline(
+    cohort: Annotated[Path, typer.Option("--cohort", help="Cohort folder or admissions JSONL.")],
+    split: Annotated[str, typer.Option("--split", help="Split to score.")] = "test",
+    train_split: Annotated[
+        str, typer.Option("--train-split", help="Split the classifiers are fitted on.")
+    ] = "train",
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for baseline.json and baseline.md.")
+    ] = Path("baseline"),
+    note_text: Annotated[
+        str,
+        typer.Option(
+            "--note-text",
+            help="main: the note section the student reads (Brief Hospital Course); "
+            "full: the whole note.",
+        ),
+    ] = "main",
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the classifiers.")] = 0,
+) -> None:
+    """Train plain classifiers on the train split and score them: the student's yardstick.
+
+    One-vs-rest logistic regression (C=10) over note TF-IDF, over lab summaries, and
+    over both. `ctk distill eval --baseline DIR` shows them beside the student.
+
+    Example: ctk distill baseline --cohort cohort --split test --out baseline
+    """
+    from ctk.distill.baseline import run_baselines, write_baseline_report
+
+    if note_text not in ("main", "full"):
+        raise ConfigError(f"--note-text must be main or full, not {note_text!r}")
+    report = run_baselines(
+        cohort,
+        split,
+        train_split=train_split,
+        seed=seed,
+        note_text=note_text,  # type: ignore[arg-type]
+    )
+    typer.echo(
+        f"fitted on {report.n_train} {train_split} admissions, scored on {report.n} {split}:"
+    )
+    for b in report.baselines:
+        typer.echo(
+            f"  {b.name:<11} micro-F1 {b.micro['f1']:.4f}  macro-F1 {b.macro['f1']:.4f}"
+            f"  ({b.n_features} features)"
+        )
+    if report.baselines:
+        typer.echo(f"best: {report.best().name}")
+    for note in report.notes:
+        typer.echo(f"note: {note}")
+    files = write_baseline_report(report, out)
     typer.echo("wrote " + ", ".join(str(f) for f in files))
 
 

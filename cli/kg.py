@@ -1,15 +1,16 @@
 """``ctk kg``: build, inspect, query and export the knowledge graph.
 
-The commands live in two modules that each add theirs to :data:`app`:
-``ctk.cli.kg_build`` (``build``) and ``ctk.cli.kg_inspect`` (``stats``, ``query``,
-``export``, ``import``, ``vocab``).
+The commands live in three modules; this group mounts their public functions:
+``ctk.cli.kg_build`` (``build``), ``ctk.cli.kg_inspect`` (``stats``, ``query``,
+``export``, ``import``, ``vocab``) and ``ctk.cli.kg_load`` (``load``). A module
+that fails to import is an error, never a missing command.
 """
 
 from __future__ import annotations
 
-import importlib
-
 import typer
+
+from ctk.cli import kg_build, kg_inspect, kg_load
 
 __all__ = ["app"]
 
@@ -22,18 +23,10 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-_COMMAND_MODULES = ("ctk.cli.kg_build", "ctk.cli.kg_inspect", "ctk.cli.kg_load")
-
-
-def _register() -> None:
-    for module_name in _COMMAND_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as e:
-            if e.name == module_name:
-                continue
-            raise
-        module.register(app)
-
-
-_register()
+app.command("build")(kg_build.build)
+app.command("stats")(kg_inspect.stats)
+app.command("query")(kg_inspect.query)
+app.command("export")(kg_inspect.export)
+app.command("import")(kg_inspect.import_graph)
+app.command("vocab")(kg_inspect.vocab)
+app.command("load")(kg_load.load)

@@ -1,7 +1,8 @@
 """``ctk kg build``: build (or resume) the knowledge graph from corpora.
 
-Thin over :func:`ctk.kg.build.build_graph`; registered on ``ctk kg`` by
-:func:`register` (see ``ctk.cli.kg``).
+Thin over :func:`ctk.kg.builder.build_kg`: parse the flags, make a
+:class:`~ctk.kg.builder.KGBuildConfig`, call, print. Mounted on ``ctk kg`` by
+``ctk.cli.kg``.
 """
 
 from __future__ import annotations
@@ -9,20 +10,31 @@ from __future__ import annotations
 import contextlib
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from ctk.cli.options import (
+    ApiKeyEnvOpt,
+    BaseUrlOpt,
+    LlmOpt,
+    LlmOptionOpt,
+    ModelOpt,
+    StoreOpt,
+    backend_settings,
+    base_urls,
+    cli_store_options,
+    parse_options,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from rich.console import Console
 
-    from ctk.extraction import ConceptExtractor
     from ctk.kg.build import BuildProgress, BuildSummary
-    from ctk.teacher.backend import LLMBackend
 
-__all__ = ["build", "register"]
+__all__ = ["build"]
 
 
 def build(
@@ -35,14 +47,7 @@ def build(
             "Repeat for several.",
         ),
     ],
-    store: Annotated[
-        str,
-        typer.Option(
-            "--store",
-            help="Embedded store path (e.g. kg.db) or a Neo4j URI (neo4j://host:7687, bolt://...). "
-            "Neo4j credentials: CTK_NEO4J_USER / CTK_NEO4J_PASSWORD.",
-        ),
-    ],
+    store: StoreOpt,
     workers: Annotated[
         int | None,
         typer.Option(
@@ -122,28 +127,10 @@ def build(
         Path | None,
         typer.Option("--summary-json", help="Also write the build summary as JSON to this file."),
     ] = None,
-    llm: Annotated[
-        str | None,
-        typer.Option(
-            "--llm",
-            help="With --extractor llm: the LLM backend plugin (openai, langchain, "
-            "transformers...).",
-        ),
-    ] = None,
-    model: Annotated[
-        str | None, typer.Option("--model", help="With --llm: the model name.")
-    ] = None,
-    base_url: Annotated[
-        str | None,
-        typer.Option(
-            "--base-url",
-            help="With --llm openai: the server's OpenAI-compatible URL (http://127.0.0.1:8000/v1).",
-        ),
-    ] = None,
-    llm_option: Annotated[
-        list[str] | None,
-        typer.Option("--llm-option", help="With --llm: a backend option key=value (repeatable)."),
-    ] = None,
+    llm: LlmOpt = None,
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    llm_option: LlmOptionOpt = None,
     llm_cache: Annotated[
         Path | None,
         typer.Option(
@@ -152,14 +139,7 @@ def build(
             "(default: STORE.llm-cache beside an embedded store; required for Neo4j).",
         ),
     ] = None,
-    api_key_env: Annotated[
-        str | None,
-        typer.Option(
-            "--api-key-env",
-            help="With --llm: read the API key from this environment variable "
-            "(default: CTK_OPENAI_API_KEY, then OPENAI_API_KEY).",
-        ),
-    ] = None,
+    api_key_env: ApiKeyEnvOpt = None,
     allow_remote: Annotated[
         bool,
         typer.Option(
@@ -188,79 +168,48 @@ def build(
     """
     from rich.console import Console
 
-    from ctk.cli.options import open_cli_store
-    from ctk.errors import ConfigError
-    from ctk.kg.build import build_graph
-    from ctk.kg.sources.spec import open_source
+    from ctk.kg.builder import KGBuildConfig, build_kg
 
-    console = Console(stderr=True)
-    backend: LLMBackend | None = None
-    ex: ConceptExtractor
-    for flag, on in (
-        ("--mesh-headings", mesh_headings),
-        ("--mesh-drug-classes", mesh_drug_classes),
-    ):
+    _check_mesh_flags(extractor, mesh_headings=mesh_headings, drug_classes=mesh_drug_classes)
+    on = {"mesh_headings": mesh_headings, "drug_classes": mesh_drug_classes}
+    config = KGBuildConfig(
+        sources=source,
+        store=store,
+        extractor=extractor,
+        extractor_options={name: True for name, flag in on.items() if flag},
+        llm=llm,
+        llm_options=parse_options(llm_option, "--llm-option"),
+        llm_cache=llm_cache,
+        allow_remote=allow_remote,
+        workers=workers,
+        engine=engine,
+        ray_address=ray_address,
+        chunk_docs=chunk_docs,
+        max_evidence=max_evidence,
+        min_count=min_count,
+        wiki_categories=wiki_category or None,
+        wiki_title_pattern=wiki_title,
+    )
+    if llm is not None:
+        servers = [{"base_url": url} for url in base_urls(base_url)]
+        config.backend = backend_settings(model, servers, api_key_env)
+    with _progress_bar(Console(stderr=True)) as on_progress:
+        summary = build_kg(config, store_options=cli_store_options(), progress=on_progress)
+    _print_summary(summary, store, engine)
+    if summary_json is not None:
+        summary_json.write_text(json.dumps(summary.as_dict(), indent=2) + "\n", encoding="utf-8")
+
+
+def _check_mesh_flags(extractor: str, *, mesh_headings: bool, drug_classes: bool) -> None:
+    """The MeSH flags belong to the dictionary extractor."""
+    from ctk.errors import ConfigError
+
+    for flag, on in (("--mesh-headings", mesh_headings), ("--mesh-drug-classes", drug_classes)):
         if on and extractor != "dictionary":
             raise ConfigError(
                 f"{flag} needs --extractor dictionary",
                 hint=f"drop {flag}, or use the dictionary extractor",
             )
-    if extractor == "llm" and engine != "local":
-        raise ConfigError(
-            "--extractor llm runs in one process, not on Ray",
-            hint="leave out --engine ray (the LLM server does the heavy work)",
-        )
-    if extractor == "llm":
-        ex, backend = _llm_extractor(
-            llm,
-            model,
-            base_url,
-            llm_option or [],
-            llm_cache,
-            api_key_env,
-            store,
-            source,
-            allow_remote,
-        )
-        if workers not in (None, 1):
-            console.print("[yellow]--extractor llm runs in one process (--workers 1)[/yellow]")
-        workers = 1
-    else:
-        if llm is not None:
-            raise ConfigError("--llm needs --extractor llm", hint="add --extractor llm")
-        options = {
-            name: True
-            for name, on in (("mesh_headings", mesh_headings), ("drug_classes", mesh_drug_classes))
-            if on
-        }
-        ex = _plain_extractor(extractor, options or None)
-    sources = [
-        open_source(s, wiki_categories=wiki_category or None, wiki_title_pattern=wiki_title)
-        for s in source
-    ]
-    with (
-        open_cli_store(store, max_evidence_per_edge=max_evidence) as graph,
-        _progress_bar(console) as on_progress,
-    ):
-        try:
-            summary = build_graph(
-                sources,
-                graph,
-                extractor=ex,
-                workers=workers,
-                chunk_docs=chunk_docs,
-                min_count=min_count,
-                max_evidence=max_evidence,
-                progress=on_progress,
-                engine=engine,
-                ray_address=ray_address,
-            )
-        finally:
-            if backend is not None:
-                backend.close()
-    _print_summary(summary, store, engine)
-    if summary_json is not None:
-        summary_json.write_text(json.dumps(summary.as_dict(), indent=2) + "\n", encoding="utf-8")
 
 
 @contextlib.contextmanager
@@ -326,69 +275,3 @@ def _print_summary(summary: BuildSummary, store: str, engine: str) -> None:
         out.print(f"[yellow]{line}[/]", highlight=False)
     for t in summary.truncated_files:
         out.print(f"[red]truncated:[/] {t}", highlight=False)
-
-
-def _plain_extractor(name: str, options: dict[str, Any] | None = None) -> ConceptExtractor:
-    """An extractor plugin built with its default options (or these)."""
-    from ctk.errors import ConfigError
-    from ctk.registry import EXTRACTORS
-
-    needs = EXTRACTORS.describe(name).required_arguments
-    if needs:
-        raise ConfigError(
-            f"the {name!r} extractor cannot be created from the command line: it needs the "
-            f"argument(s) {', '.join(needs)}",
-            hint="use the Python API (ctk.kg.build.build_graph(..., extractor=...)) for "
-            "extractors that need arguments",
-        )
-    # a failing constructor: named in one line, exit 2
-    return EXTRACTORS.create(name, options) if options else EXTRACTORS.create(name)
-
-
-def _llm_extractor(
-    llm: str | None,
-    model: str | None,
-    base_url: str | None,
-    llm_option: list[str],
-    llm_cache: Path | None,
-    api_key_env: str | None,
-    store: str,
-    sources: list[str],
-    allow_remote: bool,
-) -> tuple[ConceptExtractor, LLMBackend]:
-    """The LLM extractor of ``--extractor llm``, its backend checked against the data policy."""
-    from ctk.cli.rationale import _api_key, parse_options
-    from ctk.errors import ConfigError
-    from ctk.plugins.extractors.llm import build_llm_extractor
-    from ctk.teacher.backend import check_data_policy
-    from ctk.teacher.factory import BackendSettings
-
-    if llm is None:
-        raise ConfigError(
-            "--extractor llm needs a backend",
-            hint="e.g. --llm openai --base-url http://127.0.0.1:8000/v1 --model NAME",
-        )
-    cache = llm_cache
-    if cache is None:
-        if "://" in store:
-            raise ConfigError(
-                "--extractor llm with a Neo4j store needs --llm-cache FOLDER",
-                hint="the answers cache lives in a folder on this machine",
-            )
-        cache = Path(store + ".llm-cache")
-    settings = BackendSettings(model=model, base_url=base_url, api_key=_api_key(api_key_env))
-    ex, backend = build_llm_extractor(
-        llm, parse_options(llm_option, "--llm-option"), settings, cache_dir=cache
-    )
-    try:
-        if any(s.split(":", 1)[0] == "text" for s in sources):
-            check_data_policy(backend, allow_remote=allow_remote)
-    except BaseException:
-        backend.close()
-        raise
-    return ex, backend
-
-
-def register(app: typer.Typer) -> None:
-    """Add the ``build`` command to the ``ctk kg`` group."""
-    app.command("build")(build)

@@ -1,6 +1,8 @@
 """Entry point of the ``ctk`` command.
 
-Each command group lives in its own module and is added here. Library errors
+Each command group lives in its own module (a ``typer.Typer`` called ``app``) and is
+mounted here, like each single command (a function), by a plain import: a command
+module that fails to import is an error, never a silently missing command. Library errors
 (:class:`ctk.errors.CtkError`) are printed as a message plus a hint and exit with
 status 2; with ``ctk -v`` their traceback (and the error underneath) is logged at
 DEBUG first. Anything else is a bug and keeps its traceback.
@@ -8,7 +10,6 @@ DEBUG first. Anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import sys
 from typing import Annotated
@@ -17,6 +18,7 @@ import typer
 from rich.console import Console
 
 from ctk import __version__
+from ctk.cli import data, diagnose, distill, kg, plugins, rationale, teacher, view
 from ctk.cli.help_format import hide_flag_placeholders
 from ctk.errors import CtkError
 
@@ -35,18 +37,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-
-#: (group name, module defining ``app``) for each command group that exists.
-_GROUPS: tuple[tuple[str, str], ...] = (
-    ("data", "ctk.cli.data"),
-    ("kg", "ctk.cli.kg"),
-    ("plugins", "ctk.cli.plugins"),
-    ("rationale", "ctk.cli.rationale"),
-    ("distill", "ctk.cli.distill"),
-    ("teacher", "ctk.cli.teacher"),
-)
-#: Single commands (name, module, function).
-_COMMANDS: tuple[tuple[str, str, str], ...] = (("diagnose", "ctk.cli.diagnose", "diagnose"),)
 
 
 def _version(value: bool) -> None:
@@ -71,26 +61,14 @@ def _root(
     )
 
 
-def _load_groups() -> None:
-    for name, module_name in _GROUPS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as e:
-            if e.name == module_name:  # that group is not part of this build
-                continue
-            raise
-        app.add_typer(module.app, name=name)
-    for name, module_name, func in _COMMANDS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as e:
-            if e.name == module_name:
-                continue
-            raise
-        app.command(name)(getattr(module, func))
-
-
-_load_groups()
+app.add_typer(data.app, name="data")
+app.add_typer(kg.app, name="kg")
+app.add_typer(plugins.app, name="plugins")
+app.add_typer(rationale.app, name="rationale")
+app.add_typer(distill.app, name="distill")
+app.add_typer(teacher.app, name="teacher")
+app.command("diagnose")(diagnose.diagnose)
+app.command("view")(view.view)
 
 
 def main(argv: list[str] | None = None) -> None:

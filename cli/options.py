@@ -1,34 +1,51 @@
 """Options and settings the commands share, declared once.
 
-Every command that opens a knowledge graph takes the same ``--neo4j-*`` options;
-their defaults come from :class:`ctk.settings.CtkSettings` (``CTK_*`` environment
-variables), read here and nowhere below the CLI.
+Every command that opens a knowledge graph takes the same ``--store`` and
+``--neo4j-*`` options, and every command that talks to an LLM the same ``--llm``,
+``--model``, ``--base-url``, ``--api-key-env`` and ``--llm-option``; their defaults
+come from :class:`ctk.settings.CtkSettings` (``CTK_*`` environment variables),
+read here and nowhere below the CLI (:func:`api_key`, :func:`open_cli_store`).
 """
 
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Annotated
+import json
+import os
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ctk.cli.plugins import installed_names
 from ctk.settings import CtkSettings
 
 if TYPE_CHECKING:
+    from ctk.kg.stores import StoreOptions
     from ctk.kg.stores.base import GraphStore
+    from ctk.teacher.factory import BackendSettings
 
 __all__ = [
+    "ApiKeyEnvOpt",
+    "BaseUrlOpt",
     "DatabaseOpt",
     "GraphOpt",
     "LegacyGraphOpt",
+    "LlmOpt",
+    "LlmOptionOpt",
+    "ModelOpt",
     "NoRepeatNgram",
     "PasswordOpt",
     "RepetitionPenalty",
     "StoreOpt",
     "UserOpt",
+    "api_key",
+    "backend_settings",
+    "base_urls",
+    "cli_store_options",
     "generation_kwargs",
     "graph_option",
     "open_cli_store",
+    "parse_options",
     "settings",
 ]
 
@@ -108,6 +125,27 @@ DatabaseOpt = Annotated[
 ]
 
 
+def cli_store_options(
+    *,
+    user: str | None = None,
+    password: str | None = None,
+    database: str | None = None,
+    read_only: bool = False,
+) -> StoreOptions:
+    """How to open a store: the Neo4j login from the flags, else ``CTK_NEO4J_*``."""
+    from pydantic import SecretStr
+
+    from ctk.kg.stores import StoreOptions
+
+    env = settings()
+    return StoreOptions(
+        read_only=read_only,
+        user=user or env.neo4j_user,
+        password=SecretStr(password) if password else env.neo4j_password,
+        database=database or env.neo4j_database,
+    )
+
+
 def open_cli_store(
     store: str,
     *,
@@ -122,20 +160,126 @@ def open_cli_store(
     Raises:
         StoreUnavailableError: It cannot be opened or reached.
     """
-    from pydantic import SecretStr
+    from ctk.kg.stores import open_store
 
-    from ctk.kg.stores import StoreOptions, open_store
-
-    env = settings()
-    options = StoreOptions(
-        read_only=read_only,
-        user=user or env.neo4j_user,
-        password=SecretStr(password) if password else env.neo4j_password,
-        database=database or env.neo4j_database,
+    options = cli_store_options(
+        user=user, password=password, database=database, read_only=read_only
     )
     if max_evidence_per_edge is not None:
         options.max_evidence_per_edge = max_evidence_per_edge
     return open_store(store, options)
+
+
+#: ``--llm``: ``ctk rationale generate`` (default ``template``) and ``ctk kg build``
+#: (with ``--extractor llm``; no default).
+LlmOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--llm",
+        help=f"LLM backend plugin (installed: {installed_names('ctk.llm_backends')}); "
+        "`ctk plugins show NAME` lists its options.",
+    ),
+]
+#: ``--model``: the model an LLM backend asks for.
+ModelOpt = Annotated[
+    str | None,
+    typer.Option("--model", help="Model name (openai/langchain) or local path (transformers)."),
+]
+#: ``--base-url``: the server(s) of an OpenAI-compatible backend.
+BaseUrlOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--base-url",
+        help="OpenAI-compatible API root, e.g. http://127.0.0.1:8000/v1 "
+        "(default: env CTK_OPENAI_BASE_URL, several separated by spaces). Repeat for several "
+        "servers of one model (vLLM replicas): requests go to the one with the most free "
+        "capacity, and a failing server is taken out and retried later.",
+    ),
+]
+#: ``--api-key-env``: where the API key is read from (see :func:`api_key`).
+ApiKeyEnvOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--api-key-env",
+        help="Read the API key from this environment variable "
+        "(default: CTK_OPENAI_API_KEY, then OPENAI_API_KEY).",
+    ),
+]
+#: ``--llm-option``: a backend's own options (see :func:`parse_options`).
+LlmOptionOpt = Annotated[
+    list[str] | None,
+    typer.Option("--llm-option", help="Backend option key=value (repeatable)."),
+]
+
+
+def api_key(env_name: str | None) -> str | None:
+    """The API key: from ``env_name`` when given, else ``CTK_OPENAI_API_KEY`` / ``OPENAI_API_KEY``.
+
+    Raises:
+        ConfigError: ``env_name`` is given but not set.
+    """
+    from ctk.errors import ConfigError
+
+    if env_name:
+        value = os.environ.get(env_name)
+        if not value:
+            raise ConfigError(
+                f"environment variable {env_name} is not set or empty",
+                hint=f"export {env_name}=... or drop --api-key-env",
+            )
+        return value
+    key = settings().openai_api_key
+    return key.get_secret_value() if key is not None else None
+
+
+def base_urls(flags: list[str] | None) -> list[str]:
+    """The servers of ``--base-url``, else of ``CTK_OPENAI_BASE_URL`` (space-separated)."""
+    return list(flags or (settings().openai_base_url or "").split())
+
+
+def backend_settings(
+    model: str | None,
+    servers: list[dict[str, Any]],
+    api_key_env: str | None,
+    **more: Any,
+) -> BackendSettings:
+    """The shared LLM backend settings of the flags: one server or several, the API key.
+
+    Args:
+        model: ``--model``.
+        servers: ``[{"base_url": ...}, ...]`` (one: ``base_url``; several: ``endpoints``).
+        api_key_env: ``--api-key-env`` (see :func:`api_key`).
+        **more: Other :class:`~ctk.teacher.factory.BackendSettings` fields.
+    """
+    from ctk.teacher.factory import BackendSettings
+
+    return BackendSettings(
+        model=model,
+        base_url=servers[0]["base_url"] if len(servers) == 1 else None,
+        endpoints=servers if len(servers) > 1 else None,
+        api_key=api_key(api_key_env),
+        **more,
+    )
+
+
+def parse_options(pairs: list[str] | None, what: str) -> dict[str, Any]:
+    """Turn ``key=value`` strings into a dict; values are JSON when they parse as JSON.
+
+    Raises:
+        ConfigError: A pair has no ``=``.
+    """
+    from ctk.errors import ConfigError
+
+    out: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{what} {pair!r} is not key=value", hint=f"e.g. {what} k1=1.2")
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out
 
 
 #: ``--no-repeat-ngram``: ``ctk distill eval`` and ``ctk diagnose``.

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -12,11 +10,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ctk.cli.options import (
+    ApiKeyEnvOpt,
+    BaseUrlOpt,
     GraphOpt,
     LegacyGraphOpt,
+    LlmOpt,
+    LlmOptionOpt,
+    ModelOpt,
+    backend_settings,
+    base_urls,
     graph_option,
     open_cli_store,
-    settings,
+    parse_options,
 )
 from ctk.cli.plugins import installed_names
 
@@ -25,9 +30,9 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
-    from ctk.teacher import GenerationProgress, GenerationSummary
+    from ctk.teacher import GenerationProgress, GenerationSummary, Teacher
 
-__all__ = ["app", "parse_options"]
+__all__ = ["app"]
 
 app = typer.Typer(
     help=(
@@ -38,41 +43,6 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
 )
-
-
-def parse_options(pairs: list[str] | None, what: str) -> dict[str, Any]:
-    """Turn ``key=value`` strings into a dict; values are JSON when they parse as JSON.
-
-    Raises:
-        ConfigError: A pair has no ``=``.
-    """
-    from ctk.errors import ConfigError
-
-    out: dict[str, Any] = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"{what} {pair!r} is not key=value", hint=f"e.g. {what} k1=1.2")
-        try:
-            out[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key.strip()] = value
-    return out
-
-
-def _api_key(env_name: str | None) -> str | None:
-    from ctk.errors import ConfigError
-
-    if env_name:
-        value = os.environ.get(env_name)
-        if not value:
-            raise ConfigError(
-                f"environment variable {env_name} is not set or empty",
-                hint=f"export {env_name}=... or drop --api-key-env",
-            )
-        return value
-    key = settings().openai_api_key
-    return key.get_secret_value() if key is not None else None
 
 
 def _endpoint_specs(base_urls: list[str] | None, endpoints: Path | None) -> list[dict[str, Any]]:
@@ -115,25 +85,9 @@ def generate(
         typer.Option(help="Folder for retrieval indexes (default: KG.index beside the store)."),
     ] = None,
     k: Annotated[int, typer.Option(min=1, help="Evidence records per admission.")] = 8,
-    llm: Annotated[
-        str,
-        typer.Option(
-            help=f"LLM backend plugin (installed: {installed_names('ctk.llm_backends')}); "
-            "`ctk plugins show NAME` lists its options."
-        ),
-    ] = "template",
-    model: Annotated[
-        str | None, typer.Option(help="Model name (openai/langchain) or local path (transformers).")
-    ] = None,
-    base_url: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="OpenAI-compatible API root, e.g. http://127.0.0.1:8000/v1 "
-            "(default: env CTK_OPENAI_BASE_URL, several separated by spaces). Repeat for several "
-            "servers of one model (vLLM replicas): requests go to the one with the most free "
-            "capacity, and a failing server is taken out and retried later."
-        ),
-    ] = None,
+    llm: LlmOpt = "template",
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
     endpoints: Annotated[
         Path | None,
         typer.Option(
@@ -141,21 +95,12 @@ def generate(
             help="File of servers of one model, 'URL [MAX_CONCURRENCY]' a line (openai backend).",
         ),
     ] = None,
-    api_key_env: Annotated[
-        str | None,
-        typer.Option(
-            help="Read the API key from this environment variable "
-            "(default: CTK_OPENAI_API_KEY, then OPENAI_API_KEY)."
-        ),
-    ] = None,
+    api_key_env: ApiKeyEnvOpt = None,
     structured_output: Annotated[
         str | None, typer.Option(help="openai backend: auto, json_schema, json_object or none.")
     ] = None,
     timeout: Annotated[float | None, typer.Option(help="Per-request timeout in seconds.")] = None,
-    llm_option: Annotated[
-        list[str] | None,
-        typer.Option("--llm-option", help="Backend option key=value (repeatable)."),
-    ] = None,
+    llm_option: LlmOptionOpt = None,
     concurrency: Annotated[
         int | None,
         typer.Option(
@@ -230,27 +175,22 @@ def generate(
 
     from ctk.cohort import select_admissions
     from ctk.teacher import (
-        BackendSettings,
         GenerationConfig,
         TeacherConfig,
         build_teacher,
     )
 
     kg = graph_option(store, legacy_kg)
-    servers = _endpoint_specs(base_url or (settings().openai_base_url or "").split(), endpoints)
+    _validate_before_generating(cohort, split=split, limit=limit)
+    servers = _endpoint_specs(base_urls(base_url), endpoints)
     config = TeacherConfig(
         retriever=retriever,
         retriever_options=parse_options(retriever_option, "--retriever-option"),
         index_dir=index or _default_index(kg, out),
-        llm=llm,
+        llm=llm or "template",
         llm_options=parse_options(llm_option, "--llm-option"),
-        backend=BackendSettings(
-            model=model,
-            base_url=servers[0]["base_url"] if len(servers) == 1 else None,
-            endpoints=servers if len(servers) > 1 else None,
-            api_key=_api_key(api_key_env),
-            structured_output=structured_output,
-            timeout_s=timeout,
+        backend=backend_settings(
+            model, servers, api_key_env, structured_output=structured_output, timeout_s=timeout
         ),
         generation=GenerationConfig(
             k=k,
@@ -269,20 +209,9 @@ def generate(
     )
     err = Console(stderr=True)
     with contextlib.ExitStack() as stack:
-        reader = None
-        if kg is not None:
-            reader = stack.enter_context(open_cli_store(kg, read_only=True))
+        reader = stack.enter_context(open_cli_store(kg, read_only=True)) if kg else None
         teacher = stack.enter_context(build_teacher(config, store=reader))
-        pool = getattr(teacher.backend, "pool", None)
-        if concurrency is None and pool is not None:  # keep every server busy
-            teacher.config.generation.concurrency = pool.capacity
-        if teacher.backend.is_remote:
-            err.print(
-                "[bold yellow]data-use warning:[/] cohort text will be sent to "
-                f"{teacher.backend.base_url}. MIMIC's data use agreement forbids sharing notes "
-                "with third parties; make sure this service is covered by your agreement.",
-                highlight=False,
-            )
+        _fit_to_servers(teacher, err, concurrency_given=concurrency is not None)
         admissions, total = select_admissions(cohort, split=split, limit=limit)
         with _progress_bar(err, total) as on_progress:
             summary = teacher.generate(admissions, out=out, total=total, on_progress=on_progress)
@@ -290,6 +219,33 @@ def generate(
     failed = _print_summary(summary, out, err)
     if failed and not allow_partial:
         raise typer.Exit(1)
+
+
+def _fit_to_servers(teacher: Teacher, err: Console, *, concurrency_given: bool) -> None:
+    """Keep every server of a pool busy (unless --concurrency); warn before text leaves."""
+    pool = getattr(teacher.backend, "pool", None)
+    if not concurrency_given and pool is not None:
+        teacher.config.generation.concurrency = pool.capacity
+    if teacher.backend.is_remote:
+        err.print(
+            "[bold yellow]data-use warning:[/] cohort text will be sent to "
+            f"{teacher.backend.base_url}. MIMIC's data use agreement forbids sharing notes "
+            "with third parties; make sure this service is covered by your agreement.",
+            highlight=False,
+        )
+
+
+def _validate_before_generating(cohort: Path, *, split: str | None, limit: int | None) -> None:
+    """Read every admission the run will use: a corrupt line stops it before any record."""
+    from ctk.cohort import validate_cohort
+    from ctk.errors import DataError
+
+    report = validate_cohort(cohort, split=split, limit=limit)
+    if report.empty:
+        raise DataError(
+            f"{cohort}: {report.problems[-1]}",
+            hint="check the path and --split; `ctk data validate COHORT` shows what it holds",
+        )
 
 
 @contextlib.contextmanager

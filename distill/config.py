@@ -122,6 +122,11 @@ class StudentConfig(_Cfg):
         n_prototypes: Number of prototypes the V_k embeddings are compressed to.
         ka_heads: Heads of the knowledge-augmented attention.
         ka_d_head: Size of one KA head (0: ``lab_d_model // ka_heads``).
+        ka_variant: What reaches the LM for each lab token: ``paper`` (only the KA
+            attention's mix of V_k prototypes, the paper's reading), ``residual`` (the
+            lab token projected to the LM width plus its KA context) or ``gated`` (a
+            learned per-channel gate between the two); see docs/distill.md, "KA
+            variants". A saved student without this field loads as ``paper``.
         max_vocab: Most V_k names used (the file is ordered best first).
         vocab_init: ``names``: V_k rows are the LM's embeddings of the concept names (the
             paper); ``random``: Gaussian vectors with the same per-row norms (the control
@@ -157,6 +162,7 @@ class StudentConfig(_Cfg):
     n_prototypes: int = Field(default=100, ge=1)
     ka_heads: int = Field(default=8, ge=1)
     ka_d_head: int = Field(default=0, ge=0)
+    ka_variant: Literal["paper", "residual", "gated"] = "paper"
     max_vocab: int = Field(default=1000, ge=1)
     vocab_init: Literal["names", "random"] = "names"
     use_labs: bool = True
@@ -236,8 +242,8 @@ class LoraSettings(_Cfg):
         alpha: Scaling numerator.
         dropout: Dropout on the adapter input.
         target_modules: Module names to adapt; None: the default of the LM's architecture
-            (:data:`ctk.distill.lora.DEFAULT_TARGET_MODULES`: T5 ``q``, ``v``; Llama, Qwen2,
-            SmolLM, Mistral ``q_proj``, ``v_proj``; GPT-2 ``c_attn``).
+            (:func:`ctk.distill.lora.default_target_modules`, from peft's table: T5 ``q``,
+            ``v``; Llama, Qwen2, SmolLM, Mistral ``q_proj``, ``v_proj``; GPT-2 ``c_attn``).
     """
 
     enabled: bool = False

@@ -48,7 +48,7 @@ class DiagnosisResult(BaseModel):
         knowledge_used: V_k concepts behind the prototypes the KA attention attended to most.
         graph_facts: Graph facts about the diagnoses, filled in by the diagnose layer
             when a knowledge graph is given (:func:`ctk.kg.facts.graph_facts_for`;
-            ``ctk diagnose --kg``): distill itself never reads the graph.
+            ``ctk diagnose --store``): distill itself never reads the graph.
     """
 
     admission_id: str

@@ -30,34 +30,22 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ctk.errors import ConfigError
 from ctk.extraction import ConceptExtractor
-from ctk.kg.extraction.cooccurrence import DUPLICATE_NOTE, CooccurrenceCounter
+from ctk.kg.chunk import ChunkResult
+from ctk.kg.engines import make_engine
+from ctk.kg.engines.work import BuildEngine, InOrder, plan_units
+from ctk.kg.extraction.cooccurrence import DUPLICATE_NOTE
 from ctk.kg.sources.base import SourceFormat
 from ctk.kg.sources.spec import Source, open_source
-from ctk.kg.sources.xml_records import RawRecord
-from ctk.kg.stores.base import GraphDelta, GraphStore
+from ctk.kg.stores.base import GraphStore
+from ctk.registry import EXTRACTORS
 from ctk.report import ProblemReport
 
-if TYPE_CHECKING:
-    from ctk.kg.engines.work import BuildEngine
-
-__all__ = ["BuildProgress", "BuildSummary", "ChunkResult", "build_graph", "process_chunk"]
+__all__ = ["BuildProgress", "BuildSummary", "build_graph"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class ChunkResult:
-    """What processing one chunk gives back to the main process."""
-
-    chunk_id: str
-    delta: GraphDelta
-    report: ProblemReport
-    skipped: Counter[str]
-    deleted: int
 
 
 @dataclass(frozen=True)
@@ -145,43 +133,6 @@ class BuildSummary:
         }
 
 
-# --------------------------------------------------------------------------- work
-
-
-def process_chunk(
-    chunk_id: str,
-    fmt: SourceFormat,
-    records: Sequence[RawRecord],
-    extractor: ConceptExtractor | None = None,
-    max_evidence: int = 5,
-) -> ChunkResult:
-    """Parse one chunk's records, extract concepts and count co-occurrences.
-
-    Args:
-        chunk_id: The chunk's id.
-        fmt: The source format that parses the records.
-        records: The raw records.
-        extractor: The extractor (required; the default is kept for old callers).
-        max_evidence: Evidence sentences kept per edge.
-
-    Returns:
-        The chunk's delta, problems and skip counts.
-    """
-    if extractor is None:
-        raise ValueError("process_chunk needs an extractor")
-    ex = extractor
-    report = ProblemReport()
-    skipped: Counter[str] = Counter()
-    counter = CooccurrenceCounter(ex, max_evidence=max_evidence)
-    # parse every record first, then count: the XML parser's and the extractor's
-    # working sets stay in the CPU caches in turn (about 10% faster than alternating)
-    parsed = [fmt.parse(record, report, skipped) for record in records]
-    for items in parsed:
-        counter.add(items)
-    skipped.update({f"{fmt.name}: {note}": n for note, n in counter.notes.items()})
-    return ChunkResult(chunk_id, counter.delta(), report, skipped, len(counter.deleted))
-
-
 # --------------------------------------------------------------------------- build
 
 
@@ -214,8 +165,6 @@ def _fingerprint(
 
 
 def _default_extractor() -> ConceptExtractor:
-    from ctk.registry import EXTRACTORS
-
     return EXTRACTORS.get("dictionary")()
 
 
@@ -268,9 +217,6 @@ def build_graph(
         >>> with open_store("kg.db") as store:  # doctest: +SKIP
         ...     summary = build_graph(["pubmed:samples/corpora/pubmed_efetch_sample.xml"], store)
     """
-    from ctk.kg.engines import make_engine
-    from ctk.kg.engines.work import InOrder, plan_units
-
     if chunk_docs < 1:
         raise ConfigError(f"chunk_docs must be at least 1, got {chunk_docs}")
     if min_count < 1:
@@ -327,8 +273,7 @@ def build_graph(
         if isinstance(item, int):
             summary.chunks_skipped += item
         else:
-            store.apply_chunk(item.chunk_id, item.delta)
-            duplicates = store.last_duplicates  # articles counted in an earlier chunk
+            duplicates = store.apply_chunk(item.chunk_id, item.delta).duplicates
             summary.chunks_applied += 1
             summary.documents += item.delta.documents - len(duplicates)
             summary.sentences += item.delta.sentences - sum(d.sentences for d in duplicates)

@@ -47,19 +47,30 @@ class ConceptMatcher:
             self._automaton.make_automaton()
         self.size = n
 
-    def find(self, text: str) -> list[str]:
-        """Concept ids mentioned in ``text``, in order of first mention, no duplicates."""
+    def spans(self, text: str) -> list[tuple[int, int, list[str]]]:
+        """Every whole-word mention in ``text``: ``(start, end, concept ids)``, by end.
+
+        Mentions may overlap ("heart failure" and "failure"); ``text[start:end]`` is
+        the mention as written.
+        """
         if not self.size or not text:
             return []
         low = text.lower()
-        found: list[str] = []
-        seen: set[str] = set()
+        found: list[tuple[int, int, list[str]]] = []
         for end, (length, ids) in self._automaton.iter(low):
             start = end - length + 1
             if start > 0 and _WORD.match(low[start - 1]):
                 continue
             if end + 1 < len(low) and _WORD.match(low[end + 1]):
                 continue
+            found.append((start, end + 1, ids))
+        return found
+
+    def find(self, text: str) -> list[str]:
+        """Concept ids mentioned in ``text``, in order of first mention, no duplicates."""
+        found: list[str] = []
+        seen: set[str] = set()
+        for _, _, ids in self.spans(text):
             for cid in ids:
                 if cid not in seen:
                     seen.add(cid)

@@ -1,7 +1,7 @@
 """The shape the three plugin kinds share: a ``name``, an ``Options`` model, ``options``.
 
 Retrievers (:class:`ctk.retrieval.Retriever`), LLM backends
-(:class:`ctk.teacher.backend.LLMBackend`) and concept extractors
+(:class:`ctk.llm.LLMBackend`) and concept extractors
 (:class:`ctk.extraction.ConceptExtractor`) all subclass :class:`Plugin`: each sets
 :attr:`Plugin.name` and, when it takes settings, :attr:`Plugin.Options`, a pydantic
 model. Options are validated once, by :meth:`Plugin.parse_options`, and an unknown

@@ -225,7 +225,8 @@ class Relation(_Record):
         source_id: Id of the subject concept.
         target_id: Id of the object concept.
         type: Relation type.
-        count: Number of sentences supporting it.
+        count: Number of documents supporting it (a document that pairs the two
+            concepts in several sentences counts once; see docs/knowledge-graph.md).
         weight: Association weight (NPMI in [-1, 1] for co-occurrence edges).
         evidence: Up to a capped number of supporting sentences.
     """

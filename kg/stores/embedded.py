@@ -45,17 +45,11 @@ from pathlib import Path
 from typing import Any
 
 from ctk.errors import FormatVersionError, StoreUnavailableError, StoreWriteError
+from ctk.graph import GraphStats, Neighbour, NeighbourQuery
+from ctk.kg.delta import ChunkApplied, CountedDocument, GraphDelta, without_duplicates
 from ctk.kg.extraction.weights import association_weight
 from ctk.kg.schema import check_relation_type, label_for_type
-from ctk.kg.stores.base import (
-    CountedDocument,
-    GraphDelta,
-    GraphStats,
-    GraphStore,
-    Neighbour,
-    evidence_key,
-    without_duplicates,
-)
+from ctk.kg.stores.base import GraphStore, StoreOptions, evidence_key
 from ctk.records import Concept, Evidence, Relation
 
 __all__ = ["DEFAULT_FILE_NAME", "FORMAT_VERSION", "EmbeddedStore"]
@@ -165,6 +159,17 @@ class EmbeddedStore(GraphStore):
         ...     store.apply_chunk("pubmed-0001", delta)
         ...     store.finalize()
     """
+
+    @classmethod
+    def from_spec(cls, spec: str, options: StoreOptions) -> EmbeddedStore:
+        """Open the store file a path (or ``file://PATH``) names."""
+        path = spec[len("file://") :] if spec.lower().startswith("file://") else spec
+        logger.info("opening embedded store %s", path)
+        return cls(
+            path,
+            read_only=options.read_only,
+            max_evidence_per_edge=options.max_evidence_per_edge,
+        )
 
     def __init__(
         self,
@@ -284,7 +289,7 @@ class EmbeddedStore(GraphStore):
         return rows, syn_rows
 
     # ------------------------------------------------------------------ writes
-    def apply_chunk(self, chunk_id: str, delta: GraphDelta) -> bool:
+    def apply_chunk(self, chunk_id: str, delta: GraphDelta) -> ChunkApplied:
         """Add one chunk's delta and mark it done in one transaction.
 
         Args:
@@ -292,7 +297,8 @@ class EmbeddedStore(GraphStore):
             delta: What the chunk adds.
 
         Returns:
-            False, changing nothing, when the chunk was applied before.
+            What was done (``applied`` False, changing nothing, when the chunk was
+            applied before; the duplicate articles taken out).
 
         Raises:
             SchemaViolationError: A relation or concept type outside the schema.
@@ -301,10 +307,8 @@ class EmbeddedStore(GraphStore):
         """
         for r in delta.relations:
             check_relation_type(r.type)
-        self.last_duplicates = ()
         applied, dropped = self._write(f"chunk {chunk_id!r}", self._apply_chunk, chunk_id, delta)
-        self.last_duplicates = tuple(dropped)
-        return bool(applied)
+        return ChunkApplied(bool(applied), tuple(dropped))
 
     def _stored_keys(self, keys: Sequence[str]) -> set[str]:
         found: set[str] = set()
@@ -588,41 +592,21 @@ class EmbeddedStore(GraphStore):
         ).fetchall()
         return self._relations(rows, True)[0] if rows else None
 
-    def _neighbours(
-        self,
-        concept_id: str,
-        *,
-        limit: int = 20,
-        relation_types: Iterable[str] | None = None,
-        min_weight: float | None = None,
-        min_count: int = 1,
-    ) -> list[Neighbour]:
-        """Edges touching a concept, either direction, best weight (then count) first.
-
-        Args:
-            concept_id: The concept.
-            limit: Most edges returned.
-            relation_types: Only these relation types (``symptom_of``...).
-            min_weight: Only edges with at least this weight.
-            min_count: Only edges seen in at least this many documents.
-
-        Raises:
-            SchemaViolationError: An unknown relation type in ``relation_types``.
-        """
+    def _stored_neighbours(self, concept_id: str, query: NeighbourQuery) -> list[Neighbour]:
         where = ""
         params: list[Any] = [concept_id, concept_id]
-        if relation_types is not None:
-            types = [check_relation_type(t) for t in relation_types]
+        if query.relation_types is not None:
+            types = [check_relation_type(t) for t in query.relation_types]
             if not types:
                 return []
             where += f" AND r.type IN ({','.join('?' * len(types))})"
             params += types
-        if min_weight is not None:
+        if query.min_weight is not None:
             where += " AND r.weight >= ?"
-            params.append(min_weight)
-        if min_count > 1:
+            params.append(query.min_weight)
+        if query.min_count > 1:
             where += " AND r.count >= ?"
-            params.append(int(min_count))
+            params.append(int(query.min_count))
         cols = ", ".join(f"r.{c.strip()}" for c in self._RELATION_COLS.split(","))
         rows = self._conn.execute(
             f"""
@@ -632,7 +616,8 @@ class EmbeddedStore(GraphStore):
                 UNION ALL
                 SELECT {cols}, 'in', r.source_id FROM relations r
                     WHERE r.target_id = ?2 AND r.source_id != r.target_id
-            ) AS r WHERE 1 {where} ORDER BY r.weight DESC, r.count DESC, r.id LIMIT {int(limit)}
+            ) AS r WHERE 1 {where}
+            ORDER BY r.weight DESC, r.count DESC, r.id LIMIT {int(query.limit)}
             """,
             params,
         ).fetchall()

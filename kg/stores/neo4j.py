@@ -45,7 +45,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ctk import errors
+from ctk.graph import GraphStats, Neighbour, NeighbourQuery
 from ctk.kg import cypher
+from ctk.kg.delta import ChunkApplied, CountedDocument, GraphDelta, without_duplicates
 from ctk.kg.extraction.weights import association_weight
 from ctk.kg.schema import (
     RELATIONSHIP_TYPES,
@@ -55,15 +57,7 @@ from ctk.kg.schema import (
     relation_type_for,
     relationship_type_for,
 )
-from ctk.kg.stores.base import (
-    CountedDocument,
-    GraphDelta,
-    GraphStats,
-    GraphStore,
-    Neighbour,
-    evidence_key,
-    without_duplicates,
-)
+from ctk.kg.stores.base import GraphStore, StoreOptions, evidence_key
 from ctk.records import RELATION_TYPES, Concept, Evidence, Relation
 
 if TYPE_CHECKING:
@@ -116,6 +110,24 @@ class Neo4jStore(GraphStore):
         >>> with Neo4jStore("bolt://localhost:7687", user="neo4j", password="...") as store:
         ...     store.apply_chunk("pubmed-0001", delta)  # doctest: +SKIP
     """
+
+    @classmethod
+    def from_spec(cls, spec: str, options: StoreOptions) -> Neo4jStore:
+        """Connect to the server a Neo4j URI names, with the login of ``options``."""
+        logger.info(
+            "opening Neo4j store %s (database %s, user %s)",
+            spec,
+            options.database or "default",
+            options.user or "none",
+        )
+        return cls(
+            spec,
+            user=options.user,
+            password=options.password.get_secret_value() if options.password else None,
+            database=options.database,
+            batch_size=options.batch_size,
+            max_evidence_per_edge=options.max_evidence_per_edge,
+        )
 
     def __init__(
         self,
@@ -363,11 +375,12 @@ class Neo4jStore(GraphStore):
         )
 
     # ------------------------------------------------------------------ writes
-    def apply_chunk(self, chunk_id: str, delta: GraphDelta) -> bool:
+    def apply_chunk(self, chunk_id: str, delta: GraphDelta) -> ChunkApplied:
         """Add one chunk's delta and its ``BuildChunk`` marker in one transaction.
 
         Returns:
-            False, changing nothing, when the chunk was applied before.
+            What was done (``applied`` False, changing nothing, when the chunk was
+            applied before; the duplicate articles taken out).
 
         Raises:
             SchemaViolationError: A relation or concept type outside the schema.
@@ -417,13 +430,11 @@ class Neo4jStore(GraphStore):
             tx.run(cypher.CHUNK_CREATE, {"id": chunk_id, "applied_at": applied_at})
             return True, dropped
 
-        self.last_duplicates = ()
         try:
             applied, dropped = self._write(f"chunk {chunk_id!r}", work)
         except _MissingEndpointError as e:
             raise self._missing_endpoint(f"chunk {chunk_id!r}", e) from None
-        self.last_duplicates = tuple(dropped)
-        return applied
+        return ChunkApplied(applied, tuple(dropped))
 
     def _chunk_rows(
         self, delta: GraphDelta
@@ -641,33 +652,18 @@ class Neo4jStore(GraphStore):
 
         return self._read("relation lookup", work) if candidates else None
 
-    def _neighbours(
-        self,
-        concept_id: str,
-        *,
-        limit: int = 20,
-        relation_types: Iterable[str] | None = None,
-        min_weight: float | None = None,
-        min_count: int = 1,
-    ) -> list[Neighbour]:
-        """Edges touching a concept, either direction, best weight (then count) first.
-
-        ``min_count``: only edges seen in at least this many documents.
-
-        Raises:
-            SchemaViolationError: An unknown relation type in ``relation_types``.
-        """
+    def _stored_neighbours(self, concept_id: str, query: NeighbourQuery) -> list[Neighbour]:
         types = (
             None
-            if relation_types is None
-            else [relationship_type_for(check_relation_type(t)) for t in relation_types]
+            if query.relation_types is None
+            else [relationship_type_for(check_relation_type(t)) for t in query.relation_types]
         )
         params = {
             "id": concept_id,
             "types": types,
-            "min_weight": min_weight,
-            "min_count": int(min_count),
-            "limit": limit,
+            "min_weight": query.min_weight,
+            "min_count": int(query.min_count),
+            "limit": query.limit,
         }
 
         def work(tx: ManagedTransaction) -> list[Neighbour]:
@@ -682,7 +678,7 @@ class Neo4jStore(GraphStore):
                 for rec in tx.run(cypher.NEIGHBOURS, params)
             ]
 
-        if limit <= 0:
+        if query.limit <= 0:
             return []
         return self._read("neighbour lookup", work)
 

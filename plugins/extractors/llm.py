@@ -8,34 +8,32 @@ dropped (the model must quote, not paraphrase), as are unknown types (mapped to
 ``other``) and answers that are not a JSON list (counted in :attr:`LLMExtractor.failures`).
 
 Any object with ``generate(prompt: str) -> str`` works (:class:`TextGenerator`);
-:func:`backend_generator` adapts a :class:`ctk.teacher.backend.LLMBackend` plugin,
+:func:`backend_generator` adapts a :class:`ctk.llm.LLMBackend` plugin,
 and :class:`CachedGenerator` keeps every answer on disk keyed by a hash of the
 model and the prompt, as rationale runs are cached: a re-run (a resumed build, a
 rebuild into a new store) asks the model nothing it has answered before.
-:func:`build_llm_extractor` puts the three together from plugin settings; it is
-what ``ctk kg build --extractor llm --llm openai --base-url ...`` calls.
+:meth:`LLMExtractor.with_backend` (the extractor kind's) puts the three together; it is what
+:func:`ctk.kg.builder.build_kg` (``ctk kg build --extractor llm --llm openai
+--base-url ...``) calls.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import re
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel
 
 from ctk.extraction import ConceptExtractor, Mention
 from ctk.kg.extraction.negation import negated_after, negation_scopes
 from ctk.kg.extraction.vocabulary import VocabularyEntry, load_vocabulary
+from ctk.llm import CachedGenerator, TextGenerator, backend_generator
 from ctk.plugin import PluginOptions
 from ctk.records import CONCEPT_TYPES, Concept
 
 if TYPE_CHECKING:
-    from ctk.teacher.backend import LLMBackend
-    from ctk.teacher.factory import BackendSettings
+    pass
 
 __all__ = [
     "PROMPT",
@@ -44,7 +42,6 @@ __all__ = [
     "LLMExtractorOptions",
     "TextGenerator",
     "backend_generator",
-    "build_llm_extractor",
 ]
 
 #: The prompt; ``{sentence}`` is replaced by the sentence.
@@ -56,123 +53,6 @@ PROMPT = (
     + "}}. Answer [] when there is none.\n\nSentence: {sentence}"
 )
 _JSON_LIST = re.compile(r"\[.*\]", re.DOTALL)
-
-
-@runtime_checkable
-class TextGenerator(Protocol):
-    """Anything that turns a prompt into text."""
-
-    def generate(self, prompt: str) -> str:
-        """The model's answer to ``prompt``."""
-        ...
-
-
-class _BackendGenerator:
-    """Adapts an :class:`~ctk.teacher.backend.LLMBackend` to :class:`TextGenerator`."""
-
-    def __init__(self, backend: LLMBackend, max_tokens: int) -> None:
-        self.backend = backend
-        self.max_tokens = max_tokens
-
-    def generate(self, prompt: str) -> str:
-        from ctk.teacher.backend import ChatMessage, LLMRequest
-
-        request = LLMRequest(
-            messages=[ChatMessage(role="user", content=prompt)],
-            temperature=0.0,
-            max_tokens=self.max_tokens,
-        )
-        return self.backend.generate(request).text
-
-
-def backend_generator(backend: LLMBackend, *, max_tokens: int = 256) -> TextGenerator:
-    """A :class:`TextGenerator` over an LLM backend plugin (greedy, one user message).
-
-    Args:
-        backend: An LLM backend (``ctk.llm_backends`` plugin) instance.
-        max_tokens: Most tokens per answer.
-    """
-    return _BackendGenerator(backend, max_tokens)
-
-
-class CachedGenerator:
-    """A :class:`TextGenerator` that keeps each answer in a folder (one small file each).
-
-    The key is the SHA-256 of ``key`` (the model's identity) and the prompt; files
-    are written to a temporary name and renamed, so a kill never leaves half an
-    answer. :attr:`hits` and :attr:`misses` count lookups.
-
-    Args:
-        generator: The model.
-        folder: The cache folder (created on first write).
-        key: What identifies the model (backend, model name, base URL).
-    """
-
-    def __init__(self, generator: TextGenerator, folder: str | Path, *, key: str = "") -> None:
-        self.generator = generator
-        self.folder = Path(folder)
-        self.key = key
-        self.hits = 0
-        self.misses = 0
-
-    def _path(self, prompt: str) -> Path:
-        digest = hashlib.sha256(f"{self.key}\x00{prompt}".encode()).hexdigest()
-        return self.folder / digest[:2] / f"{digest}.txt"
-
-    def generate(self, prompt: str) -> str:
-        """The cached answer to ``prompt``, or the model's (then cached)."""
-        path = self._path(prompt)
-        try:
-            answer = path.read_text(encoding="utf-8")
-        except (FileNotFoundError, UnicodeDecodeError):
-            pass
-        else:
-            self.hits += 1
-            return answer
-        answer = self.generator.generate(prompt)
-        self.misses += 1
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(answer, encoding="utf-8")
-        tmp.replace(path)
-        return answer
-
-
-def build_llm_extractor(
-    llm: str,
-    options: dict[str, Any],
-    settings: BackendSettings,
-    *,
-    cache_dir: str | Path | None = None,
-    max_tokens: int = 256,
-) -> tuple[LLMExtractor, LLMBackend]:
-    """An :class:`LLMExtractor` over an LLM backend plugin, its answers cached.
-
-    Args:
-        llm: The backend plugin name (``openai``, ``langchain``, ``transformers``...).
-        options: The backend's own options.
-        settings: Shared backend settings (model, base URL, API key...).
-        cache_dir: Where answers are cached (None: no cache).
-        max_tokens: Most tokens per answer.
-
-    Returns:
-        The extractor and the backend (the caller closes it).
-
-    Raises:
-        PluginNotFoundError: No backend of that name.
-        ConfigError: A backend option is unknown or has a bad value.
-    """
-    from ctk.teacher.factory import build_backend
-
-    backend = build_backend(llm, options, settings)
-    generator: TextGenerator = backend_generator(backend, max_tokens=max_tokens)
-    if cache_dir is not None:
-        identity = json.dumps(
-            [llm, settings.model, settings.base_url, sorted(options.items()), max_tokens],
-            default=str,
-        )
-        generator = CachedGenerator(generator, cache_dir, key=identity)
-    return LLMExtractor(generator=generator), backend
 
 
 def _slug(text: str) -> str:
@@ -209,6 +89,7 @@ class LLMExtractor(ConceptExtractor):
     name: ClassVar[str] = "llm"
     Options: ClassVar[type[BaseModel]] = LLMExtractorOptions
     options: LLMExtractorOptions
+    uses_llm: ClassVar[bool] = True
 
     def __init__(
         self,

@@ -67,7 +67,7 @@ def test_reference_covers_what_a_plugin_author_needs() -> None:
     text = (ROOT / "docs" / "plugin-api.md").read_text(encoding="utf-8")
     for needed in (
         "ctk.retrieval.Retriever",
-        "ctk.teacher.backend.LLMBackend",
+        "ctk.llm.LLMBackend",
         "ctk.extraction.ConceptExtractor",
         "find_concepts",
         "neighbours",

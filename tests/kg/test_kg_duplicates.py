@@ -29,7 +29,7 @@ from ctk.kg.extraction import CooccurrenceCounter
 from ctk.kg.extraction.cooccurrence import DUPLICATE_NOTE
 from ctk.kg.sources.document import Document
 from ctk.kg.stores import GraphStore, open_store
-from ctk.kg.stores.base import CountedDocument, GraphDelta, without_duplicates
+from ctk.kg.stores.base import ChunkApplied, CountedDocument, GraphDelta, without_duplicates
 from ctk.plugins.extractors import DictionaryExtractor
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "kg"
@@ -264,7 +264,7 @@ def test_a_later_build_of_another_file_counts_stored_articles_once(
 
 def test_a_bad_counted_list_writes_nothing(store: GraphStore, ex: DictionaryExtractor) -> None:
     delta = _delta(ex, [DOCS[0]])
-    assert store.apply_chunk("c1", delta) is True
+    assert store.apply_chunk("c1", delta).applied is True
     bad = delta.counted[0].model_copy(update={"relations": [99]})
     with pytest.raises(StoreWriteError, match="not in the delta"):
         store.apply_chunk("c2", delta.model_copy(update={"counted": [bad]}))
@@ -277,8 +277,9 @@ def test_the_embedded_store_keeps_one_key_per_counted_article(
 ) -> None:
     path = tmp_path / "kg.db"
     with open_store(str(path)) as store:
-        _build(store, ex)
-        assert store.last_duplicates == ()  # the last chunk (91000013) is new
+        summary = _build(store, ex)
+        # the copies were taken out: documents counts each article once
+        assert summary.documents == store.stats().documents
     with sqlite3.connect(path) as conn:
         rows = conn.execute(
             "SELECT document_id FROM counted_documents ORDER BY document_id"
@@ -291,14 +292,15 @@ def test_the_embedded_store_keeps_one_key_per_counted_article(
         assert conn.execute("SELECT count(*) FROM counted_documents").fetchone()[0] == 0
 
 
-def test_last_duplicates_names_the_copies(store: GraphStore, ex: DictionaryExtractor) -> None:
+def test_apply_chunk_names_the_copies(store: GraphStore, ex: DictionaryExtractor) -> None:
     first = _delta(ex, [DOCS[0]])
     copy = _delta(ex, [_doc("9", DOCS[0].title.upper(), "  " + AKI_TEXT)])
-    assert store.apply_chunk("a", first) and store.last_duplicates == ()
-    assert store.apply_chunk("b", copy) is True
-    assert [(d.source, d.doc_id) for d in store.last_duplicates] == [("pubmed", "9")]
-    assert isinstance(store.last_duplicates[0], CountedDocument)
-    assert store.apply_chunk("b", copy) is False and store.last_duplicates == ()
+    assert store.apply_chunk("a", first) == ChunkApplied(applied=True, duplicates=())
+    done = store.apply_chunk("b", copy)
+    assert done.applied is True
+    assert [(d.source, d.doc_id) for d in done.duplicates] == [("pubmed", "9")]
+    assert isinstance(done.duplicates[0], CountedDocument)
+    assert store.apply_chunk("b", copy) == ChunkApplied(applied=False, duplicates=())
     assert store.stats().documents == 1
 
 

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from ctk.ehr.benchmark import load_benchmark
 from ctk.ehr.icd10 import icd10_to_phenotypes
-from ctk.ehr.importer import FORMATS, import_cohort
+from ctk.ehr.importer import import_cohort
 from ctk.ehr.mimic3 import load_mimic3
 from ctk.ehr.mimic4 import load_mimic4
 from ctk.ehr.notes import make_note, split_sections
+from ctk.ehr.sources import EHR_SOURCES, EHRSource
 from ctk.ehr.stats import CohortStats, cohort_stats
 
 __all__ = [
-    "FORMATS",
+    "EHR_SOURCES",
     "CohortStats",
+    "EHRSource",
     "cohort_stats",
     "icd10_to_phenotypes",
     "import_cohort",

@@ -1,4 +1,9 @@
-"""Import an EHR source into a cohort folder (what ``ctk data import`` runs)."""
+"""Import an EHR source into a cohort folder (what ``ctk data import`` runs).
+
+The format name picks an :class:`~ctk.ehr.sources.EHRSource` from the registry
+:data:`~ctk.ehr.sources.EHR_SOURCES`, so a new format is one class and one
+registration (see :mod:`ctk.ehr.sources`), not an edit here.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +12,30 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from ctk.cohort import ADMISSIONS_FILE, CohortManifest, CohortWriter
-from ctk.ehr.resample import DEFAULT_MAX_HOURS
-from ctk.errors import ConfigError, DataError
+from ctk.ehr.sources import EHR_SOURCES, EHRSource, SourceOptions
+from ctk.errors import ConfigError, DataError, PluginNotFoundError
 from ctk.records import Admission
 from ctk.report import ProblemReport
 
-__all__ = ["FORMATS", "SourceOptions", "import_cohort", "iter_source"]
+__all__ = ["EHR_SOURCES", "EHRSource", "SourceOptions", "import_cohort", "iter_source", "source"]
 
 logger = logging.getLogger(__name__)
 
-#: Source formats ``import_cohort`` reads.
-FORMATS: tuple[str, ...] = ("mimic3-benchmark", "mimic3", "mimic4")
+
+def source(source_format: str) -> EHRSource:
+    """The source of a format name (:data:`~ctk.ehr.sources.EHR_SOURCES`).
+
+    Raises:
+        ConfigError: No source of that name; the hint lists the installed ones.
+    """
+    try:
+        return EHR_SOURCES.create(source_format)
+    except PluginNotFoundError:
+        raise ConfigError(
+            f"unknown source format {source_format!r}",
+            hint=f"use one of: {', '.join(EHR_SOURCES.names())}",
+        ) from None
 
 
 def iter_source(
@@ -29,103 +44,24 @@ def iter_source(
     *,
     report: ProblemReport,
     details: dict[str, Any],
-    max_hours: int = DEFAULT_MAX_HOURS,
-    chunksize: int = 200_000,
-    notes: str | Path | None = None,
-    stays_root: str | Path | None = None,
-    note_root: str | Path | None = None,
-    testset: str | Path | None = None,
-    cohort: str | None = None,
-    on_table: Callable[[Path], None] | None = None,
+    options: SourceOptions | None = None,
 ) -> Iterator[Admission]:
     """Yield the admissions of a source with the loader its format names.
 
     Raises:
         ConfigError: Unknown format, or an option the format does not take.
+        DataError: ``path`` does not exist.
     """
-    if source_format not in FORMATS:
-        raise ConfigError(
-            f"unknown source format {source_format!r}",
-            hint=f"use one of: {', '.join(FORMATS)}",
-        )
-    if max_hours < 1:
-        raise ConfigError(f"max_hours must be at least 1, got {max_hours}")
-    if chunksize < 1:
-        raise ConfigError(f"chunksize must be at least 1, got {chunksize}")
-    misplaced = {
-        "--notes/--stays-root": (notes is not None or stays_root is not None)
-        and source_format != "mimic3-benchmark",
-        "--note-root": note_root is not None and source_format != "mimic4",
-        "--testset": testset is not None and source_format == "mimic3-benchmark",
-        "--cohort": cohort is not None and source_format != "mimic3",
-    }
-    for option, bad in misplaced.items():
-        if bad:
-            raise ConfigError(f"{option} does not apply to --format {source_format}")
+    reader = source(source_format)
+    opts = options or SourceOptions()
+    if opts.max_hours < 1:
+        raise ConfigError(f"max_hours must be at least 1, got {opts.max_hours}")
+    if opts.chunksize < 1:
+        raise ConfigError(f"chunksize must be at least 1, got {opts.chunksize}")
+    reader.check_options(opts)
     if not Path(path).exists():
         raise DataError(f"{path} does not exist", hint="check the path of the source data")
-    loader: Iterator[Admission]
-    if source_format == "mimic3-benchmark":
-        from ctk.ehr.benchmark import load_benchmark
-
-        loader = load_benchmark(
-            path, report=report, notes=notes, stays_root=stays_root, max_hours=max_hours
-        )
-    elif source_format == "mimic3":
-        from ctk.ehr.mimic3 import load_mimic3
-
-        loader = load_mimic3(
-            path,
-            report=report,
-            chunksize=chunksize,
-            max_hours=max_hours,
-            testset=testset,
-            cohort=cohort or "benchmark",
-            details=details,
-            on_table=on_table,
-        )
-    else:
-        from ctk.ehr.mimic4 import load_mimic4
-
-        loader = load_mimic4(
-            path,
-            report=report,
-            note_root=note_root,
-            chunksize=chunksize,
-            max_hours=max_hours,
-            testset=testset,
-            details=details,
-            on_table=on_table,
-        )
-    return loader
-
-
-class SourceOptions(BaseModel):
-    """How a source is read (``ctk data import`` flags); each applies to some formats.
-
-    Attributes:
-        max_hours: Hours of labs kept per admission.
-        chunksize: Rows per chunk when streaming big CSV tables (raw MIMIC).
-        notes: Notes CSV of the benchmark's admissions (``mimic3-benchmark``).
-        stays_root: The benchmark's per-subject stay folders (``mimic3-benchmark``).
-        note_root: MIMIC-IV-Note folder (``mimic4``).
-        testset: A ``subject_id,0|1`` test subject list (wide cohorts of ``mimic3``,
-            and ``mimic4``).
-        cohort: ``mimic3`` only: ``benchmark`` (the MIMIC-III benchmark's phenotyping
-            cohort; the default when None) or ``wide``.
-        on_table: Called when a raw table starts being read (progress).
-    """
-
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
-
-    max_hours: int = DEFAULT_MAX_HOURS
-    chunksize: int = 200_000
-    notes: Path | None = None
-    stays_root: Path | None = None
-    note_root: Path | None = None
-    testset: Path | None = None
-    cohort: str | None = None
-    on_table: Callable[[Path], None] | None = None
+    return reader.admissions(Path(path), opts, report=report, details=details)
 
 
 def import_cohort(
@@ -142,7 +78,8 @@ def import_cohort(
     """Read a source and write it as a cohort folder, with the problem report in the manifest.
 
     Args:
-        source_format: ``mimic3-benchmark``, ``mimic3`` or ``mimic4``.
+        source_format: ``mimic3-benchmark``, ``mimic3``, ``mimic4`` or another
+            registered format (:data:`~ctk.ehr.sources.EHR_SOURCES`).
         path: The source folder.
         out: The cohort folder to write.
         report: Problem report to fill (a new one when None); stored in the manifest.
@@ -174,13 +111,7 @@ def import_cohort(
         opts = opts.model_copy(update={"on_table": None})  # the benchmark reads no big tables
     report = report if report is not None else ProblemReport()
     details: dict[str, Any] = {}
-    admissions = iter_source(
-        source_format,
-        path,
-        report=report,
-        details=details,
-        **{k: getattr(opts, k) for k in SourceOptions.model_fields},
-    )
+    admissions = iter_source(source_format, path, report=report, details=details, options=opts)
     for name in (ADMISSIONS_FILE, ADMISSIONS_FILE + ".gz"):
         stale = out / name
         if stale.exists() and name.endswith(".gz") != compress:

@@ -13,7 +13,7 @@
 * :mod:`~ctk.teacher.server`: a local llama.cpp teacher server.
 """
 
-from ctk.teacher.backend import ChatMessage, LLMBackend, LLMRequest, LLMResponse
+from ctk.llm import ChatMessage, LLMBackend, LLMRequest, LLMResponse
 from ctk.teacher.check import CheckReport, check_rationales
 from ctk.teacher.factory import BackendSettings, Teacher, TeacherConfig, build_teacher
 from ctk.teacher.generation import (

@@ -24,9 +24,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ctk.closeable import Closeable
 from ctk.errors import ConfigError
+from ctk.llm import LLMBackend
 from ctk.records import Admission
+from ctk.registry import LLM_BACKENDS, RETRIEVERS
 from ctk.retrieval import Retriever
-from ctk.teacher.backend import LLMBackend, check_data_policy
+from ctk.teacher.backend import check_data_policy
 from ctk.teacher.generation import (
     GenerationConfig,
     GenerationProgress,
@@ -133,8 +135,6 @@ def build_backend(name: str, options: dict[str, Any], shared: BackendSettings) -
         ConfigError: An option is unknown or has a bad value.
         PluginConstructionError: Its constructor failed (the message names it).
     """
-    from ctk.registry import LLM_BACKENDS  # the registry imports this package's base
-
     cls = LLM_BACKENDS.get(name)
     merged = dict(options)
     fields = cls.Options.model_fields
@@ -165,9 +165,8 @@ def build_teacher(config: TeacherConfig, *, store: GraphReader | None = None) ->
         ConfigError: A plugin option is unknown or has a bad value.
         PluginConstructionError: A plugin's constructor failed (the message names it).
         DataPolicyError: The backend is remote and remote use is not allowed.
+        ConfigError: The retriever needs a knowledge graph and ``store`` is None.
     """
-    from ctk.registry import RETRIEVERS
-
     backend = build_backend(config.llm, config.llm_options, config.backend)
     try:
         check_data_policy(backend, allow_remote=config.generation.allow_remote)
@@ -177,6 +176,8 @@ def build_teacher(config: TeacherConfig, *, store: GraphReader | None = None) ->
             index_dir=config.index_dir,
             options=config.retriever_options,
         )
+        if retriever.needs_store:
+            retriever.require_store()  # a missing graph is found before any cohort is read
     except BaseException:
         backend.close()
         raise

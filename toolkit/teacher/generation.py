@@ -36,12 +36,19 @@ from typing import Any, ParamSpec, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ctk.errors import ConfigError, LLMError, LLMResponseError, RetrievalError
+from ctk.errors import (
+    ConfigError,
+    LLMError,
+    LLMResponseError,
+    LLMUnavailableError,
+    RetrievalError,
+)
+from ctk.llm import ChatMessage, LLMBackend, LLMRequest, LLMResponse
 from ctk.plugin import plugin_stamp
 from ctk.records import Admission, PluginStamp, Rationale
 from ctk.retrieval import Retriever
 from ctk.teacher.answer import parse_answer
-from ctk.teacher.backend import ChatMessage, LLMBackend, LLMRequest, LLMResponse, check_data_policy
+from ctk.teacher.backend import check_data_policy
 from ctk.teacher.cache import RationaleCache
 from ctk.teacher.inputs import (
     DEFAULT_SECTION,
@@ -256,6 +263,8 @@ class _Run:
                         f"invalid output after one repair attempt: {still}"
                     ) from still
                 self.summary.repaired += 1
+        except LLMUnavailableError:
+            raise  # a dead server says nothing about this admission: stop, record nothing
         except LLMError as e:
             self._record(
                 Rationale(status="failed", error=f"{type(e).__name__}: {e}", usage=usage, **base)
@@ -362,6 +371,8 @@ async def agenerate_rationales(
         prompt=template.key,
         retriever=retriever.name,
     )
+    if retriever.needs_store:
+        retriever.require_store()  # before the output file exists
     started = time.perf_counter()
     stamps = {"retriever": plugin_stamp(retriever), "llm": plugin_stamp(backend)}
     # opened first: an output made with other plugins is refused before a model loads

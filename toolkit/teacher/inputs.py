@@ -9,10 +9,10 @@ from collections.abc import Callable
 from pydantic import BaseModel, ConfigDict, Field
 
 from ctk.anomalies import anomaly_captions
+from ctk.llm import LLMRequest
 from ctk.records import Admission
 from ctk.retrieval import EvidenceRecord, RetrievalQuery, Retriever
 from ctk.teacher.answer import answer_schema_json, constrained_schema
-from ctk.teacher.backend import LLMRequest
 from ctk.teacher.prompts import PromptTemplate
 
 __all__ = [

@@ -24,12 +24,17 @@ def read_rationales(path: str | Path) -> Iterator[Rationale]:
     """Yield the rationales of a JSONL file (an incomplete last line is ignored).
 
     Raises:
-        DataError: The file is missing.
+        DataError: The file is missing or is a folder.
         RecordParseError: A complete line is not a valid rationale (names file and line).
     """
     p = Path(path)
     if not p.exists():
         raise DataError(f"rationale file {p} does not exist", hint="check the path")
+    if p.is_dir():
+        raise DataError(
+            f"{p} is a folder, not a rationale file",
+            hint="give the JSONL that `ctk rationale generate --out` wrote",
+        )
     yield from read_jsonl(p, Rationale, what="rationale", torn_tail="skip")
 
 

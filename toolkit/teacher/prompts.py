@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from ctk.errors import ConfigError
-from ctk.teacher.backend import ChatMessage
+from ctk.llm import ChatMessage
 
 __all__ = ["PromptTemplate", "load_prompt"]
 

@@ -17,7 +17,8 @@ from typer.testing import CliRunner
 
 from ctk.errors import ConfigError
 from ctk.extraction import Mention
-from ctk.kg.build import BuildProgress, ChunkResult, build_graph
+from ctk.kg.build import BuildProgress, build_graph
+from ctk.kg.chunk import ChunkResult
 from ctk.kg.engines import BuildWorkerError, make_engine
 from ctk.kg.engines.local import LocalEngine
 from ctk.kg.engines.work import InOrder, UnitChunk, UnitDone, plan_units

@@ -43,7 +43,7 @@ def hostile_delta() -> GraphDelta:
 
 def test_hostile_names_are_stored_and_read_back_verbatim(store: GraphStore) -> None:
     delta = hostile_delta()
-    assert store.apply_chunk(HOSTILE[2], delta) is True
+    assert store.apply_chunk(HOSTILE[2], delta).applied is True
     assert store.done_chunks() == {HOSTILE[2]}
     stats = store.stats()
     assert (stats.concepts, stats.relations, stats.evidence) == (

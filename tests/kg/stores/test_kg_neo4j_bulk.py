@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 
 from ctk.cli.main import app, main
 from ctk.errors import ConfigError, DataError, FormatVersionError, StoreWriteError
+from ctk.kg.export.neo4j_admin import import_full, open_imported, resolve_admin
 from ctk.kg.export.neo4j_import import (
     ARRAY_DELIMITER,
     MANIFEST,
@@ -32,7 +33,6 @@ from ctk.kg.stores import GraphDelta, GraphStore, RelationDelta
 from ctk.kg.stores.base import CountedDocument
 from ctk.kg.stores.embedded import EmbeddedStore
 from ctk.kg.stores.neo4j import Neo4jStore
-from ctk.kg.stores.neo4j_admin import import_full, open_imported, resolve_admin
 from ctk.records import Concept, Evidence, Relation
 
 REPO = Path(__file__).resolve().parents[3]
@@ -314,14 +314,15 @@ def test_bulk_load_answers_like_merge_and_takes_updates(
     with Neo4jStore(bulk_server.uri) as store:
         assert snapshot(store) == merged
         # incremental updates keep the MERGE path, on top of the imported graph
-        assert store.apply_chunk(*update_chunk()) is True
-        assert store.apply_chunk(*update_chunk()) is False
+        assert store.apply_chunk(*update_chunk()).applied is True
+        assert store.apply_chunk(*update_chunk()).applied is False
         assert snapshot(store) == updated
         # the imported content keys count a later copy of an article once
         assert list(store.iter_counted_documents()) == [("odd-article", "text", "d2")]
         _, odd = odd_chunk()
-        assert store.apply_chunk("copy-of-odd", odd) is True
-        assert [d.doc_id for d in store.last_duplicates] == ["d2"]
+        done = store.apply_chunk("copy-of-odd", odd)
+        assert done.applied is True
+        assert [d.doc_id for d in done.duplicates] == ["d2"]
         assert store.stats().documents == updated["stats"]["documents"] + 1  # d,1 only
     # a database that is not the export's is reported, not passed
     assert cli(finish) == 2

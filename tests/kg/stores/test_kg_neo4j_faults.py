@@ -106,7 +106,7 @@ def test_dropped_connection_mid_chunk_is_retried_reported_and_resumed(
 
     try:
         state["chunk"] = "chunk-0"
-        assert store.apply_chunk(*all_chunks[0]) is True
+        assert store.apply_chunk(*all_chunks[0]).applied is True
         state["chunk"] = "chunk-1"
         with pytest.raises(StoreUnavailableError) as info:
             store.apply_chunk(*all_chunks[1])
@@ -121,8 +121,8 @@ def test_dropped_connection_mid_chunk_is_retried_reported_and_resumed(
         for chunk_id, delta in all_chunks:
             if chunk_id not in done:
                 state["chunk"] = chunk_id
-                assert store.apply_chunk(chunk_id, delta) is True
-        assert store.apply_chunk(*all_chunks[1]) is False
+                assert store.apply_chunk(chunk_id, delta).applied is True
+        assert store.apply_chunk(*all_chunks[1]).applied is False
         store.finalize()
         assert store.stats() == ref_stats
         assert snapshot(store) == ref_edges  # no chunk counted twice

@@ -131,8 +131,8 @@ def snapshot(store: GraphStore) -> tuple[list[Concept], list[Relation]]:
 
 def test_chunk_applies_once_and_is_remembered(store: GraphStore) -> None:
     chunk_id, delta = corpus()[0]
-    assert store.apply_chunk(chunk_id, delta) is True
-    assert store.apply_chunk(chunk_id, delta) is False
+    assert store.apply_chunk(chunk_id, delta).applied is True
+    assert store.apply_chunk(chunk_id, delta).applied is False
     assert store.done_chunks() == {chunk_id}
     stats = store.stats()
     assert (stats.concepts, stats.relations, stats.chunks, stats.sentences) == (3, 2, 1, 20)
@@ -443,7 +443,7 @@ def _twin_chunk(assoc: int, typed: int, doc: str) -> GraphDelta:
 
 def test_typed_edge_and_its_associated_twin_read_as_one(store: GraphStore) -> None:
     """One neighbour with the type, the union count and evidence; resumes change nothing."""
-    assert store.apply_chunk("t1", _twin_chunk(3, 1, "d1"))
+    assert store.apply_chunk("t1", _twin_chunk(3, 1, "d1")).applied
     store.finalize()
     (only,) = store.neighbours("ctk:tw_hf")
     assert only.relation.type == "treats" and only.direction == "in"
@@ -452,8 +452,8 @@ def test_typed_edge_and_its_associated_twin_read_as_one(store: GraphStore) -> No
     assert only.relation.weight == pytest.approx(assoc_weight)
     assert [e.document_id for e in only.relation.evidence] == ["d1", "d1b"]  # typed first
     # a resumed build: the applied chunk is skipped, a new one adds; still one edge
-    assert not store.apply_chunk("t1", _twin_chunk(3, 1, "d1"))
-    assert store.apply_chunk("t2", _twin_chunk(2, 2, "d2"))
+    assert not store.apply_chunk("t1", _twin_chunk(3, 1, "d1")).applied
+    assert store.apply_chunk("t2", _twin_chunk(2, 2, "d2")).applied
     store.finalize()
     (again,) = store.neighbours("ctk:tw_hf")
     assert again.relation.type == "treats" and again.relation.count == 5

@@ -167,7 +167,7 @@ def tiny_run_config(
 ) -> str:
     """A short CPU run config (YAML text) for a tiny LM: small lab encoder, lr 1e-3.
 
-    Phase 2 trains the LM too (``train: [lm, lab_encoder, fusion, head]``): the tiny
+    Phase 2 trains the LM too (``train: [lm, lab_encoder, fusion]``): the tiny
     LM starts from random weights, so phase 1 has never shown it the lab rationale
     and the captions that phase 2 asks for; frozen, its phase-2 losses stay above a
     uniform guess. The paper's freezing (phase 2 trains the lab encoder and KA
@@ -181,8 +181,8 @@ def tiny_run_config(
         vocabulary: A V_k file (``ctk kg vocab``), or None for the built-in names.
         rationales: A rationale JSONL file, or None for diagnosis-only targets.
         classifier: Give the student a diagnosis head over its pooled states and the words
-            of the note (``student.classifier``, ``classifier_words``; head lr 1e-2); False:
-            the paper's text-only student.
+            of the note (``student.classifier``, ``classifier_words``; head lr 3e-2, trained in
+            phases 1 and 3, where the note is read); False: the paper's text-only student.
 
     Returns:
         YAML text for ``ctk distill run --config``.
@@ -194,7 +194,7 @@ def tiny_run_config(
         data["vocabulary"] = str(vocabulary)
     if rationales is not None:
         data["rationales"] = str(rationales)
-    head = {"head_lr": 1e-2} if classifier else {}
+    head = {"head_lr": 3e-2} if classifier else {}
     raw = {
         "output_dir": output_dir,
         "data": data,
@@ -221,8 +221,7 @@ def tiny_run_config(
                 2: {
                     "lr": 1e-3,
                     "max_steps": steps,
-                    "train": ["lm", "lab_encoder", "fusion", "head"],
-                    **head,
+                    "train": ["lm", "lab_encoder", "fusion"],
                 },
                 3: {"lr": 1e-3, "max_steps": steps, **head},
             },

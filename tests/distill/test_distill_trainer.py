@@ -213,7 +213,7 @@ def test_cli_init_tiny_writes_lm_and_config(tiny_cohort: Path, tmp_path: Path) -
     assert cfg.output_dir == (tmp_path / "out").resolve()
     assert cfg.train.phases[2].max_steps == 4
     # a tiny LM trains in phase 2 too; a head over pooled states and words; word tokens
-    assert cfg.train.phases[2].train == ["lm", "lab_encoder", "fusion", "head"]
+    assert cfg.train.phases[2].train == ["lm", "lab_encoder", "fusion"]
     assert cfg.student.classifier and cfg.student.classifier_words
     assert (tmp_path / "lm" / "tokenizer.json").is_file()
     result = train(cfg, "all")

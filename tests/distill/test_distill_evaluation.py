@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import make_admissions, tiny_run_config
 
 from ctk.distill.baseline import BaselineReport, BaselineScore
 from ctk.distill.evaluation import (
@@ -178,7 +179,6 @@ def test_cli_eval_writes_baseline_predictions_and_loss_curves(
 ) -> None:
     pytest.importorskip("sklearn")
     from cli_run import run
-    from conftest import tiny_run_config
 
     from ctk.distill.config import RunConfig
     from ctk.distill.trainer import train
@@ -276,7 +276,6 @@ def test_a_baseline_that_cannot_be_fitted_is_skipped_and_reported(
     tiny_cohort: Path, tmp_path: Path
 ) -> None:
     pytest.importorskip("sklearn")
-    from conftest import make_admissions
 
     from ctk.cohort import write_cohort
 

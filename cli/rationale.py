@@ -78,7 +78,11 @@ def generate(
     ] = "graph",
     retriever_option: Annotated[
         list[str] | None,
-        typer.Option("--retriever-option", help="Retriever option key=value (repeatable)."),
+        typer.Option(
+            "--retriever-option",
+            metavar="KEY=VALUE",
+            help="Retriever option key=value (repeatable).",
+        ),
     ] = None,
     index: Annotated[
         Path | None,
@@ -160,6 +164,13 @@ def generate(
             "makes the command exit 1)."
         ),
     ] = False,
+    allow_empty: Annotated[
+        bool,
+        typer.Option(
+            help="Exit 0 when the cohort (or --split) holds no admission (an error, exit 2, by "
+            "default)."
+        ),
+    ] = False,
     allow_mixed: Annotated[
         bool,
         typer.Option(
@@ -202,14 +213,11 @@ def generate(
     from rich.console import Console
 
     from ctk.cohort import select_admissions
-    from ctk.teacher import (
-        GenerationConfig,
-        TeacherConfig,
-        build_teacher,
-    )
+    from ctk.teacher import GenerationConfig, TeacherConfig, build_teacher
 
     kg = graph_option(store, legacy_kg)
-    _validate_before_generating(cohort, split=split, limit=limit)
+    if not _validate_before_generating(cohort, split=split, limit=limit, allow_empty=allow_empty):
+        return
     servers = _endpoint_specs(base_urls(base_url), endpoints)
     config = TeacherConfig(
         retriever=retriever,
@@ -265,17 +273,34 @@ def _fit_to_servers(teacher: Teacher, err: Console, *, concurrency_given: bool) 
         )
 
 
-def _validate_before_generating(cohort: Path, *, split: str | None, limit: int | None) -> None:
-    """Read every admission the run will use: a corrupt line stops it before any record."""
+def _validate_before_generating(
+    cohort: Path, *, split: str | None, limit: int | None, allow_empty: bool
+) -> bool:
+    """Read every admission the run will use: a corrupt line stops it before any record.
+
+    Returns:
+        Whether there is anything to generate (False only for an empty selection
+        with ``allow_empty``).
+
+    Raises:
+        RecordParseError: A line is not a valid admission (file and line named).
+        DataError: No admission is selected and ``allow_empty`` is false.
+    """
     from ctk.cohort import validate_cohort
     from ctk.errors import DataError
 
     report = validate_cohort(cohort, split=split, limit=limit)
-    if report.empty:
-        raise DataError(
-            f"{cohort}: {report.problems[-1]}",
-            hint="check the path and --split; `ctk data validate COHORT` shows what it holds",
-        )
+    if not report.empty:
+        return True
+    message = f"{cohort}: {report.problems[-1]}"
+    if allow_empty:
+        typer.echo(f"{message}; nothing to generate (--allow-empty)", err=True)
+        return False
+    raise DataError(
+        message,
+        hint="check the path and --split (`ctk data validate COHORT` shows what it holds); "
+        "--allow-empty exits 0 instead",
+    )
 
 
 @contextlib.contextmanager

@@ -87,6 +87,10 @@ ctk rationale generate --cohort "$OUT/cohort" --store "$OUT/kg.db" --retriever g
   --llm template --split train --out "$OUT/rationales.jsonl" --allow-mixed --allow-partial
 
 step "4. a short CPU distillation of a tiny student (3 phases, $STEPS steps each)"
+# The tiny LM reads and writes whole words of the cohort, rationale and V_k texts (word-level
+# tokenizer), trains its LM in phase 2 too (it starts from random weights), and has a diagnosis
+# head (pooled states + the note's words) whose choice the decoder writes. `run` says after
+# each phase whether it learned: start -> end losses against a uniform guess over the vocabulary.
 ctk distill init-tiny --cohort "$OUT/cohort" --out "$OUT/tiny-lm" --write-config "$OUT/run.yaml" \
   --steps "$STEPS" --vocabulary "$OUT/vk.jsonl" --rationales "$OUT/rationales.jsonl"
 (cd "$OUT" && ctk distill run --config run.yaml)
@@ -98,10 +102,26 @@ print(next(a.admission_id for a in iter_admissions('$OUT/cohort') if a.split == 
 # Generation defaults: no 6-token phrase twice and a mild repetition penalty (see --help).
 ctk diagnose --model "$OUT/out/model" --cohort "$OUT/cohort" --id "$TEST_ID" --store "$OUT/kg.db" \
   --max-new-tokens 96
-python -c "
+python - "$OUT" "$TEST_ID" <<'PY'
+import sys
+from pathlib import Path
+
 from ctk.cohort import iter_admissions
-a = next(a for a in iter_admissions('$OUT/cohort') if a.admission_id == '$TEST_ID')
-print('True phenotypes:', ', '.join(a.phenotypes))"
+from ctk.distill.inference import diagnose_admission, load_student
+from ctk.distill.tiny import cohort_texts
+
+out, test_id = Path(sys.argv[1]), sys.argv[2]
+a = next(a for a in iter_admissions(out / "cohort") if a.admission_id == test_id)
+print("True phenotypes:", ", ".join(a.phenotypes))
+# diagnoses are decoded under the phenotype grammar: only the 25 names (or "none") can appear;
+# the rationale is free, but a word-level student can only write words it has read
+known = {w for t in cohort_texts(out / "cohort", rationales=out / "rationales.jsonl",
+                                 vocabulary=out / "vk.jsonl") for w in t.split()}
+result = diagnose_admission(load_student(out / "out" / "model"), a, max_new_tokens=96)
+words = result.rationale.split()
+unknown = [w for w in words if w not in known]
+print(f"rationale: {len(words)} words, {len(unknown)} not in the training texts {unknown[:5]}")
+PY
 
 step "6. evaluation report on the test split: the student beside plain baselines, F1, BLEU/ROUGE-L, BERTScore"
 # References for the rationale metrics: the test split has no teacher rationales, so the offline

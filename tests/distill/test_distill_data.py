@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 from conftest import make_admissions
+from transformers import AutoTokenizer
 
 from ctk.distill.data.collator import PhaseCollator
 from ctk.distill.data.examples import build_examples, read_vocabulary_names
-from ctk.distill.tokenizer import load_t5_tokenizer
 from ctk.errors import FormatVersionError
 from ctk.lab_variables import PAPER_VARIABLES
 
@@ -50,7 +50,7 @@ def test_vocabulary_file(tmp_path: Path) -> None:
 
 
 def test_collator_phases(tiny_cohort: Path, tiny_rationales: Path, tiny_lm: Path) -> None:
-    tok = load_t5_tokenizer(tiny_lm / "_spm")
+    tok = AutoTokenizer.from_pretrained(str(tiny_lm))
     data = build_examples(
         tiny_cohort, list(PAPER_VARIABLES), 64, split="train", rationales=tiny_rationales
     )

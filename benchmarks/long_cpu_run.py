@@ -95,6 +95,8 @@ def _run_config(out: Path, cohort: Path, lm: Path, seed: int, args: argparse.Nam
     )
     if args.batch_size:
         raw["train"]["batch_size"] = args.batch_size
+    if args.ka_variant:
+        raw["student"]["ka_variant"] = args.ka_variant
     return RunConfig.model_validate(raw)
 
 
@@ -103,49 +105,14 @@ def _baselines(out: Path, cohort: Path) -> dict[str, Any]:
     path = out / "baselines.json"
     if path.is_file():
         return dict(json.loads(path.read_text()))
-    try:
-        from ctk.distill.baseline import run_baselines
-    except ImportError:  # a ctk from before `ctk distill baseline`
-        scores = {"tfidf (issue 24 settings, computed here)": _tfidf_baseline(cohort)}
-    else:
-        report = run_baselines(cohort, "test")
-        scores = {
-            b.name: {"micro_f1": b.micro["f1"], "macro_f1": b.macro["f1"]} for b in report.baselines
-        }
+    from ctk.distill.baseline import run_baselines
+
+    report = run_baselines(cohort, "test")
+    scores = {
+        b.name: {"micro_f1": b.micro["f1"], "macro_f1": b.macro["f1"]} for b in report.baselines
+    }
     path.write_text(json.dumps(scores, indent=1) + "\n")
     return scores
-
-
-def _tfidf_baseline(cohort: Path) -> dict[str, float]:
-    """The issue's baseline: one-vs-rest logistic regression over the full note's TF-IDF
-    (word 1-2-grams, min_df 2, sublinear tf, C=10), fitted on train, scored on test."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import f1_score
-    from sklearn.multiclass import OneVsRestClassifier
-    from sklearn.preprocessing import MultiLabelBinarizer
-
-    from ctk.cohort import iter_admissions
-    from ctk.phenotypes import PHENOTYPE_NAMES
-
-    admissions = list(iter_admissions(cohort))
-    train = [a for a in admissions if a.split == "train"]
-    test = [a for a in admissions if a.split == "test"]
-    binarizer = MultiLabelBinarizer(classes=list(PHENOTYPE_NAMES))
-    y_train = binarizer.fit_transform([a.phenotypes for a in train])
-    y_test = binarizer.transform([a.phenotypes for a in test])
-    keep = (y_train.min(axis=0) == 0) & (y_train.max(axis=0) == 1)  # two classes to fit
-    vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
-    x_train = vec.fit_transform([a.note.text if a.note else "" for a in train])
-    x_test = vec.transform([a.note.text if a.note else "" for a in test])
-    clf = OneVsRestClassifier(LogisticRegression(C=10, max_iter=2000))
-    clf.fit(x_train, y_train[:, keep])
-    pred = y_train.max(axis=0)[None].repeat(len(test), axis=0)  # constant columns
-    pred[:, keep] = clf.predict(x_test)
-    return {
-        "micro_f1": float(f1_score(y_test, pred, average="micro", zero_division=0)),
-        "macro_f1": float(f1_score(y_test, pred, average="macro", zero_division=0)),
-    }
 
 
 def _spread(values: list[float]) -> str:
@@ -189,6 +156,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--steps", type=int, default=400, help="steps per phase")
     parser.add_argument("--batch-size", type=int, default=0, help="0: the written config's")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument(
+        "--ka-variant", default="", help="student.ka_variant (default: the config's default)"
+    )
     parser.add_argument("--max-test", type=int, default=0, help="test admissions scored (0: all)")
     args = parser.parse_args(argv)
     setup_torch(args.threads)

@@ -84,6 +84,7 @@ def _run_config(
             "lm_path": str(lm),
             "use_labs": use_labs,
             "use_knowledge": variant == "notes+labs+KA",
+            "ka_variant": "paper",  # the table in docs/distill.md predates the variants
             "lab_d_model": 64,
             "lab_layers": 1,
             "lab_heads": 4,

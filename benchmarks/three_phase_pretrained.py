@@ -91,7 +91,7 @@ def _grid(args: argparse.Namespace) -> dict[str, Any]:
             },
         },
         "knowledge": {
-            "ka": {"student.use_knowledge": True},
+            "ka": {"student.use_knowledge": True, "student.ka_variant": "paper"},
             "projection": {"student.use_knowledge": False},
         },
     }

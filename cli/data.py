@@ -34,7 +34,7 @@ app = typer.Typer(
 @app.command("synth")
 def synth(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the benchmark layout to.")],
-    n: Annotated[int, typer.Option("--n", help="Number of admissions.")] = 200,
+    n: Annotated[int, typer.Option("--n", min=1, help="Number of admissions.")] = 200,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same files).")] = 0,
     note_noise: Annotated[
         float,
@@ -43,7 +43,9 @@ def synth(
     test_fraction: Annotated[
         float, typer.Option("--test-fraction", help="Share of test admissions.")
     ] = 0.2,
-    max_hours: Annotated[int, typer.Option("--max-hours", help="Longest stay in hours.")] = 96,
+    max_hours: Annotated[
+        int, typer.Option("--max-hours", min=1, help="Longest stay in hours.")
+    ] = 96,
 ) -> None:
     """Write a synthetic cohort with a planted signal, in the MIMIC-III benchmark layout.
 
@@ -110,12 +112,14 @@ def import_(
         ),
     ] = None,
     max_hours: Annotated[
-        int, typer.Option("--max-hours", help="Length cap of the hourly grid.")
+        int, typer.Option("--max-hours", min=1, help="Length cap of the hourly grid.")
     ] = 1000,
     chunksize: Annotated[
         int,
         typer.Option(
-            "--chunksize", help="Raw MIMIC: hour cells kept in memory while streaming events."
+            "--chunksize",
+            min=1,
+            help="Raw MIMIC: hour cells kept in memory while streaming events.",
         ),
     ] = 200_000,
     compress: Annotated[
@@ -258,7 +262,7 @@ def stats(
 @app.command("anomalies")
 def anomalies(
     cohort: Annotated[Path, typer.Argument(help="Cohort folder (or admissions JSONL).")],
-    limit: Annotated[int, typer.Option("--limit", help="Number of admissions to show.")] = 5,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Number of admissions to show.")] = 5,
     ranges: Annotated[
         Path | None,
         typer.Option(
@@ -272,11 +276,8 @@ def anomalies(
     """
     from ctk.anomalies import anomaly_captions
     from ctk.cohort import iter_admissions
-    from ctk.errors import ConfigError
     from ctk.lab_variables import load_lab_ranges
 
-    if limit < 1:
-        raise ConfigError(f"--limit must be at least 1, got {limit}")
     table = load_lab_ranges(ranges) if ranges is not None else None
     shown = 0
     for adm in iter_admissions(cohort):

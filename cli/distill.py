@@ -35,7 +35,7 @@ def _quiet_transformers() -> None:
 
 @app.command("run")
 def run(
-    config: Annotated[Path, typer.Option("--config", "-c", help="Run config, YAML or JSON.")],
+    config: Annotated[Path, typer.Option("--config", help="Run config, YAML or JSON.")],
     phase: Annotated[str, typer.Option("--phase", help="1, 2, 3 or all.")] = "all",
     resume: Annotated[
         bool,
@@ -146,6 +146,12 @@ def evaluate(
         from ctk.distill.baseline import read_baseline_report
 
         given = read_baseline_report(baseline)
+        if given.split != split:  # refused before any generation
+            raise ConfigError(
+                f"--baseline {baseline} was scored on split {given.split!r}, not {split!r}",
+                hint=f"run `ctk distill baseline --split {split}`, or evaluate --split "
+                f"{given.split}",
+            )
     if run_dir is not None and not run_dir.is_dir():
         raise ConfigError(f"--run {run_dir} is not a folder", hint="pass the training output_dir")
     student = load_student(model)
@@ -261,7 +267,7 @@ def baseline(
 
 @app.command("ablate")
 def ablate(
-    config: Annotated[Path, typer.Option("--config", "-c", help="Base run config, YAML or JSON.")],
+    config: Annotated[Path, typer.Option("--config", help="Base run config, YAML or JSON.")],
     grid: Annotated[
         Path, typer.Option("--grid", "-g", help="Grid file: seeds, axes and their levels.")
     ],

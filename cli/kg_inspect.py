@@ -104,7 +104,7 @@ def _print_plain(found: Neighbourhood) -> None:
 def query(
     concept: Annotated[str, typer.Argument(help="Concept name, synonym or id.")],
     store: StoreOpt = DEFAULT_STORE,
-    limit: Annotated[int, typer.Option("--limit", help="Most neighbours shown.")] = 20,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Most neighbours shown.")] = 20,
     relation_type: Annotated[
         list[str] | None,
         typer.Option("--type", help="Only this relation type (repeatable), e.g. symptom_of."),
@@ -329,7 +329,7 @@ def import_graph(
 
 def vocab(
     out: Annotated[Path, typer.Option("--out", help="V_k file to write (JSONL).")],
-    top: Annotated[int, typer.Option("--top", help="How many concepts (K).")] = 2000,
+    top: Annotated[int, typer.Option("--top", min=1, help="How many concepts (K).")] = 2000,
     types: Annotated[
         list[str] | None,
         typer.Option(

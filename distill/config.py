@@ -122,11 +122,12 @@ class StudentConfig(_Cfg):
         n_prototypes: Number of prototypes the V_k embeddings are compressed to.
         ka_heads: Heads of the knowledge-augmented attention.
         ka_d_head: Size of one KA head (0: ``lab_d_model // ka_heads``).
-        ka_variant: What reaches the LM for each lab token: ``paper`` (only the KA
-            attention's mix of V_k prototypes, the paper's reading), ``residual`` (the
-            lab token projected to the LM width plus its KA context) or ``gated`` (a
-            learned per-channel gate between the two); see docs/distill.md, "KA
-            variants". A saved student without this field loads as ``paper``.
+        ka_variant: What reaches the LM for each lab token: ``residual`` (the default:
+            the lab token projected to the LM width plus its KA context), ``paper``
+            (only the KA attention's mix of V_k prototypes, the paper's reading) or
+            ``gated`` (a learned per-channel gate between the two); see docs/distill.md,
+            "KA variants", for the runs behind the default. A saved student without this
+            field loads as ``paper``.
         max_vocab: Most V_k names used (the file is ordered best first).
         vocab_init: ``names``: V_k rows are the LM's embeddings of the concept names (the
             paper); ``random``: Gaussian vectors with the same per-row norms (the control
@@ -162,7 +163,7 @@ class StudentConfig(_Cfg):
     n_prototypes: int = Field(default=100, ge=1)
     ka_heads: int = Field(default=8, ge=1)
     ka_d_head: int = Field(default=0, ge=0)
-    ka_variant: Literal["paper", "residual", "gated"] = "paper"
+    ka_variant: Literal["paper", "residual", "gated"] = "residual"
     max_vocab: int = Field(default=1000, ge=1)
     vocab_init: Literal["names", "random"] = "names"
     use_labs: bool = True

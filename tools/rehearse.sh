@@ -108,7 +108,7 @@ ctk distill init-tiny --cohort "$OUT/cohort" --out "$OUT/tiny-lm" --write-config
 step "6. evaluation on the test split, and the viewer"
 # guide: eval
 ctk rationale generate --cohort "$OUT/cohort" --store "$OUT/kg.db" --llm template \
-  --split test --out "$OUT/test-rationales.jsonl"
+  --split test --out "$OUT/test-rationales.jsonl" --allow-partial
 ctk distill eval --model "$OUT/out/model" --cohort "$OUT/cohort" --split test \
   --rationales "$OUT/test-rationales.jsonl" --max-new-tokens 48 --out "$OUT/eval"
 # guide: end

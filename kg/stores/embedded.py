@@ -434,14 +434,13 @@ class EmbeddedStore(GraphStore):
         items = list(concepts)
         rows, syn_rows = self._concept_rows(items)
 
-        def work() -> None:
-            self._conn.executemany(_UPSERT_CONCEPT_REPLACE, rows)
-            self._conn.executemany(
-                "DELETE FROM synonyms WHERE concept_id = ?", [(c.id,) for c in items]
-            )
-            self._conn.executemany(_INSERT_SYNONYM, syn_rows)
-
-        self._write("concept upsert", work)
+        self._replace_rows(
+            "concept upsert",
+            (_UPSERT_CONCEPT_REPLACE, rows),
+            "DELETE FROM synonyms WHERE concept_id = ?",
+            [c.id for c in items],
+            (_INSERT_SYNONYM, syn_rows),
+        )
         return len(items)
 
     def upsert_relations(self, relations: Iterable[Relation]) -> int:
@@ -468,15 +467,31 @@ class EmbeddedStore(GraphStore):
             for e in r.evidence
         ]
 
-        def work() -> None:
-            self._conn.executemany(_UPSERT_RELATION_REPLACE, rel_rows)
-            self._conn.executemany(
-                "DELETE FROM evidence WHERE fact_id = ?", [(r.id,) for r in items]
-            )
-            self._conn.executemany(_INSERT_EVIDENCE, ev_rows)
-
-        self._write("relation upsert", work)
+        self._replace_rows(
+            "relation upsert",
+            (_UPSERT_RELATION_REPLACE, rel_rows),
+            "DELETE FROM evidence WHERE fact_id = ?",
+            [r.id for r in items],
+            (_INSERT_EVIDENCE, ev_rows),
+        )
         return len(items)
+
+    def _replace_rows(
+        self,
+        what: str,
+        parents: tuple[str, list[Any]],
+        delete_children: str,
+        ids: list[str],
+        children: tuple[str, list[Any]],
+    ) -> None:
+        """Upsert parent rows and replace their child rows, in one transaction."""
+
+        def work() -> None:
+            self._conn.executemany(*parents)
+            self._conn.executemany(delete_children, [(i,) for i in ids])
+            self._conn.executemany(*children)
+
+        self._write(what, work)
 
     def clear(self) -> None:
         """Delete every concept, relation, evidence row, chunk marker, content key and total."""

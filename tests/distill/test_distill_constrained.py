@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import tiny_student_config
+from conftest import phase_batch, tiny_student_config
 
 from ctk.distill.config import StudentConfig
 from ctk.distill.constrained import DiagnosisConstraint, DiagnosisGrammar, vocabulary_index
@@ -159,7 +159,6 @@ def test_head_with_words_trains_and_survives_save_and_load(
     lm_fixture: str, request: pytest.FixtureRequest, tiny_cohort: Path, tmp_path: Path
 ) -> None:
     """The bag-of-words term learns the planted words; the head is part of the saved model."""
-    from conftest import phase_batch
 
     lm = request.getfixturevalue(lm_fixture)
     student = _student(lm, seed=1, classifier=True, classifier_words=True)

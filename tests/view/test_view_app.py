@@ -114,6 +114,9 @@ def test_the_admission_page(client: TestClient) -> None:
         "Heart rate is higher than normal 2 times (max 145; first at hour 0, last at hour 1)"
         in html
     )
+    # the concepts the rationale names are marked too (here, in Rm)
+    rm = html[html.index('id="rm"') : html.index('id="rt"')]
+    assert '<a href="/concepts?id=ctk%3Aheart_failure">heart failure</a>' in rm
     # provenance of the rationale
     assert "template" in html and "teacher@" in html
 
@@ -323,4 +326,27 @@ def test_a_rejected_record_shows_its_gate_reasons(view_inputs: ViewInputs, tmp_p
     assert "the claim names &lt;b&gt;fever&lt;/b&gt;, not the fact&#39;s concepts" in html
     listed = client.get("/admissions?status=rejected").text
     assert 'href="/admissions/adm001"' in listed and 'href="/admissions/adm000"' not in listed
+    index.close()
+
+
+def test_a_failed_record_shows_its_error_and_explains_nothing(
+    view_inputs: ViewInputs, tmp_path: Path
+) -> None:
+    record = {
+        "admission_id": "adm001",
+        "status": "failed",
+        "diagnoses": [PNA],
+        "error": "RetryableLLMError: no answer within 120s <timeout>",
+        "backend": "openai",
+    }
+    path = tmp_path / "failed.jsonl"
+    path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    index = AdmissionIndex.open(view_inputs.cohort, rationales=path, cache_dir=tmp_path / "c")
+    html = TestClient(create_app(Viewer(index)), base_url="http://127.0.0.1").get(
+        "/admissions/adm001"
+    )
+    assert 'id="rationale-status">failed' in html.text
+    assert "no answer within 120s &lt;timeout&gt;" in html.text
+    assert "Teacher explained" not in html.text  # a failed record explains nothing
+    assert index.summary.statuses == {"failed": 1}
     index.close()

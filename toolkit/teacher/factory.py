@@ -91,10 +91,17 @@ class Teacher(Closeable):
     Build one with :func:`build_teacher`.
     """
 
-    def __init__(self, retriever: Retriever, backend: LLMBackend, config: TeacherConfig) -> None:
+    def __init__(
+        self,
+        retriever: Retriever,
+        backend: LLMBackend,
+        config: TeacherConfig,
+        store: GraphReader | None = None,
+    ) -> None:
         self.retriever = retriever
         self.backend = backend
         self.config = config
+        self.store = store
 
     def generate(
         self,
@@ -117,6 +124,7 @@ class Teacher(Closeable):
             config=self.config.generation,
             total=total,
             on_progress=on_progress,
+            store=self.store,
         )
 
     def close(self) -> None:
@@ -181,4 +189,4 @@ def build_teacher(config: TeacherConfig, *, store: GraphReader | None = None) ->
     except BaseException:
         backend.close()
         raise
-    return Teacher(retriever, backend, config)
+    return Teacher(retriever, backend, config, store=store)

@@ -48,14 +48,16 @@ from pathlib import Path
 
 from lxml import etree
 
+from ctk.graph import GraphStats, Neighbour, NeighbourQuery
 from ctk.kg.build import build_graph
 from ctk.kg.chunk import process_chunk
+from ctk.kg.delta import ChunkApplied, GraphDelta
 from ctk.kg.extraction.cooccurrence import CooccurrenceCounter
 from ctk.kg.extraction.sentences import split_sentences
 from ctk.kg.extraction.vocabulary import load_vocabulary
 from ctk.kg.sources.pubmed import PubMedFormat
 from ctk.kg.sources.xml_records import RawRecord
-from ctk.kg.stores.base import ChunkApplied, GraphDelta, GraphStats, GraphStore, Neighbour
+from ctk.kg.stores.base import GraphStore
 from ctk.plugins.extractors.dictionary import DictionaryExtractor
 from ctk.records import Concept, Relation
 from ctk.report import ProblemReport
@@ -296,15 +298,7 @@ class _NullStore(GraphStore):
     def get_relation(self, fact_id: str) -> Relation | None:
         return None
 
-    def _neighbours(
-        self,
-        concept_id: str,
-        *,
-        limit: int = 20,
-        relation_types: Iterable[str] | None = None,
-        min_weight: float | None = None,
-        min_count: int = 1,
-    ) -> list[Neighbour]:
+    def _stored_neighbours(self, concept_id: str, query: NeighbourQuery) -> list[Neighbour]:
         return []
 
     def iter_concepts(self) -> Iterator[Concept]:

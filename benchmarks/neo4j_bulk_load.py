@@ -113,9 +113,9 @@ def run(
     """Load the same graph both ways into one server; return the timings."""
     from neo4j_server import DEPS, Neo4jTestServer, ensure_jars
 
+    from ctk.kg.export.neo4j_admin import import_full, open_imported
     from ctk.kg.export.neo4j_import import write_neo4j_import
     from ctk.kg.stores.neo4j import Neo4jStore
-    from ctk.kg.stores.neo4j_admin import import_full, open_imported
     from ctk.records import Relation
 
     ensure_jars()

@@ -269,6 +269,18 @@ def time_viewer(
     return out
 
 
+def _time_demo(d: Path, samples: int, cache: Path) -> dict[str, Any]:
+    return time_viewer(
+        d / "cohort",
+        d / "rationales.jsonl" if (d / "rationales.jsonl").exists() else None,
+        d / "kg.db",
+        d / "eval" if (d / "eval" / "report.json").exists() else None,
+        samples=samples,
+        cache=cache,
+        reference=False,
+    )
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--work", type=Path, default=None, help="inputs kept here between runs")
@@ -278,6 +290,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--samples", type=int, default=200, help="admission pages timed")
     parser.add_argument("--demo", type=Path, default=None, help="also time the demo's outputs")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--demo-only", action="store_true", help="time only --demo (no large inputs made)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     for noisy in ("httpx", "httpx2"):
@@ -286,6 +301,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     work.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {}
     t0 = time.perf_counter()
+    if args.demo_only:
+        if args.demo is None:
+            parser.error("--demo-only needs --demo DIR")
+        with tempfile.TemporaryDirectory() as cache:
+            results["demo"] = _time_demo(args.demo, args.samples, Path(cache))
+        print(json.dumps(results, indent=1))
+        if args.json is not None:
+            args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
+        return results
     facts = make_graph(work / f"kg-{args.edges}.db", args.edges, args.concepts, seed=0)
     logger.info("graph ready (%.0f s)", time.perf_counter() - t0)
     stamp = work / f"inputs-{args.admissions}.done"
@@ -308,16 +332,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             reference=True,
         )
         if args.demo is not None:
-            d = args.demo
-            results["demo"] = time_viewer(
-                d / "cohort",
-                d / "rationales.jsonl" if (d / "rationales.jsonl").exists() else None,
-                d / "kg.db",
-                d / "eval" if (d / "eval" / "report.json").exists() else None,
-                samples=args.samples,
-                cache=Path(cache) / "demo",
-                reference=False,
-            )
+            results["demo"] = _time_demo(args.demo, args.samples, Path(cache) / "demo")
     print(json.dumps(results, indent=1))
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")

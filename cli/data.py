@@ -5,13 +5,19 @@ Thin commands over :mod:`ctk.synth`, :mod:`ctk.ehr` and :mod:`ctk.anomalies`.
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from ctk.cohort import CohortManifest
+    from ctk.report import ProblemReport
 
 __all__ = ["app"]
 
@@ -28,7 +34,7 @@ app = typer.Typer(
 @app.command("synth")
 def synth(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the benchmark layout to.")],
-    n: Annotated[int, typer.Option("--n", help="Number of admissions.")] = 200,
+    n: Annotated[int, typer.Option("--n", min=1, help="Number of admissions.")] = 200,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same files).")] = 0,
     note_noise: Annotated[
         float,
@@ -37,7 +43,9 @@ def synth(
     test_fraction: Annotated[
         float, typer.Option("--test-fraction", help="Share of test admissions.")
     ] = 0.2,
-    max_hours: Annotated[int, typer.Option("--max-hours", help="Longest stay in hours.")] = 96,
+    max_hours: Annotated[
+        int, typer.Option("--max-hours", min=1, help="Longest stay in hours.")
+    ] = 96,
 ) -> None:
     """Write a synthetic cohort with a planted signal, in the MIMIC-III benchmark layout.
 
@@ -104,12 +112,14 @@ def import_(
         ),
     ] = None,
     max_hours: Annotated[
-        int, typer.Option("--max-hours", help="Length cap of the hourly grid.")
+        int, typer.Option("--max-hours", min=1, help="Length cap of the hourly grid.")
     ] = 1000,
     chunksize: Annotated[
         int,
         typer.Option(
-            "--chunksize", help="Raw MIMIC: hour cells kept in memory while streaming events."
+            "--chunksize",
+            min=1,
+            help="Raw MIMIC: hour cells kept in memory while streaming events.",
         ),
     ] = 200_000,
     compress: Annotated[
@@ -124,27 +134,11 @@ def import_(
     Example: ctk data import --format mimic3 mimic-iii-1.4/ --out cohort
     (the MIMIC-III benchmark's phenotyping cohort; add --cohort wide for every admission)
     """
-    from rich.progress import Progress, SpinnerColumn, TextColumn
-
     from ctk.ehr.importer import SourceOptions, import_cohort
     from ctk.report import ProblemReport
 
-    console = Console(stderr=True)
     report = ProblemReport()
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), console=console, transient=True
-    ) as progress:
-        task = progress.add_task("reading", total=None)
-        count = [0]
-
-        def on_table(table: Path) -> None:
-            progress.update(task, description=f"reading {table.name}")
-
-        def on_admission(_: object) -> None:
-            count[0] += 1
-            if count[0] % 500 == 0:
-                progress.update(task, description=f"{count[0]} admissions written")
-
+    with _import_progress(Console(stderr=True)) as (on_table, on_admission):
         options = SourceOptions(
             max_hours=max_hours,
             chunksize=chunksize,
@@ -165,6 +159,11 @@ def import_(
             on_admission=on_admission,
             options=options,
         )
+    _print_import_summary(manifest, report, out)
+
+
+def _print_import_summary(manifest: CohortManifest, report: ProblemReport, out: Path) -> None:
+    """Admissions by split, the problem report, and the counts the loader recorded."""
     splits = ", ".join(f"{k} {v}" for k, v in sorted(manifest.splits.items()))
     typer.echo(f"imported {manifest.admissions} admissions ({splits}) into {out}")
     if report:
@@ -182,6 +181,30 @@ def import_(
         typer.echo("counts:")
         for label, number in sorted(counts.items()):
             typer.echo(f"  {number} x {label}")
+
+
+@contextlib.contextmanager
+def _import_progress(
+    console: Console,
+) -> Iterator[tuple[Callable[[Path], None], Callable[[object], None]]]:
+    """A spinner naming the table being read, then the admissions written so far."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), console=console, transient=True
+    ) as progress:
+        task = progress.add_task("reading", total=None)
+        count = [0]
+
+        def on_table(table: Path) -> None:
+            progress.update(task, description=f"reading {table.name}")
+
+        def on_admission(_: object) -> None:
+            count[0] += 1
+            if count[0] % 500 == 0:
+                progress.update(task, description=f"{count[0]} admissions written")
+
+        yield on_table, on_admission
 
 
 @app.command("stats")
@@ -239,7 +262,7 @@ def stats(
 @app.command("anomalies")
 def anomalies(
     cohort: Annotated[Path, typer.Argument(help="Cohort folder (or admissions JSONL).")],
-    limit: Annotated[int, typer.Option("--limit", help="Number of admissions to show.")] = 5,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Number of admissions to show.")] = 5,
     ranges: Annotated[
         Path | None,
         typer.Option(
@@ -253,11 +276,8 @@ def anomalies(
     """
     from ctk.anomalies import anomaly_captions
     from ctk.cohort import iter_admissions
-    from ctk.errors import ConfigError
     from ctk.lab_variables import load_lab_ranges
 
-    if limit < 1:
-        raise ConfigError(f"--limit must be at least 1, got {limit}")
     table = load_lab_ranges(ranges) if ranges is not None else None
     shown = 0
     for adm in iter_admissions(cohort):
@@ -311,4 +331,34 @@ def compare(
             typer.echo(line)
         typer.echo("identical" if result.identical else "DIFFERENT")
     if not result.identical:
+        raise typer.Exit(1)
+
+
+@app.command("validate")
+def validate(
+    cohort: Annotated[Path, typer.Argument(help="Cohort folder (or admissions JSONL).")],
+    split: Annotated[
+        str | None, typer.Option(help="Only the admissions of this split (train, val, test).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+) -> None:
+    """Read and validate every admission of a cohort, as a long run does first.
+
+    A line that is not a valid admission stops it with the file and line number
+    (exit 2); duplicate ids, a count that differs from the manifest, or no admission
+    at all are problems (exit 1); admissions with neither note nor labs are warnings
+    (a teacher run records them as failed); otherwise it exits 0.
+
+    Example: ctk data validate cohort
+    """
+    from ctk.cohort import validate_cohort
+
+    report = validate_cohort(cohort, split=split)
+    if as_json:
+        typer.echo(json.dumps(report.model_dump(), indent=2))
+    else:
+        for line in report.lines():
+            typer.echo(line)
+        typer.echo("problems found" if report.problems else "valid")
+    if report.problems:
         raise typer.Exit(1)

@@ -35,7 +35,7 @@ def _quiet_transformers() -> None:
 
 @app.command("run")
 def run(
-    config: Annotated[Path, typer.Option("--config", "-c", help="Run config, YAML or JSON.")],
+    config: Annotated[Path, typer.Option("--config", help="Run config, YAML or JSON.")],
     phase: Annotated[str, typer.Option("--phase", help="1, 2, 3 or all.")] = "all",
     resume: Annotated[
         bool,
@@ -61,9 +61,13 @@ def run(
     console = Console(stderr=True)
     with console.status(f"training phase(s) {phase} into {cfg.output_dir}"):
         result = train(cfg, phase, resume=resume)
+    for note in result.notes:
+        typer.echo(f"note: {note}")
     for p in result.phases:
         state = "already done" if p.skipped else f"{p.tokens_per_s:,.0f} tokens/s"
         typer.echo(f"phase {p.phase}: {p.steps} steps, loss {p.final_loss:.4f} ({state})")
+        if p.learning is not None:
+            typer.echo(f"  phase {p.phase} {p.learning.message}")
     typer.echo(f"model: {result.model_dir}")
 
 
@@ -142,6 +146,12 @@ def evaluate(
         from ctk.distill.baseline import read_baseline_report
 
         given = read_baseline_report(baseline)
+        if given.split != split:  # refused before any generation
+            raise ConfigError(
+                f"--baseline {baseline} was scored on split {given.split!r}, not {split!r}",
+                hint=f"run `ctk distill baseline --split {split}`, or evaluate --split "
+                f"{given.split}",
+            )
     if run_dir is not None and not run_dir.is_dir():
         raise ConfigError(f"--run {run_dir} is not a folder", hint="pass the training output_dir")
     student = load_student(model)
@@ -257,7 +267,7 @@ def baseline(
 
 @app.command("ablate")
 def ablate(
-    config: Annotated[Path, typer.Option("--config", "-c", help="Base run config, YAML or JSON.")],
+    config: Annotated[Path, typer.Option("--config", help="Base run config, YAML or JSON.")],
     grid: Annotated[
         Path, typer.Option("--grid", "-g", help="Grid file: seeds, axes and their levels.")
     ],
@@ -350,8 +360,21 @@ def init_tiny(
     d_model: Annotated[int, typer.Option("--d-model", min=8, help="Hidden size.")] = 64,
     layers: Annotated[int, typer.Option("--layers", min=1, help="Layers (per stack).")] = 2,
     heads: Annotated[int, typer.Option("--heads", min=1, help="Attention heads.")] = 4,
+    tokenizer: Annotated[
+        str,
+        typer.Option(
+            "--tokenizer",
+            help="word (one token per word of the cohort, rationale and V_k texts: the "
+            "student writes only real words) or sentencepiece (sub-word pieces).",
+        ),
+    ] = "word",
     vocab_size: Annotated[
-        int, typer.Option("--vocab-size", min=100, help="Tokenizer vocabulary (soft limit).")
+        int,
+        typer.Option(
+            "--vocab-size",
+            min=100,
+            help="SentencePiece vocabulary (soft limit; --tokenizer sentencepiece only).",
+        ),
     ] = 800,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the random weights.")] = 0,
     write_config: Annotated[
@@ -368,12 +391,29 @@ def init_tiny(
         Path | None, typer.Option("--vocabulary", help="V_k file for the written config.")
     ] = None,
     rationales: Annotated[
-        Path | None, typer.Option("--rationales", help="Rationale JSONL for the written config.")
+        Path | None,
+        typer.Option(
+            "--rationales",
+            help="Rationale JSONL: its text trains the tokenizer and the written config uses it.",
+        ),
     ] = None,
+    classifier: Annotated[
+        bool,
+        typer.Option(
+            "--classifier/--no-classifier",
+            help="Written config: a diagnosis head (pooled states + the note's words) chooses "
+            "the diagnoses, which the decoder writes (--no-classifier: the paper's text-only "
+            "student).",
+        ),
+    ] = True,
 ) -> None:
     """Build a tiny T5 or Llama (random weights) and a tokenizer trained on the cohort, offline.
 
-    Example: ctk distill init-tiny --cohort cohort --out tiny-lm --d-model 64 --layers 2
+    The tokenizer reads the cohort's notes and captions, the phenotype names, and the
+    --rationales and --vocabulary texts when given.
+
+    Example: ctk distill init-tiny --cohort cohort --out tiny-lm --rationales rationales.jsonl
+    --vocabulary vk.jsonl --write-config run.yaml --steps 120
     """
     from ctk.distill.config import TinyLMSpec
     from ctk.distill.tiny import build_tiny_lm, cohort_texts
@@ -382,6 +422,8 @@ def init_tiny(
         raise ConfigError(f"--d-model {d_model} is not divisible by --heads {heads}")
     if arch not in ("t5", "llama"):
         raise ConfigError(f"--arch must be t5 or llama, not {arch!r}")
+    if tokenizer not in ("word", "sentencepiece"):
+        raise ConfigError(f"--tokenizer must be word or sentencepiece, not {tokenizer!r}")
     _quiet_transformers()
     spec = TinyLMSpec(
         arch=arch,  # type: ignore[arg-type]
@@ -391,8 +433,10 @@ def init_tiny(
         num_heads=heads,
         d_kv=d_model // heads,
         vocab_size=vocab_size,
+        tokenizer=tokenizer,  # type: ignore[arg-type]
     )
-    folder = build_tiny_lm(out, cohort_texts(cohort), spec, seed=seed)
+    texts = cohort_texts(cohort, rationales=rationales, vocabulary=vocabulary)
+    folder = build_tiny_lm(out, texts, spec, seed=seed)
     typer.echo(f"tiny LM written to {folder}")
     if write_config is not None:
         from ctk.distill.tiny import tiny_run_config
@@ -404,6 +448,7 @@ def init_tiny(
                 steps=steps,
                 vocabulary=vocabulary.resolve() if vocabulary else None,
                 rationales=rationales.resolve() if rationales else None,
+                classifier=classifier,
             ),
             encoding="utf-8",
         )

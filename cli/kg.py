@@ -17,8 +17,8 @@ __all__ = ["app"]
 app = typer.Typer(
     help=(
         "Build and use the medical knowledge graph.\n\n"
-        "Example: ctk kg build --source pubmed:samples/pubmed.xml.gz --store kg.db "
-        "&& ctk kg query 'heart failure' --store kg.db"
+        "Example: ctk kg build --source pubmed:samples/corpora/pubmed_baseline_sample.xml.gz "
+        "--store kg.db && ctk kg query 'heart failure' --store kg.db"
     ),
     no_args_is_help=True,
 )

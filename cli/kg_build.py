@@ -43,11 +43,12 @@ def build(
         typer.Option(
             "--source",
             "-s",
+            metavar="FORMAT:PATH",
             help="Corpus as FORMAT:PATH (pubmed, wikipedia, text); PATH a file, glob or directory. "
             "Repeat for several.",
         ),
     ],
-    store: StoreOpt,
+    store: StoreOpt = "kg.db",
     workers: Annotated[
         int | None,
         typer.Option(
@@ -148,6 +149,14 @@ def build(
             "machine (clinical notes must not leave it without this).",
         ),
     ] = False,
+    allow_empty: Annotated[
+        bool,
+        typer.Option(
+            "--allow-empty",
+            help="Exit 0 even when the sources yield no document (by default an empty or "
+            "0-byte corpus file is an error, exit 2, after the summary).",
+        ),
+    ] = False,
 ) -> None:
     """Build the knowledge graph from PubMed, Wikipedia or text corpora (resumable).
 
@@ -198,6 +207,15 @@ def build(
     _print_summary(summary, store, engine)
     if summary_json is not None:
         summary_json.write_text(json.dumps(summary.as_dict(), indent=2) + "\n", encoding="utf-8")
+    if not allow_empty and not (summary.documents or summary.deleted or summary.chunks_skipped):
+        from ctk.errors import DataError
+
+        raise DataError(
+            f"the sources yielded no document ({summary.files} file(s) read, "
+            f"{summary.problems.total} bad record(s)): nothing was added to {store}",
+            hint="check the files (an empty or 0-byte file, the wrong source kind?); "
+            "--allow-empty accepts an empty build",
+        )
 
 
 def _check_mesh_flags(extractor: str, *, mesh_headings: bool, drug_classes: bool) -> None:

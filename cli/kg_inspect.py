@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -23,8 +23,8 @@ from ctk.errors import ConfigError
 from ctk.graph import DEFAULT_MIN_SUPPORT
 
 if TYPE_CHECKING:
-    from ctk.kg.stores.base import Neighbour
-    from ctk.records import Concept, Relation
+    from ctk.kg.neighbourhood import Neighbourhood
+    from ctk.records import Relation
 
 __all__ = ["DEFAULT_STORE", "export", "import_graph", "query", "stats", "vocab"]
 
@@ -74,14 +74,6 @@ def _truncate(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _neighbour_json(n: Neighbour) -> dict[str, Any]:
-    return {
-        "direction": n.direction,
-        "relation": n.relation.model_dump(),
-        "concept": n.concept.model_dump(),
-    }
-
-
 _QUERY_FORMATS = ("table", "plain", "json")
 
 
@@ -89,18 +81,17 @@ def _evidence_labels(rel: Relation) -> str:
     return ", ".join(dict.fromkeys(_evidence_label(e.source, e.document_id) for e in rel.evidence))
 
 
-def _print_plain(
-    target: Concept, others: list[Concept], neighbours: list[Neighbour], empty: str
-) -> None:
+def _print_plain(found: Neighbourhood) -> None:
     """One header line, then one tab-separated line per neighbour; no cell is cut."""
+    target, others = found.concept, found.other_matches
     typer.echo(f"# {target.name}\t{target.id}\t{target.type}\t{target.mentions} mentions")
     if others:
         typer.echo("# other matches: " + ", ".join(f"{m.name} ({m.id})" for m in others))
-    if not neighbours:
-        typer.echo(f"# {empty}")
+    if not found.neighbours:
+        typer.echo(f"# {found.empty_note}")
         return
     typer.echo("direction\trelation\tconcept\tconcept_id\tweight\tcount\tevidence\tsentence")
-    for n in neighbours:
+    for n in found.neighbours:
         rel = n.relation
         sentence = " ".join(rel.evidence[0].sentence.split()) if rel.evidence else ""
         row = [
@@ -113,7 +104,7 @@ def _print_plain(
 def query(
     concept: Annotated[str, typer.Argument(help="Concept name, synonym or id.")],
     store: StoreOpt = DEFAULT_STORE,
-    limit: Annotated[int, typer.Option("--limit", help="Most neighbours shown.")] = 20,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Most neighbours shown.")] = 20,
     relation_type: Annotated[
         list[str] | None,
         typer.Option("--type", help="Only this relation type (repeatable), e.g. symptom_of."),
@@ -156,6 +147,30 @@ def query(
 
     Example: ctk kg query "heart failure" --store kg.db --limit 10 --format plain
     """
+    from ctk.kg.neighbourhood import concept_neighbourhood
+
+    fmt = _query_format(output_format, as_json=as_json)
+    with open_cli_store(
+        store, user=neo4j_user, password=neo4j_password, database=neo4j_database, read_only=True
+    ) as graph:
+        found = concept_neighbourhood(
+            graph,
+            concept,
+            limit=limit,
+            relation_types=relation_type,
+            min_weight=min_weight,
+            min_count=min_count,
+        )
+    if fmt == "json":
+        typer.echo(json.dumps(found.as_dict(), indent=2, ensure_ascii=False))
+    elif fmt == "plain":
+        _print_plain(found)
+    else:
+        _print_table(found)
+
+
+def _query_format(output_format: str | None, *, as_json: bool) -> str:
+    """``--format`` (or ``--json``); by default a table on a terminal, else plain lines."""
     fmt = "json" if as_json else output_format
     if fmt is None:
         fmt = "table" if sys.stdout.isatty() else "plain"
@@ -163,46 +178,12 @@ def query(
         raise ConfigError(
             f"unknown --format {fmt!r}", hint=f"use one of: {', '.join(_QUERY_FORMATS)}"
         )
-    with open_cli_store(
-        store, user=neo4j_user, password=neo4j_password, database=neo4j_database, read_only=True
-    ) as graph:
-        found = graph.get_concept(concept)
-        matches = [found] if found is not None else graph.find_concepts(concept, limit=5)
-        if not matches:
-            raise ConfigError(
-                f"no concept named {concept!r} in {store}",
-                hint="check the spelling, try a shorter prefix, or see `ctk kg stats`",
-            )
-        target = matches[0]
-        neighbours = graph.neighbours(
-            target.id,
-            limit=limit,
-            relation_types=relation_type,
-            min_weight=min_weight,
-            min_count=min_count,
-        )
-        hidden = (
-            len(graph.neighbours(target.id, limit=1, relation_types=relation_type))
-            if not neighbours and min_count > 1
-            else 0
-        )
-    empty = (
-        f"no relations seen in {min_count} or more documents; "
-        "`--min-count 1` shows those resting on fewer"
-        if hidden
-        else "no relations"
-    )
-    if fmt == "json":
-        payload = {
-            "concept": target.model_dump(),
-            "other_matches": [m.model_dump() for m in matches[1:]],
-            "neighbours": [_neighbour_json(n) for n in neighbours],
-        }
-        typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
-        return
-    if fmt == "plain":
-        _print_plain(target, matches[1:], neighbours, empty)
-        return
+    return fmt
+
+
+def _print_table(found: Neighbourhood) -> None:
+    """A header, then a table that folds long cells (document ids are never cut)."""
+    target, matches = found.concept, found.other_matches
     console = Console()
     synonyms = f" (also: {', '.join(target.synonyms[:5])})" if target.synonyms else ""
     console.print(
@@ -210,32 +191,28 @@ def query(
         f"{target.mentions:,} mentions{synonyms}",
         highlight=False,
     )
-    if len(matches) > 1:
+    if matches:
         console.print(
-            "[dim]other matches: " + ", ".join(f"{m.name} ({m.id})" for m in matches[1:]) + "[/]",
+            "[dim]other matches: " + ", ".join(f"{m.name} ({m.id})" for m in matches) + "[/]",
             highlight=False,
         )
-    if not neighbours:
-        console.print(empty, highlight=False)
+    if not found.neighbours:
+        console.print(found.empty_note, highlight=False)
         return
     table = Table(show_lines=False)
-    table.add_column("relation", overflow="fold")
-    table.add_column("concept", overflow="fold")
-    table.add_column("weight", justify="right", overflow="fold")
-    table.add_column("count", justify="right", overflow="fold")
-    table.add_column("evidence", overflow="fold")
-    table.add_column("sentence", overflow="fold")
-    for n in neighbours:
+    for column in ("relation", "concept", "weight", "count", "evidence", "sentence"):
+        right = column in ("weight", "count")
+        table.add_column(column, justify="right" if right else "left", overflow="fold")
+    for n in found.neighbours:
         rel = n.relation
         arrow = f"→ {rel.type}" if n.direction == "out" else f"← {rel.type}"
-        docs = _evidence_labels(rel)
         sentence = _truncate(rel.evidence[0].sentence, 80) if rel.evidence else ""
         table.add_row(
             arrow,
             f"{n.concept.name} [dim]({n.concept.type})[/]",
             f"{rel.weight:.3f}",
             f"{rel.count:,}",
-            docs,
+            _evidence_labels(rel),
             sentence,
         )
     console.print(table)
@@ -352,7 +329,7 @@ def import_graph(
 
 def vocab(
     out: Annotated[Path, typer.Option("--out", help="V_k file to write (JSONL).")],
-    top: Annotated[int, typer.Option("--top", help="How many concepts (K).")] = 2000,
+    top: Annotated[int, typer.Option("--top", min=1, help="How many concepts (K).")] = 2000,
     types: Annotated[
         list[str] | None,
         typer.Option(

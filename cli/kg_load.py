@@ -1,6 +1,6 @@
 """``ctk kg load``: bulk-load a fresh Neo4j database with Neo4j's own importer.
 
-Thin over :mod:`ctk.kg.stores.neo4j_admin`; registered on ``ctk kg`` by
+Thin over :mod:`ctk.kg.export.neo4j_admin`; registered on ``ctk kg`` by
 :func:`register` (see ``ctk.cli.kg``).
 """
 
@@ -95,8 +95,8 @@ def load(
     Example: neo4j stop && ctk kg load kg-import/ --neo4j-home /var/lib/neo4j --overwrite
     --start-command 'neo4j start' --store bolt://localhost:7687
     """
+    from ctk.kg.export.neo4j_admin import import_full, open_imported
     from ctk.kg.export.neo4j_import import read_manifest
-    from ctk.kg.stores.neo4j_admin import import_full, open_imported
 
     manifest = read_manifest(folder)
     if run_import:

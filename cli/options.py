@@ -61,6 +61,7 @@ StoreOpt = Annotated[
     typer.Option(
         "--store",
         envvar="CTK_KG_STORE",
+        metavar="PATH|URI",
         help="Embedded store file, or a Neo4j URI (bolt://HOST:7687, neo4j://...).",
     ),
 ]
@@ -69,8 +70,9 @@ GraphOpt = Annotated[
     typer.Option(
         "--store",
         envvar="CTK_KG_STORE",
+        metavar="PATH|URI",
         help="Knowledge graph: an embedded store file, or a Neo4j URI (bolt://HOST:7687, "
-        "neo4j://...).",
+        "neo4j://...); default: env CTK_KG_STORE.",
         show_envvar=False,
     ),
 ]
@@ -176,6 +178,7 @@ LlmOpt = Annotated[
     str | None,
     typer.Option(
         "--llm",
+        metavar="NAME",
         help=f"LLM backend plugin (installed: {installed_names('ctk.llm_backends')}); "
         "`ctk plugins show NAME` lists its options.",
     ),
@@ -183,15 +186,21 @@ LlmOpt = Annotated[
 #: ``--model``: the model an LLM backend asks for.
 ModelOpt = Annotated[
     str | None,
-    typer.Option("--model", help="Model name (openai/langchain) or local path (transformers)."),
+    typer.Option(
+        "--model",
+        metavar="NAME",
+        help="Model name (openai/langchain) or local path (transformers).",
+    ),
 ]
 #: ``--base-url``: the server(s) of an OpenAI-compatible backend.
 BaseUrlOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--base-url",
-        help="OpenAI-compatible API root, e.g. http://127.0.0.1:8000/v1 "
-        "(default: env CTK_OPENAI_BASE_URL, several separated by spaces). Repeat for several "
+        metavar="URL",
+        help="OpenAI-compatible API root, e.g. http://127.0.0.1:8000/v1 for vLLM "
+        "(default: env CTK_OPENAI_BASE_URL, several separated by spaces; else "
+        "http://127.0.0.1:8765/v1, where `ctk teacher serve` listens). Repeat for several "
         "servers of one model (vLLM replicas): requests go to the one with the most free "
         "capacity, and a failing server is taken out and retried later.",
     ),
@@ -201,6 +210,7 @@ ApiKeyEnvOpt = Annotated[
     str | None,
     typer.Option(
         "--api-key-env",
+        metavar="VAR",
         help="Read the API key from this environment variable "
         "(default: CTK_OPENAI_API_KEY, then OPENAI_API_KEY).",
     ),
@@ -208,7 +218,9 @@ ApiKeyEnvOpt = Annotated[
 #: ``--llm-option``: a backend's own options (see :func:`parse_options`).
 LlmOptionOpt = Annotated[
     list[str] | None,
-    typer.Option("--llm-option", help="Backend option key=value (repeatable)."),
+    typer.Option(
+        "--llm-option", metavar="KEY=VALUE", help="Backend option key=value (repeatable)."
+    ),
 ]
 
 

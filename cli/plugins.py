@@ -124,7 +124,7 @@ def show(
         console.print(f"  distribution: {d.distribution} {d.version}", highlight=False)
         console.print(f"  class: {d.target}", highlight=False)
         if d.needs_store:
-            console.print("  needs a knowledge graph (--kg)", highlight=False)
+            console.print("  needs a knowledge graph (--store)", highlight=False)
         if d.required_arguments:
             console.print(
                 f"  needs the constructor argument(s) {', '.join(d.required_arguments)} "

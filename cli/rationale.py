@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
-    from ctk.teacher import GenerationProgress, GenerationSummary
+    from ctk.teacher import CheckReport, GenerationProgress, GenerationSummary, Teacher
 
 __all__ = ["app"]
 
@@ -78,7 +78,11 @@ def generate(
     ] = "graph",
     retriever_option: Annotated[
         list[str] | None,
-        typer.Option("--retriever-option", help="Retriever option key=value (repeatable)."),
+        typer.Option(
+            "--retriever-option",
+            metavar="KEY=VALUE",
+            help="Retriever option key=value (repeatable).",
+        ),
     ] = None,
     index: Annotated[
         Path | None,
@@ -112,8 +116,10 @@ def generate(
     prompt: Annotated[
         str,
         typer.Option(
-            help="Prompt template name or file: teacher (full), or teacher_compact for small "
-            "local models (note cut to 700 characters, about 3x fewer prompt tokens)."
+            help="Prompt template name or file: teacher (full), teacher_compact for small "
+            "local models (note cut to 700 characters, about 3x fewer prompt tokens), or "
+            "teacher_grounded (facts picked per diagnosis from the retrieved ids, one claim per "
+            "fact naming both its concepts; held by the schema on llama.cpp/vLLM)."
         ),
     ] = "teacher",
     section: Annotated[
@@ -135,11 +141,34 @@ def generate(
     retry_failed: Annotated[
         bool, typer.Option(help="Generate again the admissions recorded as failed.")
     ] = False,
+    retry_rejected: Annotated[
+        bool,
+        typer.Option(
+            help="Generate again the admissions whose answers the quality gate rejected "
+            "(e.g. after changing --prompt or --max-tokens; with --allow-mixed if options differ)."
+        ),
+    ] = False,
+    gate: Annotated[
+        bool,
+        typer.Option(
+            "--gate/--no-gate",
+            help="Check every answer before it is written ok: whole sentences, no repeated "
+            "claim, claims naming their fact's concepts, concepts of the admission named, no "
+            "diagnosis outside the labels (--no-gate keeps only the JSON checks).",
+        ),
+    ] = True,
     allow_partial: Annotated[
         bool,
         typer.Option(
             help="Exit 0 even when some admissions failed (by default any failed record in OUT "
             "makes the command exit 1)."
+        ),
+    ] = False,
+    allow_empty: Annotated[
+        bool,
+        typer.Option(
+            help="Exit 0 when the cohort (or --split) holds no admission (an error, exit 2, by "
+            "default)."
         ),
     ] = False,
     allow_mixed: Annotated[
@@ -155,18 +184,28 @@ def generate(
     temperature: Annotated[
         float, typer.Option(min=0.0, max=2.0, help="Sampling temperature.")
     ] = 0.0,
-    max_tokens: Annotated[int, typer.Option(min=16, help="Most tokens per answer.")] = 384,
+    max_tokens: Annotated[
+        int,
+        typer.Option(
+            min=16,
+            help="Most tokens per answer (an answer cut at this limit is rejected as "
+            "truncated; the grounded prompt needs about 600).",
+        ),
+    ] = 384,
 ) -> None:
     """Generate teacher rationales for a cohort (resumable, cached, concurrent).
 
     Admissions already in OUT are skipped, so an interrupted run continues where it
-    stopped; answers are cached by a hash of the full input. Invalid model output
-    gets one repair attempt, then is recorded as failed with its reason. Every
+    stopped; answers are cached by a hash of the full input. Every answer passes a
+    quality gate (valid JSON, whole sentences, distinct claims that name their
+    facts' concepts...); one that fails gets one repair attempt with the reasons,
+    then is recorded as rejected with them (never ok). Every
     record names the retriever and backend (with versions and options) that made
     it; resuming OUT with other ones is refused unless --allow-mixed.
 
-    Exit status: 0 when every admission of OUT has a rationale; 1 when some failed
-    (re-run with --retry-failed to generate only those; --allow-partial exits 0);
+    Exit status: 0 when every admission of OUT has an ok rationale; 1 when some failed
+    or were rejected (re-run with --retry-failed / --retry-rejected to generate only
+    those; --allow-partial exits 0);
     2 on an error before or during the run (bad option, plugin that cannot be built).
 
     Example: ctk rationale generate --cohort cohort --store kg.db --llm template --out r.jsonl
@@ -174,13 +213,11 @@ def generate(
     from rich.console import Console
 
     from ctk.cohort import select_admissions
-    from ctk.teacher import (
-        GenerationConfig,
-        TeacherConfig,
-        build_teacher,
-    )
+    from ctk.teacher import GenerationConfig, TeacherConfig, build_teacher
 
     kg = graph_option(store, legacy_kg)
+    if not _validate_before_generating(cohort, split=split, limit=limit, allow_empty=allow_empty):
+        return
     servers = _endpoint_specs(base_urls(base_url), endpoints)
     config = TeacherConfig(
         retriever=retriever,
@@ -201,6 +238,8 @@ def generate(
             use_true_diagnoses=true_diagnoses,
             allow_remote=allow_remote,
             retry_failed=retry_failed,
+            retry_rejected=retry_rejected,
+            gate=gate,
             allow_mixed=allow_mixed,
             temperature=temperature,
             max_tokens=max_tokens,
@@ -208,20 +247,9 @@ def generate(
     )
     err = Console(stderr=True)
     with contextlib.ExitStack() as stack:
-        reader = None
-        if kg is not None:
-            reader = stack.enter_context(open_cli_store(kg, read_only=True))
+        reader = stack.enter_context(open_cli_store(kg, read_only=True)) if kg else None
         teacher = stack.enter_context(build_teacher(config, store=reader))
-        pool = getattr(teacher.backend, "pool", None)
-        if concurrency is None and pool is not None:  # keep every server busy
-            teacher.config.generation.concurrency = pool.capacity
-        if teacher.backend.is_remote:
-            err.print(
-                "[bold yellow]data-use warning:[/] cohort text will be sent to "
-                f"{teacher.backend.base_url}. MIMIC's data use agreement forbids sharing notes "
-                "with third parties; make sure this service is covered by your agreement.",
-                highlight=False,
-            )
+        _fit_to_servers(teacher, err, concurrency_given=concurrency is not None)
         admissions, total = select_admissions(cohort, split=split, limit=limit)
         with _progress_bar(err, total) as on_progress:
             summary = teacher.generate(admissions, out=out, total=total, on_progress=on_progress)
@@ -229,6 +257,50 @@ def generate(
     failed = _print_summary(summary, out, err)
     if failed and not allow_partial:
         raise typer.Exit(1)
+
+
+def _fit_to_servers(teacher: Teacher, err: Console, *, concurrency_given: bool) -> None:
+    """Keep every server of a pool busy (unless --concurrency); warn before text leaves."""
+    pool = getattr(teacher.backend, "pool", None)
+    if not concurrency_given and pool is not None:
+        teacher.config.generation.concurrency = pool.capacity
+    if teacher.backend.is_remote:
+        err.print(
+            "[bold yellow]data-use warning:[/] cohort text will be sent to "
+            f"{teacher.backend.base_url}. MIMIC's data use agreement forbids sharing notes "
+            "with third parties; make sure this service is covered by your agreement.",
+            highlight=False,
+        )
+
+
+def _validate_before_generating(
+    cohort: Path, *, split: str | None, limit: int | None, allow_empty: bool
+) -> bool:
+    """Read every admission the run will use: a corrupt line stops it before any record.
+
+    Returns:
+        Whether there is anything to generate (False only for an empty selection
+        with ``allow_empty``).
+
+    Raises:
+        RecordParseError: A line is not a valid admission (file and line named).
+        DataError: No admission is selected and ``allow_empty`` is false.
+    """
+    from ctk.cohort import validate_cohort
+    from ctk.errors import DataError
+
+    report = validate_cohort(cohort, split=split, limit=limit)
+    if not report.empty:
+        return True
+    message = f"{cohort}: {report.problems[-1]}"
+    if allow_empty:
+        typer.echo(f"{message}; nothing to generate (--allow-empty)", err=True)
+        return False
+    raise DataError(
+        message,
+        hint="check the path and --split (`ctk data validate COHORT` shows what it holds); "
+        "--allow-empty exits 0 instead",
+    )
 
 
 @contextlib.contextmanager
@@ -244,30 +316,42 @@ def _progress_bar(
         MofNCompleteColumn(),
         TextColumn("{task.fields[rate]}"),
         TextColumn("[red]{task.fields[failed]} failed"),
+        TextColumn("[yellow]{task.fields[rejected]} rejected"),
         TextColumn("{task.fields[cached]} cached"),
         TimeElapsedColumn(),
     )
     started = time.perf_counter()
     with Progress(*columns, console=err, transient=False) as bar:
-        task = bar.add_task("generate", total=total, rate="-", failed=0, cached=0)
+        task = bar.add_task("generate", total=total, rate="-", failed=0, rejected=0, cached=0)
 
         def on_progress(p: GenerationProgress) -> None:
             elapsed = time.perf_counter() - started
             rate = f"{p.done / elapsed:.2f}/s" if elapsed > 0 and p.done else "-"
             bar.update(
-                task, completed=p.done + p.skipped, rate=rate, failed=p.failed, cached=p.cached
+                task,
+                completed=p.done + p.skipped,
+                rate=rate,
+                failed=p.failed,
+                rejected=p.rejected,
+                cached=p.cached,
             )
 
         yield on_progress
 
 
 def _print_summary(summary: GenerationSummary, out: Path, err: Console) -> int:
-    """What the run did (stdout), its warnings and failures (stderr); returns the failures."""
+    """What the run did (stdout), its warnings and failures (stderr).
+
+    Returns:
+        The admissions of the output without an ok rationale (failed + rejected).
+    """
     from rich.console import Console
 
     out_console = Console()
+    rejected = f"{summary.rejected} rejected by the gate, " if summary.rejected else ""
     out_console.print(
-        f"{summary.generated} generated, {summary.cached} from cache, {summary.failed} failed, "
+        f"{summary.generated} generated, {summary.cached} from cache, {rejected}"
+        f"{summary.failed} failed, "
         f"{summary.skipped_existing} already done; {summary.llm_calls} backend calls "
         f"({summary.prompt_tokens} prompt + {summary.completion_tokens} completion tokens) "
         f"in {summary.elapsed_s:.1f}s -> {out}",
@@ -275,6 +359,14 @@ def _print_summary(summary: GenerationSummary, out: Path, err: Console) -> int:
     )
     if summary.backend == "template":
         out_console.print("(template backend: rule-written rationales, no language model)")
+    if summary.repaired or summary.repair_reasons:
+        out_console.print(
+            f"  repaired: {summary.repaired} answer(s) passed the gate after one repair "
+            f"(first answers refused for: {_counts(summary.repair_reasons)})",
+            highlight=False,
+        )
+    for reason, n in summary.gate_reasons.items():
+        out_console.print(f"  rejected: {n} x {reason}", highlight=False)
     for reason, n in summary.failure_reasons.items():
         out_console.print(f"  failed: {n} x {reason}", highlight=False)
     for warning in summary.warnings:
@@ -289,7 +381,22 @@ def _print_summary(summary: GenerationSummary, out: Path, err: Console) -> int:
             "re-run this command with --retry-failed",
             highlight=False,
         )
-    return failed
+    refused = summary.rejected + summary.rejected_earlier
+    if refused:
+        earlier = (
+            f" ({summary.rejected_earlier} from earlier runs)" if summary.rejected_earlier else ""
+        )
+        err.print(
+            f"[bold yellow]{refused} answer(s) rejected by the quality gate{earlier}[/] (kept "
+            "out of training; `ctk rationale check FILE` lists why); to generate only those "
+            "again, re-run with --retry-rejected",
+            highlight=False,
+        )
+    return failed + refused
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{reason} {n}" for reason, n in counts.items()) or "-"
 
 
 @app.command()
@@ -303,18 +410,46 @@ def check(
     show: Annotated[
         int, typer.Option(min=0, help="Admissions listed (lowest support first).")
     ] = 10,
+    output_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="table (default), json (the full report on stdout) or markdown (the "
+            "reason and admission tables, for a results page).",
+        ),
+    ] = "table",
+    min_support: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Exit 1 when the share of claimed concept pairs supported by the graph is "
+            "below this (0..1), e.g. --min-support 0.9 in CI.",
+        ),
+    ] = None,
+    allow_empty: Annotated[
+        bool,
+        typer.Option(help="Exit 0 on a file with no record (by default an empty file exits 1)."),
+    ] = False,
 ) -> None:
     """Check rationales against the graph: cited facts that exist, claims with no edge.
 
-    Prints per-admission and overall citation and support rates.
+    Prints the quality gate's reasons (rejected records by reason, problems left in ok
+    records), per-admission and overall citation and support rates.
 
-    Example: ctk rationale check rationales.jsonl --store kg.db --out check.json
+    Exit status: 0; 1 when the file holds no record (unless --allow-empty) or the
+    supported share is below --min-support; 2 on bad input (missing file, a folder).
+
+    Example: ctk rationale check rationales.jsonl --store kg.db --min-support 0.9 --format markdown
     """
-    from rich.console import Console
-    from rich.table import Table
-
+    from ctk.errors import ConfigError
     from ctk.teacher import check_rationales, read_rationales
 
+    if output_format not in ("table", "json", "markdown"):
+        raise ConfigError(
+            f"--format {output_format!r} is not one of table, json, markdown",
+            hint="e.g. --format markdown",
+        )
     graph = graph_option(store, legacy_kg, required=True)
     assert graph is not None
     reader = open_cli_store(graph, read_only=True)
@@ -325,33 +460,90 @@ def check(
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    if output_format == "json":
+        typer.echo(report.model_dump_json(indent=2))
+    else:
+        _print_check(report, file.name, show, markdown=output_format == "markdown")
+    from rich.console import Console
 
-    def pct(x: float | None) -> str:
-        return "-" if x is None else f"{100 * x:.1f}%"
+    err = Console(stderr=True, soft_wrap=True)
+    if report.rationales == 0 and not allow_empty:
+        err.print(
+            f"[bold red]{file} holds no rationale[/]; generate some first, or pass --allow-empty",
+            highlight=False,
+        )
+        raise typer.Exit(1)
+    if min_support is not None and (report.support_rate or 0.0) < min_support:
+        share = "none" if report.support_rate is None else f"{100 * report.support_rate:.1f}%"
+        err.print(
+            f"[bold red]supported share {share} is below --min-support {100 * min_support:.1f}%[/]",
+            highlight=False,
+        )
+        raise typer.Exit(1)
 
-    console = Console(width=max(Console().width, 100))
-    table = Table(title=f"rationale check: {file.name}")
-    for column in ("admission", "cited", "found", "pairs", "supported", "support"):
-        table.add_column(column)
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}%"
+
+
+def _print_check(report: CheckReport, name: str, show: int, *, markdown: bool) -> None:
+    """The reason table, the admission table and the overall line."""
+    from rich.console import Console
+    from rich.table import Table
+
+    reasons = [("rejected", r, n) for r, n in report.rejected_reasons.items()]
+    reasons += [("kept (ok)", r, n) for r, n in report.kept_issues.items()]
     worst = sorted(
-        (a for a in report.admissions if a.status == "ok"),
-        key=lambda a: (a.support_rate if a.support_rate is not None else 2.0, a.admission_id),
-    )
-    for a in worst[:show]:
-        table.add_row(
+        (a for a in report.admissions if a.status != "failed"),
+        key=lambda a: (
+            a.status == "ok",
+            a.support_rate if a.support_rate is not None else 2.0,
             a.admission_id,
+        ),
+    )[:show]
+    columns = ("admission", "status", "cited", "found", "pairs", "supported", "support", "reasons")
+    rows = [
+        (
+            a.admission_id,
+            a.status,
             str(a.cited),
             str(a.cited_found),
             str(a.pairs),
             str(a.supported_pairs),
-            pct(a.support_rate),
+            _pct(a.support_rate),
+            ", ".join(a.reasons) or "-",
         )
-    if show:
-        console.print(table)
-    console.print(
-        f"{report.checked} checked, {report.failed} failed records; citations found "
-        f"{report.cited_found}/{report.cited} ({pct(report.citation_rate)}); claimed concept pairs "
-        f"supported {report.supported_pairs}/{report.pairs} ({pct(report.support_rate)}); "
-        f"mean per-admission support {pct(report.mean_admission_support_rate)}",
-        highlight=False,
+        for a in worst
+    ]
+    overall = (
+        f"{report.checked} ok ({report.repaired} after repair), {report.rejected} rejected, "
+        f"{report.failed} failed records; citations found {report.cited_found}/{report.cited} "
+        f"({_pct(report.citation_rate)}); claimed concept pairs supported "
+        f"{report.supported_pairs}/{report.pairs} ({_pct(report.support_rate)}); mean "
+        f"per-admission support {_pct(report.mean_admission_support_rate)}"
     )
+    if markdown:
+        lines = [f"### rationale check: {name}", "", overall, ""]
+        lines += ["| records | reason | count |", "|---|---|---:|"]
+        lines += [f"| {w} | {r} | {n} |" for w, r, n in reasons] or ["| - | none | 0 |"]
+        if rows:
+            lines += ["", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+            lines += ["| " + " | ".join(row) + " |" for row in rows]
+        typer.echo("\n".join(lines))
+        return
+    console = Console(width=max(Console().width, 100))
+    if reasons:
+        by_reason = Table(title="quality gate: records by reason")
+        for column in ("records", "reason", "count"):
+            by_reason.add_column(column)
+        for w, r, n in reasons:
+            by_reason.add_row(w, r, str(n))
+        console.print(by_reason)
+    if show:
+        table = Table(title=f"rationale check: {name}")
+        for column in columns:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+    console.print(overall, highlight=False)

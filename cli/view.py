@@ -5,12 +5,16 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ctk.cli.options import DatabaseOpt, PasswordOpt, UserOpt, open_cli_store
 from ctk.graph import DEFAULT_MIN_SUPPORT
+
+if TYPE_CHECKING:
+    from ctk.view import AdmissionIndex
+    from ctk.view.run import EvalRun
 
 __all__ = ["view"]
 
@@ -98,26 +102,15 @@ def view(
     from ctk.view.app import LOOPBACK_NAMES
 
     check_bind_address(host, allow_remote=allow_remote)  # before any work
-    index = AdmissionIndex.open(
-        cohort, rationales=rationales, cache_dir=cache_dir or _default_cache_dir()
-    )
-    s = index.summary
-    typer.echo(f"cohort: {s.admissions} admissions ({cohort})")
-    if rationales is not None:
-        statuses = ", ".join(f"{n} {k}" for k, n in sorted(s.statuses.items()))
-        typer.echo(
-            f"rationales: {s.rationales} records; {s.matched_rationales} admissions ({statuses})"
-        )
-        if s.unmatched_rationales:
-            typer.echo(
-                f"warning: {s.unmatched_rationales} of {s.rationales} rationale records match no "
-                "admission of the cohort (made from another cohort?)",
-                err=True,
-            )
-    run = load_eval_run(eval_dir) if eval_dir is not None else None
-    if run is not None:
-        typer.echo(f"evaluation: {run.report.n} admissions, {len(run.predictions)} predictions")
     with contextlib.ExitStack() as stack:
+        index = AdmissionIndex.open(
+            cohort, rationales=rationales, cache_dir=cache_dir or _default_cache_dir()
+        )
+        stack.callback(index.close)
+        _print_index_summary(index, cohort, with_rationales=rationales is not None)
+        run = load_eval_run(eval_dir) if eval_dir is not None else None
+        if run is not None:
+            _print_run_summary(run, index)
         graph = None
         if store is not None:
             graph = stack.enter_context(
@@ -131,7 +124,6 @@ def view(
             )
             stats = graph.stats()
             typer.echo(f"graph: {stats.concepts} concepts, {stats.relations} relations ({store})")
-        stack.callback(index.close)
         # loopback: only loopback Host headers (no DNS rebinding); remote: whatever name reaches it
         hosts = ("*",) if allow_remote else (*LOOPBACK_NAMES, host)
         app = create_app(Viewer(index, store=graph, run=run, min_count=min_count), hosts=hosts)
@@ -141,4 +133,33 @@ def view(
             port=port,
             allow_remote=allow_remote,
             on_ready=lambda url: typer.echo(f"ctk view: {url}  (Ctrl-C stops it)"),
+        )
+
+
+def _print_index_summary(index: AdmissionIndex, cohort: Path, *, with_rationales: bool) -> None:
+    """What the viewer read: admissions, rationale records by status, unmatched ones."""
+    s = index.summary
+    typer.echo(f"cohort: {s.admissions} admissions ({cohort})")
+    if with_rationales:
+        statuses = ", ".join(f"{n} {k}" for k, n in sorted(s.statuses.items()))
+        typer.echo(
+            f"rationales: {s.rationales} records; {s.matched_rationales} admissions ({statuses})"
+        )
+        if s.unmatched_rationales:
+            typer.echo(
+                f"warning: {s.unmatched_rationales} of {s.rationales} rationale records match no "
+                "admission of the cohort (made from another cohort?)",
+                err=True,
+            )
+
+
+def _print_run_summary(run: EvalRun, index: AdmissionIndex) -> None:
+    """What the evaluation folder holds, and predictions for admissions not in the cohort."""
+    typer.echo(f"evaluation: {run.report.n} admissions, {len(run.predictions)} predictions")
+    stray = sum(not index.contains(a) for a in run.predictions)
+    if stray:
+        typer.echo(
+            f"warning: {stray} of {len(run.predictions)} predictions are for admissions "
+            "not in the cohort (an evaluation of another cohort?)",
+            err=True,
         )

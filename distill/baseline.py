@@ -73,9 +73,9 @@ LAB_STATISTICS: tuple[str, ...] = (
 )
 
 _FEATURES = {
-    "tfidf": "TF-IDF of the note (word 1-2-grams, min_df 2, sublinear tf)",
-    "labs": "lab summaries (mean, min, max, last, std, fraction abnormal, fraction missing)",
-    "tfidf+labs": "TF-IDF of the note and the lab summaries",
+    "tfidf": "note TF-IDF, word 1-2-grams, min_df 2, sublinear tf",
+    "labs": "lab summaries: mean, min, max, last, std, fraction abnormal, fraction missing",
+    "tfidf+labs": "note TF-IDF and lab summaries",
 }
 
 

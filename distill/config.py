@@ -29,6 +29,7 @@ __all__ = [
     "StudentConfig",
     "TinyLMSpec",
     "TrainConfig",
+    "TrainGroup",
     "default_lab_normalisation",
     "invalid_config",
     "load_run_config",
@@ -81,9 +82,14 @@ class TinyLMSpec(_Cfg):
         num_heads: Attention heads.
         d_kv: Size of one head.
         vocab_size: Target SentencePiece vocabulary size (soft limit).
+        tokenizer: ``word`` (one token per word of the training texts: the student can only
+            write words it has read) or ``sentencepiece`` (sub-word pieces, ``vocab_size``).
+        word_vocab_size: Most words a word-level tokenizer keeps (the most frequent).
     """
 
     arch: Literal["t5", "llama"] = "t5"
+    tokenizer: Literal["word", "sentencepiece"] = "word"
+    word_vocab_size: int = Field(default=16000, ge=16)
     d_model: int = 64
     d_ff: int = 128
     num_layers: int = 2
@@ -131,6 +137,14 @@ class StudentConfig(_Cfg):
             projection to the LM width (False).
         append_lab_tokens: Also append the projected raw lab tokens next to the KA tokens.
         lab_prompt: Text given to the encoder in phase 2, where no note is read.
+        classifier: Add a multi-label diagnosis head (25 phenotypes) over the pooled
+            encoder states (seq2seq) or prompt states (decoder-only), trained with BCE
+            beside the LM loss. At inference its decisions choose the diagnoses and the
+            decoder writes them as a forced prefix, so text and label never disagree.
+            Not in the paper (False: the paper's text-only student).
+        classifier_threshold: Probability above which the head names a phenotype.
+        classifier_words: Add a bag-of-words term to the head: one weight per (token of
+            the LM's vocabulary, phenotype) over the tokens the note holds.
     """
 
     lm_path: str = "google/flan-t5-small"
@@ -156,6 +170,9 @@ class StudentConfig(_Cfg):
     use_knowledge: bool = True
     append_lab_tokens: bool = False
     lab_prompt: str = "Diagnose from the lab tests."
+    classifier: bool = False
+    classifier_threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
+    classifier_words: bool = False
 
     @model_validator(mode="after")
     def _fill_normalisation(self) -> StudentConfig:
@@ -181,6 +198,10 @@ class StudentConfig(_Cfg):
         return self
 
 
+#: The parts of a student a phase can train (``PhaseConfig.train``).
+TrainGroup = Literal["lm", "lab_encoder", "fusion", "head"]
+
+
 class PhaseConfig(_Cfg):
     """One training phase.
 
@@ -189,12 +210,24 @@ class PhaseConfig(_Cfg):
         max_steps: Optimiser steps (0: run ``epochs`` epochs).
         epochs: Epochs when ``max_steps`` is 0.
         aux_weight: Weight of the auxiliary anomaly-caption loss (phase 2 only).
+        head_weight: Weight of the diagnosis head's BCE loss (students with
+            ``classifier: true``).
+        head_lr: Peak learning rate of the diagnosis head (None: ``lr``).
+        train: The parts this phase trains (``lm``, ``lab_encoder``, ``fusion``, ``head``);
+            None: the paper's freezing (:data:`ctk.distill.phases.PHASE_GROUPS`: phase 2
+            freezes the whole LM). A tiny LM trained from scratch has never modelled the
+            lab rationale or the captions phase 2 asks for, so ``init-tiny`` configs train
+            the LM in phase 2 too (``[lm, lab_encoder, fusion, head]``); keep None for a
+            pretrained LM.
     """
 
     lr: float = Field(default=2e-5, gt=0)
     max_steps: int = Field(default=0, ge=0)
     epochs: float = Field(default=1.0, gt=0)
     aux_weight: float = Field(default=0.5, ge=0)
+    head_weight: float = Field(default=1.0, ge=0)
+    head_lr: float | None = Field(default=None, gt=0)
+    train: list[TrainGroup] | None = None
 
 
 def _default_phases() -> dict[int, PhaseConfig]:
@@ -210,8 +243,8 @@ class LoraSettings(_Cfg):
         alpha: Scaling numerator.
         dropout: Dropout on the adapter input.
         target_modules: Module names to adapt; None: the default of the LM's architecture
-            (:data:`ctk.distill.lora.DEFAULT_TARGET_MODULES`: T5 ``q``, ``v``; Llama, Qwen2,
-            SmolLM, Mistral ``q_proj``, ``v_proj``; GPT-2 ``c_attn``).
+            (:func:`ctk.distill.lora.default_target_modules`, from peft's table: T5 ``q``,
+            ``v``; Llama, Qwen2, SmolLM, Mistral ``q_proj``, ``v_proj``; GPT-2 ``c_attn``).
     """
 
     enabled: bool = False

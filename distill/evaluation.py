@@ -37,6 +37,7 @@ __all__ = [
     "ClassifierScores",
     "EvalReport",
     "PhenotypeScore",
+    "attach_baseline",
     "classification_scores",
     "compare_with_baseline",
     "evaluate_model",
@@ -407,6 +408,44 @@ def compare_with_baseline(
     return comparison
 
 
+def attach_baseline(
+    report: EvalReport, cohort: str | Path, baseline: BaselineReport | Literal["compute"]
+) -> None:
+    """Put the best plain baseline beside the student in ``report``; skip and say why if not.
+
+    Args:
+        report: The student's report, with its predictions.
+        cohort: The cohort the student was evaluated on.
+        baseline: ``"compute"``: fit the baselines on the cohort's train split and score
+            them on the report's admissions; or a baseline report to compare with.
+
+    Raises:
+        ConfigError: A given baseline report was scored on another split.
+    """
+    if baseline != "compute":
+        compare_with_baseline(report, baseline, source="given")
+        return
+    if report.split in ("", "all"):
+        report.notes.append(
+            "baseline skipped: every split was evaluated, and the baselines are fitted on "
+            "the train split; evaluate one split to see them"
+        )
+        return
+    from ctk.distill.baseline import run_baselines
+    from ctk.errors import DataError, MissingDependencyError
+
+    try:
+        computed = run_baselines(
+            cohort, report.split, admission_ids=[p.admission_id for p in report.predictions]
+        )
+        compare_with_baseline(report, computed)
+    except (MissingDependencyError, DataError) as e:
+        hint = f" ({e.hint})" if e.hint else ""
+        report.notes.append(f"baseline skipped: {e}{hint}")
+        return
+    report.notes.extend(f"baseline: {n}" for n in computed.notes)
+
+
 def evaluate_model(
     model_dir: str | Path,
     cohort: str | Path,
@@ -500,26 +539,8 @@ def evaluate_model(
             for e, p, t in zip(examples, predicted, texts, strict=True)
         ],
     )
-    if baseline == "compute" and split is None:
-        report.notes.append(
-            "baseline skipped: every split was evaluated, and the baselines are fitted on "
-            "the train split; evaluate one split to see them"
-        )
-    elif baseline == "compute" and split is not None:
-        from ctk.distill.baseline import run_baselines
-        from ctk.errors import MissingDependencyError
-
-        try:
-            computed = run_baselines(
-                cohort, split, admission_ids=[e.admission_id for e in examples]
-            )
-        except MissingDependencyError as e:
-            report.notes.append(f"baseline skipped: {e} ({e.hint})")
-        else:
-            compare_with_baseline(report, computed)
-            report.notes.extend(f"baseline: {n}" for n in computed.notes)
-    elif baseline is not None and baseline != "compute":
-        compare_with_baseline(report, baseline, source="given")
+    if baseline is not None:
+        attach_baseline(report, cohort, baseline)
     for name, members in (subsets or {}).items():
         keep = set(members)
         sub_micro, _, _ = classification_scores(

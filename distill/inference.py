@@ -8,13 +8,15 @@ from typing import Any
 
 import torch
 from pydantic import BaseModel, Field
+from transformers import LogitsProcessorList
 
+from ctk.distill.constrained import DiagnosisConstraint, vocabulary_index
 from ctk.distill.data.collator import PhaseCollator
 from ctk.distill.data.examples import DistillExample, example_from_admission
 from ctk.distill.modeling.student import ClinRaGenStudent
 from ctk.distill.targets import PhenotypeMatcher, parse_diagnoses, split_generation
 from ctk.graph import GraphFact
-from ctk.phenotypes import phenotype_by_name
+from ctk.phenotypes import phenotype_by_name, phenotypes
 from ctk.records import Admission
 
 __all__ = [
@@ -22,6 +24,7 @@ __all__ = [
     "DiagnosisResult",
     "diagnose_admission",
     "generate_texts",
+    "head_decisions",
     "load_student",
 ]
 
@@ -45,7 +48,7 @@ class DiagnosisResult(BaseModel):
         knowledge_used: V_k concepts behind the prototypes the KA attention attended to most.
         graph_facts: Graph facts about the diagnoses, filled in by the diagnose layer
             when a knowledge graph is given (:func:`ctk.kg.facts.graph_facts_for`;
-            ``ctk diagnose --kg``): distill itself never reads the graph.
+            ``ctk diagnose --store``): distill itself never reads the graph.
     """
 
     admission_id: str
@@ -81,8 +84,15 @@ def generate_texts(
     num_beams: int = 1,
     phase: int | None = None,
     generation: dict[str, Any] | None = None,
+    constrain: bool = True,
+    use_head: bool | None = None,
 ) -> list[str]:
     """Generate the output text of each example (phase-3 inputs: note + lab tokens).
+
+    The diagnosis part is decoded under :class:`ctk.distill.constrained.DiagnosisConstraint`
+    (only the 25 phenotype names or ``none``); the rationale after it is free. A student
+    with a diagnosis head chooses the diagnoses with the head and writes them as a forced
+    prefix.
 
     Args:
         student: A student in eval mode.
@@ -95,6 +105,10 @@ def generate_texts(
             or 1 (note only); None: 3 when the student reads labs, else 1.
         generation: More ``generate`` keyword arguments (default
             :data:`GENERATION_DEFAULTS`: repetition control).
+        constrain: Decode the diagnosis part under the phenotype grammar (False: free
+            text, the paper's decoding).
+        use_head: Let the diagnosis head choose the diagnoses (None: when the student has
+            one; False: the text-only path, the decoder chooses).
 
     Returns:
         One decoded text per example, in order.
@@ -111,21 +125,51 @@ def generate_texts(
         causal=student.is_causal,
     )
     device = _device(student)
+    head = student.head is not None if use_head is None else use_head
+    if head and student.head is None:
+        raise ValueError("use_head=True, but this student has no diagnosis head")
     texts: list[str] = []
     student.eval()
     for i in range(0, len(examples), batch_size):
         batch = collator(examples[i : i + batch_size])
-        ids = student.generate(
+        inputs = (
             batch["input_ids"].to(device),
             batch["attention_mask"].to(device),
             batch["labs"].to(device) if "labs" in batch else None,
             batch["lab_mask"].to(device) if "lab_mask" in batch else None,
+        )
+        extra: dict[str, Any] = {}
+        if constrain or head:
+            forced = head_decisions(student, *inputs) if head else None
+            constraint = DiagnosisConstraint(
+                vocabulary_index(student.tokenizer), forced=forced, num_beams=num_beams
+            )
+            extra["logits_processor"] = LogitsProcessorList([constraint])
+        ids = student.generate(
+            *inputs,
             max_new_tokens=max_new_tokens,
             num_beams=num_beams,
-            **{**GENERATION_DEFAULTS, **(generation or {})},
+            **{**GENERATION_DEFAULTS, **(generation or {}), **extra},
         )
         texts.extend(student.tokenizer.batch_decode(ids, skip_special_tokens=True))
     return texts
+
+
+def head_decisions(
+    student: ClinRaGenStudent,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    labs: torch.Tensor | None = None,
+    lab_mask: torch.Tensor | None = None,
+) -> list[list[str]]:
+    """Per example, the short names of the phenotypes the diagnosis head names.
+
+    A phenotype is named when its probability exceeds ``student.classifier_threshold``.
+    """
+    probs = student.classify(input_ids, attention_mask, labs, lab_mask)
+    threshold = student.config.student.classifier_threshold
+    short = [p.short_name for p in phenotypes()]
+    return [[short[j] for j in range(len(short)) if float(row[j]) > threshold] for row in probs]
 
 
 def diagnose_admission(

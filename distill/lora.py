@@ -9,22 +9,14 @@ from ctk.distill.config import LoraSettings
 from ctk.distill.modeling.student import ClinRaGenStudent
 from ctk.errors import ConfigError
 
-__all__ = ["DEFAULT_TARGET_MODULES", "add_lora", "default_target_modules", "is_lora", "merge_lora"]
+__all__ = ["EXTRA_TARGET_MODULES", "add_lora", "default_target_modules", "is_lora", "merge_lora"]
 
-#: LoRA target modules per ``config.model_type`` when ``LoraSettings.target_modules`` is None.
-DEFAULT_TARGET_MODULES: dict[str, list[str]] = {
-    "t5": ["q", "v"],
-    "mt5": ["q", "v"],
+#: LoRA targets of the architectures peft's own table
+#: (``TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING``) lacks; peft's table wins
+#: where it has the model type.
+EXTRA_TARGET_MODULES: dict[str, list[str]] = {
     "umt5": ["q", "v"],
-    "bart": ["q_proj", "v_proj"],
-    "llama": ["q_proj", "v_proj"],
-    "qwen2": ["q_proj", "v_proj"],
-    "qwen3": ["q_proj", "v_proj"],
-    "mistral": ["q_proj", "v_proj"],
-    "gemma": ["q_proj", "v_proj"],
-    "gemma2": ["q_proj", "v_proj"],
     "phi3": ["qkv_proj"],
-    "gpt2": ["c_attn"],
 }
 
 
@@ -34,18 +26,21 @@ def is_lora(lm: Any) -> bool:
 
 
 def default_target_modules(lm: Any) -> list[str]:
-    """The documented LoRA targets for ``lm``'s architecture.
+    """The LoRA targets of ``lm``'s architecture: peft's default, else :data:`EXTRA_TARGET_MODULES`.
 
     Raises:
-        ConfigError: The architecture has no default (set ``train.lora.target_modules``).
+        ConfigError: Neither has the architecture (set ``train.lora.target_modules``).
     """
+    from peft.utils.constants import TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING as PEFT
+
     model_type = str(getattr(lm.config, "model_type", ""))
-    if model_type not in DEFAULT_TARGET_MODULES:
+    targets = PEFT.get(model_type) or EXTRA_TARGET_MODULES.get(model_type)
+    if not targets:
         raise ConfigError(
             f"no default LoRA target modules for model type {model_type!r}",
             hint="set train.lora.target_modules to the LM's attention projection names",
         )
-    return list(DEFAULT_TARGET_MODULES[model_type])
+    return list(targets)
 
 
 def add_lora(student: ClinRaGenStudent, settings: LoraSettings) -> ClinRaGenStudent:

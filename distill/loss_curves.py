@@ -124,6 +124,12 @@ def phase_learning_notes(
     return notes
 
 
+def _tick_label(value: float, _: object) -> str:
+    """Plain numbers on a log axis, only 1, 2, 3 and 5 of each decade (no crowding)."""
+    text = f"{value:g}"
+    return text if text.lstrip("0.")[:1] in ("1", "2", "3", "5") else ""
+
+
 def plot_loss_curves(
     metrics: dict[int, list[dict[str, float]]], png: str | Path, *, vocab_size: int | None = None
 ) -> Path:
@@ -147,6 +153,7 @@ def plot_loss_curves(
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import FuncFormatter
     except ImportError as e:
         raise MissingDependencyError("matplotlib", "eval") from e
     phases = sorted(metrics)
@@ -171,8 +178,11 @@ def plot_loss_curves(
             )
         ax.set_title(f"phase {phase}")
         ax.set_xlabel("step")
-        ax.set_ylabel("nats per token")
-        ax.set_ylim(bottom=0)
+        ax.set_ylabel("nats per token (log scale)")
+        ax.set_yscale("log")  # losses span 40 down to 0.01 over a run
+        plain = FuncFormatter(_tick_label)
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_formatter(plain)
         ax.legend(fontsize=7)
     fig.suptitle("Training loss per phase")
     fig.tight_layout()

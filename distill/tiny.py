@@ -14,28 +14,59 @@ from pathlib import Path
 from typing import Any
 
 from ctk.distill.config import TinyLMSpec
-from ctk.distill.targets import format_target, phenotype_surface_names
-from ctk.distill.tokenizer import load_t5_tokenizer, train_t5_tokenizer
+from ctk.distill.targets import RATIONALE_HEADER, format_target, phenotype_surface_names
+from ctk.distill.tokenizer import load_t5_tokenizer, train_t5_tokenizer, train_word_tokenizer
 
 __all__ = ["build_tiny_lm", "cohort_texts", "tiny_run_config"]
 
 logger = logging.getLogger(__name__)
 
 
-def cohort_texts(cohort: str | Path, limit: int = 2000) -> Iterator[str]:
-    """Texts to train a tokenizer on: notes, target-shaped lines, phenotype names, captions.
+def cohort_texts(
+    cohort: str | Path,
+    limit: int = 2000,
+    *,
+    rationales: str | Path | None = None,
+    vocabulary: str | Path | None = None,
+    lab_prompt: str = "Diagnose from the lab tests.",
+) -> Iterator[str]:
+    """Texts to train a tokenizer on: everything the student reads or writes.
+
+    Notes, target-shaped lines (every phenotype short name followed by ``,`` and by
+    ``.``, so that any diagnosis list can be written), phenotype names, captions,
+    the teacher's rationales, the V_k names and the phase-2 prompt.
 
     Args:
         cohort: Cohort folder or admissions JSONL.
         limit: Admissions read at most.
+        rationales: Rationale JSONL (``ctk rationale generate``), or None.
+        vocabulary: V_k JSONL (``ctk kg vocab``), or None for the built-in V_k names.
+        lab_prompt: The phase-2 encoder text.
 
     Yields:
         Lines of text.
     """
     from ctk.cohort import iter_admissions
-    from ctk.distill.data.examples import lab_captions
+    from ctk.distill.constrained import diagnosis_prefix
+    from ctk.distill.data.examples import lab_captions, read_rationales, read_vocabulary_names
+    from ctk.phenotypes import phenotypes
 
     yield from phenotype_surface_names()
+    yield lab_prompt
+    yield diagnosis_prefix([]) + " " + RATIONALE_HEADER
+    for p in phenotypes():
+        yield diagnosis_prefix([p.short_name, p.short_name])
+    if rationales is not None:
+        for r in read_rationales(rationales).values():
+            yield r.note_rationale
+            yield r.lab_rationale
+            yield from r.anomaly_captions or []
+    if vocabulary is not None:
+        yield from read_vocabulary_names(vocabulary)
+    else:
+        from ctk.distill.modeling.student import default_vocabulary
+
+        yield from default_vocabulary()
     for i, adm in enumerate(iter_admissions(cohort)):
         if i >= limit:
             break
@@ -55,6 +86,9 @@ def build_tiny_lm(
 ) -> Path:
     """Train a tokenizer on ``texts`` and save a randomly initialised tiny T5 or Llama with it.
 
+    The tokenizer is word-level by default (``spec.tokenizer``): the student then
+    writes only words of ``texts``.
+
     Args:
         out_dir: Folder to write (``config.json``, weights, tokenizer files).
         texts: Tokenizer training text.
@@ -71,8 +105,12 @@ def build_tiny_lm(
 
     spec = spec or TinyLMSpec()
     out = Path(out_dir)
-    tok_dir = train_t5_tokenizer(texts, out / "_spm", vocab_size=spec.vocab_size)
-    tokenizer = load_t5_tokenizer(tok_dir)
+    if spec.tokenizer == "word":
+        tokenizer = train_word_tokenizer(texts, out, max_vocab=spec.word_vocab_size)
+    else:
+        tokenizer = load_t5_tokenizer(
+            train_t5_tokenizer(texts, out / "_spm", vocab_size=spec.vocab_size)
+        )
     torch.manual_seed(seed)
     model: Any
     if spec.arch == "llama":
@@ -125,8 +163,15 @@ def tiny_run_config(
     output_dir: str = "out",
     vocabulary: Path | None = None,
     rationales: Path | None = None,
+    classifier: bool = True,
 ) -> str:
     """A short CPU run config (YAML text) for a tiny LM: small lab encoder, lr 1e-3.
+
+    Phase 2 trains the LM too (``train: [lm, lab_encoder, fusion]``): the tiny
+    LM starts from random weights, so phase 1 has never shown it the lab rationale
+    and the captions that phase 2 asks for; frozen, its phase-2 losses stay above a
+    uniform guess. The paper's freezing (phase 2 trains the lab encoder and KA
+    only) is for a pretrained LM (``ctk distill init``).
 
     Args:
         cohort: Cohort folder.
@@ -135,6 +180,9 @@ def tiny_run_config(
         output_dir: Output folder (relative to the config file).
         vocabulary: A V_k file (``ctk kg vocab``), or None for the built-in names.
         rationales: A rationale JSONL file, or None for diagnosis-only targets.
+        classifier: Give the student a diagnosis head over its pooled states and the words
+            of the note (``student.classifier``, ``classifier_words``; head lr 3e-2, trained in
+            phases 1 and 3, where the note is read); False: the paper's text-only student.
 
     Returns:
         YAML text for ``ctk distill run --config``.
@@ -146,6 +194,7 @@ def tiny_run_config(
         data["vocabulary"] = str(vocabulary)
     if rationales is not None:
         data["rationales"] = str(rationales)
+    head = {"head_lr": 3e-2} if classifier else {}
     raw = {
         "output_dir": output_dir,
         "data": data,
@@ -157,6 +206,8 @@ def tiny_run_config(
             "n_prototypes": 32,
             "ka_heads": 4,
             "max_hours": 96,
+            "classifier": classifier,
+            "classifier_words": classifier,
         },
         "train": {
             "batch_size": 8,
@@ -166,9 +217,13 @@ def tiny_run_config(
             "max_source_len": 256,
             "max_target_len": 128,
             "phases": {
-                1: {"lr": 1e-3, "max_steps": steps},
-                2: {"lr": 1e-3, "max_steps": steps},
-                3: {"lr": 1e-3, "max_steps": steps},
+                1: {"lr": 1e-3, "max_steps": steps, **head},
+                2: {
+                    "lr": 1e-3,
+                    "max_steps": steps,
+                    "train": ["lm", "lab_encoder", "fusion"],
+                },
+                3: {"lr": 1e-3, "max_steps": steps, **head},
             },
         },
     }

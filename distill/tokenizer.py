@@ -1,8 +1,17 @@
-"""Train a small SentencePiece tokenizer offline, with T5's conventions.
+"""Train a small tokenizer offline, with T5's conventions (pad 0, eos 1, unk 2, no bos).
 
-No PyPI package ships T5's ``spiece.model``; tests, demos and the mechanism
-check train their own on the cohort's text (pad 0, eos 1, unk 2, no bos) and
-load it with ``transformers.T5Tokenizer.from_pretrained(folder)``.
+Two kinds, both trained on the cohort's text by ``ctk distill init-tiny``:
+
+- **word** (the default of ``init-tiny``): one token per whitespace-separated word
+  of the training texts (``tokenizers``' WordLevel model behind a Metaspace
+  pre-tokenizer), saved as ``tokenizer.json`` and loaded as a
+  ``PreTrainedTokenizerFast``. A student with it can only write words it has
+  read, so its text is made of real words by construction; a word it never
+  read is ``<unk>``.
+- **sentencepiece**: a unigram/BPE ``spiece.model`` loaded with
+  ``transformers.T5Tokenizer`` (no PyPI package ships T5's own). Sub-word
+  pieces let a small, briefly trained student write non-words
+  ("sepsisis secondorynfectio").
 """
 
 from __future__ import annotations
@@ -16,7 +25,7 @@ from typing import Any
 
 from ctk.errors import DataError
 
-__all__ = ["SPIECE_FILE", "load_t5_tokenizer", "train_t5_tokenizer"]
+__all__ = ["SPIECE_FILE", "load_t5_tokenizer", "train_t5_tokenizer", "train_word_tokenizer"]
 
 logger = logging.getLogger(__name__)
 
@@ -85,3 +94,56 @@ def load_t5_tokenizer(folder: str | Path) -> Any:
     from transformers import T5Tokenizer
 
     return T5Tokenizer.from_pretrained(str(folder), extra_ids=0)
+
+
+def train_word_tokenizer(
+    texts: Iterable[str], out_dir: str | Path, *, max_vocab: int = 16000, min_frequency: int = 1
+) -> Any:
+    """A word-level tokenizer over ``texts``: one token per whitespace-separated word.
+
+    Words keep their punctuation ("failure," and "failure." are two tokens) and
+    their case, so decoding is exact and every decoded word is a word of ``texts``.
+
+    Args:
+        texts: Training text (notes, rationales, captions, phenotype names, V_k names).
+        out_dir: Folder to write ``tokenizer.json`` and the tokenizer config into.
+        max_vocab: Most tokens kept (the most frequent words win), special tokens included.
+        min_frequency: Words seen fewer times become ``<unk>``.
+
+    Returns:
+        The loaded ``transformers.PreTrainedTokenizerFast`` (pad 0, eos 1, unk 2; an EOS is
+        appended to every encoded text, as T5's tokenizer does).
+
+    Raises:
+        DataError: No text was given.
+    """
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    lines = [t.replace("\n", " ").strip() for t in texts]
+    lines = [t for t in lines if t]
+    if not lines:
+        raise DataError("no text to train a tokenizer on", hint="check the cohort has notes")
+    specials = ["<pad>", "</s>", "<unk>"]
+    tok = Tokenizer(models.WordLevel(unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always")
+    tok.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="always")
+    trainer = trainers.WordLevelTrainer(
+        vocab_size=max_vocab, min_frequency=min_frequency, special_tokens=specials
+    )
+    tok.train_from_iterator(lines, trainer=trainer)
+    tok.post_processor = processors.TemplateProcessing(
+        single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", 1)]
+    )
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        pad_token="<pad>",
+        eos_token="</s>",
+        unk_token="<unk>",
+        clean_up_tokenization_spaces=False,
+    )
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    fast.save_pretrained(str(out))
+    logger.info("trained a word-level tokenizer (%d words) on %d lines", len(fast), len(lines))
+    return fast

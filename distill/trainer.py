@@ -39,9 +39,10 @@ import torch
 from ctk.distill.config import RunConfig
 from ctk.distill.data.collator import PhaseCollator
 from ctk.distill.data.examples import ExampleSet, build_examples, read_vocabulary_names
+from ctk.distill.learning import PhaseLearning, check_learning
 from ctk.distill.lora import add_lora
 from ctk.distill.modeling.student import ClinRaGenStudent
-from ctk.distill.phases import apply_phase
+from ctk.distill.phases import apply_phase, check_phase_plan
 from ctk.errors import CheckpointError, ConfigError
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "PhaseResult",
     "StepCallback",
     "TrainResult",
+    "check_vocabulary",
     "latest_checkpoint",
     "phases_to_run",
     "train",
@@ -79,6 +81,8 @@ class PhaseResult:
         seconds: Wall time of this process's run of the phase.
         model_dir: Where the phase's student was saved.
         skipped: True when the phase was already finished (resume).
+        learning: Whether the phase learned, in words (:func:`ctk.distill.learning.check_learning`;
+            None when too short to judge).
     """
 
     phase: int
@@ -88,14 +92,16 @@ class PhaseResult:
     seconds: float
     model_dir: Path
     skipped: bool = False
+    learning: PhaseLearning | None = None
 
 
 @dataclass
 class TrainResult:
-    """What a run did: one result per phase and the final model folder."""
+    """What a run did: one result per phase, the final model folder, notes for the user."""
 
     phases: list[PhaseResult] = field(default_factory=list)
     model_dir: Path | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def phases_to_run(cfg: RunConfig, phase: int | str) -> list[int]:
@@ -191,19 +197,26 @@ def _initial_student(cfg: RunConfig, phase: int, vocab: list[str] | None) -> Cli
     return ClinRaGenStudent.build(cfg.student, vocab, seed=cfg.train.seed)
 
 
-def _optimizer(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.Optimizer:
-    decay: list[torch.nn.Parameter] = []
-    no_decay: list[torch.nn.Parameter] = []
+def _optimizer(
+    model: torch.nn.Module, lr: float, weight_decay: float, head_lr: float | None = None
+) -> torch.optim.Optimizer:
+    groups: dict[tuple[bool, bool], list[torch.nn.Parameter]] = {}
     for name, p in model.named_parameters():
         if not p.requires_grad:
             continue
         is_norm = "norm" in name.lower() or name.endswith("bias") or p.ndim < 2
-        (no_decay if is_norm else decay).append(p)
-    groups = [
-        {"params": decay, "weight_decay": weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
-    ]
-    return torch.optim.AdamW([g for g in groups if g["params"]], lr=lr)
+        groups.setdefault((name.startswith("head."), is_norm), []).append(p)
+    return torch.optim.AdamW(
+        [
+            {
+                "params": params,
+                "weight_decay": 0.0 if is_norm else weight_decay,
+                "lr": head_lr if is_head and head_lr is not None else lr,
+            }
+            for (is_head, is_norm), params in sorted(groups.items())
+        ],
+        lr=lr,
+    )
 
 
 def _save_checkpoint(
@@ -308,7 +321,14 @@ def _train_phase(
         done = json.loads((final_dir / _DONE_FILE).read_text())
         logger.info("phase %d already finished: skipped", phase)
         return PhaseResult(
-            phase, int(done["steps"]), float(done["final_loss"]), 0.0, 0.0, final_dir, True
+            phase,
+            int(done["steps"]),
+            float(done["final_loss"]),
+            0.0,
+            0.0,
+            final_dir,
+            True,
+            check_learning(phase_dir / "metrics.jsonl", phase, int(done.get("vocab_size", 2))),
         )
     ckpt = latest_checkpoint(phase_dir) if resume else None
     if not resume and phase_dir.exists() and any(phase_dir.iterdir()):
@@ -334,12 +354,14 @@ def _train_phase(
     student = _initial_student(cfg, phase, vocab)
     if tc.lora.enabled:
         add_lora(student, tc.lora)
-    apply_phase(student, phase, train_all=tc.schedule == "single_phase" and phase == 3)
+    apply_phase(
+        student, phase, train_all=tc.schedule == "single_phase" and phase == 3, groups=pc.train
+    )
     if tc.gradient_checkpointing and phase != 2:
         student.lm.gradient_checkpointing_enable()
     student.train()
 
-    optimizer = _optimizer(student, pc.lr, tc.weight_decay)
+    optimizer = _optimizer(student, pc.lr, tc.weight_decay, pc.head_lr)
     n = len(examples.examples)
     per_step = tc.batch_size * accelerator.num_processes * tc.grad_accum
     steps_per_epoch = max(1, math.ceil(n / per_step))
@@ -407,7 +429,7 @@ def _train_phase(
                 batch.pop("admission_ids", None)
                 tokens += int(batch["attention_mask"].sum()) + int((batch["labels"] != -100).sum())
                 with accelerator.accumulate(model):
-                    out = model(**batch, aux_weight=aux_weight)
+                    out = model(**batch, aux_weight=aux_weight, head_weight=pc.head_weight)
                     accelerator.backward(out.loss)
                     window.append(float(out.loss.detach()))
                     if accelerator.sync_gradients:
@@ -433,6 +455,8 @@ def _train_phase(
                 }
                 if out.aux_loss is not None:
                     metrics["aux_loss"] = float(out.aux_loss.detach())
+                if out.head_loss is not None:
+                    metrics["head_loss"] = float(out.head_loss.detach())
                 log.write(
                     {
                         "phase": phase,
@@ -467,14 +491,23 @@ def _train_phase(
     seconds = time.perf_counter() - t0
     accelerator.wait_for_everyone()
     unwrapped: ClinRaGenStudent = accelerator.unwrap_model(model)
+    vocab_size = len(unwrapped.tokenizer)
     if is_main:
         unwrapped.eval()
         unwrapped.save_pretrained(final_dir)
-        (final_dir / _DONE_FILE).write_text(
-            json.dumps({"phase": phase, "steps": state["global_step"], "final_loss": last_loss})
-            + "\n"
-        )
+        done_record = {
+            "phase": phase,
+            "steps": state["global_step"],
+            "final_loss": last_loss,
+            "vocab_size": vocab_size,
+        }
+        (final_dir / _DONE_FILE).write_text(json.dumps(done_record) + "\n")
     accelerator.wait_for_everyone()
+    learning = check_learning(metrics_path, phase, vocab_size)
+    if learning is not None:
+        (logger.info if learning.learned else logger.warning)(
+            "phase %d %s", phase, learning.message
+        )
     return PhaseResult(
         phase=phase,
         steps=int(state["global_step"]),
@@ -482,7 +515,61 @@ def _train_phase(
         tokens_per_s=tokens / seconds if seconds > 0 else 0.0,
         seconds=seconds,
         model_dir=final_dir,
+        learning=learning,
     )
+
+
+def check_vocabulary(cfg: RunConfig, vocab: list[str] | None) -> list[str]:
+    """Check that the student's tokenizer can encode the V_k names it will embed.
+
+    A name whose tokens are all the unknown token embeds as the unknown token's
+    embedding: it carries no meaning. Some such names are reported; all of them
+    is a V_k that is empty in effect, and refused.
+
+    Args:
+        cfg: The run config (``student.lm_path``, ``max_vocab``).
+        vocab: The V_k names (None: the built-in names).
+
+    Returns:
+        Notes for the user (empty when every name encodes).
+
+    Raises:
+        ConfigError: No V_k name can be encoded.
+    """
+    from transformers import AutoTokenizer
+
+    from ctk.distill.modeling.student import default_vocabulary, unencodable_names
+    from ctk.distill.pretrained import resolve_lm_source
+
+    names = (vocab or default_vocabulary())[: cfg.student.max_vocab]
+    if not names:
+        raise ConfigError("the knowledge vocabulary V_k is empty", hint="re-run `ctk kg vocab`")
+    source = resolve_lm_source(cfg.student.lm_path, cfg.student.gguf_file)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source.path, **source.kwargs())
+    except (OSError, ValueError) as e:
+        raise CheckpointError(
+            f"cannot load the tokenizer of {cfg.student.lm_path!r}: {e}",
+            hint="pass a local model folder (e.g. from `ctk distill init-tiny`)",
+        ) from e
+    partly, wholly = unencodable_names(names, tokenizer)
+    where = cfg.data.vocabulary or "the built-in V_k"
+    if len(wholly) == len(names):
+        raise ConfigError(
+            f"none of the {len(names)} V_k names in {where} can be encoded by the student's "
+            "tokenizer (every token unknown): the knowledge vocabulary would be empty",
+            hint="build the tiny LM with `ctk distill init-tiny --vocabulary VK.jsonl`, "
+            "or use a V_k in the LM's language",
+        )
+    if not partly:
+        return []
+    note = (
+        f"{len(partly)} of {len(names)} V_k names in {where} hold words the student's "
+        f"tokenizer cannot encode ({len(wholly)} wholly, e.g. {partly[0]!r}): those words "
+        "embed as the unknown token"
+    )
+    logger.warning(note)
+    return [note]
 
 
 def train(
@@ -514,6 +601,11 @@ def train(
         >>> result = train(load_run_config("run.yaml"), "all")  # doctest: +SKIP
     """
     phases = phases_to_run(cfg, phase)
+    check_phase_plan(cfg, phases)
+    vocab = read_vocabulary_names(cfg.data.vocabulary) if cfg.data.vocabulary else None
+    notes: list[str] = []
+    if cfg.student.use_labs and cfg.student.use_knowledge:
+        notes.extend(check_vocabulary(cfg, vocab))
     cfg.output_dir.mkdir(parents=True, exist_ok=True)
     (cfg.output_dir / "run_config.json").write_text(cfg.model_dump_json(indent=2) + "\n")
     if examples is None:
@@ -525,8 +617,7 @@ def train(
             rationales=cfg.data.rationales,
             max_admissions=cfg.data.max_admissions,
         )
-    vocab = read_vocabulary_names(cfg.data.vocabulary) if cfg.data.vocabulary else None
-    result = TrainResult()
+    result = TrainResult(notes=notes)
     for p in phases:
         result.phases.append(_train_phase(cfg, p, examples, vocab, resume=resume, on_step=on_step))
     last = result.phases[-1].model_dir

@@ -45,7 +45,7 @@ __all__ = ["KGBuildConfig", "build_kg", "open_extractor"]
 
 logger = logging.getLogger(__name__)
 
-#: Most tokens an LLM extractor's backend writes per sentence.
+#: Part of the LLM answers' cache key (the answer length the built-in extractor asks for).
 LLM_EXTRACTOR_MAX_TOKENS = 256
 
 
@@ -172,7 +172,6 @@ def open_extractor(
             config.extractor_options or None,
             cache_dir=cache,
             cache_key=key,
-            max_tokens=LLM_EXTRACTOR_MAX_TOKENS,
         )
         yield extractor, backend
     finally:

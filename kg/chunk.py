@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ctk.extraction import ConceptExtractor
+from ctk.kg.delta import GraphDelta
 from ctk.kg.extraction.cooccurrence import CooccurrenceCounter
 from ctk.kg.sources.base import SourceFormat
 from ctk.kg.sources.xml_records import RawRecord
-from ctk.kg.stores.base import GraphDelta
 from ctk.report import ProblemReport
 
 __all__ = ["ChunkResult", "process_chunk"]

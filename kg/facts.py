@@ -1,4 +1,4 @@
-"""The graph facts behind a diagnosis: what ``ctk diagnose --kg`` shows beside the student.
+"""The graph facts behind a diagnosis: what ``ctk diagnose --store`` shows beside the student.
 
 The student (:mod:`ctk.distill`) never reads the graph; the diagnose layer (the
 CLI, or a Python user) joins its diagnoses with the facts found here.

@@ -14,6 +14,9 @@ in upper case (``symptom_of`` -> ``SYMPTOM_OF``).
 
 from __future__ import annotations
 
+from collections.abc import Container
+from typing import Literal
+
 from ctk.errors import SchemaViolationError
 from ctk.records import CONCEPT_TYPES, RELATION_TYPES
 
@@ -26,6 +29,7 @@ __all__ = [
     "check_label",
     "check_relation_type",
     "check_relationship_type",
+    "check_schema_name",
     "label_for_type",
     "relation_type_for",
     "relationship_type_for",
@@ -59,58 +63,51 @@ _REL_TYPE_BACK: dict[str, str] = {v: k for k, v in RELATIONSHIP_TYPES.items()}
 assert set(TYPE_LABELS) == set(CONCEPT_TYPES), "TYPE_LABELS must cover CONCEPT_TYPES"
 
 
-def check_label(label: str) -> str:
-    """Return ``label`` if it is a node label of the schema.
+#: What each kind of schema name may be: kind -> (the names, as listed in the hint).
+SchemaKind = Literal["node label", "relationship type", "relation type", "concept type"]
+_SCHEMA_NAMES: dict[str, tuple[Container[str], list[str]]] = {
+    "node label": (NODE_LABELS, sorted(NODE_LABELS)),
+    "relationship type": (_REL_TYPE_BACK, sorted(_REL_TYPE_BACK)),
+    "relation type": (RELATIONSHIP_TYPES, list(RELATION_TYPES)),
+    "concept type": (TYPE_LABELS, list(CONCEPT_TYPES)),
+}
+
+
+def check_schema_name(kind: SchemaKind, name: str) -> str:
+    """Return ``name`` if it is a ``kind`` of the graph schema (the one check of this module).
 
     Args:
-        label: A node label such as ``Disease``.
+        kind: ``node label`` (``Disease``), ``relationship type`` (``SYMPTOM_OF``),
+            ``relation type`` (``symptom_of``) or ``concept type`` (``lab_test``).
+        name: The name to check.
 
     Returns:
-        The label, unchanged.
+        The name, unchanged.
 
     Raises:
-        SchemaViolationError: The label is not in :data:`NODE_LABELS`.
+        SchemaViolationError: It is not in the schema; the hint lists the valid names.
     """
-    if label not in NODE_LABELS:
+    allowed, listed = _SCHEMA_NAMES[kind]
+    if name not in allowed:
         raise SchemaViolationError(
-            f"node label {label!r} is not in the graph schema",
-            hint=f"use one of: {', '.join(sorted(NODE_LABELS))}",
+            f"{kind} {name!r} is not in the graph schema", hint=f"use one of: {', '.join(listed)}"
         )
-    return label
+    return name
+
+
+def check_label(label: str) -> str:
+    """Return ``label`` if it is a node label of :data:`NODE_LABELS` (else SchemaViolationError)."""
+    return check_schema_name("node label", label)
 
 
 def check_relationship_type(rel_type: str) -> str:
-    """Return ``rel_type`` if it is a Neo4j relationship type of the schema.
-
-    Args:
-        rel_type: An upper-case relationship type such as ``SYMPTOM_OF``.
-
-    Returns:
-        The type, unchanged.
-
-    Raises:
-        SchemaViolationError: The type is not in :data:`RELATIONSHIP_TYPES`.
-    """
-    if rel_type not in _REL_TYPE_BACK:
-        raise SchemaViolationError(
-            f"relationship type {rel_type!r} is not in the graph schema",
-            hint=f"use one of: {', '.join(sorted(_REL_TYPE_BACK))}",
-        )
-    return rel_type
+    """Return ``rel_type`` if it is a relationship type of :data:`RELATIONSHIP_TYPES` (or raise)."""
+    return check_schema_name("relationship type", rel_type)
 
 
 def check_relation_type(relation_type: str) -> str:
-    """Return ``relation_type`` if it is a ctk relation type (``symptom_of``).
-
-    Raises:
-        SchemaViolationError: The type is not in :data:`ctk.records.RELATION_TYPES`.
-    """
-    if relation_type not in RELATIONSHIP_TYPES:
-        raise SchemaViolationError(
-            f"relation type {relation_type!r} is not in the graph schema",
-            hint=f"use one of: {', '.join(RELATION_TYPES)}",
-        )
-    return relation_type
+    """Return ``relation_type`` if it is a ctk relation type (``symptom_of``; else raise)."""
+    return check_schema_name("relation type", relation_type)
 
 
 def relationship_type_for(relation_type: str) -> str:
@@ -137,10 +134,4 @@ def label_for_type(concept_type: str) -> str:
     Raises:
         SchemaViolationError: Unknown concept type.
     """
-    try:
-        return TYPE_LABELS[concept_type]
-    except KeyError:
-        raise SchemaViolationError(
-            f"concept type {concept_type!r} is not in the graph schema",
-            hint=f"use one of: {', '.join(CONCEPT_TYPES)}",
-        ) from None
+    return TYPE_LABELS[check_schema_name("concept type", concept_type)]

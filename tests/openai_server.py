@@ -14,6 +14,14 @@ a queue (then :attr:`FakeOpenAIServer.default`):
 - ``"invalid_json"``: HTTP 200, but the message content is not JSON;
 - ``"bad_body"``: HTTP 200 whose body is not JSON;
 - ``"bad_cite"``: valid JSON citing an evidence number that was not given;
+- quality-gate cases (valid JSON a gate must refuse): ``"truncated"`` (finish_reason
+  ``length``, the rationale cut mid-sentence), ``"repeated"`` (one claim for two facts),
+  ``"off_fact"`` (claims naming neither end of their fact), ``"boilerplate"`` (no
+  concept of the admission named), ``"outside_labels"`` (names a phenotype that is not
+  a diagnosis), ``"empty"`` (an empty message), ``"wrong_shape"`` (a JSON list),
+  ``"uncited"`` (a rationale naming concepts, citing nothing);
+- ``"grounded"``: a grounded answer (:mod:`ctk.teacher.grounded`) picking the first
+  fact id each diagnosis of the request's schema offers;
 - ``"concepts"``: a concept extractor's answer, the JSON list of those of
   :attr:`FakeOpenAIServer.concepts` (``{name: type}``) that the prompt's
   ``Sentence:`` line contains.
@@ -51,16 +59,91 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
 
+_EVIDENCE_LINE = re.compile(r"^\[(E\d+)\] (.+?)(?: Evidence: .*| \(.*)?$", re.MULTILINE)
+
+
 def teacher_answer(prompt: str, *, cite: int = 2, bad_cite: bool = False) -> dict[str, Any]:
-    """A valid teacher answer for a prompt, citing its first ``cite`` evidence numbers."""
+    """A valid teacher answer for a prompt, citing its first ``cite`` evidence numbers.
+
+    Each claim is the fact as the prompt shows it, so it names the fact's concepts;
+    the note rationale repeats the first fact, so it names concepts of the admission.
+    """
+    facts = dict(_EVIDENCE_LINE.findall(prompt))
     aliases = list(dict.fromkeys(_ALIAS.findall(prompt)))[:cite]
     if bad_cite:
         aliases = ["E999"]
+    first = facts.get(aliases[0], "").rstrip(".") if aliases else ""
     return {
-        "note_rationale": "The note describes findings that support the diagnoses.",
+        "note_rationale": f"The note describes findings that support the diagnoses: {first}."
+        if first
+        else "The note describes findings that support the diagnoses.",
         "lab_rationale": "The abnormal values fit the diagnoses.",
-        "cited_facts": [{"fact_id": a, "claim": "used"} for a in aliases],
+        "cited_facts": [
+            {"fact_id": a, "claim": facts.get(a, "used").rstrip(".") + "."} for a in aliases
+        ],
     }
+
+
+def gate_case(behaviour: str, prompt: str) -> str:
+    """The answer text of a quality-gate behaviour (see the module docstring)."""
+    if behaviour == "empty":
+        return ""
+    if behaviour == "wrong_shape":
+        return json.dumps([{"note_rationale": "a list, not an object"}])
+    answer = teacher_answer(prompt)
+    if behaviour == "truncated":
+        answer["note_rationale"] = answer["note_rationale"].rstrip(".") + " and the lab results"
+    elif behaviour == "repeated":
+        claim = answer["cited_facts"][0]["claim"]
+        for c in answer["cited_facts"]:
+            c["claim"] = claim
+    elif behaviour == "off_fact":
+        for i, c in enumerate(answer["cited_facts"], start=1):
+            c["claim"] = f"The lab results confirm finding {i} of the complete blood count."
+    elif behaviour == "boilerplate":
+        answer["note_rationale"] = "The patient's diagnosis fits the clinical note perfectly."
+        answer["lab_rationale"] = "The lab results confirm the diagnosis."
+    elif behaviour == "uncited":
+        answer = grounded_answer({})
+        answer.pop("support")
+        answer["cited_facts"] = []
+    elif behaviour == "outside_labels":
+        answer["lab_rationale"] = "The abnormal values also point to septicemia and shock."
+    return json.dumps(answer)
+
+
+def grounded_answer(schema: dict[str, Any]) -> dict[str, Any]:
+    """A grounded answer for a request's schema: the first fact each diagnosis is offered."""
+    support = schema.get("properties", {}).get("support", {})
+
+    def first(array: dict[str, Any]) -> list[str]:
+        offered = (array.get("items") or {}).get("enum") or []
+        return list(offered[:1])
+
+    picks: Any = (
+        {key: first(sub) for key, sub in support.get("properties", {}).items()}
+        if support.get("type") == "object"
+        else first(support)
+    )
+    return {
+        "support": picks,
+        "note_rationale": "The note describes dyspnea and edema, findings of heart failure.",
+        "lab_rationale": "Tachycardia in the vital signs fits heart failure.",
+    }
+
+
+_GATE_CASES = frozenset(
+    {
+        "truncated",
+        "repeated",
+        "off_fact",
+        "boilerplate",
+        "outside_labels",
+        "empty",
+        "wrong_shape",
+        "uncited",
+    }
+)
 
 
 class FakeOpenAIServer:
@@ -265,7 +348,15 @@ class FakeOpenAIServer:
                     self._send(200, b"<html>not json</html>")
                     return
                 prompt = "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
-                if behaviour == "invalid_json":
+                finish = "length" if behaviour == "truncated" else "stop"
+                schema = (body.get("response_format") or {}).get("schema") or (
+                    (body.get("response_format") or {}).get("json_schema") or {}
+                ).get("schema", {})
+                if behaviour in _GATE_CASES:
+                    content = gate_case(behaviour, prompt)
+                elif behaviour == "grounded":
+                    content = json.dumps(grounded_answer(schema))
+                elif behaviour == "invalid_json":
                     content = "Sure! Here is the rationale: the patient is sick {not json"
                 elif behaviour == "concepts":
                     sentence = prompt.rpartition("Sentence:")[2].lower()
@@ -288,7 +379,7 @@ class FakeOpenAIServer:
                         "choices": [
                             {
                                 "index": 0,
-                                "finish_reason": "stop",
+                                "finish_reason": finish,
                                 "message": {"role": "assistant", "content": content},
                             }
                         ],

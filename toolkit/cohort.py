@@ -33,11 +33,13 @@ __all__ = [
     "COHORT_FORMAT_VERSION",
     "MANIFEST_FILE",
     "CohortManifest",
+    "CohortValidation",
     "CohortWriter",
     "count_admissions",
     "iter_admissions",
     "read_manifest",
     "select_admissions",
+    "validate_cohort",
     "write_cohort",
 ]
 
@@ -148,6 +150,122 @@ def select_admissions(
         if limit is not None:
             total = min(total, limit)
     return stream, total
+
+
+class CohortValidation(BaseModel):
+    """What :func:`validate_cohort` found: counts, and the problems that are not fatal.
+
+    Attributes:
+        path: The cohort checked.
+        admissions: Admissions selected (every line parsed and validated).
+        splits: Selected admissions per split (``none`` for no split).
+        with_note: Admissions with a note.
+        with_labs: Admissions with a lab series.
+        without_phenotypes: Admissions with no positive phenotype.
+        manifest_admissions: The count the manifest declares (None: no manifest).
+        problems: What is wrong but readable (duplicate ids, a count that differs from
+            the manifest, no admission at all).
+        warnings: What a run will report per admission (admissions with neither note nor
+            labs: the teacher records them as failed, the student cannot read them).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str
+    admissions: int = 0
+    splits: dict[str, int] = Field(default_factory=dict)
+    with_note: int = 0
+    with_labs: int = 0
+    without_phenotypes: int = 0
+    manifest_admissions: int | None = None
+    problems: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        """True when no admission was selected."""
+        return self.admissions == 0
+
+    def lines(self) -> list[str]:
+        """The report as short lines for a terminal."""
+        splits = ", ".join(f"{k} {v}" for k, v in sorted(self.splits.items())) or "-"
+        out = [
+            f"{self.path}: {self.admissions} admissions ({splits})",
+            f"  {self.with_note} with a note, {self.with_labs} with labs, "
+            f"{self.without_phenotypes} with no phenotype",
+        ]
+        out += [f"  warning: {w}" for w in self.warnings]
+        out += [f"  problem: {p}" for p in self.problems]
+        return out
+
+
+#: Examples of each problem kept in a report (the counts are always complete).
+_PROBLEM_EXAMPLES = 5
+
+
+def validate_cohort(
+    cohort: str | Path, *, split: str | None = None, limit: int | None = None
+) -> CohortValidation:
+    """Read and validate every selected admission before any work starts on them.
+
+    Each line is parsed and validated as an :class:`~ctk.records.Admission`, so a
+    corrupt line stops a run before its first record is written, not hours in.
+    Streams the file (bounded memory). ``split`` and ``limit`` select as in
+    :func:`select_admissions`, so a run checks exactly what it will read.
+
+    Args:
+        cohort: A cohort folder, or a ``.jsonl``/``.jsonl.gz`` file of admissions.
+        split: Only admissions of this split.
+        limit: Only the first ``limit`` admissions (after the split filter).
+
+    Returns:
+        Counts, readable problems (an empty selection is one of them) and warnings.
+
+    Raises:
+        DataError: The path is not a cohort.
+        RecordParseError: A line is not a valid admission (names the file and line).
+        FormatVersionError: The manifest or a record has an unknown version.
+    """
+    manifest = read_manifest(cohort)
+    report = CohortValidation(
+        path=str(cohort), manifest_admissions=manifest.admissions if manifest else None
+    )
+    stream, _ = select_admissions(cohort, split=split, limit=limit)
+    seen: set[str] = set()
+    duplicates: list[str] = []
+    bare: list[str] = []
+    for admission in stream:
+        report.admissions += 1
+        key = admission.split or "none"
+        report.splits[key] = report.splits.get(key, 0) + 1
+        report.with_note += admission.note is not None
+        report.with_labs += admission.labs is not None
+        report.without_phenotypes += not admission.phenotypes
+        if admission.note is None and admission.labs is None:
+            bare.append(admission.admission_id)
+        if admission.admission_id in seen:
+            duplicates.append(admission.admission_id)
+        seen.add(admission.admission_id)
+    if duplicates:
+        report.problems.append(
+            f"{len(duplicates)} duplicate admission id(s), e.g. "
+            f"{', '.join(duplicates[:_PROBLEM_EXAMPLES])} (only the first of each is used)"
+        )
+    if bare:
+        report.warnings.append(
+            f"{len(bare)} admission(s) with neither note nor labs, e.g. "
+            f"{', '.join(bare[:_PROBLEM_EXAMPLES])}"
+        )
+    whole = split is None and limit is None
+    if whole and manifest is not None and manifest.admissions != report.admissions:
+        report.problems.append(
+            f"the manifest declares {manifest.admissions} admissions, the file holds "
+            f"{report.admissions} (an edited or truncated cohort?)"
+        )
+    if report.empty:
+        selection = f" of split {split!r}" if split is not None else ""
+        report.problems.append(f"no admission{selection} to read")
+    return report
 
 
 class CohortWriter:

@@ -24,8 +24,10 @@ with status 2; anything else is a bug and keeps its traceback.
     ├── LLMError
     │   ├── LLMResponseError               the answer cannot be parsed or validated
     │   ├── DataPolicyError                cohort text would leave the machine
+    │   ├── LLMUnavailableError            no server answers: the run stops at once
     │   └── RetryableLLMError              429 / 5xx / connection errors
-    │       └── RateLimitError
+    │       ├── RateLimitError
+    │       └── LLMConnectionError         connection refused / cannot connect
     └── DistillError
         └── CheckpointError
 """
@@ -41,8 +43,10 @@ __all__ = [
     "DistillError",
     "FormatVersionError",
     "GraphStoreError",
+    "LLMConnectionError",
     "LLMError",
     "LLMResponseError",
+    "LLMUnavailableError",
     "MissingColumnError",
     "MissingDependencyError",
     "PluginConstructionError",
@@ -188,6 +192,18 @@ class RetryableLLMError(LLMError):
 
 class RateLimitError(RetryableLLMError):
     """The server answered HTTP 429."""
+
+
+class LLMConnectionError(RetryableLLMError):
+    """No connection could be made to the server (refused, unreachable, connect timeout)."""
+
+
+class LLMUnavailableError(LLMError):
+    """The backend's servers refused connections again and again: the run stops.
+
+    Not retryable and never recorded against an admission: a dead server says
+    nothing about the admission, and a resumed run generates it.
+    """
 
 
 class DistillError(CtkError):

@@ -6,12 +6,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from pydantic import BaseModel
 
 from ctk.errors import ConfigError, ExtractionError
-from ctk.llm import LLMBackend
+from ctk.llm import CachedGenerator, LLMBackend, TextGenerator, backend_generator
 from ctk.plugin import Plugin
 from ctk.records import Concept
 
@@ -67,24 +67,31 @@ class ConceptExtractor(Plugin, ABC):
         *,
         cache_dir: Path | None = None,
         cache_key: str = "",
-        max_tokens: int = 256,
     ) -> ConceptExtractor:
         """An extractor that asks ``backend`` (only for kinds with :attr:`uses_llm`).
+
+        The kind's constructor takes ``options`` and ``generator=`` (a
+        :class:`~ctk.llm.TextGenerator`): the backend, greedy, its answers cached.
 
         Args:
             backend: The LLM backend (the caller closes it).
             options: The extractor's own options.
             cache_dir: Folder keeping every answer (None: no cache).
             cache_key: What identifies the model in the cache (backend, model, URL).
-            max_tokens: Most tokens per answer.
 
         Raises:
             ConfigError: This extractor does not use an LLM.
         """
-        raise ConfigError(
-            f"the {cls.name!r} extractor does not use an LLM backend",
-            hint="drop the LLM settings, or pick an extractor that uses one (llm)",
-        )
+        if not cls.uses_llm:
+            raise ConfigError(
+                f"the {cls.name!r} extractor does not use an LLM backend",
+                hint="drop the LLM settings, or pick an extractor that uses one (llm)",
+            )
+        generator: TextGenerator = backend_generator(backend)
+        if cache_dir is not None:
+            generator = CachedGenerator(generator, cache_dir, key=cache_key)
+        extractor: ConceptExtractor = cast(Any, cls)(options, generator=generator)
+        return extractor
 
     def extract(self, sentence: str) -> list[Mention]:
         """Concept mentions in one sentence, in text order.

@@ -8,7 +8,8 @@ writes a build needs). The core names no store, so it never imports ``ctk.kg``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,6 +23,7 @@ __all__ = [
     "GraphReader",
     "GraphStats",
     "Neighbour",
+    "NeighbourQuery",
 ]
 
 #: The support floor of what readers show by default: an edge must rest on at least
@@ -68,8 +70,30 @@ class GraphFact(BaseModel):
     documents: list[str] = Field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class NeighbourQuery:
+    """Which edges of a concept :meth:`GraphReader.neighbours` asks for (see there).
+
+    Attributes:
+        limit: Most neighbours returned.
+        relation_types: Only these relation types (None: every type).
+        min_weight: Only edges with at least this weight.
+        min_count: Only edges seen in at least this many documents.
+    """
+
+    limit: int = 20
+    relation_types: tuple[str, ...] | None = None
+    min_weight: float | None = None
+    min_count: int = 1
+
+
 class ConceptFinder(Protocol):
     """Finds a graph's concepts in free text."""
+
+    @property
+    def mentions(self) -> Mapping[str, int]:
+        """Corpus mentions of each concept id it knows (to rank what :meth:`find` returns)."""
+        ...
 
     def find(self, text: str) -> list[str]:
         """Concept ids mentioned in ``text``, in order of first mention, no duplicates."""
@@ -91,7 +115,6 @@ class GraphReader(ABC):
     def get_relation(self, fact_id: str) -> Relation | None:
         """One relation by fact id, with its evidence."""
 
-    @abstractmethod
     def neighbours(
         self,
         concept_id: str,
@@ -101,12 +124,29 @@ class GraphReader(ABC):
         min_weight: float | None = None,
         min_count: int = 1,
     ) -> list[Neighbour]:
-        """Edges touching a concept, in either direction, best weight first.
+        """Edges touching a concept, in either direction, best weight (then count) first.
 
         ``min_weight`` and ``min_count`` (documents behind the edge) filter before
         ``limit`` applies. The store's default shows every edge; readers that
-        rank for people or models pass :data:`DEFAULT_MIN_SUPPORT`.
+        rank for people or models pass :data:`DEFAULT_MIN_SUPPORT`. This is the one
+        documented entry point; a reader implements :meth:`_neighbours`.
+
+        Args:
+            concept_id: The concept.
+            limit: Most neighbours returned.
+            relation_types: Only these relation types (``symptom_of``...).
+            min_weight: Only edges with at least this weight.
+            min_count: Only edges seen in at least this many documents.
+
+        Raises:
+            SchemaViolationError: An unknown relation type in ``relation_types``.
         """
+        types = None if relation_types is None else tuple(relation_types)
+        return self._neighbours(concept_id, NeighbourQuery(limit, types, min_weight, min_count))
+
+    @abstractmethod
+    def _neighbours(self, concept_id: str, query: NeighbourQuery) -> list[Neighbour]:
+        """The edges ``query`` selects (the contract of :meth:`neighbours`)."""
 
     @abstractmethod
     def iter_concepts(self) -> Iterator[Concept]:

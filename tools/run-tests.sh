@@ -2,7 +2,8 @@
 # Run ctk's whole test suite against real services.
 #
 # Usage: bash tools/run-tests.sh [PYTEST ARGS...]
-# Runs ruff (lint + format check) and mypy --strict first, then pytest.
+# Runs ruff (lint + format check), mypy --strict and the import contracts (lint-imports:
+# layers, no cycles; [tool.importlinter] in pyproject.toml) first, then pytest.
 # Installs what is missing (tools/bootstrap.sh), resolves the Neo4j 5 LTS community
 # jars with Maven (cached), then runs pytest. pytest's session fixture starts the
 # Neo4j server with Bolt on 127.0.0.1, hands its URI to the tests and stops it at
@@ -19,5 +20,7 @@ ruff check .
 ruff format --check . > /dev/null
 echo "[tests] mypy --strict"
 bash tools/typecheck.sh
+echo "[tests] import contracts (lint-imports)"
+bash tools/lint-imports.sh > /dev/null || bash tools/lint-imports.sh
 echo "[tests] pytest"
 python -m pytest "$@"

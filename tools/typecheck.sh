@@ -8,10 +8,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
+# shellcheck source=tools/ctk-shadow.sh
+. tools/ctk-shadow.sh
 shadow="$(mktemp -d)"
 trap 'rm -rf "$shadow"' EXIT
-mkdir -p "$shadow/ctk"
-for entry in toolkit/*; do ln -s "$root/$entry" "$shadow/ctk/$(basename "$entry")"; done
-for sub in kg plugins distill view cli; do ln -s "$root/$sub" "$shadow/ctk/$sub"; done
+ctk_shadow "$root" "$shadow"
 cd "$shadow"
 MYPYPATH="$shadow" mypy --config-file "$root/pyproject.toml" --cache-dir "$root/.mypy_cache" -p ctk

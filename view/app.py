@@ -101,7 +101,7 @@ def _int(request: Request, name: str, default: int, *, low: int = 0) -> int:
     if raw is None or raw == "":
         return default
     try:
-        return max(low, int(raw))
+        return min(max(low, int(raw)), 10**9)  # SQLite integers stop at 2**63
     except ValueError:
         raise HTTPException(400, f"{name} must be a whole number") from None
 
@@ -186,7 +186,11 @@ def create_app(
             raise HTTPException(404, f"no admission {admission_id!r} in this cohort")
         truth = set(page.admission.phenotypes)
         predicted = set(page.prediction.predicted) if page.prediction is not None else set()
-        explained = set(page.rationale.diagnoses) if page.rationale is not None else set()
+        explained = (
+            set(page.rationale.diagnoses)
+            if page.rationale is not None and page.rationale.status == "ok"
+            else set()
+        )
         shown = truth | predicted | explained
         diagnoses = [p for p in PHENOTYPE_NAMES if p in shown]
         diagnoses += sorted(shown - set(diagnoses))  # names outside the 25, as written
@@ -238,6 +242,9 @@ def create_app(
             raise HTTPException(404, f"no plot {name!r}")
         return FileResponse(viewer.run.folder / name, media_type="image/png")
 
+    async def favicon(request: Request) -> Response:
+        return Response(status_code=204)  # no icon, and no 404 in the browser's console
+
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         return render(
@@ -276,6 +283,7 @@ def create_app(
             Route("/concepts", concept),
             Route("/run", run),
             Route("/run/{name}.png", run_plot),
+            Route("/favicon.ico", favicon),
         ],
         exception_handlers={HTTPException: http_error},
     )

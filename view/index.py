@@ -159,10 +159,11 @@ def _parse(line: bytes, model: type[Admission] | type[Rationale], path: Path, n:
     except ValidationError as e:
         err = e.errors()[0]
         what = "admission" if model is Admission else "rationale"
-        kind = "not JSON" if err["type"] == "json_invalid" else f"invalid {what}"
-        raise RecordParseError(
-            f"{kind}: {err['msg']} at {err['loc']}", source=str(path), position=f"line {n}"
-        ) from e
+        if err["type"] == "json_invalid":
+            message = f"not JSON ({str(err['msg']).removeprefix('Invalid JSON: ')})"
+        else:
+            message = f"invalid {what}: {err['msg']} at {err['loc']}"
+        raise RecordParseError(message, source=str(path), position=f"line {n}") from e
 
 
 class AdmissionIndex:
@@ -269,6 +270,11 @@ class AdmissionIndex:
             )
             for r in rows
         ], total
+
+    def contains(self, admission_id: str) -> bool:
+        """Whether the cohort holds this admission."""
+        row = self._db.execute("SELECT 1 FROM admissions WHERE id = ?", (admission_id,))
+        return row.fetchone() is not None
 
     def citing(self, fact_id: str, *, limit: int = 50) -> tuple[list[AdmissionRow], int]:
         """Admissions whose rationale cites a fact (any of its evidence sentences), and how many."""

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ctk.distill.evaluation import AdmissionPrediction
 from ctk.graph import DEFAULT_MIN_SUPPORT, Neighbour
 from ctk.kg.matching import ConceptMatcher
 from ctk.kg.stores import GraphStore
@@ -20,7 +21,7 @@ from ctk.retrieval import fact_id_of
 from ctk.view.index import AdmissionIndex, AdmissionRow
 from ctk.view.lab_plot import LabPlot, lab_plots
 from ctk.view.note import NoteSegment, highlight_concepts
-from ctk.view.run import EvalRun, Prediction
+from ctk.view.run import EvalRun
 
 __all__ = [
     "AdmissionPage",
@@ -112,7 +113,10 @@ class AdmissionPage:
     Attributes:
         admission: The admission.
         note: The note, cut around recognised concepts.
-        concepts: Id -> concept, of the concepts recognised in the note.
+        note_concepts: Distinct concepts recognised in the note.
+        note_rationale: The rationale's Rm, cut around recognised concepts.
+        lab_rationale: Its Rt, likewise.
+        concepts: Id -> concept, of the concepts recognised in the note and the rationale.
         plots: One lab plot per measured variable.
         rationale: The teacher's rationale record, if any.
         claims: Its claims beside their cited facts.
@@ -125,13 +129,16 @@ class AdmissionPage:
 
     admission: Admission
     note: list[NoteSegment]
+    note_concepts: int
+    note_rationale: list[NoteSegment]
+    lab_rationale: list[NoteSegment]
     concepts: dict[str, Concept]
     plots: list[LabPlot]
     rationale: Rationale | None
     claims: list[CitedClaim]
     gate_reasons: list[GateReason]
     repaired: bool
-    prediction: Prediction | None
+    prediction: AdmissionPrediction | None
     previous_id: str | None
     next_id: str | None
 
@@ -264,19 +271,24 @@ class Viewer:
             return None
         text = admission.note.text if admission.note is not None else ""
         segments = highlight_concepts(text, self.matcher)
+        rationale = self.index.rationale(admission_id)
+        rm = highlight_concepts(rationale.note_rationale, self.matcher) if rationale else []
+        rt = highlight_concepts(rationale.lab_rationale, self.matcher) if rationale else []
         concepts: dict[str, Concept] = {}
-        for seg in segments:
+        for seg in (*segments, *rm, *rt):
             for cid in seg.concept_ids:
                 c = self.concept(cid)
                 if c is not None:
                     concepts[cid] = c
-        rationale = self.index.rationale(admission_id)
         claims = self.cited_claims(rationale) if rationale is not None else []
         prediction = self.run.predictions.get(admission_id) if self.run is not None else None
         prev_id, next_id = self.index.neighbours_of(admission_id)
         return AdmissionPage(
             admission=admission,
             note=segments,
+            note_concepts=len({cid for seg in segments for cid in seg.concept_ids}),
+            note_rationale=rm,
+            lab_rationale=rt,
             concepts=concepts,
             plots=lab_plots(admission.labs),
             rationale=rationale,

@@ -12,33 +12,22 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
-from ctk.distill.evaluation import EvalReport
+from ctk.distill.evaluation import PREDICTIONS_FILE, AdmissionPrediction, EvalReport
 from ctk.errors import DataError, RecordParseError
 from ctk.jsonl import read_jsonl
 
-__all__ = ["PLOT_FILES", "EvalRun", "Prediction", "load_eval_run"]
+__all__ = ["PLOT_FILES", "EvalRun", "load_eval_run", "prediction_errors"]
 
 #: The plots an evaluation folder may hold, in the order shown.
 PLOT_FILES: tuple[str, ...] = ("per_phenotype_f1.png", "loss_curves.png")
 
 
-class Prediction(BaseModel):
-    """The student's output for one admission (a line of ``predictions.jsonl``)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    admission_id: str
-    predicted: list[str] = Field(default_factory=list)
-    true: list[str] = Field(default_factory=list)
-    text: str = ""
-
-    @property
-    def errors(self) -> tuple[int, int, int]:
-        """(correct, missed, false positives) against ``true``."""
-        truth, guessed = set(self.true), set(self.predicted)
-        return len(truth & guessed), len(truth - guessed), len(guessed - truth)
+def prediction_errors(prediction: AdmissionPrediction) -> tuple[int, int, int]:
+    """(correct, missed, false positives) of a prediction against its ``true`` phenotypes."""
+    truth, guessed = set(prediction.true), set(prediction.predicted)
+    return len(truth & guessed), len(truth - guessed), len(guessed - truth)
 
 
 @dataclass
@@ -54,15 +43,18 @@ class EvalRun:
 
     folder: Path
     report: EvalReport
-    predictions: dict[str, Prediction] = field(default_factory=dict)
+    predictions: dict[str, AdmissionPrediction] = field(default_factory=dict)
     plots: list[str] = field(default_factory=list)
 
-    def worst(self, n: int = 50) -> list[Prediction]:
-        """The ``n`` predictions with the most errors (missed + false positives), worst first."""
-        ranked = sorted(
-            self.predictions.values(), key=lambda p: (-(p.errors[1] + p.errors[2]), p.admission_id)
-        )
-        return [p for p in ranked[:n] if p.errors[1] + p.errors[2]]
+    def worst(self, n: int = 50) -> list[tuple[AdmissionPrediction, tuple[int, int, int]]]:
+        """The ``n`` predictions with the most errors (missed + false positives), worst first.
+
+        Returns:
+            (prediction, (correct, missed, false positives)) pairs; error-free ones left out.
+        """
+        scored = [(p, prediction_errors(p)) for p in self.predictions.values()]
+        scored.sort(key=lambda pe: (-(pe[1][1] + pe[1][2]), pe[0].admission_id))
+        return [pe for pe in scored[:n] if pe[1][1] + pe[1][2]]
 
 
 def load_eval_run(folder: str | Path) -> EvalRun:
@@ -85,10 +77,10 @@ def load_eval_run(folder: str | Path) -> EvalRun:
         raise RecordParseError(
             f"not an evaluation report ({type(e).__name__})", source=str(report_path)
         ) from e
-    predictions: dict[str, Prediction] = {}
-    pred_path = path / "predictions.jsonl"
+    predictions: dict[str, AdmissionPrediction] = {}
+    pred_path = path / PREDICTIONS_FILE
     if pred_path.is_file():
-        for p in read_jsonl(pred_path, Prediction, what="prediction", torn_tail="skip"):
+        for p in read_jsonl(pred_path, AdmissionPrediction, what="prediction", torn_tail="skip"):
             predictions[p.admission_id] = p
     plots = [name for name in PLOT_FILES if (path / name).is_file()]
     return EvalRun(folder=path, report=report, predictions=predictions, plots=plots)

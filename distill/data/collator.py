@@ -8,6 +8,9 @@ phase  encoder input                               target
 3      note text + lab (KA) tokens                 diagnoses + Rm + Rt
 =====  ==========================================  =======================================
 
+Every batch with targets also holds ``diagnosis_labels`` (``[B, 25]`` multi-hot) for
+a student with a diagnosis head.
+
 A decoder-only student (``causal=True``) gets the prompt without special tokens
 and a newline after it, and targets without special tokens but ending in EOS (the
 student joins ``[lab tokens | prompt | target]`` itself).
@@ -26,6 +29,7 @@ import torch
 from torch import Tensor
 
 from ctk.distill.data.examples import DistillExample
+from ctk.distill.modeling.diagnosis_head import multi_hot
 from ctk.distill.targets import format_target
 
 __all__ = ["PhaseCollator", "phase_source", "phase_target"]
@@ -145,6 +149,7 @@ class PhaseCollator:
         if self.with_targets:
             targets = [phase_target(e, self.phase, self.include_rationale) for e in examples]
             batch["labels"] = self._labels(targets)
+            batch["diagnosis_labels"] = multi_hot([e.diagnoses for e in examples])
             if self.phase == 2:
                 captions = [
                     "; ".join(e.captions) if e.captions else "No lab anomalies." for e in examples

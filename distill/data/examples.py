@@ -125,6 +125,10 @@ def read_rationales(
 ) -> dict[str, Rationale]:
     """Read a rationale JSONL file; keep ``ok`` lines keyed by admission id.
 
+    ``failed`` and ``rejected`` records (answers the teacher's quality gate refused)
+    are skipped and reported as ``rationale_failed`` / ``rationale_rejected`` problems;
+    the rejected count is logged.
+
     Raises:
         DataError: The file is missing.
         RecordParseError: A line is not a valid Rationale (names file and line).
@@ -133,6 +137,7 @@ def read_rationales(
     if not p.is_file():
         raise DataError(f"rationale file {p} does not exist", hint="run `ctk rationale` first")
     out: dict[str, Rationale] = {}
+    skipped: dict[str, int] = {}
     with p.open(encoding="utf-8") as fh:
         for line_no, line in enumerate(fh, start=1):
             if not line.strip():
@@ -144,10 +149,17 @@ def read_rationales(
                     f"not a rationale record: {e}", source=str(p), position=f"line {line_no}"
                 ) from e
             if rec.status != "ok":
+                skipped[rec.status] = skipped.get(rec.status, 0) + 1
                 if problems is not None:
-                    problems.add("rationale_failed", str(p), f"line {line_no}")
+                    problems.add(f"rationale_{rec.status}", str(p), f"line {line_no}")
                 continue
             out[rec.admission_id] = rec
+    if skipped.get("rejected"):
+        logger.info(
+            "%s: skipped %d rationale(s) rejected by the teacher's quality gate",
+            p,
+            skipped["rejected"],
+        )
     return out
 
 

@@ -30,6 +30,7 @@ from torch import Tensor, nn
 
 from ctk.distill.config import StudentConfig
 from ctk.distill.modeling.causal import causal_generation_inputs, causal_training_inputs
+from ctk.distill.modeling.diagnosis_head import DiagnosisHead
 from ctk.distill.modeling.ka_attention import KnowledgeAugmentedAttention
 from ctk.distill.modeling.lab_encoder import LabEncoder
 from ctk.errors import CheckpointError, FormatVersionError
@@ -42,8 +43,10 @@ __all__ = [
     "ClinRaGenConfig",
     "ClinRaGenStudent",
     "StudentOutput",
+    "default_vocabulary",
     "embed_names",
     "random_like_norms",
+    "unencodable_names",
 ]
 
 logger = logging.getLogger(__name__)
@@ -81,16 +84,20 @@ class StudentOutput:
     """Loss and logits of one forward pass.
 
     Attributes:
-        loss: Total loss (LM loss + weighted auxiliary loss), None without labels.
+        loss: Total loss (LM loss + weighted auxiliary and head losses), None without labels.
         lm_loss: The main LM loss.
         aux_loss: The auxiliary anomaly-caption loss, where computed.
         logits: Decoder logits ``[B, L, vocab]``.
+        head_loss: The diagnosis head's BCE loss, where computed.
+        diagnosis_logits: ``[B, 25]`` logits of the diagnosis head (students with one).
     """
 
     loss: Tensor | None
     lm_loss: Tensor | None
     aux_loss: Tensor | None
     logits: Tensor
+    head_loss: Tensor | None = None
+    diagnosis_logits: Tensor | None = None
 
 
 def embed_names(names: list[str], tokenizer: Any, embeddings: nn.Embedding) -> Tensor:
@@ -119,7 +126,28 @@ def random_like_norms(embeddings: Tensor) -> Tensor:
     return noise / noise.norm(dim=1, keepdim=True).clamp_min(1e-12) * norms
 
 
-def _default_vocabulary() -> list[str]:
+def unencodable_names(names: list[str], tokenizer: Any) -> tuple[list[str], list[str]]:
+    """Names the tokenizer cannot fully encode.
+
+    Returns:
+        ``(partly, wholly)``: names with at least one unknown token, and names whose tokens
+        are all unknown (or that encode to nothing).
+    """
+    unk = tokenizer.unk_token_id
+    partly: list[str] = []
+    wholly: list[str] = []
+    for name in names:
+        ids = tokenizer(name, add_special_tokens=False)["input_ids"]
+        n_unk = sum(1 for i in ids if unk is not None and i == unk)
+        if not ids or n_unk == len(ids):
+            wholly.append(name)
+        if not ids or n_unk:
+            partly.append(name)
+    return partly, wholly
+
+
+def default_vocabulary() -> list[str]:
+    """The built-in V_k: phenotype short names and synonyms, then lab variable names."""
     from ctk.lab_variables import load_lab_ranges
     from ctk.phenotypes import phenotypes
 
@@ -195,6 +223,10 @@ class ClinRaGenStudent(nn.Module):  # type: ignore[misc]
                 )
             if not s.use_knowledge or s.append_lab_tokens:
                 self.lab_projection = nn.Linear(s.lab_d_model, d_llm)
+        self.head: DiagnosisHead | None = None
+        if s.classifier:
+            words = len(tokenizer) if s.classifier_words else None
+            self.head = DiagnosisHead(d_llm, vocab_size=words)
 
     # ------------------------------------------------------------------ construction
 
@@ -226,7 +258,7 @@ class ClinRaGenStudent(nn.Module):  # type: ignore[misc]
         """
         if lm is None or tokenizer is None:
             lm, tokenizer = _load_lm(student.lm_path, student.lm_kind, student.gguf_file)
-        names = list(vocab_names) if vocab_names else _default_vocabulary()
+        names = list(vocab_names) if vocab_names else default_vocabulary()
         names = names[: student.max_vocab]
         d_llm = int(lm.get_input_embeddings().embedding_dim)
         kind: Literal["seq2seq", "causal"] = (
@@ -323,10 +355,11 @@ class ClinRaGenStudent(nn.Module):  # type: ignore[misc]
     # ------------------------------------------------------------------ groups
 
     def module_groups(self) -> dict[str, list[nn.Module]]:
-        """Trainable groups: ``lm``, ``lab_encoder`` and ``fusion`` (KA attention, projection)."""
+        """Trainable groups: ``lm``, ``lab_encoder``, ``fusion`` (KA, projection), ``head``."""
         fusion: list[nn.Module] = [m for m in (self.ka, self.lab_projection) if m is not None]
         groups: dict[str, list[nn.Module]] = {"lm": [self.lm], "fusion": fusion}
         groups["lab_encoder"] = [self.lab_encoder] if self.lab_encoder is not None else []
+        groups["head"] = [self.head] if self.head is not None else []
         return groups
 
     # ------------------------------------------------------------------ forward
@@ -378,6 +411,8 @@ class ClinRaGenStudent(nn.Module):  # type: ignore[misc]
         labels: Tensor | None = None,
         aux_labels: Tensor | None = None,
         aux_weight: float = 0.0,
+        diagnosis_labels: Tensor | None = None,
+        head_weight: float = 1.0,
     ) -> StudentOutput:
         """Run the LM on text (+ lab tokens).
 
@@ -389,26 +424,63 @@ class ClinRaGenStudent(nn.Module):  # type: ignore[misc]
             labels: ``[B, Lt]`` target ids (-100 ignored).
             aux_labels: ``[B, La]`` auxiliary target ids (anomaly captions), or None.
             aux_weight: Weight of the auxiliary loss.
+            diagnosis_labels: ``[B, 25]`` multi-hot phenotypes for the diagnosis head
+                (ignored by a student without one).
+            head_weight: Weight of the head's BCE loss.
 
         Returns:
             Loss(es) and logits.
         """
         if self.is_causal:
-            return self._causal_forward(
+            out = self._causal_forward(
                 input_ids, attention_mask, labs, lab_mask, labels, aux_labels, aux_weight
             )
+        else:
+            out = self._seq2seq_forward(
+                input_ids, attention_mask, labs, lab_mask, labels, aux_labels, aux_weight
+            )
+        if out.diagnosis_logits is not None and diagnosis_labels is not None:
+            head_loss = nn.functional.binary_cross_entropy_with_logits(
+                out.diagnosis_logits, diagnosis_labels.to(out.diagnosis_logits.dtype)
+            )
+            out.head_loss = head_loss
+            out.loss = head_weight * head_loss + (out.loss if out.loss is not None else 0.0)
+        return out
+
+    def _seq2seq_forward(
+        self,
+        input_ids: Tensor,
+        attention_mask: Tensor,
+        labs: Tensor | None,
+        lab_mask: Tensor | None,
+        labels: Tensor | None,
+        aux_labels: Tensor | None,
+        aux_weight: float,
+    ) -> StudentOutput:
         embeds, mask = self.encoder_inputs(input_ids, attention_mask, labs, lab_mask)
-        out = self.lm(inputs_embeds=embeds, attention_mask=mask, labels=labels)
+        encoder = self.lm.get_encoder()(inputs_embeds=embeds, attention_mask=mask)
+        if labels is None:
+            start = torch.full(
+                (embeds.shape[0], 1),
+                int(self.lm.config.decoder_start_token_id),
+                dtype=torch.long,
+                device=embeds.device,
+            )
+            out = self.lm(encoder_outputs=encoder, attention_mask=mask, decoder_input_ids=start)
+        else:
+            out = self.lm(encoder_outputs=encoder, attention_mask=mask, labels=labels)
         loss = out.loss
         aux_loss = None
         if aux_labels is not None and aux_weight > 0:
-            from transformers.modeling_outputs import BaseModelOutput
-
-            enc = BaseModelOutput(last_hidden_state=out.encoder_last_hidden_state)
-            aux = self.lm(encoder_outputs=enc, attention_mask=mask, labels=aux_labels)
+            aux = self.lm(encoder_outputs=encoder, attention_mask=mask, labels=aux_labels)
             aux_loss = aux.loss
             loss = loss + aux_weight * aux_loss if loss is not None else aux_weight * aux_loss
-        return StudentOutput(loss=loss, lm_loss=out.loss, aux_loss=aux_loss, logits=out.logits)
+        head = None
+        if self.head is not None:
+            head = self.head(encoder.last_hidden_state, mask, input_ids, attention_mask)
+        return StudentOutput(
+            loss=loss, lm_loss=out.loss, aux_loss=aux_loss, logits=out.logits, diagnosis_logits=head
+        )
 
     def _prefix(
         self, input_ids: Tensor, labs: Tensor | None, lab_mask: Tensor | None
@@ -433,14 +505,29 @@ class ClinRaGenStudent(nn.Module):  # type: ignore[misc]
     ) -> StudentOutput:
         embeds, extra = self._prefix(input_ids, labs, lab_mask)
         table = self.lm.get_input_embeddings()
+        want_states = self.head is not None
         if labels is None:
             seq, mask = causal_generation_inputs(embeds, attention_mask, extra)
-            out = self.lm(inputs_embeds=seq, attention_mask=mask)
-            return StudentOutput(loss=None, lm_loss=None, aux_loss=None, logits=out.logits)
+            out = self.lm(inputs_embeds=seq, attention_mask=mask, output_hidden_states=want_states)
+            head = None
+            if self.head is not None:
+                head = self.head(out.hidden_states[-1], mask, input_ids, attention_mask)
+            return StudentOutput(
+                loss=None, lm_loss=None, aux_loss=None, logits=out.logits, diagnosis_logits=head
+            )
         seq, mask, full_labels = causal_training_inputs(
             embeds, attention_mask, extra, labels, table
         )
-        out = self.lm(inputs_embeds=seq, attention_mask=mask, labels=full_labels)
+        out = self.lm(
+            inputs_embeds=seq,
+            attention_mask=mask,
+            labels=full_labels,
+            output_hidden_states=want_states,
+        )
+        head = None
+        if self.head is not None:  # pool the prefix only: lab tokens and prompt, not the target
+            prefix = mask.bool() & (full_labels == -100)
+            head = self.head(out.hidden_states[-1], prefix, input_ids, attention_mask)
         loss = out.loss
         aux_loss = None
         if aux_labels is not None and aux_weight > 0:
@@ -449,7 +536,9 @@ class ClinRaGenStudent(nn.Module):  # type: ignore[misc]
             )
             aux_loss = self.lm(inputs_embeds=seq, attention_mask=mask, labels=full_labels).loss
             loss = loss + aux_weight * aux_loss
-        return StudentOutput(loss=loss, lm_loss=out.loss, aux_loss=aux_loss, logits=out.logits)
+        return StudentOutput(
+            loss=loss, lm_loss=out.loss, aux_loss=aux_loss, logits=out.logits, diagnosis_logits=head
+        )
 
     @torch.no_grad()  # type: ignore[untyped-decorator]
     def generate(
@@ -479,6 +568,25 @@ class ClinRaGenStudent(nn.Module):  # type: ignore[misc]
                 "ignore", message=".*with `inputs_embeds` and without `input_ids`"
             )
             return self.lm.generate(inputs_embeds=embeds, attention_mask=mask, **generate_kwargs)
+
+    @torch.no_grad()  # type: ignore[untyped-decorator]
+    def classify(
+        self,
+        input_ids: Tensor,
+        attention_mask: Tensor,
+        labs: Tensor | None = None,
+        lab_mask: Tensor | None = None,
+    ) -> Tensor:
+        """Probabilities of the diagnosis head: ``[B, 25]`` (benchmark phenotype order).
+
+        Raises:
+            ValueError: The student has no diagnosis head (``student.classifier`` false).
+        """
+        if self.head is None:
+            raise ValueError("this student has no diagnosis head (student.classifier: false)")
+        out = self.forward(input_ids, attention_mask, labs, lab_mask)
+        assert out.diagnosis_logits is not None
+        return torch.sigmoid(out.diagnosis_logits.float())
 
     def knowledge_used(self, top_prototypes: int = 3, names_per_prototype: int = 3) -> list[str]:
         """V_k names behind the prototypes the last forward attended to most.

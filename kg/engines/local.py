@@ -32,8 +32,8 @@ from ctk.extraction import ConceptExtractor
 from ctk.kg.engines.work import (
     BuildEngine,
     BuildWorkerError,
-    UnitChunk,
     UnitDone,
+    UnitEvent,
     WorkUnit,
     run_unit,
 )
@@ -77,9 +77,7 @@ class LocalEngine(BuildEngine):
         self.workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
         self.start_method = start_method
 
-    def run(
-        self, units: Sequence[WorkUnit], extractor: ConceptExtractor
-    ) -> Iterator[UnitChunk | UnitDone]:
+    def run(self, units: Sequence[WorkUnit], extractor: ConceptExtractor) -> Iterator[UnitEvent]:
         """Run every unit; yield chunk and unit events as workers finish them."""
         if self.workers == 1 or len(units) <= 1:
             for unit in units:
@@ -89,7 +87,7 @@ class LocalEngine(BuildEngine):
 
     def _pool(
         self, units: Sequence[WorkUnit], extractor: ConceptExtractor, n: int
-    ) -> Iterator[UnitChunk | UnitDone]:
+    ) -> Iterator[UnitEvent]:
         # one duplex pipe per worker, nothing shared: a worker killed mid-message
         # leaves an EOF on its own pipe, never a lock held or a half-read queue
         ctx: BaseContext = mp.get_context(self.start_method)

@@ -23,8 +23,7 @@ from ctk.extraction import ConceptExtractor
 from ctk.kg.engines.work import (
     BuildEngine,
     BuildWorkerError,
-    UnitChunk,
-    UnitDone,
+    UnitEvent,
     WorkUnit,
     run_unit,
 )
@@ -40,7 +39,7 @@ class _UnitWorker:
     def __init__(self, extractor: ConceptExtractor) -> None:
         self.extractor = extractor
 
-    def run(self, unit: WorkUnit) -> Iterator[UnitChunk | UnitDone]:
+    def run(self, unit: WorkUnit) -> Iterator[UnitEvent]:
         yield from run_unit(unit, self.extractor)
 
 
@@ -63,9 +62,7 @@ class RayEngine(BuildEngine):
         self.workers = workers or 1
         self.address = address
 
-    def run(
-        self, units: Sequence[WorkUnit], extractor: ConceptExtractor
-    ) -> Iterator[UnitChunk | UnitDone]:
+    def run(self, units: Sequence[WorkUnit], extractor: ConceptExtractor) -> Iterator[UnitEvent]:
         """Run every unit on Ray actors; yield chunk and unit events as they arrive."""
         try:
             import ray
@@ -96,9 +93,7 @@ class RayEngine(BuildEngine):
                 ray.shutdown()
 
     @staticmethod
-    def _schedule(
-        ray: Any, units: Sequence[WorkUnit], actors: list[Any]
-    ) -> Iterator[UnitChunk | UnitDone]:
+    def _schedule(ray: Any, units: Sequence[WorkUnit], actors: list[Any]) -> Iterator[UnitEvent]:
         pending = list(reversed(units))
         running: dict[Any, tuple[Any, WorkUnit]] = {}
 

@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, TypeAlias
 
 from ctk.errors import CtkError
 from ctk.extraction import ConceptExtractor
@@ -36,6 +36,7 @@ __all__ = [
     "InOrder",
     "UnitChunk",
     "UnitDone",
+    "UnitEvent",
     "WorkUnit",
     "run_unit",
 ]
@@ -108,7 +109,7 @@ class UnitDone:
     report: ProblemReport = field(default_factory=ProblemReport)
 
 
-def run_unit(unit: WorkUnit, extractor: ConceptExtractor) -> Iterator[UnitChunk | UnitDone]:
+def run_unit(unit: WorkUnit, extractor: ConceptExtractor) -> Iterator[UnitEvent]:
     """Do one unit's work: read, decompress, split, and process its chunks.
 
     Args:
@@ -134,6 +135,10 @@ def run_unit(unit: WorkUnit, extractor: ConceptExtractor) -> Iterator[UnitChunk 
     yield UnitDone(unit.number, index, report if unit.shard == 0 else ProblemReport())
 
 
+#: What running a unit yields: a processed chunk, or the unit's end.
+UnitEvent: TypeAlias = UnitChunk | UnitDone
+
+
 class BuildEngine(ABC):
     """Runs work units somewhere: this process, a process pool, a Ray cluster.
 
@@ -146,9 +151,7 @@ class BuildEngine(ABC):
     workers: int = 1
 
     @abstractmethod
-    def run(
-        self, units: Sequence[WorkUnit], extractor: ConceptExtractor
-    ) -> Iterator[UnitChunk | UnitDone]:
+    def run(self, units: Sequence[WorkUnit], extractor: ConceptExtractor) -> Iterator[UnitEvent]:
         """Run every unit; yield their events as they come (any order between units).
 
         Closing the iterator early stops the workers.
@@ -193,7 +196,7 @@ class InOrder:
         """True once every file has been put out."""
         return self._file >= len(self._files)
 
-    def feed(self, event: UnitChunk | UnitDone) -> list[ChunkResult | int | ProblemReport]:
+    def feed(self, event: UnitEvent) -> list[ChunkResult | int | ProblemReport]:
         """Take one event; return what is ready, in order."""
         state = self._files[self._units[event.unit].file_number]
         if isinstance(event, UnitChunk):

@@ -5,7 +5,7 @@ importer than through Cypher ``MERGE`` (benchmarks/RESULTS.md). This module
 writes a folder the importer reads, with the graph model of
 :class:`ctk.kg.stores.neo4j.Neo4jStore` (same labels, keys, properties and
 evidence lists), so a database loaded either way answers the same queries;
-:mod:`ctk.kg.stores.neo4j_admin` runs the importer and opens the result.
+:mod:`ctk.kg.export.neo4j_admin` runs the importer and opens the result.
 
 Files (UTF-8, RFC 4180 quoting, header on the first line)::
 
@@ -26,7 +26,7 @@ holds; a value that does is refused (:class:`~ctk.errors.DataError`) rather than
 split silently. An edge without evidence has empty ``ev_*`` fields, which the
 importer stores as no property, as the ``MERGE`` path does. The importer cannot
 store an empty list, so a concept without synonyms has no ``synonyms`` property
-in the files; :func:`ctk.kg.stores.neo4j_admin.open_imported` sets those to
+in the files; :func:`ctk.kg.export.neo4j_admin.open_imported` sets those to
 ``[]`` after the import, as the ``MERGE`` path stores them.
 
 Evidence is deduplicated by :func:`ctk.kg.stores.base.evidence_key` and capped at

@@ -24,7 +24,7 @@ five sentences is one piece of support):
   counted document with a content key and what it added
   (``GraphDelta.counted``), so that the store counts an article it already
   holds from an earlier chunk, file or build once
-  (:func:`ctk.kg.stores.base.without_duplicates`);
+  (:func:`ctk.kg.delta.without_duplicates`);
 * an animal-only study is a non-human study: its concepts count, its pairs do
   not (``notes``). A PubMed document indexed ``Animals`` but not ``Humans``
   (MeSH check tags) is one; so is a document with no MeSH headings whose title
@@ -59,13 +59,13 @@ from itertools import combinations
 from typing import cast
 
 from ctk.extraction import ConceptExtractor, Mention
+from ctk.kg.delta import CountedDocument, GraphDelta, RelationDelta
 from ctk.kg.extraction.cues import typed_relation
 from ctk.kg.extraction.enumerations import enumeration_groups
 from ctk.kg.extraction.refinements import same_disease_pairs
 from ctk.kg.extraction.sentences import split_sentences
 from ctk.kg.extraction.subjects import animal_only_text
 from ctk.kg.sources.document import Deletion, Document
-from ctk.kg.stores.base import CountedDocument, GraphDelta, RelationDelta
 from ctk.records import Concept, Evidence, RelationType
 
 __all__ = ["DUPLICATE_NOTE", "MAX_SENTENCE_CHARS", "CooccurrenceCounter"]

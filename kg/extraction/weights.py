@@ -66,11 +66,7 @@ def npmi(count_ab: int, count_a: int, count_b: int, n_sentences: int) -> float:
     at 1 and the result clamped to [-1, 1] (counts merged from several builds can
     be slightly inconsistent).
 
-    Args:
-        count_ab: Sentences mentioning both.
-        count_a: Sentences mentioning the first.
-        count_b: Sentences mentioning the second.
-        n_sentences: Sentences read.
+    The arguments are those of :func:`pmi`.
 
     Returns:
         ``log(p(a,b) / (p(a) p(b))) / -log p(a,b)``.

@@ -16,14 +16,9 @@ from __future__ import annotations
 import logging
 
 from ctk.errors import ConfigError, PluginNotFoundError
-from ctk.kg.stores.base import (
-    GraphDelta,
-    GraphStats,
-    GraphStore,
-    Neighbour,
-    RelationDelta,
-    StoreOptions,
-)
+from ctk.graph import GraphStats, Neighbour
+from ctk.kg.delta import GraphDelta, RelationDelta
+from ctk.kg.stores.base import GraphStore, StoreOptions
 from ctk.registry import Registry
 
 __all__ = [

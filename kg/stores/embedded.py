@@ -45,19 +45,11 @@ from pathlib import Path
 from typing import Any
 
 from ctk.errors import FormatVersionError, StoreUnavailableError, StoreWriteError
+from ctk.graph import GraphStats, Neighbour, NeighbourQuery
+from ctk.kg.delta import ChunkApplied, CountedDocument, GraphDelta, without_duplicates
 from ctk.kg.extraction.weights import association_weight
 from ctk.kg.schema import check_relation_type, label_for_type
-from ctk.kg.stores.base import (
-    ChunkApplied,
-    CountedDocument,
-    GraphDelta,
-    GraphStats,
-    GraphStore,
-    Neighbour,
-    StoreOptions,
-    evidence_key,
-    without_duplicates,
-)
+from ctk.kg.stores.base import GraphStore, StoreOptions, evidence_key
 from ctk.records import Concept, Evidence, Relation
 
 __all__ = ["DEFAULT_FILE_NAME", "FORMAT_VERSION", "EmbeddedStore"]
@@ -442,14 +434,13 @@ class EmbeddedStore(GraphStore):
         items = list(concepts)
         rows, syn_rows = self._concept_rows(items)
 
-        def work() -> None:
-            self._conn.executemany(_UPSERT_CONCEPT_REPLACE, rows)
-            self._conn.executemany(
-                "DELETE FROM synonyms WHERE concept_id = ?", [(c.id,) for c in items]
-            )
-            self._conn.executemany(_INSERT_SYNONYM, syn_rows)
-
-        self._write("concept upsert", work)
+        self._replace_rows(
+            "concept upsert",
+            (_UPSERT_CONCEPT_REPLACE, rows),
+            "DELETE FROM synonyms WHERE concept_id = ?",
+            [c.id for c in items],
+            (_INSERT_SYNONYM, syn_rows),
+        )
         return len(items)
 
     def upsert_relations(self, relations: Iterable[Relation]) -> int:
@@ -476,15 +467,31 @@ class EmbeddedStore(GraphStore):
             for e in r.evidence
         ]
 
-        def work() -> None:
-            self._conn.executemany(_UPSERT_RELATION_REPLACE, rel_rows)
-            self._conn.executemany(
-                "DELETE FROM evidence WHERE fact_id = ?", [(r.id,) for r in items]
-            )
-            self._conn.executemany(_INSERT_EVIDENCE, ev_rows)
-
-        self._write("relation upsert", work)
+        self._replace_rows(
+            "relation upsert",
+            (_UPSERT_RELATION_REPLACE, rel_rows),
+            "DELETE FROM evidence WHERE fact_id = ?",
+            [r.id for r in items],
+            (_INSERT_EVIDENCE, ev_rows),
+        )
         return len(items)
+
+    def _replace_rows(
+        self,
+        what: str,
+        parents: tuple[str, list[Any]],
+        delete_children: str,
+        ids: list[str],
+        children: tuple[str, list[Any]],
+    ) -> None:
+        """Upsert parent rows and replace their child rows, in one transaction."""
+
+        def work() -> None:
+            self._conn.executemany(*parents)
+            self._conn.executemany(delete_children, [(i,) for i in ids])
+            self._conn.executemany(*children)
+
+        self._write(what, work)
 
     def clear(self) -> None:
         """Delete every concept, relation, evidence row, chunk marker, content key and total."""
@@ -600,41 +607,21 @@ class EmbeddedStore(GraphStore):
         ).fetchall()
         return self._relations(rows, True)[0] if rows else None
 
-    def _neighbours(
-        self,
-        concept_id: str,
-        *,
-        limit: int = 20,
-        relation_types: Iterable[str] | None = None,
-        min_weight: float | None = None,
-        min_count: int = 1,
-    ) -> list[Neighbour]:
-        """Edges touching a concept, either direction, best weight (then count) first.
-
-        Args:
-            concept_id: The concept.
-            limit: Most edges returned.
-            relation_types: Only these relation types (``symptom_of``...).
-            min_weight: Only edges with at least this weight.
-            min_count: Only edges seen in at least this many documents.
-
-        Raises:
-            SchemaViolationError: An unknown relation type in ``relation_types``.
-        """
+    def _stored_neighbours(self, concept_id: str, query: NeighbourQuery) -> list[Neighbour]:
         where = ""
         params: list[Any] = [concept_id, concept_id]
-        if relation_types is not None:
-            types = [check_relation_type(t) for t in relation_types]
+        if query.relation_types is not None:
+            types = [check_relation_type(t) for t in query.relation_types]
             if not types:
                 return []
             where += f" AND r.type IN ({','.join('?' * len(types))})"
             params += types
-        if min_weight is not None:
+        if query.min_weight is not None:
             where += " AND r.weight >= ?"
-            params.append(min_weight)
-        if min_count > 1:
+            params.append(query.min_weight)
+        if query.min_count > 1:
             where += " AND r.count >= ?"
-            params.append(int(min_count))
+            params.append(int(query.min_count))
         cols = ", ".join(f"r.{c.strip()}" for c in self._RELATION_COLS.split(","))
         rows = self._conn.execute(
             f"""
@@ -644,7 +631,8 @@ class EmbeddedStore(GraphStore):
                 UNION ALL
                 SELECT {cols}, 'in', r.source_id FROM relations r
                     WHERE r.target_id = ?2 AND r.source_id != r.target_id
-            ) AS r WHERE 1 {where} ORDER BY r.weight DESC, r.count DESC, r.id LIMIT {int(limit)}
+            ) AS r WHERE 1 {where}
+            ORDER BY r.weight DESC, r.count DESC, r.id LIMIT {int(query.limit)}
             """,
             params,
         ).fetchall()

@@ -45,7 +45,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ctk import errors
+from ctk.graph import GraphStats, Neighbour, NeighbourQuery
 from ctk.kg import cypher
+from ctk.kg.delta import ChunkApplied, CountedDocument, GraphDelta, without_duplicates
 from ctk.kg.extraction.weights import association_weight
 from ctk.kg.schema import (
     RELATIONSHIP_TYPES,
@@ -55,17 +57,7 @@ from ctk.kg.schema import (
     relation_type_for,
     relationship_type_for,
 )
-from ctk.kg.stores.base import (
-    ChunkApplied,
-    CountedDocument,
-    GraphDelta,
-    GraphStats,
-    GraphStore,
-    Neighbour,
-    StoreOptions,
-    evidence_key,
-    without_duplicates,
-)
+from ctk.kg.stores.base import GraphStore, StoreOptions, evidence_key
 from ctk.records import RELATION_TYPES, Concept, Evidence, Relation
 
 if TYPE_CHECKING:
@@ -660,33 +652,18 @@ class Neo4jStore(GraphStore):
 
         return self._read("relation lookup", work) if candidates else None
 
-    def _neighbours(
-        self,
-        concept_id: str,
-        *,
-        limit: int = 20,
-        relation_types: Iterable[str] | None = None,
-        min_weight: float | None = None,
-        min_count: int = 1,
-    ) -> list[Neighbour]:
-        """Edges touching a concept, either direction, best weight (then count) first.
-
-        ``min_count``: only edges seen in at least this many documents.
-
-        Raises:
-            SchemaViolationError: An unknown relation type in ``relation_types``.
-        """
+    def _stored_neighbours(self, concept_id: str, query: NeighbourQuery) -> list[Neighbour]:
         types = (
             None
-            if relation_types is None
-            else [relationship_type_for(check_relation_type(t)) for t in relation_types]
+            if query.relation_types is None
+            else [relationship_type_for(check_relation_type(t)) for t in query.relation_types]
         )
         params = {
             "id": concept_id,
             "types": types,
-            "min_weight": min_weight,
-            "min_count": int(min_count),
-            "limit": limit,
+            "min_weight": query.min_weight,
+            "min_count": int(query.min_count),
+            "limit": query.limit,
         }
 
         def work(tx: ManagedTransaction) -> list[Neighbour]:
@@ -701,7 +678,7 @@ class Neo4jStore(GraphStore):
                 for rec in tx.run(cypher.NEIGHBOURS, params)
             ]
 
-        if limit <= 0:
+        if query.limit <= 0:
             return []
         return self._read("neighbour lookup", work)
 

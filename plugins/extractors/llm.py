@@ -12,30 +12,28 @@ Any object with ``generate(prompt: str) -> str`` works (:class:`TextGenerator`);
 and :class:`CachedGenerator` keeps every answer on disk keyed by a hash of the
 model and the prompt, as rationale runs are cached: a re-run (a resumed build, a
 rebuild into a new store) asks the model nothing it has answered before.
-:meth:`LLMExtractor.with_backend` puts the three together; it is what
+:meth:`LLMExtractor.with_backend` (the extractor kind's) puts the three together; it is what
 :func:`ctk.kg.builder.build_kg` (``ctk kg build --extractor llm --llm openai
 --base-url ...``) calls.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import re
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel
 
 from ctk.extraction import ConceptExtractor, Mention
 from ctk.kg.extraction.negation import negated_after, negation_scopes
 from ctk.kg.extraction.vocabulary import VocabularyEntry, load_vocabulary
+from ctk.llm import CachedGenerator, TextGenerator, backend_generator
 from ctk.plugin import PluginOptions
 from ctk.records import CONCEPT_TYPES, Concept
 
 if TYPE_CHECKING:
-    from ctk.llm import LLMBackend
+    pass
 
 __all__ = [
     "PROMPT",
@@ -55,86 +53,6 @@ PROMPT = (
     + "}}. Answer [] when there is none.\n\nSentence: {sentence}"
 )
 _JSON_LIST = re.compile(r"\[.*\]", re.DOTALL)
-
-
-@runtime_checkable
-class TextGenerator(Protocol):
-    """Anything that turns a prompt into text."""
-
-    def generate(self, prompt: str) -> str:
-        """The model's answer to ``prompt``."""
-        ...
-
-
-class _BackendGenerator:
-    """Adapts an :class:`~ctk.llm.LLMBackend` to :class:`TextGenerator`."""
-
-    def __init__(self, backend: LLMBackend, max_tokens: int) -> None:
-        self.backend = backend
-        self.max_tokens = max_tokens
-
-    def generate(self, prompt: str) -> str:
-        from ctk.llm import ChatMessage, LLMRequest
-
-        request = LLMRequest(
-            messages=[ChatMessage(role="user", content=prompt)],
-            temperature=0.0,
-            max_tokens=self.max_tokens,
-        )
-        return self.backend.generate(request).text
-
-
-def backend_generator(backend: LLMBackend, *, max_tokens: int = 256) -> TextGenerator:
-    """A :class:`TextGenerator` over an LLM backend plugin (greedy, one user message).
-
-    Args:
-        backend: An LLM backend (``ctk.llm_backends`` plugin) instance.
-        max_tokens: Most tokens per answer.
-    """
-    return _BackendGenerator(backend, max_tokens)
-
-
-class CachedGenerator:
-    """A :class:`TextGenerator` that keeps each answer in a folder (one small file each).
-
-    The key is the SHA-256 of ``key`` (the model's identity) and the prompt; files
-    are written to a temporary name and renamed, so a kill never leaves half an
-    answer. :attr:`hits` and :attr:`misses` count lookups.
-
-    Args:
-        generator: The model.
-        folder: The cache folder (created on first write).
-        key: What identifies the model (backend, model name, base URL).
-    """
-
-    def __init__(self, generator: TextGenerator, folder: str | Path, *, key: str = "") -> None:
-        self.generator = generator
-        self.folder = Path(folder)
-        self.key = key
-        self.hits = 0
-        self.misses = 0
-
-    def _path(self, prompt: str) -> Path:
-        digest = hashlib.sha256(f"{self.key}\x00{prompt}".encode()).hexdigest()
-        return self.folder / digest[:2] / f"{digest}.txt"
-
-    def generate(self, prompt: str) -> str:
-        """The cached answer to ``prompt``, or the model's (then cached)."""
-        path = self._path(prompt)
-        try:
-            answer = path.read_text(encoding="utf-8")
-        except (FileNotFoundError, UnicodeDecodeError):
-            pass
-        else:
-            self.hits += 1
-            return answer
-        answer = self.generator.generate(prompt)
-        self.misses += 1
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(answer, encoding="utf-8")
-        tmp.replace(path)
-        return answer
 
 
 def _slug(text: str) -> str:
@@ -172,22 +90,6 @@ class LLMExtractor(ConceptExtractor):
     Options: ClassVar[type[BaseModel]] = LLMExtractorOptions
     options: LLMExtractorOptions
     uses_llm: ClassVar[bool] = True
-
-    @classmethod
-    def with_backend(
-        cls,
-        backend: LLMBackend,
-        options: BaseModel | dict[str, Any] | None = None,
-        *,
-        cache_dir: Path | None = None,
-        cache_key: str = "",
-        max_tokens: int = 256,
-    ) -> LLMExtractor:
-        """An extractor over an LLM backend plugin, its answers cached in ``cache_dir``."""
-        generator: TextGenerator = backend_generator(backend, max_tokens=max_tokens)
-        if cache_dir is not None:
-            generator = CachedGenerator(generator, cache_dir, key=cache_key)
-        return cls(options, generator=generator)
 
     def __init__(
         self,

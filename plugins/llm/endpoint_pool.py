@@ -14,6 +14,12 @@ server is skipped for its ``Retry-After`` (or ``cooldown_s``) without opening.
 Errors that another server would repeat (HTTP 4xx, an unusable answer) are raised
 at once.
 
+When no server can be connected to (``max_connect_failures`` connection failures
+in a row, each server among them, for at least ``unreachable_after_s``), the pool
+gives up on the whole run: :class:`~ctk.errors.LLMUnavailableError`, which the
+caller does not record against an admission (a dead cluster says nothing about
+the admissions; a resumed run generates them).
+
 The pool never sends one request to two servers at the same time, so an answer is
 never generated twice; the caller's cache and resume (``ctk rationale generate``)
 work as with one server, since the cache key holds the backend and model names
@@ -41,9 +47,23 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ctk.errors import ConfigError, LLMError, RateLimitError, RetryableLLMError
+from ctk.errors import (
+    ConfigError,
+    LLMConnectionError,
+    LLMError,
+    LLMUnavailableError,
+    RateLimitError,
+    RetryableLLMError,
+)
 
-__all__ = ["EndpointPool", "EndpointSpec", "EndpointState", "read_endpoints"]
+__all__ = [
+    "EndpointPool",
+    "EndpointSpec",
+    "EndpointState",
+    "UnreachableBreaker",
+    "read_endpoints",
+    "unreachable_error",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +117,59 @@ def read_endpoints(path: str | Path) -> list[EndpointSpec]:
     return specs
 
 
+#: Where ``ctk teacher serve`` listens by default (the ``openai`` backend's default).
+TEACHER_SERVE_URL = "http://127.0.0.1:8765/v1"
+
+
+@dataclass
+class UnreachableBreaker:
+    """Counts connection failures in a row; trips when the servers look dead.
+
+    It trips when at least ``threshold`` connections in a row failed and the
+    first of them is at least ``grace_s`` old (a server restarting for a moment
+    does not stop a long run; a closed port stops it within seconds). Any answer
+    from a server (even an HTTP error) resets it.
+
+    Attributes:
+        threshold: Connection failures in a row that may trip it (0: never trips).
+        grace_s: Shortest time the failures must span.
+    """
+
+    threshold: int = 5
+    grace_s: float = 2.0
+    count: int = 0
+    since: float = 0.0
+
+    def answered(self) -> None:
+        """A server answered: the streak ends."""
+        self.count = 0
+
+    def failed(self, now: float) -> bool:
+        """One more connection failure; True when the breaker trips."""
+        if self.count == 0:
+            self.since = now
+        self.count += 1
+        return self.tripped(now)
+
+    def tripped(self, now: float) -> bool:
+        """Whether the failures so far are enough to give up."""
+        return 0 < self.threshold <= self.count and now - self.since >= self.grace_s
+
+
+def unreachable_error(
+    urls: Sequence[str], failures: int, last: BaseException
+) -> LLMUnavailableError:
+    """The error that stops a run whose servers refuse every connection."""
+    where = ", ".join(urls)
+    return LLMUnavailableError(
+        f"cannot connect to {where}: {failures} connection attempts in a row failed "
+        f"(last: {last}); the run stops, and no admission was recorded as failed",
+        hint=f"start the server (`ctk teacher serve` listens on {TEACHER_SERVE_URL}) or point "
+        "at yours with --base-url URL; `ctk teacher wait URL` waits until it answers; run the "
+        "same command again to resume",
+    )
+
+
 @dataclass
 class EndpointState:
     """What the pool knows about one server (see :meth:`EndpointPool.states`)."""
@@ -107,6 +180,7 @@ class EndpointState:
     answered: int = 0
     failures: int = 0
     consecutive_failures: int = 0
+    connect_failures: int = 0  # connection failures in a row (refused, unreachable)
     open_until: float = 0.0  # monotonic time; the circuit is open before it
     probing: bool = False
     skip_until: float = 0.0  # 429 back-pressure
@@ -131,6 +205,9 @@ class EndpointPool(Generic[C]):
         max_cooldown_s: Longest time out.
         max_attempts: Attempts of one request, over all servers, before giving up.
         on_retry: Called each time a request is sent again (for the backend's stats).
+        max_connect_failures: Connection failures in a row (each server among them)
+            after which the whole pool is given up (0: never).
+        unreachable_after_s: Shortest time those failures must span.
 
     Example:
         >>> pool = EndpointPool([(spec, client) for spec, client in pairs])  # doctest: +SKIP
@@ -146,6 +223,8 @@ class EndpointPool(Generic[C]):
         max_cooldown_s: float = 120.0,
         max_attempts: int = 8,
         on_retry: Callable[[], None] | None = None,
+        max_connect_failures: int = 5,
+        unreachable_after_s: float = 2.0,
     ) -> None:
         if not endpoints:
             raise ConfigError("an endpoint pool needs at least one endpoint")
@@ -161,6 +240,8 @@ class EndpointPool(Generic[C]):
         self.max_cooldown_s = max_cooldown_s
         self.max_attempts = max(1, max_attempts)
         self.on_retry = on_retry
+        self._breaker = UnreachableBreaker(max_connect_failures, unreachable_after_s)
+        self._unreachable: LLMUnavailableError | None = None
         self._changed: asyncio.Condition | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -184,6 +265,8 @@ class EndpointPool(Generic[C]):
             self._changed, self._loop = asyncio.Condition(), loop
             for s in self._states:  # requests of a finished loop are gone
                 s.in_flight, s.probing = 0, False
+            self._unreachable = None  # a new run tries the servers again
+            self._breaker.answered()
         return self._changed
 
     def _pick(self, now: float) -> int | None:
@@ -208,6 +291,8 @@ class EndpointPool(Generic[C]):
         changed = self._condition()
         async with changed:
             while True:
+                if self._unreachable is not None:
+                    raise self._unreachable
                 now = time.monotonic()
                 i = self._pick(now)
                 if i is not None:
@@ -227,6 +312,16 @@ class EndpointPool(Generic[C]):
             s.in_flight = max(0, s.in_flight - 1)
             was_probe, s.probing = s.probing, False
             now = time.monotonic()
+            if isinstance(error, LLMConnectionError):
+                s.connect_failures += 1
+                tripped = self._breaker.failed(now)
+                if tripped and all(st.connect_failures for st in self._states):
+                    self._unreachable = unreachable_error(
+                        [st.base_url for st in self._states], self._breaker.count, error
+                    )
+            elif outcome in ("ok", "busy") or error is not None:
+                s.connect_failures = 0  # it answered, if only with an error
+                self._breaker.answered()
             if outcome == "ok":
                 s.answered += 1
                 if s.consecutive_failures:
@@ -272,6 +367,8 @@ class EndpointPool(Generic[C]):
                 continue
             except RetryableLLMError as e:
                 await self._release(i, "failed", e)
+                if self._unreachable is not None:
+                    raise self._unreachable from e
                 last = e
                 logger.info(
                     "%s failed on %s (attempt %d of %d); sending it elsewhere",
@@ -281,6 +378,9 @@ class EndpointPool(Generic[C]):
                     self.max_attempts,
                 )
                 continue
+            except LLMError as e:  # the server answered: it is alive
+                await self._release(i, "done", e)
+                raise
             except BaseException:
                 await self._release(i, "done")
                 raise

@@ -24,6 +24,15 @@ Several servers of one model (vLLM replicas): give ``endpoints`` (``--base-url``
 repeated, or ``--endpoints FILE``) and requests are spread over them by free
 capacity, with a circuit breaker per server (:mod:`ctk.plugins.llm.endpoint_pool`).
 
+A dead server stops the run within seconds instead of failing every admission:
+after ``max_connect_failures`` connection failures in a row (refused, unreachable)
+spanning at least ``unreachable_after_s``, every call raises
+:class:`~ctk.errors.LLMUnavailableError`, which ``ctk rationale generate`` does not
+record against any admission (exit 2, with a hint naming ``ctk teacher serve`` and
+``--base-url``). The model probe (``GET /models``, when no ``model`` is given) does
+not retry a refused connection at all. The default ``base_url`` is the one
+``ctk teacher serve`` listens on (``http://127.0.0.1:8765/v1``).
+
 The API key is held as a secret and never logged.
 """
 
@@ -40,8 +49,21 @@ from typing import Any, ClassVar, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from ctk.errors import ConfigError, LLMError, LLMResponseError, RetryableLLMError
-from ctk.plugins.llm.endpoint_pool import EndpointPool, EndpointSpec
+from ctk.errors import (
+    ConfigError,
+    LLMConnectionError,
+    LLMError,
+    LLMResponseError,
+    LLMUnavailableError,
+    RetryableLLMError,
+)
+from ctk.plugins.llm.endpoint_pool import (
+    TEACHER_SERVE_URL,
+    EndpointPool,
+    EndpointSpec,
+    UnreachableBreaker,
+    unreachable_error,
+)
 from ctk.teacher.backend import (
     LLMBackend,
     LLMRequest,
@@ -76,7 +98,8 @@ class OpenAIBackendOptions(BaseModel):
     """Settings of the ``openai`` backend.
 
     Attributes:
-        base_url: The API root, e.g. ``http://127.0.0.1:8000/v1`` (vLLM),
+        base_url: The API root; the default is ``ctk teacher serve``'s
+            (``http://127.0.0.1:8765/v1``); e.g. ``http://127.0.0.1:8000/v1`` (vLLM),
             ``http://localhost:11434/v1`` (Ollama).
         model: Model name; the first of ``GET /models`` when None.
         api_key: Bearer token, where the server needs one.
@@ -92,11 +115,15 @@ class OpenAIBackendOptions(BaseModel):
             ``max_concurrency``, default the one above).
         cooldown_s: Pool: first time a failed server stays out (doubles per failure).
         max_cooldown_s: Pool: longest time a failed server stays out.
+        max_connect_failures: Connection failures in a row (to every server) after
+            which the run stops with :class:`~ctk.errors.LLMUnavailableError` (0: never).
+        unreachable_after_s: Shortest time those failures must span (a server
+            restarting for a moment does not stop a run).
     """
 
     model_config = ConfigDict(extra="forbid")
 
-    base_url: str = "http://127.0.0.1:8000/v1"
+    base_url: str = TEACHER_SERVE_URL
     model: str | None = None
     api_key: SecretStr | None = None
     timeout_s: float = Field(default=120.0, gt=0)
@@ -109,6 +136,8 @@ class OpenAIBackendOptions(BaseModel):
     endpoints: list[EndpointSpec] = Field(default_factory=list)
     cooldown_s: float = Field(default=5.0, gt=0)
     max_cooldown_s: float = Field(default=120.0, gt=0)
+    max_connect_failures: int = Field(default=5, ge=0)
+    unreachable_after_s: float = Field(default=2.0, ge=0)
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -147,6 +176,8 @@ class OpenAIBackend(LLMBackend):
             "max_concurrency",
             "cooldown_s",
             "max_cooldown_s",
+            "max_connect_failures",
+            "unreachable_after_s",
         }
     )
     options: OpenAIBackendOptions
@@ -158,7 +189,7 @@ class OpenAIBackend(LLMBackend):
             if not url.startswith(("http://", "https://")):
                 raise ConfigError(
                     f"base URL {url!r} must start with http:// or https://",
-                    hint="e.g. --base-url http://127.0.0.1:8000/v1",
+                    hint=f"e.g. --base-url {TEACHER_SERVE_URL}",
                 )
         self._pool: EndpointPool[OpenAIBackend] | None = None
         if len(endpoints) == 1:
@@ -174,6 +205,10 @@ class OpenAIBackend(LLMBackend):
         self._root = self.options.base_url.rstrip("/")
         self._model = self.options.model
         self._clients: dict[int, tuple[httpx.AsyncClient, asyncio.Semaphore]] = {}
+        self._breaker = UnreachableBreaker(
+            self.options.max_connect_failures, self.options.unreachable_after_s
+        )
+        self._unreachable: LLMUnavailableError | None = None
         self.policy = RetryPolicy(
             max_retries=self.options.max_retries,
             backoff_s=self.options.backoff_s,
@@ -191,6 +226,7 @@ class OpenAIBackend(LLMBackend):
                     "max_concurrency": capacity,
                     "max_retries": 0,
                     "endpoints": [],
+                    "max_connect_failures": 0,  # the pool decides when all are dead
                 }
             )
             pairs.append(
@@ -203,6 +239,8 @@ class OpenAIBackend(LLMBackend):
             max_cooldown_s=self.options.max_cooldown_s,
             max_attempts=self.options.max_retries + len(pairs),
             on_retry=lambda: self.stats.add(retries=1),
+            max_connect_failures=self.options.max_connect_failures,
+            unreachable_after_s=self.options.unreachable_after_s,
         )
 
     # ----------------------------------------------------------------- properties
@@ -253,7 +291,12 @@ class OpenAIBackend(LLMBackend):
         return pair
 
     async def aprepare(self) -> None:
-        """Discover the model (``GET /models``) when none was configured."""
+        """Discover the model (``GET /models``) when none was configured.
+
+        A new run tries the servers again, even after an earlier run found them dead.
+        """
+        self._unreachable = None
+        self._breaker.answered()
         await self._resolve_model()
 
     async def arelease(self) -> None:
@@ -271,17 +314,28 @@ class OpenAIBackend(LLMBackend):
 
     # ----------------------------------------------------------------- HTTP
     async def _send(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        if self._unreachable is not None:  # the run is stopping: no more connection attempts
+            raise self._unreachable
         client, semaphore = self._client()
         url = f"{self._root}{path}"
         async with semaphore:
             try:
                 response = await client.request(method, url, json=body)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as e:
+                failure = LLMConnectionError(f"cannot reach {url}: {type(e).__name__}: {e}")
+                if self._breaker.failed(time.monotonic()):
+                    self._unreachable = unreachable_error(
+                        [self._root], self._breaker.count, failure
+                    )
+                    raise self._unreachable from e
+                raise failure from e
             except httpx.TimeoutException as e:
                 raise RetryableLLMError(
                     f"{url} did not answer within {self.options.timeout_s:g}s ({type(e).__name__})"
                 ) from e
             except httpx.TransportError as e:
                 raise RetryableLLMError(f"cannot reach {url}: {type(e).__name__}: {e}") from e
+        self._breaker.answered()
         if response.status_code >= 400:
             detail = response.text[:300].replace("\n", " ")
             err = retryable_for_status(
@@ -321,10 +375,7 @@ class OpenAIBackend(LLMBackend):
             return await self._resolve_pool_model(self._pool)
         if self._model is None:
             data = await call_with_retries(
-                lambda: self._send("GET", "/models"),
-                self.policy,
-                what="GET /models",
-                stats=self.stats,
+                self._probe_models, self.policy, what="GET /models", stats=self.stats
             )
             try:
                 self._model = str(data["data"][0]["id"])
@@ -341,6 +392,18 @@ class OpenAIBackend(LLMBackend):
                 with _negotiated_lock:
                     _negotiated.setdefault(f"{self._root} {self._model}", "json_object")
         return self._model
+
+    async def _probe_models(self) -> Any:
+        """``GET /models``; a refused connection fails at once, saying what to do."""
+        try:
+            return await self._send("GET", "/models")
+        except LLMConnectionError as e:
+            raise LLMUnavailableError(
+                f"no model given, and the probe for one failed: {e}",
+                hint=f"start the server (`ctk teacher serve` listens on {TEACHER_SERVE_URL}) or "
+                "point at yours with --base-url URL; pass --model NAME to skip the probe; "
+                "`ctk teacher wait URL` waits until a server answers",
+            ) from e
 
     def _body(self, request: LLMRequest, model: str, mode: str) -> dict[str, Any]:
         body: dict[str, Any] = {

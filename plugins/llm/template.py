@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ctk.errors import LLMError
 from ctk.phenotypes import phenotype_by_name
 from ctk.teacher.backend import LLMBackend, LLMRequest, LLMResponse
+from ctk.teacher.gate import NO_EVIDENCE_SENTENCE
 
 __all__ = ["TEMPLATE_LABEL", "TemplateBackend", "TemplateBackendOptions"]
 
@@ -70,6 +71,8 @@ class TemplateBackend(LLMBackend):
                 hint="use it through `ctk rationale generate` (it needs the structured inputs)",
             )
         answer = self.compose(meta)
+        if meta.get("answer") == "grounded":
+            answer = self.ground(answer, meta, request.json_schema or {})
         text = json.dumps(answer, ensure_ascii=False)
         return LLMResponse(
             text=text, model=_MODEL, completion_tokens=0, prompt_tokens=0, raw={"template": _MODEL}
@@ -109,7 +112,7 @@ class TemplateBackend(LLMBackend):
         for ev in note_ev:
             note_parts.append(f"Known: {_short(ev['text'])} {cite(ev)}")
         if not evidence:
-            note_parts.append("The knowledge graph gave no facts for this admission.")
+            note_parts.append(NO_EVIDENCE_SENTENCE)
         lab_parts = [TEMPLATE_LABEL]
         if captions:
             lab_parts.append("Lab anomalies: " + "; ".join(captions) + ".")
@@ -127,4 +130,26 @@ class TemplateBackend(LLMBackend):
             "note_rationale": " ".join(note_parts),
             "lab_rationale": " ".join(lab_parts),
             "cited_facts": cited,
+        }
+
+    def ground(
+        self, answer: dict[str, Any], meta: dict[str, Any], schema: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The grounded answer: per diagnosis, the first facts the schema offers it."""
+        support_schema = schema.get("properties", {}).get("support", {})
+
+        def picks(array: dict[str, Any]) -> list[str]:
+            offered = (array.get("items") or {}).get("enum") or []
+            return [str(a) for a in offered[: int(array.get("maxItems", 0))]]
+
+        if support_schema.get("type") == "object":
+            support: Any = {
+                key: picks(sub) for key, sub in support_schema.get("properties", {}).items()
+            }
+        else:
+            support = picks(support_schema)
+        return {
+            "support": support,
+            "note_rationale": answer["note_rationale"],
+            "lab_rationale": answer["lab_rationale"],
         }

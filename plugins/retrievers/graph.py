@@ -20,8 +20,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ctk.graph import DEFAULT_MIN_SUPPORT, Neighbour
-from ctk.kg.matching import ConceptMatcher
+from ctk.graph import DEFAULT_MIN_SUPPORT, ConceptFinder, Neighbour
 from ctk.plugins.retrievers.seeds import CAPTION_FINDINGS, ConceptSeeder
 from ctk.retrieval import EvidenceRecord, RetrievalQuery, Retriever
 
@@ -99,7 +98,7 @@ class GraphRetriever(Retriever):
                 )
             return self._seeder
 
-    def matcher(self) -> ConceptMatcher:
+    def matcher(self) -> ConceptFinder:
         """The concept-name matcher, built from the store on first use."""
         return self.seeder().matcher()
 

@@ -25,8 +25,7 @@ import logging
 import threading
 from collections.abc import Iterable
 
-from ctk.graph import GraphReader
-from ctk.kg.matching import ConceptMatcher
+from ctk.graph import ConceptFinder, GraphReader
 from ctk.phenotypes import phenotype_by_name
 from ctk.records import Concept
 from ctk.retrieval import RetrievalQuery
@@ -80,17 +79,16 @@ class ConceptSeeder:
     def __init__(self, store: GraphReader, *, min_name_length: int = 3) -> None:
         self.store = store
         self.min_name_length = min_name_length
-        self._matcher: ConceptMatcher | None = None
+        self._matcher: ConceptFinder | None = None
         self._lock = threading.Lock()
 
-    def matcher(self) -> ConceptMatcher:
-        """The concept-name matcher, built from the store on first use."""
+    def matcher(self) -> ConceptFinder:
+        """The store's concept-name finder (:meth:`~ctk.graph.GraphReader.concept_finder`),
+        built on first use."""
         with self._lock:
             if self._matcher is None:
-                self._matcher = ConceptMatcher(
-                    self.store.iter_concepts(), min_length=self.min_name_length
-                )
-                logger.info("concept seeder: %d concept names indexed", self._matcher.size)
+                self._matcher = self.store.concept_finder(min_length=self.min_name_length)
+                logger.info("concept seeder: the graph's concept names indexed")
             return self._matcher
 
     def find(self, text: str) -> list[str]:

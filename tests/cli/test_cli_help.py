@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -48,3 +49,51 @@ def test_help_describes_every_option_and_shows_an_example(path: list[str]) -> No
     result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "<bool>" not in result.output
+
+
+_TYPE_LABEL = re.compile(
+    r"<(?:path|file|directory|str|int|float|bool|datetime|list\[[^\]]*\])[^>]*>"
+)
+
+
+def _squeezed(text: str) -> str:
+    """The text without borders and whitespace: a wrapped or folded value reads whole."""
+    return re.sub(r"[\s│╭╮╰╯─]+", "", text)
+
+
+@pytest.mark.parametrize("path", [p for p, _ in COMMANDS], ids=lambda p: " ".join(p))
+def test_help_reads_whole_at_80_columns(path: list[str]) -> None:
+    """No option name or default cut, no line over 80, values named in words, no braces."""
+    cmd = dict((tuple(p), c) for p, c in COMMANDS)[tuple(path)]
+    result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    out = result.output
+    where = f"ctk {' '.join(path)} --help at 80 columns"
+    assert "…" not in out, f"{where} cuts something:\n{out}"
+    assert max(len(line) for line in out.splitlines()) <= 80, where
+    assert not _TYPE_LABEL.search(out), f"{where} names a value by its Python type:\n{out}"
+    usage = next(line for line in out.splitlines() if "Usage:" in line)
+    assert "{" not in usage and "}" not in usage, f"{where}: {usage.strip()}"
+    squeezed = _squeezed(out)
+    for param in cmd.params:
+        if param.hidden:
+            continue
+        for name in [*param.opts, *param.secondary_opts]:
+            if name.startswith("-"):
+                assert name in out, f"{where} does not show {name} whole"
+        default = param.default
+        shows_default = param.param_type_name == "option" and param.show_default
+        if shows_default and not param.is_flag and default not in (None, []):
+            shown = ",".join(map(str, default)) if isinstance(default, list) else str(default)
+            assert _squeezed(shown) in squeezed, f"{where} cuts the default {shown!r}"
+
+
+def test_placeholders_are_words() -> None:
+    from ctk.cli.help_format import placeholder
+
+    assert placeholder("<path>") == "PATH"
+    assert placeholder("<list[str]>") == "TEXT"
+    assert placeholder("<list[Path]>") == "PATH"
+    assert placeholder("<int range>") == "N"
+    assert placeholder("<float>") == "NUMBER"
+    assert placeholder("<a|b>") == "a|b"

@@ -55,12 +55,12 @@ def test_generate_template_then_check(
         ["rationale", "check", str(out), "--store", str(kg), "--out", str(report)], capsys
     )
     assert code == 0
-    assert "citations found" in stdout and "4 checked" in stdout
+    assert "citations found" in stdout and "4 ok" in stdout
     data = json.loads(report.read_text())
     assert data["citation_rate"] == 1.0 and len(data["admissions"]) == 4
     # --kg is the old name of --store: still taken for a release, with a warning
     code, stdout, stderr = run(["rationale", "check", str(out), "--kg", str(kg)], capsys)
-    assert code == 0 and "4 checked" in stdout and "--kg is now --store" in stderr
+    assert code == 0 and "4 ok" in stdout and "--kg is now --store" in stderr
     code, _, stderr = run(
         ["rationale", "check", str(out), "--kg", str(kg), "--store", str(tmp_path / "x.db")],
         capsys,
@@ -68,6 +68,60 @@ def test_generate_template_then_check(
     assert code == 2 and "two graphs" in stderr
     code, _, stderr = run(["rationale", "check", str(out)], capsys)
     assert code == 2 and "--store" in stderr
+    # machine-readable and Markdown reports; a floor on the supported share
+    check = ["rationale", "check", str(out), "--store", str(kg)]
+    code, stdout, _ = run([*check, "--format", "json"], capsys)
+    assert code == 0 and json.loads(stdout)["checked"] == 4
+    code, stdout, _ = run([*check, "--format", "markdown", "--min-support", "0.5"], capsys)
+    assert code == 0 and "| admission | status |" in stdout and "| records | reason |" in stdout
+    code, _, stderr = run([*check, "--min-support", "1.0"], capsys)
+    share = data["support_rate"]
+    assert (code == 1 and "below --min-support" in stderr) if share < 1.0 else code == 0
+    code, _, stderr = run([*check, "--format", "yaml"], capsys)
+    assert code == 2 and "--format" in stderr
+
+
+def test_check_refuses_a_folder_and_an_empty_file(
+    cohort: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, kg = cohort
+    code, _, stderr = run(["rationale", "check", str(tmp_path), "--store", str(kg)], capsys)
+    assert code == 2 and "is a folder" in stderr and "Traceback" not in stderr
+    assert len(stderr.strip().splitlines()) <= 2  # the error and its hint
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    code, _, stderr = run(["rationale", "check", str(empty), "--store", str(kg)], capsys)
+    assert code == 1 and "holds no rationale" in stderr
+    args = ["rationale", "check", str(empty), "--store", str(kg), "--allow-empty"]
+    assert run(args, capsys)[0] == 0
+
+
+def test_check_counts_rejected_records_by_reason(
+    cohort: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, kg = cohort
+    path = tmp_path / "r.jsonl"
+    rows = [
+        {
+            "admission_id": "a1",
+            "status": "rejected",
+            "gate_reasons": [
+                {"reason": "truncated", "detail": "cut"},
+                {"reason": "claim_off_fact", "detail": "off", "fact_id": "x"},
+            ],
+        },
+        {"admission_id": "a2", "status": "ok", "note_rationale": "Dyspnea points to CHF and"},
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    code, stdout, _ = run(
+        ["rationale", "check", str(path), "--store", str(kg), "--format", "json"], capsys
+    )
+    data = json.loads(stdout)
+    assert code == 0 and data["rejected"] == 1 and data["checked"] == 1
+    assert data["rejected_reasons"] == {"truncated": 1, "claim_off_fact": 1}
+    assert data["kept_issues"] == {"truncated": 1}
+    code, stdout, _ = run(["rationale", "check", str(path), "--store", str(kg)], capsys)
+    assert "quality gate: records by reason" in stdout and "claim_off_fact" in stdout
 
 
 def test_generate_openai_with_bm25_and_key_from_env(
@@ -183,7 +237,13 @@ class _Flaky(Retriever):
     def _retrieve(self, query: RetrievalQuery, k: int) -> list[EvidenceRecord]:
         if int(query.admission_id[-1]) % 2:
             raise RuntimeError("backend index unavailable")
-        return [EvidenceRecord(id="ctk:dyspnea|symptom_of|ctk:heart_failure", text="x", score=1)]
+        return [
+            EvidenceRecord(
+                id="ctk:dyspnea|symptom_of|ctk:heart_failure",
+                text="Dyspnea is a symptom of heart failure.",
+                score=1,
+            )
+        ]
 
 
 @pytest.fixture()
@@ -259,7 +319,7 @@ def test_records_carry_provenance_and_a_resume_with_another_retriever_is_refused
     assert code == 0, stderr
     records = [json.loads(x) for x in out.read_text().splitlines()]
     for r in records:
-        assert r["schema_version"] == 2
+        assert r["schema_version"] == 3
         assert r["retriever"]["name"] == "graph"
         assert r["retriever"]["distribution"] == "clinragen-toolkit"
         assert r["retriever"]["version"] == RETRIEVERS.describe("graph").version

@@ -92,23 +92,47 @@ def tiny_rationales(tmp_path_factory: pytest.TempPathFactory, tiny_cohort: Path)
 
 
 @pytest.fixture(scope="session")
-def tiny_lm(tmp_path_factory: pytest.TempPathFactory, tiny_cohort: Path) -> Path:
-    """A tiny T5 (d_model 32, 1 layer) with a tokenizer trained on the cohort."""
+def tiny_lm(
+    tmp_path_factory: pytest.TempPathFactory, tiny_cohort: Path, tiny_rationales: Path
+) -> Path:
+    """A tiny T5 (d_model 32, 1 layer) with a word-level tokenizer trained on the cohort."""
     from ctk.distill.config import TinyLMSpec
     from ctk.distill.tiny import build_tiny_lm, cohort_texts
 
-    spec = TinyLMSpec(d_model=32, d_ff=64, num_layers=1, num_heads=2, d_kv=16, vocab_size=400)
-    return build_tiny_lm(tmp_path_factory.mktemp("lm"), cohort_texts(tiny_cohort), spec)
+    spec = TinyLMSpec(d_model=32, d_ff=64, num_layers=1, num_heads=2, d_kv=16)
+    texts = cohort_texts(tiny_cohort, rationales=tiny_rationales)
+    return build_tiny_lm(tmp_path_factory.mktemp("lm"), texts, spec)
 
 
 @pytest.fixture(scope="session")
-def tiny_llama(tmp_path_factory: pytest.TempPathFactory, tiny_cohort: Path) -> Path:
+def tiny_spm_lm(tmp_path_factory: pytest.TempPathFactory, tiny_cohort: Path) -> Path:
+    """A tiny T5 with a SentencePiece (sub-word) tokenizer."""
+    from ctk.distill.config import TinyLMSpec
+    from ctk.distill.tiny import build_tiny_lm, cohort_texts
+
+    spec = TinyLMSpec(
+        d_model=32,
+        d_ff=64,
+        num_layers=1,
+        num_heads=2,
+        d_kv=16,
+        vocab_size=400,
+        tokenizer="sentencepiece",
+    )
+    return build_tiny_lm(tmp_path_factory.mktemp("spm"), cohort_texts(tiny_cohort), spec)
+
+
+@pytest.fixture(scope="session")
+def tiny_llama(
+    tmp_path_factory: pytest.TempPathFactory, tiny_cohort: Path, tiny_rationales: Path
+) -> Path:
     """A tiny random Llama (hidden 32, 2 layers): the decoder-only student of the tests."""
     from ctk.distill.config import TinyLMSpec
     from ctk.distill.tiny import build_tiny_lm, cohort_texts
 
-    spec = TinyLMSpec(arch="llama", d_model=32, d_ff=64, num_layers=2, num_heads=2, vocab_size=400)
-    return build_tiny_lm(tmp_path_factory.mktemp("llama"), cohort_texts(tiny_cohort), spec)
+    spec = TinyLMSpec(arch="llama", d_model=32, d_ff=64, num_layers=2, num_heads=2)
+    texts = cohort_texts(tiny_cohort, rationales=tiny_rationales)
+    return build_tiny_lm(tmp_path_factory.mktemp("llama"), texts, spec)
 
 
 def tiny_student_config(lm: Path, **overrides: object) -> dict[str, object]:

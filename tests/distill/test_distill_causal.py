@@ -251,3 +251,21 @@ def test_smollm2_student_step_and_generation(tiny_cohort: Path) -> None:
     student.eval()
     texts = generate_texts(student, examples[:1], max_new_tokens=12, phase=2)
     assert len(texts) == 1 and texts[0].strip()
+
+
+def test_lora_defaults_come_from_peft() -> None:
+    """ctk keeps no copy of peft's table: only the architectures peft lacks."""
+    from types import SimpleNamespace
+
+    from peft.utils.constants import TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING as PEFT
+
+    from ctk.distill.lora import EXTRA_TARGET_MODULES
+
+    assert not set(EXTRA_TARGET_MODULES) & set(PEFT)  # nothing peft already has
+    for model_type in ("t5", "llama", "qwen2", "gpt2", "bart"):
+        lm = SimpleNamespace(config=SimpleNamespace(model_type=model_type))
+        assert default_target_modules(lm) == list(PEFT[model_type])
+    phi3 = SimpleNamespace(config=SimpleNamespace(model_type="phi3"))
+    assert default_target_modules(phi3) == ["qkv_proj"]
+    with pytest.raises(ConfigError, match="no default LoRA target modules"):
+        default_target_modules(SimpleNamespace(config=SimpleNamespace(model_type="nosuch")))

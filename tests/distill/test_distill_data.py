@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 from conftest import make_admissions
+from transformers import AutoTokenizer
 
 from ctk.distill.data.collator import PhaseCollator
 from ctk.distill.data.examples import build_examples, read_vocabulary_names
-from ctk.distill.tokenizer import load_t5_tokenizer
 from ctk.errors import FormatVersionError
 from ctk.lab_variables import PAPER_VARIABLES
 
@@ -50,7 +50,7 @@ def test_vocabulary_file(tmp_path: Path) -> None:
 
 
 def test_collator_phases(tiny_cohort: Path, tiny_rationales: Path, tiny_lm: Path) -> None:
-    tok = load_t5_tokenizer(tiny_lm / "_spm")
+    tok = AutoTokenizer.from_pretrained(str(tiny_lm))
     data = build_examples(
         tiny_cohort, list(PAPER_VARIABLES), 64, split="train", rationales=tiny_rationales
     )
@@ -66,3 +66,25 @@ def test_collator_phases(tiny_cohort: Path, tiny_rationales: Path, tiny_lm: Path
     b3 = PhaseCollator(tok, 3, n_variables=11, use_labs=True)(ex)
     target = decode(b3["labels"][0].tolist())
     assert target.startswith("### Disease Diagnosed:") and "Heart rate is high." in target
+
+
+def test_rejected_rationales_are_skipped_and_counted(
+    tiny_cohort: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "r.jsonl"
+    rows = [
+        {"admission_id": "a0", "status": "ok", "note_rationale": "Kept."},
+        {
+            "admission_id": "a1",
+            "status": "rejected",
+            "note_rationale": "The lab results confirm that theyve",
+            "gate_reasons": [{"reason": "truncated", "detail": "ends mid-sentence"}],
+        },
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    caplog.set_level("INFO", logger="ctk")
+    data = build_examples(tiny_cohort, list(PAPER_VARIABLES), 16, split="train", rationales=path)
+    by_id = {e.admission_id: e for e in data.examples}
+    assert by_id["a0"].note_rationale == "Kept." and by_id["a1"].note_rationale == ""
+    assert data.problems.counts["rationale_rejected"] == 1 and data.with_rationale == 1
+    assert "skipped 1 rationale(s) rejected" in caplog.text

@@ -7,12 +7,14 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import make_admissions, tiny_run_config
 
 from ctk.distill.baseline import BaselineReport, BaselineScore
 from ctk.distill.evaluation import (
     PREDICTIONS_FILE,
     AdmissionPrediction,
     EvalReport,
+    attach_baseline,
     classification_scores,
     compare_with_baseline,
     paired_bootstrap_micro_f1,
@@ -177,7 +179,6 @@ def test_cli_eval_writes_baseline_predictions_and_loss_curves(
 ) -> None:
     pytest.importorskip("sklearn")
     from cli_run import run
-    from conftest import tiny_run_config
 
     from ctk.distill.config import RunConfig
     from ctk.distill.trainer import train
@@ -225,6 +226,9 @@ def test_cli_eval_writes_baseline_predictions_and_loss_curves(
     assert json.loads((tmp_path / "e3" / "report.json").read_text())["baseline"] is None
     code, _, err = run([*args, "--baseline", str(tmp_path / "nowhere")], capsys)
     assert code == 2 and "no baseline report" in err
+    code, _, err = run([*args, "--split", "train", "--baseline", str(tmp_path / "b")], capsys)
+    assert code == 2 and "scored on split 'test', not 'train'" in err
+    assert not (tmp_path / "eval-train").exists()
 
 
 def test_paired_bootstrap_by_hand() -> None:
@@ -266,3 +270,30 @@ def test_the_verdict_names_the_paired_interval() -> None:
     assert comparison.difference == pytest.approx(-2 / 3)  # F1 0 against 2*20 / (2*20 + 20)
     assert comparison.difference_ci is not None and comparison.difference_ci[1] < 0
     assert "larger than the split's sampling noise" in comparison.verdict
+
+
+def test_a_baseline_that_cannot_be_fitted_is_skipped_and_reported(
+    tiny_cohort: Path, tmp_path: Path
+) -> None:
+    pytest.importorskip("sklearn")
+
+    from ctk.cohort import write_cohort
+
+    micro, macro, per = classification_scores([[A]], [[A]])
+    report = EvalReport(split="test", n=1, micro=micro, macro=macro, per_phenotype=per)
+    only_test = tmp_path / "only-test"
+    admissions = make_admissions(n=4)
+    for adm in admissions:
+        adm.split = "test"
+    write_cohort(only_test, admissions, source="test")
+    attach_baseline(report, only_test, "compute")  # no train split: the report stands
+    assert report.baseline is None
+    assert any(n.startswith("baseline skipped: cohort") and "'train'" in n for n in report.notes)
+    report.split = "all"
+    attach_baseline(report, tiny_cohort, "compute")
+    assert report.baseline is None and "every split was evaluated" in report.notes[-1]
+    report.split = "test"
+    report.predictions = [AdmissionPrediction(admission_id="a18", predicted=[A], true=[A])]
+    attach_baseline(report, tiny_cohort, "compute")
+    assert report.baseline is not None and report.baseline.paired_n == 1
+    assert report.baseline.n == 1  # scored on the student's admissions only

@@ -212,6 +212,15 @@ def test_cli_init_tiny_writes_lm_and_config(tiny_cohort: Path, tmp_path: Path) -
     assert cfg.student.lm_path == str((tmp_path / "lm").resolve())
     assert cfg.output_dir == (tmp_path / "out").resolve()
     assert cfg.train.phases[2].max_steps == 4
+    # a tiny LM trains in phase 2 too; a head over pooled states and words; word tokens
+    assert cfg.train.phases[2].train == ["lm", "lab_encoder", "fusion"]
+    assert cfg.student.classifier and cfg.student.classifier_words
+    assert (tmp_path / "lm" / "tokenizer.json").is_file()
+    result = train(cfg, "all")
+    assert [p.steps for p in result.phases] == [4, 4, 4]
+    assert result.model_dir is not None
+    extras = load_file(str(result.model_dir / "student.safetensors"))
+    assert "head.words.weight" in extras
 
 
 def test_lora_run_exports_merged_weights(tiny_cohort: Path, tiny_lm: Path, tmp_path: Path) -> None:

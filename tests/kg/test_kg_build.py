@@ -11,16 +11,11 @@ import pytest
 from typer.testing import CliRunner
 
 from ctk.errors import ConfigError
+from ctk.graph import GraphStats, Neighbour, NeighbourQuery
 from ctk.kg.build import BuildProgress, build_graph
+from ctk.kg.delta import ChunkApplied, GraphDelta, without_duplicates
 from ctk.kg.extraction.weights import association_weight
-from ctk.kg.stores.base import (
-    ChunkApplied,
-    GraphDelta,
-    GraphStats,
-    GraphStore,
-    Neighbour,
-    without_duplicates,
-)
+from ctk.kg.stores.base import GraphStore
 from ctk.plugins.extractors import DictionaryExtractor
 from ctk.records import Concept, Relation
 
@@ -122,18 +117,10 @@ class MemoryStore(GraphStore):
     def get_relation(self, fact_id: str) -> Relation | None:
         return self.relations.get(fact_id)
 
-    def _neighbours(
-        self,
-        concept_id: str,
-        *,
-        limit: int = 20,
-        relation_types: Iterable[str] | None = None,
-        min_weight: float | None = None,
-        min_count: int = 1,
-    ) -> list[Neighbour]:
+    def _stored_neighbours(self, concept_id: str, query: NeighbourQuery) -> list[Neighbour]:
         out = []
         for r in self.relations.values():
-            if concept_id in (r.source_id, r.target_id) and r.count >= min_count:
+            if concept_id in (r.source_id, r.target_id) and r.count >= query.min_count:
                 other = r.target_id if r.source_id == concept_id else r.source_id
                 out.append(
                     Neighbour(
@@ -142,7 +129,7 @@ class MemoryStore(GraphStore):
                         direction="out" if r.source_id == concept_id else "in",
                     )
                 )
-        return sorted(out, key=lambda n: -n.relation.weight)[:limit]
+        return sorted(out, key=lambda n: -n.relation.weight)[: query.limit]
 
     def iter_concepts(self) -> Iterator[Concept]:
         return iter(sorted(self.concepts.values(), key=lambda c: c.id))

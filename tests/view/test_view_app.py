@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -89,6 +90,7 @@ def test_the_list_pages_through_the_index(viewer: Viewer) -> None:
 
 
 def test_bad_list_parameters_are_400_pages(client: TestClient) -> None:
+    assert client.get(f"/admissions?page={10**30}").status_code == 200  # past the end: empty
     for query in ("page=x", "split=holdout", "status=great", "phenotype=Flu"):
         response = client.get(f"/admissions?{query}")
         assert response.status_code == 400, query
@@ -112,6 +114,9 @@ def test_the_admission_page(client: TestClient) -> None:
         "Heart rate is higher than normal 2 times (max 145; first at hour 0, last at hour 1)"
         in html
     )
+    # the concepts the rationale names are marked too (here, in Rm)
+    rm = html[html.index('id="rm"') : html.index('id="rt"')]
+    assert '<a href="/concepts?id=ctk%3Aheart_failure">heart failure</a>' in rm
     # provenance of the rationale
     assert "template" in html and "teacher@" in html
 
@@ -167,6 +172,10 @@ def test_the_run_page(client: TestClient, viewer: Viewer) -> None:
     html = client.get("/run").text
     micro = viewer.run.report.micro["f1"]
     assert f'id="micro-f1">{micro:.3f}<' in html
+    # the best plain baseline beside the student, and the verdict in words
+    assert viewer.run.report.baseline is not None
+    assert f"best plain baseline: {viewer.run.report.baseline.name}" in html
+    assert "The student LOSES to the best plain baseline" in html
     assert client.get("/run/per_phenotype_f1.png").status_code == 404  # not in this folder
     assert client.get("/run/secrets.png").status_code == 404
 
@@ -287,3 +296,57 @@ def test_the_fact_page_lists_the_rationales_citing_it(client: TestClient, viewer
     html = client.get("/facts?id=" + quote(fact)).text
     assert "Cited by 3 rationales" in html
     assert '<a href="/admissions/adm003">adm003</a>' in html
+
+
+def test_a_rejected_record_shows_its_gate_reasons(view_inputs: ViewInputs, tmp_path: Path) -> None:
+    from ctk.records import Rationale
+
+    if "gate_reasons" not in Rationale.model_fields:
+        pytest.skip("rationale schema 3 (the teacher's answer gate) is not in this build yet")
+    record = {
+        "schema_version": 3,
+        "admission_id": "adm001",
+        "status": "rejected",
+        "gate_reasons": [
+            {
+                "reason": "claim_off_fact",
+                "detail": "the claim names <b>fever</b>, not the fact's concepts",
+                "fact_id": "ctk:fever|symptom_of|ctk:pneumonia",
+            }
+        ],
+        "repaired": True,
+    }
+    path = tmp_path / "rejected.jsonl"
+    path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    index = AdmissionIndex.open(view_inputs.cohort, rationales=path, cache_dir=tmp_path / "c")
+    client = TestClient(create_app(Viewer(index)), base_url="http://127.0.0.1")
+    html = client.get("/admissions/adm001").text
+    assert 'id="rationale-status">rejected' in html and ">repaired<" in html
+    assert "claim_off_fact" in html
+    assert "the claim names &lt;b&gt;fever&lt;/b&gt;, not the fact&#39;s concepts" in html
+    listed = client.get("/admissions?status=rejected").text
+    assert 'href="/admissions/adm001"' in listed and 'href="/admissions/adm000"' not in listed
+    index.close()
+
+
+def test_a_failed_record_shows_its_error_and_explains_nothing(
+    view_inputs: ViewInputs, tmp_path: Path
+) -> None:
+    record = {
+        "admission_id": "adm001",
+        "status": "failed",
+        "diagnoses": [PNA],
+        "error": "RetryableLLMError: no answer within 120s <timeout>",
+        "backend": "openai",
+    }
+    path = tmp_path / "failed.jsonl"
+    path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    index = AdmissionIndex.open(view_inputs.cohort, rationales=path, cache_dir=tmp_path / "c")
+    html = TestClient(create_app(Viewer(index)), base_url="http://127.0.0.1").get(
+        "/admissions/adm001"
+    )
+    assert 'id="rationale-status">failed' in html.text
+    assert "no answer within 120s &lt;timeout&gt;" in html.text
+    assert "Teacher explained" not in html.text  # a failed record explains nothing
+    assert index.summary.statuses == {"failed": 1}
+    index.close()

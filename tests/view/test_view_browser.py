@@ -200,6 +200,7 @@ def browser() -> Iterator[Any]:
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--window-size=1400,1000"):  # fmt: skip
         options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # console: CSP reports
     driver = webdriver.Chrome(service=Service(driver_path), options=options)
     driver.set_page_load_timeout(60)
     try:
@@ -275,6 +276,24 @@ def test_list_to_admission_to_cited_fact_to_concept(
     _shot(browser, artifacts, "4-concept")
     browser.find_element(By.CSS_SELECTOR, "#neighbours a.fact-link").click()
     assert browser.find_elements(By.CSS_SELECTOR, "#evidence td.sentence")
+    # nothing on these pages broke the content security policy or failed to load
+    severe = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert severe == []
+
+
+def test_the_list_filters_in_the_browser(server: str, browser: Any, artifacts: Path) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    browser.get(server + "/admissions")
+    Select(browser.find_element(By.NAME, "split")).select_by_value("test")
+    Select(browser.find_element(By.NAME, "status")).select_by_value("none")
+    browser.find_element(By.CSS_SELECTOR, "form.filters button").click()
+    assert "split=test" in browser.current_url
+    rows = browser.find_elements(By.CSS_SELECTOR, "#admissions tbody tr")
+    splits = {r.find_elements(By.TAG_NAME, "td")[1].text for r in rows}
+    assert rows and splits == {"test"}  # the template teacher wrote the train split only
+    _shot(browser, artifacts, "8-filtered")
 
 
 def test_the_run_page_and_a_404(server: str, browser: Any, artifacts: Path) -> None:

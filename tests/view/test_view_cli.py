@@ -22,7 +22,8 @@ def _view(inputs: ViewInputs, tmp_path: Path, *extra: str) -> list[str]:
 def _fails(argv: list[str], capsys: pytest.CaptureFixture[str], *words: str) -> str:
     code, out, err = run(argv, capsys)
     assert code == 2, (out, err)
-    assert err.startswith("error: "), err
+    assert [line for line in err.splitlines() if line.startswith("error: ")], err
+    assert err.count("error: ") == 1, err  # one line, no traceback
     assert "Traceback" not in err
     assert "ctk view: http" not in out  # no server was started
     for word in words:
@@ -143,3 +144,21 @@ def test_an_empty_cohort_is_a_reported_problem(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="holds no admissions"):
         AdmissionIndex.open(cohort, cache_dir=tmp_path / "cache")
     assert not list((tmp_path / "cache").glob("*"))  # no half-built index left behind
+
+
+def test_predictions_of_another_cohort_are_counted(
+    tmp_path: Path, view_inputs: ViewInputs, capsys: pytest.CaptureFixture[str]
+) -> None:
+    eval_dir = tmp_path / "eval"
+    shutil.copytree(view_inputs.eval_dir, eval_dir)
+    with (eval_dir / "predictions.jsonl").open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"admission_id": "elsewhere", "predicted": [], "true": []}) + "\n")
+    argv = [
+        *_view(view_inputs, tmp_path, "--cohort", str(view_inputs.cohort)),
+        "--eval",
+        str(eval_dir),
+        "--store",
+        str(tmp_path / "missing.db"),  # stops the command before it serves
+    ]
+    err = _fails(argv, capsys, "no knowledge graph")
+    assert "warning: 1 of 3 predictions are for admissions not in the cohort" in err

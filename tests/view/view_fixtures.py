@@ -15,7 +15,8 @@ from rationale_fixtures import HF, PNA, build_store, make_admissions
 
 from ctk.cli.main import main
 from ctk.cohort import write_cohort
-from ctk.distill.evaluation import EvalReport, classification_scores
+from ctk.distill.baseline import run_baselines
+from ctk.distill.evaluation import EvalReport, classification_scores, compare_with_baseline
 from ctk.records import Admission, ClinicalNote
 
 #: A note that must show as text, never run.
@@ -91,6 +92,7 @@ def make_inputs(root: Path) -> ViewInputs:
         macro=macro,
         per_phenotype=per,
     )
+    compare_with_baseline(report, run_baselines(root / "cohort", "test"))  # the real baselines
     (eval_dir / "report.json").write_text(report.model_dump_json(indent=1), encoding="utf-8")
     with (eval_dir / "predictions.jsonl").open("w", encoding="utf-8") as fh:
         for a, p in zip(tested, predicted, strict=True):

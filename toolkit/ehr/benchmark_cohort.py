@@ -171,7 +171,7 @@ def read_patients_dob(path: Path, report: ProblemReport) -> dict[str, datetime |
     dobs: dict[str, datetime | None] = {}
     for line_no, row in iter_rows(path, ["subject_id", "dob"]):
         subject = row["subject_id"].strip()
-        dob = parse_time(row["dob"])
+        dob = parse_time(row["dob"], source=path, column="dob")
         if dob is None:
             report.add("unparsable DOB", str(path), f"line {line_no}", repr(row["dob"][:20]))
         dobs[subject] = dob
@@ -216,7 +216,7 @@ def _read_stays(path: Path, report: ProblemReport, stats: Counter[str]) -> list[
         if not (ward_a and unit_a and ward_a == ward_b and unit_a == unit_b):
             stats[_TRANSFER] += 1
             continue
-        intime = parse_time(row["intime"])
+        intime = parse_time(row["intime"], source=src, column="intime")
         if intime is None:
             report.add("unparsable intime", src, f"line {line_no}", repr(row["intime"][:20]))
             continue
@@ -234,7 +234,7 @@ def _read_stays(path: Path, report: ProblemReport, stats: Counter[str]) -> list[
                 hadm_id=row["hadm_id"].strip(),
                 icustay_id=row["icustay_id"].strip(),
                 intime=intime,
-                outtime=parse_time(row["outtime"]),
+                outtime=parse_time(row["outtime"], source=src, column="outtime"),
                 los_hours=los,
             )
         )

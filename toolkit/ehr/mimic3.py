@@ -41,14 +41,14 @@ from ctk.ehr.benchmark_cohort import (
     select_benchmark_stays,
 )
 from ctk.ehr.notes import NoteStore
-from ctk.ehr.raw_mimic import LoadOptions, RawParts, RawRelease
+from ctk.ehr.raw_mimic import LoadOptions, RawParts, RawRelease, ReleaseTables
 from ctk.ehr.tables import iter_rows, parse_time
 from ctk.errors import ConfigError
 from ctk.phenotypes import icd9_to_phenotypes, normalise_icd9
 from ctk.records import Admission
 from ctk.report import ProblemReport
 
-__all__ = ["COHORTS", "SOURCE", "Mimic3Release", "load_mimic3", "load_noteevents"]
+__all__ = ["COHORTS", "MIMIC3_TABLES", "SOURCE", "Mimic3Release", "load_mimic3", "load_noteevents"]
 
 SOURCE = "mimic3"
 #: Cohort rules of the raw MIMIC-III loader.
@@ -97,7 +97,7 @@ def load_noteevents(
         if row["iserror"].strip() == "1":
             report.add("note marked as error (ISERROR=1)", src, f"line {line_no}")
             continue
-        when = parse_time(row["chartdate"])
+        when = parse_time(row["chartdate"], source=src, column="chartdate")
         day = when.date().toordinal() if when is not None else date(2000, 1, 1).toordinal()
         is_report = row["description"].strip().lower() in ("report", "")
         store.put(hadm, row["text"], rank=float(is_report) * 1e7 + day)
@@ -145,6 +145,18 @@ def _read_diagnoses(
         parts.phenotypes[hadm] = frozenset(icd9_to_phenotypes(unique))
 
 
+#: Raw MIMIC-III's tables (all in one folder, upper-case names).
+MIMIC3_TABLES = ReleaseTables(
+    source=SOURCE,
+    admissions="ADMISSIONS",
+    diagnoses="DIAGNOSES_ICD",
+    icustays="ICUSTAYS",
+    items=("D_ITEMS", "D_LABITEMS"),
+    events=("CHARTEVENTS", "LABEVENTS"),
+    read_notes=load_noteevents,
+)
+
+
 class Mimic3Release(RawRelease):
     """Raw MIMIC-III v1.4 on the shared loader skeleton (:class:`~ctk.ehr.raw_mimic.RawRelease`).
 
@@ -153,12 +165,7 @@ class Mimic3Release(RawRelease):
             ``"wide"``.
     """
 
-    source = SOURCE
-    admissions_table = "ADMISSIONS"
-    diagnoses_table = "DIAGNOSES_ICD"
-    icustays_table = "ICUSTAYS"
-    item_tables = ("D_ITEMS", "D_LABITEMS")
-    event_tables = ("CHARTEVENTS", "LABEVENTS")
+    tables = MIMIC3_TABLES
 
     def __init__(self, cohort: str = "benchmark") -> None:
         if cohort not in COHORTS:
@@ -195,12 +202,6 @@ class Mimic3Release(RawRelease):
     def notes_table(self, root: Path, parts: RawParts) -> Path | None:
         """NOTEEVENTS, when present and not empty."""
         return self.optional(root, "NOTEEVENTS", parts)
-
-    def read_notes(
-        self, path: Path, store: NoteStore, report: ProblemReport, wanted: set[str]
-    ) -> int:
-        """Discharge summaries of NOTEEVENTS (:func:`load_noteevents`)."""
-        return load_noteevents(path, store, report, wanted=wanted)
 
 
 def load_mimic3(

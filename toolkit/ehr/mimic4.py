@@ -29,14 +29,14 @@ from typing import Unpack
 
 from ctk.ehr.icd10 import icd10_to_phenotypes, normalise_icd10
 from ctk.ehr.notes import NoteStore
-from ctk.ehr.raw_mimic import LoadOptions, RawParts, RawRelease
+from ctk.ehr.raw_mimic import LoadOptions, RawParts, RawRelease, ReleaseTables
 from ctk.ehr.tables import find_table, iter_rows
 from ctk.errors import DataError
 from ctk.phenotypes import icd9_to_phenotypes, normalise_icd9
 from ctk.records import Admission
 from ctk.report import ProblemReport
 
-__all__ = ["SOURCE", "Mimic4Release", "load_discharge_notes", "load_mimic4"]
+__all__ = ["MIMIC4_TABLES", "SOURCE", "Mimic4Release", "load_discharge_notes", "load_mimic4"]
 
 SOURCE = "mimic4"
 
@@ -94,6 +94,18 @@ def _read_diagnoses(path: Path, parts: RawParts, report: ProblemReport) -> None:
         parts.stats["admissions with ICD-10 codes"] += bool(icd10)
 
 
+#: Raw MIMIC-IV's tables (``hosp/`` and ``icu/`` modules; MIMIC-IV-Note's discharge notes).
+MIMIC4_TABLES = ReleaseTables(
+    source=SOURCE,
+    admissions="hosp/admissions",
+    diagnoses="hosp/diagnoses_icd",
+    icustays="icu/icustays",
+    items=("icu/d_items", "hosp/d_labitems"),
+    events=("icu/chartevents", "hosp/labevents"),
+    read_notes=load_discharge_notes,
+)
+
+
 class Mimic4Release(RawRelease):
     """Raw MIMIC-IV on the shared loader skeleton (:class:`~ctk.ehr.raw_mimic.RawRelease`).
 
@@ -102,12 +114,7 @@ class Mimic4Release(RawRelease):
             None: ``ROOT/note/`` when present.
     """
 
-    source = SOURCE
-    admissions_table = "hosp/admissions"
-    diagnoses_table = "hosp/diagnoses_icd"
-    icustays_table = "icu/icustays"
-    item_tables = ("icu/d_items", "hosp/d_labitems")
-    event_tables = ("icu/chartevents", "hosp/labevents")
+    tables = MIMIC4_TABLES
 
     def __init__(self, note_root: str | Path | None = None) -> None:
         self.note_root = note_root
@@ -130,12 +137,6 @@ class Mimic4Release(RawRelease):
         if found is None:
             parts.stats["table discharge absent"] += 1
         return found
-
-    def read_notes(
-        self, path: Path, store: NoteStore, report: ProblemReport, wanted: set[str]
-    ) -> int:
-        """Discharge notes (:func:`load_discharge_notes`)."""
-        return load_discharge_notes(path, store, report, wanted=wanted)
 
 
 def load_mimic4(

@@ -46,6 +46,7 @@ __all__ = [
     "LoadOptions",
     "RawParts",
     "RawRelease",
+    "ReleaseTables",
     "build_admissions",
     "read_admissions",
     "read_first_icu_times",
@@ -159,7 +160,7 @@ def read_admissions(path: Path, report: ProblemReport) -> dict[str, AdmissionInf
         if not hadm or not subject:
             report.add("admission without hadm_id/subject_id", str(path), f"line {line_no}")
             continue
-        when = parse_time(row["admittime"])
+        when = parse_time(row["admittime"], source=path, column="admittime")
         if when is None:
             report.add("unparsable admittime", str(path), f"line {line_no}", repr(row["admittime"]))
             continue
@@ -179,7 +180,7 @@ def read_first_icu_times(
     for line_no, row in iter_rows(path, ["hadm_id", "intime"]):
         n += 1
         hadm = row["hadm_id"].strip()
-        when = parse_time(row["intime"])
+        when = parse_time(row["intime"], source=path, column="intime")
         if when is None:
             report.add("unparsable intime", str(path), f"line {line_no}", repr(row["intime"]))
             continue
@@ -290,7 +291,7 @@ def _stream_events(
         raw_time = row[columns.time]
         when = times.get(raw_time)
         if when is None:
-            when = parse_time(raw_time)
+            when = parse_time(raw_time, source=src, column=columns.time)
             if when is None:
                 report.add("unparsable charttime", src, f"line {line_no}", repr(raw_time))
                 continue
@@ -450,30 +451,42 @@ class LoadOptions(TypedDict, total=False):
     on_table: Callable[[Path], None] | None
 
 
+@dataclass(frozen=True)
+class ReleaseTables:
+    """Where a MIMIC release keeps its tables, and how it reads its notes: data, not code.
+
+    Attributes:
+        source: ``mimic3`` or ``mimic4``.
+        admissions: The admissions table (needed).
+        diagnoses: The diagnoses table (needed).
+        icustays: The ICU stays table.
+        items: Item dictionaries (event item ids not in them are reported).
+        events: Event tables, chart events first.
+        read_notes: Keeps one discharge note per admission of the notes table
+            (``(path, store, report, wanted=...) -> notes kept``).
+    """
+
+    source: str
+    admissions: str
+    diagnoses: str
+    icustays: str
+    items: tuple[str, ...]
+    events: tuple[str, ...]
+    read_notes: Callable[..., int]
+
+
 class RawRelease(ABC):
     """One MIMIC release: where its tables are, and the steps that differ between releases.
 
     :meth:`load` is the one loader skeleton shared by MIMIC-III and MIMIC-IV: admissions,
     the release's stay selection (:meth:`select`), diagnoses, notes, item dictionaries and
-    event tables, then :func:`build_admissions`. A release names its tables (class
-    attributes) and implements :meth:`read_diagnoses`, :meth:`notes_table` and
-    :meth:`read_notes`; :meth:`find` says where a table lives.
-
-    Attributes:
-        source: ``mimic3`` or ``mimic4``.
-        admissions_table: The admissions table (needed).
-        diagnoses_table: The diagnoses table (needed).
-        icustays_table: The ICU stays table.
-        item_tables: Item dictionaries (event item ids not in them are reported).
-        event_tables: Event tables, chart events first.
+    event tables, then :func:`build_admissions`. A release declares its tables as data
+    (:attr:`tables`, a :class:`ReleaseTables`) and implements :meth:`read_diagnoses` and
+    :meth:`notes_table`; :meth:`find` says where a table lives.
     """
 
-    source: str
-    admissions_table: str
-    diagnoses_table: str
-    icustays_table: str
-    item_tables: tuple[str, ...]
-    event_tables: tuple[str, ...]
+    #: The release's tables.
+    tables: ReleaseTables
 
     def find(self, root: Path, name: str) -> Path | None:
         """The path of a table (``.csv`` or ``.csv.gz``, any case), or None."""
@@ -517,7 +530,7 @@ class RawRelease(ABC):
     ) -> None:
         """Choose the stays and time origins (default: the first ICU stay of each admission,
         where ICU stays are given; the wide cohort)."""
-        icu = self.optional(root, self.icustays_table, parts)
+        icu = self.optional(root, self.tables.icustays, parts)
         if icu is not None:
             parts.stats["icu stays"] = read_first_icu_times(step(icu), parts.admissions, report)
 
@@ -529,11 +542,11 @@ class RawRelease(ABC):
     def notes_table(self, root: Path, parts: RawParts) -> Path | None:
         """The discharge notes table, or None (counted in ``parts.stats``)."""
 
-    @abstractmethod
     def read_notes(
         self, path: Path, store: NoteStore, report: ProblemReport, wanted: set[str]
     ) -> int:
         """Keep one discharge note per admission in ``store``; returns the notes kept."""
+        return self.tables.read_notes(path, store, report, wanted=wanted)
 
     def load(
         self,
@@ -555,7 +568,8 @@ class RawRelease(ABC):
         root = Path(root)
         if not root.is_dir():
             raise DataError(
-                f"{root} is not a folder", hint=f"give the folder of the {self.source} tables"
+                f"{root} is not a folder",
+                hint=f"give the folder of the {self.tables.source} tables",
             )
 
         def step(path: Path) -> Path:
@@ -563,11 +577,11 @@ class RawRelease(ABC):
                 on_table(path)
             return path
 
-        admissions_path = step(self.needed(root, self.admissions_table))
-        diagnoses_path = self.needed(root, self.diagnoses_table)
+        admissions_path = step(self.needed(root, self.tables.admissions))
+        diagnoses_path = self.needed(root, self.tables.diagnoses)
         with NoteStore() as store:
             parts = RawParts(
-                source=self.source,
+                source=self.tables.source,
                 admissions=read_admissions(admissions_path, report),
                 diagnoses={},
                 phenotypes={},
@@ -581,7 +595,7 @@ class RawRelease(ABC):
                     step(notes), store, report, set(parts.admissions)
                 )
             parts.known_items = self._known_items(root, parts)
-            for i, name in enumerate(self.event_tables):
+            for i, name in enumerate(self.tables.events):
                 path = self.optional(root, name, parts)
                 if path is not None:
                     parts.event_tables.append(path)
@@ -598,7 +612,7 @@ class RawRelease(ABC):
     def _known_items(self, root: Path, parts: RawParts) -> set[int] | None:
         known: set[int] = set()
         found = False
-        for name in self.item_tables:
+        for name in self.tables.items:
             path = self.optional(root, name, parts)
             if path is None:
                 continue

@@ -18,13 +18,15 @@ Example:
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from ctk.ehr.benchmark import load_benchmark
+from ctk.ehr.mimic3 import load_mimic3
+from ctk.ehr.mimic4 import load_mimic4
 from ctk.ehr.resample import DEFAULT_MAX_HOURS
 from ctk.errors import ConfigError
 from ctk.records import Admission
@@ -81,11 +83,12 @@ _FLAGS = {
 }
 
 
-class EHRSource(ABC):
+class EHRSource:
     """A format of EHR data: a folder in, :class:`~ctk.records.Admission` records out.
 
     Subclasses set :attr:`name` and, when they read format-specific options,
-    :attr:`options_taken`; they implement :meth:`admissions`.
+    :attr:`options_taken`; they implement :meth:`admissions`, or :meth:`loader` when
+    one function reads the format.
     """
 
     #: The format's name (``--format``).
@@ -105,7 +108,11 @@ class EHRSource(ABC):
                 flag = _FLAGS.get(key, key)
                 raise ConfigError(f"{flag} does not apply to --format {self.name}")
 
-    @abstractmethod
+    #: The common options :meth:`loader` takes.
+    common_options: ClassVar[tuple[str, ...]] = ("max_hours", "chunksize", "on_table")
+    #: Whether :meth:`loader` fills ``details`` for the manifest.
+    fills_details: ClassVar[bool] = True
+
     def admissions(
         self,
         path: Path,
@@ -116,12 +123,30 @@ class EHRSource(ABC):
     ) -> Iterator[Admission]:
         """The admissions of the source at ``path``.
 
+        The default calls :meth:`loader` with ``report=`` and the options this format
+        takes (:attr:`common_options`, :attr:`options_taken`; one left at None is not
+        passed, so the loader's default applies). A source that is not one loader
+        function overrides this instead.
+
         Args:
             path: The source folder (it exists).
             options: How to read it (already checked by :meth:`check_options`).
             report: Collects skipped rows and repaired values.
             details: Filled with counts for the cohort manifest.
         """
+        names = (*self.common_options, *sorted(self.options_taken))
+        kwargs = {n: getattr(options, n) for n in names if getattr(options, n) is not None}
+        if self.fills_details:
+            kwargs["details"] = details
+        return self.loader()(path, report=report, **kwargs)
+
+    def loader(self) -> Callable[..., Iterator[Admission]]:
+        """The loader function :meth:`admissions` calls (``(path, report=..., **options)``).
+
+        Raises:
+            NotImplementedError: The source overrides neither this nor :meth:`admissions`.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must define loader() or admissions()")
 
 
 class BenchmarkSource(EHRSource):
@@ -129,25 +154,12 @@ class BenchmarkSource(EHRSource):
 
     name: ClassVar[str] = "mimic3-benchmark"
     options_taken: ClassVar[frozenset[str]] = frozenset({"notes", "stays_root"})
+    common_options: ClassVar[tuple[str, ...]] = ("max_hours",)
+    fills_details: ClassVar[bool] = False
 
-    def admissions(
-        self,
-        path: Path,
-        options: SourceOptions,
-        *,
-        report: ProblemReport,
-        details: dict[str, Any],
-    ) -> Iterator[Admission]:
-        """The benchmark's admissions (see :func:`ctk.ehr.benchmark.load_benchmark`)."""
-        from ctk.ehr.benchmark import load_benchmark
-
-        return load_benchmark(
-            path,
-            report=report,
-            notes=options.notes,
-            stays_root=options.stays_root,
-            max_hours=options.max_hours,
-        )
+    def loader(self) -> Callable[..., Iterator[Admission]]:
+        """:func:`ctk.ehr.benchmark.load_benchmark`."""
+        return load_benchmark
 
 
 class Mimic3Source(EHRSource):
@@ -156,27 +168,9 @@ class Mimic3Source(EHRSource):
     name: ClassVar[str] = "mimic3"
     options_taken: ClassVar[frozenset[str]] = frozenset({"testset", "cohort"})
 
-    def admissions(
-        self,
-        path: Path,
-        options: SourceOptions,
-        *,
-        report: ProblemReport,
-        details: dict[str, Any],
-    ) -> Iterator[Admission]:
-        """Raw MIMIC-III's admissions (see :func:`ctk.ehr.mimic3.load_mimic3`)."""
-        from ctk.ehr.mimic3 import load_mimic3
-
-        return load_mimic3(
-            path,
-            report=report,
-            chunksize=options.chunksize,
-            max_hours=options.max_hours,
-            testset=options.testset,
-            cohort=options.cohort or "benchmark",
-            details=details,
-            on_table=options.on_table,
-        )
+    def loader(self) -> Callable[..., Iterator[Admission]]:
+        """:func:`ctk.ehr.mimic3.load_mimic3`."""
+        return load_mimic3
 
 
 class Mimic4Source(EHRSource):
@@ -185,27 +179,9 @@ class Mimic4Source(EHRSource):
     name: ClassVar[str] = "mimic4"
     options_taken: ClassVar[frozenset[str]] = frozenset({"testset", "note_root"})
 
-    def admissions(
-        self,
-        path: Path,
-        options: SourceOptions,
-        *,
-        report: ProblemReport,
-        details: dict[str, Any],
-    ) -> Iterator[Admission]:
-        """Raw MIMIC-IV's admissions (see :func:`ctk.ehr.mimic4.load_mimic4`)."""
-        from ctk.ehr.mimic4 import load_mimic4
-
-        return load_mimic4(
-            path,
-            report=report,
-            note_root=options.note_root,
-            chunksize=options.chunksize,
-            max_hours=options.max_hours,
-            testset=options.testset,
-            details=details,
-            on_table=options.on_table,
-        )
+    def loader(self) -> Callable[..., Iterator[Admission]]:
+        """:func:`ctk.ehr.mimic4.load_mimic4`."""
+        return load_mimic4
 
 
 #: EHR source formats (group ``ctk.ehr_sources``), by format name.

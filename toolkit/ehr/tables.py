@@ -9,6 +9,10 @@ naming the file and the last row read; a caller that passes a
 :class:`~ctk.report.ProblemReport` keeps the rows read before the cut instead, and the
 report says where it stopped.
 
+Timestamps must be MIMIC's (``2164-10-23 21:09:00``): :func:`parse_time` refuses a
+table whose dates were rewritten by a spreadsheet (``10/23/64 21:09``), naming the
+table, the column and the value.
+
 Real files break the documented layout in two ways handled here: a header row whose
 quoting is broken (an unterminated or stray ``"``; the header is then split on commas and
 unquoted, and the repair is reported), and an empty file (0 bytes, no header):
@@ -20,6 +24,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import re
 import zlib
 from collections.abc import Iterator, Sequence
 from datetime import datetime
@@ -294,12 +299,43 @@ def read_header(path: Path) -> list[str]:
     return _parse_header(first)[0]
 
 
-def parse_time(text: str) -> datetime | None:
-    """Parse a MIMIC timestamp (``2164-10-23 21:09:00``); None when empty or unparsable."""
+#: A date written the way spreadsheets and US/European locales write it
+#: (``10/23/64 21:09``, ``23.10.2164``, ``10-23-64``): never MIMIC's own format.
+_FOREIGN_DATE = re.compile(r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b|^\d{4}/\d{1,2}/\d{1,2}\b")
+
+
+def parse_time(
+    text: str, *, source: str | Path | None = None, column: str | None = None
+) -> datetime | None:
+    """Parse a MIMIC timestamp (``2164-10-23 21:09:00``, or a date ``2164-10-23``).
+
+    Returns None for an empty or unreadable value, which callers report row by row.
+    A date in another layout (``10/23/64 21:09``: a table re-saved by a spreadsheet,
+    with two-digit years) is refused for the whole table instead: guessing its century
+    or its day/month order would silently shift every time, and skipping each row would
+    only show up later as an empty selection.
+
+    Args:
+        text: The raw value.
+        source: The table the value comes from (for the message).
+        column: The column the value comes from (for the message).
+
+    Raises:
+        DataError: The value is a date in a layout that is not MIMIC's.
+    """
     text = text.strip()
     if not text:
         return None
     try:
         return datetime.fromisoformat(text)
     except ValueError:
-        return None
+        pass
+    if _FOREIGN_DATE.match(text):
+        where = f"{source}: column {column}" if source and column else "a table"
+        raise DataError(
+            f"{where} holds {text!r}, not a MIMIC timestamp (YYYY-MM-DD HH:MM:SS); "
+            "the table is refused rather than read with guessed centuries or day/month order",
+            hint="the table was probably opened and re-saved by a spreadsheet: use the "
+            "original file from PhysioNet (it can be read as it was downloaded, .csv.gz)",
+        )
+    return None

@@ -11,7 +11,7 @@ import functools
 import json
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -23,11 +23,15 @@ __all__ = [
     "MAX_CITED_FACTS",
     "RATIONALE_MAX_CHARS",
     "RATIONALE_MIN_CHARS",
+    "AnswerError",
     "CitedClaim",
     "TeacherAnswer",
     "answer_schema_json",
     "constrained_schema",
+    "extract_json",
     "parse_answer",
+    "resolve_citations",
+    "validate_shape",
 ]
 
 
@@ -35,6 +39,18 @@ _ALIAS = re.compile(r"^\s*\[?\s*[Ee](\d+)\s*\]?\s*$")
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.MULTILINE)
 
 # --------------------------------------------------------------------------- answer model
+
+
+class AnswerError(LLMResponseError):
+    """An answer that cannot be used, with the quality gate's reason code.
+
+    Attributes:
+        reason: ``empty_answer``, ``not_json``, ``wrong_shape`` or ``unknown_fact``.
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class CitedClaim(BaseModel):
@@ -133,8 +149,15 @@ def constrained_schema(aliases: Iterable[str]) -> dict[str, Any]:
     }
 
 
-def _extract_json(text: str) -> Any:
+def extract_json(text: str) -> Any:
+    """The JSON value of an answer (code fences and text around one object ignored).
+
+    Raises:
+        AnswerError: ``empty_answer`` or ``not_json``.
+    """
     body = _FENCE.sub("", text.strip()).strip()
+    if not body:
+        raise AnswerError("empty_answer", "the answer is empty")
     try:
         return json.loads(body, strict=False)  # raw newlines inside strings are common
     except json.JSONDecodeError:
@@ -142,11 +165,13 @@ def _extract_json(text: str) -> Any:
     start = body.find("{")
     end = body.rfind("}")
     if start < 0 or end <= start:
-        raise LLMResponseError("the answer holds no JSON object")
+        raise AnswerError("not_json", "the answer holds no JSON object")
     try:
         return json.loads(body[start : end + 1], strict=False)
     except json.JSONDecodeError as e:
-        raise LLMResponseError(f"the answer is not valid JSON ({e.msg} at char {e.pos})") from e
+        raise AnswerError(
+            "not_json", f"the answer is not valid JSON ({e.msg} at char {e.pos})"
+        ) from e
 
 
 def parse_answer(text: str, aliases: dict[str, str]) -> tuple[TeacherAnswer, list[CitedFact]]:
@@ -160,24 +185,45 @@ def parse_answer(text: str, aliases: dict[str, str]) -> tuple[TeacherAnswer, lis
         The validated answer and its citations as fact/chunk ids.
 
     Raises:
-        LLMResponseError: Not JSON, not valid for the schema, or citing evidence
-            that was not given (the message says which).
+        AnswerError: Empty, not JSON, not valid for the schema, or citing evidence
+            that was not given (the message says which; ``reason`` gives the code).
     """
-    raw = _extract_json(text)
+    raw = extract_json(text)
+    answer = validate_shape(raw, TeacherAnswer)
+    return answer, resolve_citations(answer.cited_facts, aliases)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate_shape(raw: Any, model: type[M]) -> M:
+    """Validate parsed JSON against an answer model.
+
+    Raises:
+        AnswerError: ``wrong_shape``, naming the first field at fault.
+    """
     if not isinstance(raw, dict):
-        raise LLMResponseError(f"the answer is JSON {type(raw).__name__}, not an object")
+        raise AnswerError("wrong_shape", f"the answer is JSON {type(raw).__name__}, not an object")
     try:
-        answer = TeacherAnswer.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as e:
         first = e.errors()[0]
         where = ".".join(str(x) for x in first["loc"]) or "answer"
-        raise LLMResponseError(
-            f"the answer does not follow the schema: {where}: {first['msg']}"
+        raise AnswerError(
+            "wrong_shape", f"the answer does not follow the schema: {where}: {first['msg']}"
         ) from e
+
+
+def resolve_citations(claims: Iterable[CitedClaim], aliases: dict[str, str]) -> list[CitedFact]:
+    """Map cited evidence numbers (``E3``) or ids back to evidence ids; first claim per id.
+
+    Raises:
+        AnswerError: ``unknown_fact``: a citation is not among the evidence given.
+    """
     by_id = set(aliases.values())
     cited: list[CitedFact] = []
     unknown: list[str] = []
-    for c in answer.cited_facts:
+    for c in claims:
         m = _ALIAS.match(c.fact_id)
         real = aliases.get(f"E{m.group(1)}") if m else (c.fact_id if c.fact_id in by_id else None)
         if real is None:
@@ -185,8 +231,9 @@ def parse_answer(text: str, aliases: dict[str, str]) -> tuple[TeacherAnswer, lis
         elif all(f.fact_id != real for f in cited):
             cited.append(CitedFact(fact_id=real, claim=c.claim))
     if unknown:
-        raise LLMResponseError(
+        raise AnswerError(
+            "unknown_fact",
             f"the answer cites {', '.join(repr(u) for u in unknown[:5])}, not among the "
-            f"evidence given (E1..E{len(aliases)})"
+            f"evidence given (E1..E{len(aliases)})",
         )
-    return answer, cited
+    return cited

@@ -31,28 +31,20 @@ from ctk.errors import (
     RetryableLLMError,
 )
 
-# re-exported for plugins that import the backend kind from its old place
-from ctk.llm import (
-    BackendStats,
-    ChatMessage,
-    LLMBackend,
-    LLMRequest,
-    LLMResponse,
-    is_loopback_url,
-)
+# the backend kind lives in ctk.llm; re-exported for plugins that import it from here
+from ctk.llm import BackendStats as BackendStats
+from ctk.llm import ChatMessage as ChatMessage
+from ctk.llm import LLMBackend as LLMBackend
+from ctk.llm import LLMRequest as LLMRequest
+from ctk.llm import LLMResponse as LLMResponse
+from ctk.llm import is_loopback_url as is_loopback_url
 
 __all__ = [
-    "BackendStats",
-    "ChatMessage",
-    "LLMBackend",
-    "LLMRequest",
-    "LLMResponse",
     "RetryPolicy",
     "call_with_retries",
     "call_with_retries_sync",
     "check_data_policy",
     "check_remote_consent",
-    "is_loopback_url",
     "retryable_for_status",
 ]
 

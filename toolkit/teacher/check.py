@@ -13,11 +13,17 @@ For each ``ok`` rationale:
 The report gives per-admission and overall rates: citation validity (found /
 cited) and claim support (supported pairs / pairs). A rationale naming no
 concept pair has no support rate (it is neither good nor bad evidence).
+
+It also counts the quality gate's reasons (:mod:`ctk.teacher.gate`): rejected
+records by reason, and, in ``ok`` records (older files, or ``--no-gate`` runs), the
+problems the gate would have refused on its own: a cut-off sentence
+(``truncated``) and one claim given for two facts (``repeated_claim``).
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 from itertools import combinations
 from typing import TYPE_CHECKING, Any
@@ -26,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ctk.records import Rationale
 from ctk.retrieval import fact_id_of
+from ctk.teacher.gate import is_cut_off
 
 if TYPE_CHECKING:
     from ctk.graph import GraphReader
@@ -57,19 +64,24 @@ class AdmissionCheck(BaseModel):
 
     Attributes:
         admission_id: The admission.
-        status: The rationale's status (failed ones are counted, not checked).
+        status: The rationale's status (failed and rejected ones are counted, not checked).
         cited: Citations.
         cited_found: Citations that exist in the graph.
         missing_citations: The ones that do not.
         pairs: Concept pairs claimed.
         supported_pairs: Pairs with an edge.
         unsupported: The pairs without one, with their sentence.
+        reasons: The gate's reasons of a rejected record; for an ``ok`` record, the
+            problems found in it (``truncated``, ``repeated_claim``).
+        words: Words in Rm and Rt.
     """
 
     model_config = ConfigDict(extra="forbid")
 
     admission_id: str
     status: str = "ok"
+    reasons: list[str] = Field(default_factory=list)
+    words: int = 0
     cited: int = 0
     cited_found: int = 0
     missing_citations: list[str] = Field(default_factory=list)
@@ -95,6 +107,12 @@ class CheckReport(BaseModel):
         rationales: Records read.
         checked: ``ok`` records checked.
         failed: ``failed`` records (not checked).
+        rejected: ``rejected`` records (not checked).
+        rejected_reasons: Rejected records by gate reason (once per record and reason).
+        kept_issues: ``ok`` records with a cut-off sentence (``truncated``) or a repeated
+            claim (``repeated_claim``), by problem.
+        repaired: ``ok`` records that passed the gate after the repair turn.
+        mean_words: Mean words in Rm + Rt over ``ok`` records.
         cited / cited_found: Citations over all records.
         pairs / supported_pairs: Claimed concept pairs over all records.
         citation_rate: cited_found / cited.
@@ -108,6 +126,11 @@ class CheckReport(BaseModel):
     rationales: int = 0
     checked: int = 0
     failed: int = 0
+    rejected: int = 0
+    rejected_reasons: dict[str, int] = Field(default_factory=dict)
+    kept_issues: dict[str, int] = Field(default_factory=dict)
+    repaired: int = 0
+    mean_words: float | None = None
     cited: int = 0
     cited_found: int = 0
     pairs: int = 0
@@ -155,8 +178,16 @@ class _Checker:
 
     def check(self, r: Rationale) -> AdmissionCheck:
         out = AdmissionCheck(admission_id=r.admission_id, status=r.status)
+        if r.status == "rejected":
+            out.reasons = sorted({f.reason for f in r.gate_reasons})
         if r.status != "ok":
             return out
+        out.words = len(f"{r.note_rationale} {r.lab_rationale}".split())
+        if any(is_cut_off(t) for t in (r.note_rationale, r.lab_rationale)):
+            out.reasons.append("truncated")
+        claims = [" ".join(sorted(c.claim.lower().split())) for c in r.cited_facts]
+        if len([c for c in claims if c]) > len({c for c in claims if c}):
+            out.reasons.append("repeated_claim")
         for cf in r.cited_facts:
             out.cited += 1
             if self.fact_exists(cf.fact_id):
@@ -205,12 +236,21 @@ def check_rationales(rationales: Iterable[Rationale], store: GraphReader) -> Che
     checker = _Checker(store)
     report = CheckReport()
     rates: list[float] = []
+    words: list[int] = []
+    rejected: Counter[str] = Counter()
+    issues: Counter[str] = Counter()
     for r in rationales:
         report.rationales += 1
         result = checker.check(r)
-        if r.status != "ok":
+        if r.status == "rejected":
+            report.rejected += 1
+            rejected.update(result.reasons)
+        elif r.status != "ok":
             report.failed += 1
         else:
+            issues.update(result.reasons)
+            words.append(result.words)
+            report.repaired += r.repaired
             report.checked += 1
             report.cited += result.cited
             report.cited_found += result.cited_found
@@ -222,4 +262,7 @@ def check_rationales(rationales: Iterable[Rationale], store: GraphReader) -> Che
     report.citation_rate = report.cited_found / report.cited if report.cited else None
     report.support_rate = report.supported_pairs / report.pairs if report.pairs else None
     report.mean_admission_support_rate = sum(rates) / len(rates) if rates else None
+    report.rejected_reasons = dict(rejected.most_common())
+    report.kept_issues = dict(issues.most_common())
+    report.mean_words = sum(words) / len(words) if words else None
     return report

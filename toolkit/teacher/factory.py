@@ -91,10 +91,17 @@ class Teacher(Closeable):
     Build one with :func:`build_teacher`.
     """
 
-    def __init__(self, retriever: Retriever, backend: LLMBackend, config: TeacherConfig) -> None:
+    def __init__(
+        self,
+        retriever: Retriever,
+        backend: LLMBackend,
+        config: TeacherConfig,
+        store: GraphReader | None = None,
+    ) -> None:
         self.retriever = retriever
         self.backend = backend
         self.config = config
+        self.store = store
 
     def generate(
         self,
@@ -117,6 +124,7 @@ class Teacher(Closeable):
             config=self.config.generation,
             total=total,
             on_progress=on_progress,
+            store=self.store,
         )
 
     def close(self) -> None:
@@ -165,6 +173,7 @@ def build_teacher(config: TeacherConfig, *, store: GraphReader | None = None) ->
         ConfigError: A plugin option is unknown or has a bad value.
         PluginConstructionError: A plugin's constructor failed (the message names it).
         DataPolicyError: The backend is remote and remote use is not allowed.
+        ConfigError: The retriever needs a knowledge graph and ``store`` is None.
     """
     backend = build_backend(config.llm, config.llm_options, config.backend)
     try:
@@ -175,7 +184,9 @@ def build_teacher(config: TeacherConfig, *, store: GraphReader | None = None) ->
             index_dir=config.index_dir,
             options=config.retriever_options,
         )
+        if retriever.needs_store:
+            retriever.require_store()  # a missing graph is found before any cohort is read
     except BaseException:
         backend.close()
         raise
-    return Teacher(retriever, backend, config)
+    return Teacher(retriever, backend, config, store=store)

@@ -8,10 +8,14 @@ For each admission of a cohort :func:`generate_rationales`:
    as ``[E1] ...`` so a model cites short numbers, mapped back to fact ids;
 3. computes the *input hash* (prompt, schema, backend, model, sampling settings)
    and answers from the cache when it has that hash;
-4. otherwise calls the backend; the answer must be one JSON object valid for
-   :class:`TeacherAnswer` that cites only evidence it was given; an invalid answer
-   gets one repair turn, then the admission is recorded as ``failed`` with the
-   reason (the run goes on);
+4. otherwise calls the backend; the answer must be one JSON object valid for the
+   template's answer (:class:`~ctk.teacher.answer.TeacherAnswer`, or the grounded
+   answer of :mod:`ctk.teacher.grounded`) that cites only evidence it was given, and
+   it must pass the quality gate (:mod:`ctk.teacher.gate`: whole sentences, no repeated
+   claim, claims about their facts, ...). An answer that fails gets one repair turn
+   with the reasons; if that fails too the admission is recorded as ``rejected`` with
+   its ``gate_reasons`` (never ``ok``). A backend that cannot answer at all (network,
+   server errors) gives a ``failed`` record. The run goes on either way;
 5. appends a :class:`~ctk.records.Rationale` line to the output JSONL in one
    write, flushed at once (a killed process loses at most the record being
    written) and fsynced by a background thread (group commit) and at the end.
@@ -32,18 +36,20 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ctk.errors import ConfigError, LLMError, LLMResponseError, RetrievalError
+from ctk.errors import ConfigError, LLMError, LLMUnavailableError, RetrievalError
 from ctk.llm import ChatMessage, LLMBackend, LLMRequest, LLMResponse
 from ctk.plugin import plugin_stamp
-from ctk.records import Admission, PluginStamp, Rationale
+from ctk.records import Admission, CitedFact, GateFinding, PluginStamp, Rationale
 from ctk.retrieval import Retriever
-from ctk.teacher.answer import parse_answer
+from ctk.teacher.answer import AnswerError, parse_answer
 from ctk.teacher.backend import check_data_policy
 from ctk.teacher.cache import RationaleCache
+from ctk.teacher.gate import NO_EVIDENCE_SENTENCE, ConceptLexicon, GateContext, gate_answer
+from ctk.teacher.grounded import parse_grounded_answer
 from ctk.teacher.inputs import (
     DEFAULT_SECTION,
     TeacherInput,
@@ -53,6 +59,9 @@ from ctk.teacher.inputs import (
 )
 from ctk.teacher.output import RationaleWriter
 from ctk.teacher.prompts import PromptTemplate, load_prompt
+
+if TYPE_CHECKING:
+    from ctk.graph import GraphReader
 
 __all__ = [
     "GenerationConfig",
@@ -80,6 +89,7 @@ class GenerationProgress:
     failed: int = 0
     cached: int = 0
     skipped: int = 0
+    rejected: int = 0
 
 
 class GenerationSummary(BaseModel):
@@ -91,11 +101,16 @@ class GenerationSummary(BaseModel):
         skipped_existing: Already in the output (resume).
         generated: New ``ok`` rationales from the backend.
         cached: ``ok`` rationales answered from the cache (no backend call).
-        failed: Admissions recorded as ``failed`` by this run.
+        failed: Admissions recorded as ``failed`` by this run (the backend gave no answer).
         failed_earlier: Failed records of earlier runs still in the output (not retried).
+        rejected: Admissions recorded as ``rejected`` by this run (answers that failed
+            the quality gate after one repair).
+        rejected_earlier: Rejected records of earlier runs still in the output.
+        gate_reasons: Rejected records by gate reason (a record counts once per reason).
         warnings: Provenance differences between this run and the records in the output.
         notes: Differences appended anyway, as ``allow_mixed`` allowed.
         repaired: Answers that needed (and passed) the repair turn.
+        repair_reasons: First answers sent to the repair turn, by gate reason.
         failure_reasons: Failures by reason.
         llm_calls: Backend calls made (repairs included).
         prompt_tokens: Tokens read by the backend.
@@ -116,9 +131,13 @@ class GenerationSummary(BaseModel):
     cached: int = 0
     failed: int = 0
     failed_earlier: int = 0
+    rejected: int = 0
+    rejected_earlier: int = 0
+    gate_reasons: dict[str, int] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
     repaired: int = 0
+    repair_reasons: dict[str, int] = Field(default_factory=dict)
     failure_reasons: dict[str, int] = Field(default_factory=dict)
     llm_calls: int = 0
     prompt_tokens: int = 0
@@ -131,13 +150,31 @@ class GenerationSummary(BaseModel):
 
     @property
     def rate(self) -> float:
-        """Admissions finished per second (generated + cached + failed)."""
-        n = self.generated + self.cached + self.failed
+        """Admissions finished per second (generated + cached + failed + rejected)."""
+        n = self.generated + self.cached + self.failed + self.rejected
         return n / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
 
 def _reason_key(error: str) -> str:
     return error.split(":", 1)[0][:80]
+
+
+@dataclass
+class _Verdict:
+    """One answer read and gated: its parts when it parsed, and what is wrong with it."""
+
+    note_rationale: str = ""
+    lab_rationale: str = ""
+    cited: list[CitedFact] | None = None
+    findings: list[GateFinding] | None = None
+
+    @property
+    def parsed(self) -> bool:
+        return self.cited is not None
+
+
+def _describe_findings(findings: list[GateFinding]) -> str:
+    return "; ".join(f"{f.reason}: {f.detail}" for f in findings)
 
 
 class _Run:
@@ -155,6 +192,8 @@ class _Run:
         temperature: float,
         max_tokens: int,
         stamps: dict[str, PluginStamp],
+        lexicon: ConceptLexicon,
+        gate: bool,
     ) -> None:
         self.backend = backend
         self.stamps = stamps
@@ -167,7 +206,11 @@ class _Run:
         self.on_progress = on_progress
         self.temperature = temperature
         self.max_tokens = max_tokens
+        self.lexicon = lexicon
+        self.gate = gate
         self.reasons: Counter[str] = Counter()
+        self.gate_reasons: Counter[str] = Counter()
+        self.repair_reasons: Counter[str] = Counter()
 
     def _record(self, rationale: Rationale, *, cached: bool = False) -> None:
         self.writer.write(rationale)
@@ -181,6 +224,10 @@ class _Run:
                 self.summary.generated += 1
                 if self.cache is not None:
                     self.cache.put(rationale)
+        elif rationale.status == "rejected":
+            self.progress.rejected += 1
+            self.summary.rejected += 1
+            self.gate_reasons.update({f.reason for f in rationale.gate_reasons})
         else:
             self.progress.failed += 1
             self.summary.failed += 1
@@ -212,10 +259,40 @@ class _Run:
         base.update(extra)
         self._record(Rationale(status="failed", error=error, **base))
 
+    def judge(self, response: LLMResponse, inp: TeacherInput, ctx: GateContext) -> _Verdict:
+        """Parse one answer and pass it through the gate."""
+        aliases = inp.aliases()
+        try:
+            if self.template.answer == "grounded":
+                grounded, cited = parse_grounded_answer(response.text, inp.evidence, self.lexicon)
+                note, lab = grounded.note_rationale, grounded.lab_rationale
+            else:
+                answer, cited = parse_answer(response.text, aliases)
+                note, lab = answer.note_rationale, answer.lab_rationale
+        except AnswerError as bad:
+            return _Verdict(findings=[GateFinding(reason=bad.reason, detail=str(bad))])
+        note, lab = note.strip(), lab.strip()
+        finish = response.raw.get("finish_reason")
+        findings = (
+            gate_answer(
+                note, lab, cited, ctx, finish_reason=finish if isinstance(finish, str) else None
+            )
+            if self.gate
+            else []
+        )
+        return _Verdict(note_rationale=note, lab_rationale=lab, cited=cited, findings=findings)
+
     async def one(self, inp: TeacherInput, request: LLMRequest, key: str) -> None:
         base = self._base(inp, key)
-        aliases = inp.aliases()
         usage = {"prompt_tokens": 0, "completion_tokens": 0, "calls": 0}
+        ctx = GateContext(
+            diagnoses=inp.diagnoses,
+            note_text=inp.note_text,
+            captions=inp.captions,
+            evidence=inp.evidence,
+            lexicon=self.lexicon,
+            claim_ends=2 if self.template.answer == "grounded" else 1,
+        )
 
         async def call(req: LLMRequest) -> LLMResponse:
             usage["calls"] += 1
@@ -229,16 +306,20 @@ class _Run:
                 base["model"] = resp.model
             return resp
 
+        repaired = False
         try:
             first = await call(request)
-            try:
-                answer, cited = parse_answer(first.text, aliases)
-            except LLMResponseError as bad:
+            verdict = self.judge(first, inp, ctx)
+            if verdict.findings:
                 logger.info(
-                    "admission %s: invalid answer (%s); one repair attempt", inp.admission_id, bad
+                    "admission %s: answer refused (%s); one repair attempt",
+                    inp.admission_id,
+                    ", ".join(sorted({f.reason for f in verdict.findings})),
                 )
+                self.repair_reasons.update({f.reason for f in verdict.findings})
                 fix = self.repair.render(
-                    reason=str(bad), schema=json.dumps(request.json_schema, sort_keys=True)
+                    reason=_describe_findings(verdict.findings),
+                    schema=json.dumps(request.json_schema, sort_keys=True),
                 )
                 repair_req = request.model_copy(
                     update={
@@ -250,24 +331,46 @@ class _Run:
                     }
                 )
                 second = await call(repair_req)
-                try:
-                    answer, cited = parse_answer(second.text, aliases)
-                except LLMResponseError as still:
-                    raise LLMResponseError(
-                        f"invalid output after one repair attempt: {still}"
-                    ) from still
-                self.summary.repaired += 1
+                repaired = True
+                again = self.judge(second, inp, ctx)
+                # keep the text of the last answer that parsed, with the last findings
+                if again.parsed or not verdict.parsed:
+                    verdict = again
+                else:
+                    verdict.findings = again.findings
+        except LLMUnavailableError:
+            raise  # a dead server says nothing about this admission: stop, record nothing
         except LLMError as e:
             self._record(
                 Rationale(status="failed", error=f"{type(e).__name__}: {e}", usage=usage, **base)
             )
             return
+        if verdict.findings:
+            self._record(
+                Rationale(
+                    status="rejected",
+                    note_rationale=verdict.note_rationale,
+                    lab_rationale=verdict.lab_rationale,
+                    cited_facts=verdict.cited or [],
+                    gate_reasons=verdict.findings,
+                    repaired=repaired,
+                    usage=usage,
+                    **base,
+                )
+            )
+            return
+        if repaired:
+            self.summary.repaired += 1
+        note = verdict.note_rationale
+        if not inp.evidence and NO_EVIDENCE_SENTENCE not in f"{note} {verdict.lab_rationale}":
+            note = f"{note} {NO_EVIDENCE_SENTENCE}".strip()
         self._record(
             Rationale(
                 status="ok",
-                note_rationale=answer.note_rationale.strip(),
-                lab_rationale=answer.lab_rationale.strip(),
-                cited_facts=cited,
+                note_rationale=note,
+                lab_rationale=verdict.lab_rationale,
+                cited_facts=verdict.cited or [],
+                repaired=repaired,
                 usage=usage,
                 **base,
             )
@@ -287,6 +390,9 @@ class GenerationConfig(BaseModel):
         use_true_diagnoses: Give the true diagnoses (training-time teacher).
         allow_remote: Consent to sending cohort text to a non-loopback host.
         retry_failed: Generate again the admissions recorded as failed.
+        retry_rejected: Generate again the admissions recorded as rejected by the gate.
+        gate: Run the quality gate's content checks (:mod:`ctk.teacher.gate`); answers
+            that do not parse are refused either way.
         allow_mixed: Append to an output whose records were made with another
             retriever or backend, or other options (refused by default).
         temperature: Sampling temperature.
@@ -304,6 +410,8 @@ class GenerationConfig(BaseModel):
     use_true_diagnoses: bool = True
     allow_remote: bool = False
     retry_failed: bool = False
+    retry_rejected: bool = False
+    gate: bool = True
     allow_mixed: bool = False
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     max_tokens: int = Field(default=384, ge=16)
@@ -319,6 +427,7 @@ async def agenerate_rationales(
     total: int | None = None,
     on_progress: Callable[[GenerationProgress], None] | None = None,
     captioner: Callable[[Admission], list[str]] | None = None,
+    store: GraphReader | None = None,
 ) -> GenerationSummary:
     """Generate teacher rationales for admissions; see the module docstring.
 
@@ -331,6 +440,9 @@ async def agenerate_rationales(
         total: Number of admissions, for progress.
         on_progress: Called after each finished admission.
         captioner: Lab captions function (default :func:`ctk.anomalies.anomaly_captions`).
+        store: The knowledge graph, for the gate's concept names and synonyms and the
+            grounded prompt's claim patterns (without one, a concept id stands for its
+            name and the ``no_concept`` check only sees the facts' concepts).
 
     Returns:
         The run summary.
@@ -363,12 +475,15 @@ async def agenerate_rationales(
         prompt=template.key,
         retriever=retriever.name,
     )
+    if retriever.needs_store:
+        retriever.require_store()  # before the output file exists
     started = time.perf_counter()
     stamps = {"retriever": plugin_stamp(retriever), "llm": plugin_stamp(backend)}
     # opened first: an output made with other plugins is refused before a model loads
     writer = RationaleWriter(
         out_path,
         retry_failed=retry_failed,
+        retry_rejected=cfg.retry_rejected,
         retriever=stamps["retriever"],
         llm=stamps["llm"],
         allow_mixed=cfg.allow_mixed,
@@ -377,10 +492,14 @@ async def agenerate_rationales(
         await backend.aprepare()
         summary.model = backend.model_name
         summary.failed_earlier = writer.failed_kept
+        summary.rejected_earlier = writer.rejected_kept
         summary.warnings = list(writer.warnings)
         summary.notes = list(writer.notes)
         progress = GenerationProgress(total=total)
+        lexicon = ConceptLexicon(store)
         run = _Run(
+            lexicon=lexicon,
+            gate=cfg.gate,
             backend=backend,
             template=template,
             repair=repair,
@@ -436,7 +555,7 @@ async def agenerate_rationales(
                     run.fail(admission.admission_id, f"RetrievalError: {e}")
                     continue
                 request = build_request(
-                    inp, template, temperature=temperature, max_tokens=max_tokens
+                    inp, template, temperature=temperature, max_tokens=max_tokens, lexicon=lexicon
                 )
                 key = input_hash(
                     request, backend=backend.name, model=backend.model_name, prompt=template.key
@@ -461,11 +580,15 @@ async def agenerate_rationales(
         if errors:
             raise errors[0]
     summary.failure_reasons = dict(run.reasons.most_common())
+    summary.gate_reasons = dict(run.gate_reasons.most_common())
+    summary.repair_reasons = dict(run.repair_reasons.most_common())
     summary.elapsed_s = time.perf_counter() - started
     logger.info(
-        "rationales: %d generated, %d cached, %d failed, %d skipped (already done), %d calls",
+        "rationales: %d generated, %d cached, %d rejected, %d failed, %d skipped (already done), "
+        "%d calls",
         summary.generated,
         summary.cached,
+        summary.rejected,
         summary.failed,
         summary.skipped_existing,
         summary.llm_calls,

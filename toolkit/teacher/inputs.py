@@ -13,6 +13,8 @@ from ctk.llm import LLMRequest
 from ctk.records import Admission
 from ctk.retrieval import EvidenceRecord, RetrievalQuery, Retriever
 from ctk.teacher.answer import answer_schema_json, constrained_schema
+from ctk.teacher.gate import ConceptLexicon
+from ctk.teacher.grounded import grounded_schema
 from ctk.teacher.prompts import PromptTemplate
 
 __all__ = [
@@ -128,13 +130,19 @@ def build_request(
     *,
     temperature: float = 0.0,
     max_tokens: int = 384,
+    lexicon: ConceptLexicon | None = None,
 ) -> LLMRequest:
     """Render the teacher prompt for one admission.
 
     The request's ``metadata`` carries the same inputs in structured form for
     backends that do not read text (``template``); network backends never send it.
+    A ``grounded`` template gets the schema of :func:`ctk.teacher.grounded.grounded_schema`
+    (its claim patterns use the concept names of ``lexicon``).
     """
-    schema = constrained_schema(inp.aliases())
+    if template.answer == "grounded":
+        schema = grounded_schema(inp.evidence, inp.diagnoses, lexicon)
+    else:
+        schema = constrained_schema(inp.aliases())
     note = inp.note_text.strip()
     excerpt = " ".join(note.split())
     if len(excerpt) > NOTE_EXCERPT_CHARS:
@@ -147,7 +155,9 @@ def build_request(
         "captions": "\n".join(f"- {c}" for c in inp.captions) or "- none (all values in range)",
         "evidence": _evidence_lines(inp.evidence),
         "evidence_ids": ", ".join(inp.aliases()) or "(none)",
-        "schema": answer_schema_json(),
+        "schema": answer_schema_json()
+        if template.answer == "free"
+        else json.dumps(schema, sort_keys=True),
     }
     metadata = {
         "task": "teacher_rationale",
@@ -165,6 +175,8 @@ def build_request(
             for alias, ev in zip(inp.aliases(), inp.evidence, strict=True)
         ],
     }
+    if template.answer != "free":
+        metadata["answer"] = template.answer
     return LLMRequest(
         messages=template.render(**values),
         json_schema=schema,

@@ -24,12 +24,17 @@ def read_rationales(path: str | Path) -> Iterator[Rationale]:
     """Yield the rationales of a JSONL file (an incomplete last line is ignored).
 
     Raises:
-        DataError: The file is missing.
+        DataError: The file is missing or is a folder.
         RecordParseError: A complete line is not a valid rationale (names file and line).
     """
     p = Path(path)
     if not p.exists():
         raise DataError(f"rationale file {p} does not exist", hint="check the path")
+    if p.is_dir():
+        raise DataError(
+            f"{p} is a folder, not a rationale file",
+            hint="give the JSONL that `ctk rationale generate --out` wrote",
+        )
     yield from read_jsonl(p, Rationale, what="rationale", torn_tail="skip")
 
 
@@ -38,7 +43,8 @@ class RationaleWriter(Closeable):
 
     Opening an existing file reads the admission ids already written (resume),
     drops an incomplete last line left by a killed run, and, with
-    ``retry_failed``, removes the ``failed`` records so they are generated again.
+    ``retry_failed`` (``retry_rejected``), removes the ``failed`` (``rejected``)
+    records so they are generated again.
 
     Given the ``retriever`` and ``llm`` stamps of the run, it also compares them
     with the provenance of the records already in the file: records made with
@@ -50,6 +56,7 @@ class RationaleWriter(Closeable):
     Args:
         path: The output file.
         retry_failed: Forget failed records (rewrites the file atomically first).
+        retry_rejected: Forget records the quality gate rejected (the same way).
         retriever: The stamp of this run's retriever.
         llm: The stamp of this run's LLM backend.
         allow_mixed: Append even when earlier records were made differently.
@@ -57,6 +64,7 @@ class RationaleWriter(Closeable):
     Attributes:
         done: Admission ids already written (skipped on resume).
         failed_kept: Failed records already in the file and kept (not retried).
+        rejected_kept: Rejected records already in the file and kept (not retried).
         warnings: Provenance differences found in the file.
         notes: Differences appended anyway because ``allow_mixed`` was given.
     """
@@ -66,6 +74,7 @@ class RationaleWriter(Closeable):
         path: str | Path,
         *,
         retry_failed: bool = False,
+        retry_rejected: bool = False,
         retriever: PluginStamp | None = None,
         llm: PluginStamp | None = None,
         allow_mixed: bool = False,
@@ -74,12 +83,16 @@ class RationaleWriter(Closeable):
         self.done: set[str] = set()
         self.dropped_failed = 0
         self.failed_kept = 0
+        self.rejected_kept = 0
         self.repaired_tail = False
         self.warnings: list[str] = []
         self.notes: list[str] = []
         self._stamps = {"retriever": retriever, "llm": llm}
         self._allow_mixed = allow_mixed
-        self._prepare(retry_failed)
+        retry = {"failed"} if retry_failed else set()
+        if retry_rejected:
+            retry.add("rejected")
+        self._prepare(retry)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fh = self.path.open("ab")
         self._dirty = threading.Event()
@@ -106,7 +119,7 @@ class RationaleWriter(Closeable):
             if self._closing:
                 return
 
-    def _prepare(self, retry_failed: bool) -> None:
+    def _prepare(self, retry: set[str]) -> None:
         # streamed: a file of millions of records is never read into memory at once
         if not self.path.exists():
             return
@@ -128,11 +141,12 @@ class RationaleWriter(Closeable):
                         f"{self.path} line {line_no}: not a rationale record ({type(e).__name__})",
                         hint="pass a new --out file, or fix or remove that line",
                     ) from e
-                if retry_failed and raw.get("status") == "failed":
+                if raw.get("status") in retry:
                     failed_lines.append(line_no)
                     continue
                 self.done.add(admission_id)
                 self.failed_kept += raw.get("status") == "failed"
+                self.rejected_kept += raw.get("status") == "rejected"
                 for role, seen in seen_stamps.items():
                     key = json.dumps(raw.get(role), sort_keys=True)
                     count, first = seen.get(key, (0, line_no))

@@ -18,7 +18,10 @@ from pathlib import Path
 from ctk.errors import ConfigError
 from ctk.llm import ChatMessage
 
-__all__ = ["PromptTemplate", "load_prompt"]
+__all__ = ["ANSWER_KINDS", "PromptTemplate", "load_prompt"]
+
+#: The answers a template may ask for (its ``<!-- answer: ... -->`` header).
+ANSWER_KINDS = ("free", "grounded")
 
 _HEADER = re.compile(r"^<!--\s*([A-Za-z_]+)\s*:\s*(.*?)\s*-->\s*$")
 _SECTION = re.compile(r"^===\s*(system|user|assistant)\s*===\s*$")
@@ -35,6 +38,9 @@ class PromptTemplate:
         description: One line on what it is for.
         sections: ``(role, text)`` in order.
         source: Where it was read from.
+        answer: The answer it asks for: ``free`` (Rm, Rt and cited facts) or
+            ``grounded`` (facts picked per diagnosis first; :mod:`ctk.teacher.grounded`),
+            from the ``<!-- answer: ... -->`` header line.
     """
 
     id: str
@@ -42,6 +48,7 @@ class PromptTemplate:
     description: str
     sections: tuple[tuple[str, str], ...]
     source: str
+    answer: str = "free"
 
     @property
     def key(self) -> str:
@@ -107,7 +114,13 @@ class PromptTemplate:
                 )
         if not sections:
             raise ConfigError(f"{source}: prompt template has no '=== user ===' section")
+        answer = header.get("answer", "free")
+        if answer not in ANSWER_KINDS:
+            raise ConfigError(
+                f"{source}: '<!-- answer: {answer} -->' is not one of {', '.join(ANSWER_KINDS)}"
+            )
         return cls(
+            answer=answer,
             id=header["id"],
             version=header["version"],
             description=header.get("description", ""),

@@ -134,13 +134,13 @@ def test_resume_skips_done_and_repairs_a_torn_last_line(
     assert sorted(ids) == [f"adm{i:03d}" for i in range(5)]
 
 
-def test_invalid_output_gets_one_repair_then_fails_with_reason(
+def test_invalid_output_gets_one_repair_then_is_rejected_with_reason(
     store: EmbeddedStore, tmp_path: Path
 ) -> None:
     out = tmp_path / "r.jsonl"
     with FakeOpenAIServer() as srv:
-        # adm000: invalid then ok (repaired); adm001: invalid twice (failed);
-        # adm002: cites evidence it was not given, twice (failed)
+        # adm000: invalid then ok (repaired); adm001: invalid twice (rejected);
+        # adm002: cites evidence it was not given, twice (rejected)
         srv.script("invalid_json", "ok", "invalid_json", "invalid_json", "bad_cite", "bad_cite")
         summary = generate_rationales(
             make_admissions(3),
@@ -154,14 +154,17 @@ def test_invalid_output_gets_one_repair_then_fails_with_reason(
         repair = srv.requests[1]["messages"]
         assert repair[-2]["role"] == "assistant" and "not json" in repair[-2]["content"]
         assert "could not be used" in repair[-1]["content"]
-    assert (summary.generated, summary.failed, summary.repaired) == (1, 2, 1)
+    assert (summary.generated, summary.rejected, summary.failed, summary.repaired) == (1, 2, 0, 1)
     by_id = {r.admission_id: r for r in read_rationales(out)}
-    assert by_id["adm000"].status == "ok"
+    assert by_id["adm000"].status == "ok" and by_id["adm000"].repaired
     assert by_id["adm000"].usage["calls"] == 2
-    assert by_id["adm001"].status == "failed"
-    assert by_id["adm001"].error is not None and "after one repair attempt" in by_id["adm001"].error
-    assert by_id["adm002"].error is not None and "E999" in by_id["adm002"].error
-    assert summary.failure_reasons == {"LLMResponseError": 2}
+    assert by_id["adm001"].status == "rejected" and by_id["adm001"].repaired
+    assert [f.reason for f in by_id["adm001"].gate_reasons] == ["not_json"]
+    assert by_id["adm002"].status == "rejected"
+    assert [f.reason for f in by_id["adm002"].gate_reasons] == ["unknown_fact"]
+    assert "E999" in by_id["adm002"].gate_reasons[0].detail
+    assert summary.gate_reasons == {"not_json": 1, "unknown_fact": 1}
+    assert summary.failure_reasons == {}
 
 
 def test_retry_failed_regenerates_only_failures(store: EmbeddedStore, tmp_path: Path) -> None:

@@ -95,3 +95,31 @@ def test_langchain_backend(local_teacher_url: str, tmp_path: Path) -> None:
     assert summary.llm_calls >= N and summary.completion_tokens > 0
     ok = _check(list(read_rationales(tmp_path / "r.jsonl")))
     assert ok, summary.failure_reasons
+
+
+def test_grounded_schema_holds_on_the_real_server(local_teacher_url: str, tmp_path: Path) -> None:
+    """llama.cpp enforces the grounded schema: fact ids come only from each diagnosis's enum."""
+    from ctk.teacher.gate import ConceptLexicon
+    from ctk.teacher.grounded import parse_grounded_answer
+    from ctk.teacher.inputs import build_request, build_teacher_input
+    from ctk.teacher.prompts import load_prompt
+
+    store = build_store(tmp_path / "kg.db")
+    try:
+        (admission,) = make_admissions(1)
+        inp = build_teacher_input(admission, GraphRetriever(store=store), k=4)
+        lexicon = ConceptLexicon(store)
+        request = build_request(
+            inp, load_prompt("teacher_grounded"), max_tokens=200, lexicon=lexicon
+        )
+        backend = OpenAIBackend({"base_url": local_teacher_url, "timeout_s": 600, "max_retries": 1})
+        response = backend.generate(request)
+        answer, cited = parse_grounded_answer(response.text, inp.evidence, lexicon)
+    finally:
+        store.close()
+    support = request.json_schema["properties"]["support"]["properties"]  # type: ignore[index]
+    assert isinstance(answer.support, dict) and set(answer.support) == set(support)
+    for key, picked in answer.support.items():
+        assert set(picked) <= set(support[key]["items"]["enum"]), (key, picked)
+    assert cited and {c.fact_id for c in cited} <= {ev.id for ev in inp.evidence}
+    assert answer.note_rationale.endswith(".") and answer.note_rationale[0].isupper()

@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 
 from ctk.cli.main import app, main
 from ctk.errors import ConfigError, DataError, FormatVersionError, StoreWriteError
+from ctk.kg.export.neo4j_admin import import_full, open_imported, resolve_admin
 from ctk.kg.export.neo4j_import import (
     ARRAY_DELIMITER,
     MANIFEST,
@@ -32,7 +33,6 @@ from ctk.kg.stores import GraphDelta, GraphStore, RelationDelta
 from ctk.kg.stores.base import CountedDocument
 from ctk.kg.stores.embedded import EmbeddedStore
 from ctk.kg.stores.neo4j import Neo4jStore
-from ctk.kg.stores.neo4j_admin import import_full, open_imported, resolve_admin
 from ctk.records import Concept, Evidence, Relation
 
 REPO = Path(__file__).resolve().parents[3]

@@ -42,8 +42,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from ctk import errors
+from ctk.graph import GraphStats
 from ctk.kg.export.neo4j_import import Neo4jImportManifest, read_manifest
-from ctk.kg.stores.base import GraphStats
 
 __all__ = ["ImportResult", "import_full", "open_imported", "resolve_admin"]
 

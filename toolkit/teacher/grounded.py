@@ -1,0 +1,221 @@
+"""Grounded generation by construction: the ``teacher_grounded`` answer and its schema.
+
+The model answers, for each diagnosis, the ids of the retrieved facts that support
+it, then Rm and Rt::
+
+    {"support": {"congestive heart failure": ["E2", "E5"], "pneumonia": ["E1"]},
+     "note_rationale": "...", "lab_rationale": "..."}
+
+The JSON schema sent to the server (:func:`grounded_schema`) makes this hold while
+sampling on a schema-constrained server (llama.cpp, which ``ctk teacher serve``
+runs; vLLM's guided decoding): each fact id is an ``enum`` of exactly the
+retrieved ids, and a diagnosis is offered only the facts with an end that is that
+diagnosis (none when no fact is about it; every fact when no fact is about any
+diagnosis), so nothing else can be cited; Rm and Rt are one
+whole sentence each (:data:`SENTENCE_PATTERN`), so a small model cannot run on into
+schema-like noise or stop mid-sentence short of the token limit.
+
+ctk writes each picked fact's claim itself, from the fact (:func:`fact_claim`: "Dyspnea
+is a symptom of heart failure."), so a claim always names both ends of the fact it
+cites and is a whole sentence. (Letting the model write the words between the two
+names under a ``pattern`` per fact was tried: llama.cpp held it, but sampling under a
+``oneOf`` of one pattern per fact ran at about 1 token/s on 2 CPU cores.) ctk still
+parses and gates every answer: servers that ignore schemas exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ctk.phenotypes import phenotype_by_name
+from ctk.records import CitedFact
+from ctk.retrieval import EvidenceRecord, fact_id_of
+from ctk.teacher.answer import (
+    AnswerError,
+    extract_json,
+    validate_shape,
+)
+from ctk.teacher.gate import ConceptLexicon, fact_ends
+
+__all__ = [
+    "GROUNDED_FACTS_FLAT",
+    "GROUNDED_FACTS_PER_DIAGNOSIS",
+    "SENTENCE_PATTERN",
+    "GroundedAnswer",
+    "diagnosis_key",
+    "fact_claim",
+    "grounded_schema",
+    "parse_grounded_answer",
+]
+
+#: Most facts picked per diagnosis.
+GROUNDED_FACTS_PER_DIAGNOSIS = 2
+#: Most facts picked when no diagnosis is given.
+GROUNDED_FACTS_FLAT = 4
+#: Rm and Rt are one whole sentence each: a capital first, a full stop last, no braces,
+#: quotes or full stop between. A flat ``+`` repetition: llama.cpp samples a
+#: ``minLength``/``maxLength`` string through one nested rule per character, which ran
+#: at several seconds per token on 2 busy cores; this runs as fast as free text.
+SENTENCE_PATTERN = "^[A-Z][A-Za-z0-9 ,;:'()/%-]+[.]$"
+
+_RELATION_PHRASES = {
+    "causes": "causes",
+    "symptom_of": "is a symptom of",
+    "treats": "treats",
+    "diagnosed_by": "is diagnosed by",
+    "associated_with": "is associated with",
+}
+
+
+class GroundedAnswer(BaseModel):
+    """The JSON object the grounded teacher answers with."""
+
+    model_config = ConfigDict(extra="ignore", title="GroundedTeacherRationale")
+
+    support: dict[str, list[str]] | list[str] = Field(
+        default_factory=list, description="Per diagnosis: the ids of the facts picked."
+    )
+    note_rationale: str = Field(min_length=1)
+    lab_rationale: str = ""
+
+    def picked(self) -> list[str]:
+        """Every picked fact id, diagnosis by diagnosis, first pick first, no repeats."""
+        ids = (
+            self.support
+            if isinstance(self.support, list)
+            else [i for items in self.support.values() for i in items]
+        )
+        return list(dict.fromkeys(ids))
+
+
+def diagnosis_key(diagnosis: str) -> str:
+    """The short name a diagnosis goes by in the answer (``congestive heart failure``)."""
+    p = phenotype_by_name(diagnosis)
+    return p.short_name if p is not None else diagnosis
+
+
+def fact_claim(ev: EvidenceRecord, lexicon: ConceptLexicon | None = None) -> str:
+    """The claim ctk writes for a picked fact: the fact as one sentence.
+
+    ``a|symptom_of|b`` -> "A is a symptom of b." with the graph's names; evidence
+    that is not a graph fact gives its own first sentence.
+    """
+    ends = fact_ends(ev.id)
+    if ends is None:
+        first = " ".join(ev.text.split()).split(". ", 1)[0].rstrip(".")
+        return f"{first[:157]}." if first else ""
+    lex = lexicon or ConceptLexicon()
+    relation = fact_id_of(ev.id)[0].split("|")[1]
+    phrase = _RELATION_PHRASES.get(relation, relation.replace("_", " "))
+    head = lex.name(ends[0])
+    return f"{head[:1].upper()}{head[1:]} {phrase} {lex.name(ends[1])}."
+
+
+def _facts_of(
+    diagnosis: str, evidence: Sequence[tuple[str, EvidenceRecord]], lex: ConceptLexicon
+) -> list[str]:
+    names = f"{diagnosis} ; {diagnosis_key(diagnosis)}"
+    out = []
+    for alias, ev in evidence:
+        ends = fact_ends(ev.id) or tuple(ev.concept_ids)
+        if any(lex.named_in(c, names) for c in ends):
+            out.append(alias)
+    return out
+
+
+def _id_list(aliases: Sequence[str], *, min_items: int, max_items: int) -> dict[str, Any]:
+    if not aliases:
+        # items must be given: llama.cpp reads an array schema without them as any array
+        return {"type": "array", "items": {"type": "string", "enum": ["none"]}, "maxItems": 0}
+    return {
+        "type": "array",
+        "items": {"type": "string", "enum": list(aliases)},
+        "minItems": min(min_items, len(aliases)),
+        "maxItems": min(max_items, len(aliases)),
+    }
+
+
+def grounded_schema(
+    evidence: Sequence[EvidenceRecord],
+    diagnoses: Sequence[str],
+    lexicon: ConceptLexicon | None = None,
+) -> dict[str, Any]:
+    """The schema of the grounded answer for one admission; see the module docstring.
+
+    Args:
+        evidence: The retrieved evidence, in prompt order (``E1`` first).
+        diagnoses: The admission's diagnoses (empty: one flat list of fact ids).
+        lexicon: Concept names, to tell which facts are about which diagnosis.
+
+    Returns:
+        A self-contained JSON schema (no ``$ref``), every property required.
+    """
+    lex = lexicon or ConceptLexicon()
+    numbered = [(f"E{i}", ev) for i, ev in enumerate(evidence, start=1)]
+    if diagnoses:
+        per = {d: _facts_of(d, numbered, lex) for d in diagnoses}
+        if not any(per.values()):  # no fact names any diagnosis: each may pick from all
+            per = {d: [alias for alias, _ in numbered] for d in diagnoses}
+        props = {
+            diagnosis_key(d): _id_list(per[d], min_items=1, max_items=GROUNDED_FACTS_PER_DIAGNOSIS)
+            for d in diagnoses
+        }
+        support: dict[str, Any] = {
+            "type": "object",
+            "properties": props,
+            "required": list(props),
+            "additionalProperties": False,
+        }
+    else:
+        support = _id_list(
+            [alias for alias, _ in numbered], min_items=1, max_items=GROUNDED_FACTS_FLAT
+        )
+    text = {"type": "string", "pattern": SENTENCE_PATTERN}
+    return {
+        "title": "GroundedTeacherRationale",
+        "type": "object",
+        "properties": {
+            "support": support,
+            "note_rationale": {**text, "description": "Rm: from the clinical note."},
+            "lab_rationale": {**text, "description": "Rt: from the lab anomalies."},
+        },
+        "required": ["support", "note_rationale", "lab_rationale"],
+        "additionalProperties": False,
+    }
+
+
+def parse_grounded_answer(
+    text: str, evidence: Sequence[EvidenceRecord], lexicon: ConceptLexicon | None = None
+) -> tuple[GroundedAnswer, list[CitedFact]]:
+    """Parse a grounded answer; each picked fact becomes a citation with ctk's claim.
+
+    Args:
+        text: The model's answer.
+        evidence: The evidence given, in prompt order (``E1`` first).
+        lexicon: Concept names for the claims.
+
+    Raises:
+        AnswerError: ``empty_answer``, ``not_json``, ``wrong_shape`` or ``unknown_fact``.
+    """
+    answer = validate_shape(extract_json(text), GroundedAnswer)
+    by_alias = {f"E{i}": ev for i, ev in enumerate(evidence, start=1)}
+    by_id = {ev.id: ev for ev in evidence}
+    cited: list[CitedFact] = []
+    unknown: list[str] = []
+    for pick in answer.picked():
+        key = pick.strip().strip("[]").strip()
+        ev = by_alias.get(key.upper()) or by_id.get(key)
+        if ev is None:
+            unknown.append(pick)
+        elif all(c.fact_id != ev.id for c in cited):
+            cited.append(CitedFact(fact_id=ev.id, claim=fact_claim(ev, lexicon)))
+    if unknown:
+        raise AnswerError(
+            "unknown_fact",
+            f"the answer picks {', '.join(repr(u) for u in unknown[:5])}, not among the "
+            f"facts given (E1..E{len(evidence)})",
+        )
+    return answer, cited

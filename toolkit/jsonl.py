@@ -19,7 +19,7 @@ from typing import IO, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from ctk.errors import FormatVersionError, RecordParseError
+from ctk.errors import FormatVersionError, RecordParseError, TruncatedFileError
 
 __all__ = ["JsonlHeader", "open_text", "read_jsonl"]
 
@@ -132,9 +132,6 @@ def read_jsonl(
                         position=f"line {line_no}",
                     ) from e
         except (EOFError, gzip.BadGzipFile) as e:
-            raise RecordParseError(
-                f"compressed file ends early or is corrupt ({e})",
-                source=str(path),
-                position=f"after line {line_no}",
-                hint="the file is truncated: re-create it",
+            raise TruncatedFileError(
+                str(path), line_no, e, hint="the file is truncated: re-create it"
             ) from e

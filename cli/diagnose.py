@@ -10,8 +10,10 @@ import typer
 
 from ctk.cli.options import (
     LegacyGraphOpt,
+    MaxNewTokensOpt,
     NoRepeatNgram,
     RepetitionPenalty,
+    StudentModelOpt,
     generation_kwargs,
     graph_option,
     open_cli_store,
@@ -56,7 +58,7 @@ def _read_admission(
 
 
 def diagnose(
-    model: Annotated[Path, typer.Option("--model", "-m", help="A saved student folder.")],
+    model: StudentModelOpt,
     admission: Annotated[
         Path | None,
         typer.Option("--admission", "-a", help="One admission: an Admission JSON file."),
@@ -70,9 +72,7 @@ def diagnose(
         typer.Option("--id", help="Admission id in the --cohort (default: its first)."),
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    max_new_tokens: Annotated[
-        int, typer.Option("--max-new-tokens", min=1, help="Generation length limit.")
-    ] = 128,
+    max_new_tokens: MaxNewTokensOpt = 128,
     store: Annotated[
         str | None,
         typer.Option(

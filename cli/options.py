@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -32,11 +33,13 @@ __all__ = [
     "LegacyGraphOpt",
     "LlmOpt",
     "LlmOptionOpt",
+    "MaxNewTokensOpt",
     "ModelOpt",
     "NoRepeatNgram",
     "PasswordOpt",
     "RepetitionPenalty",
     "StoreOpt",
+    "StudentModelOpt",
     "UserOpt",
     "api_key",
     "backend_settings",
@@ -294,6 +297,12 @@ def parse_options(pairs: list[str] | None, what: str) -> dict[str, Any]:
     return out
 
 
+#: ``--model``: the student ``ctk distill eval`` and ``ctk diagnose`` run.
+StudentModelOpt = Annotated[Path, typer.Option("--model", "-m", help="A saved student folder.")]
+#: ``--max-new-tokens``: ``ctk distill eval`` and ``ctk diagnose``.
+MaxNewTokensOpt = Annotated[
+    int, typer.Option("--max-new-tokens", min=1, help="Generation length limit.")
+]
 #: ``--no-repeat-ngram``: ``ctk distill eval`` and ``ctk diagnose``.
 NoRepeatNgram = Annotated[
     int,

@@ -27,6 +27,7 @@ def _read_admission(
     admission: Path | None, cohort: Path | None, admission_id: str | None
 ) -> object:
     from ctk.cohort import iter_admissions
+    from ctk.jsonl import read_json_record
     from ctk.records import Admission
 
     if (admission is None) == (cohort is None):
@@ -42,13 +43,12 @@ def _read_admission(
     if not path.exists():
         raise DataError(f"{path} does not exist", hint="pass an admission JSON or a cohort")
     if admission is not None:
-        try:
-            return Admission.model_validate_json(admission.read_text(encoding="utf-8"))
-        except ValueError as e:
-            raise DataError(
-                f"{admission} is not an admission record: {e}",
-                hint="see docs/formats.md; a cohort folder goes to --cohort",
-            ) from e
+        return read_json_record(
+            admission,
+            Admission,
+            what="an admission record",
+            hint="see docs/formats.md; a cohort folder goes to --cohort",
+        )
     for adm in iter_admissions(path):
         if admission_id is None or adm.admission_id == admission_id:
             return adm

@@ -34,6 +34,7 @@ __all__ = [
     "LlmOpt",
     "LlmOptionOpt",
     "MaxNewTokensOpt",
+    "MinSupportOpt",
     "ModelOpt",
     "NoRepeatNgram",
     "PasswordOpt",
@@ -297,6 +298,17 @@ def parse_options(pairs: list[str] | None, what: str) -> dict[str, Any]:
     return out
 
 
+#: ``--min-count``: the support floor of what ``ctk kg query`` and ``ctk view`` show
+#: (default :data:`ctk.graph.DEFAULT_MIN_SUPPORT`).
+MinSupportOpt = Annotated[
+    int,
+    typer.Option(
+        "--min-count",
+        min=1,
+        help="Only edges seen in at least this many documents (the support floor; "
+        "1 shows every edge, including those resting on one document).",
+    ),
+]
 #: ``--model``: the student ``ctk distill eval`` and ``ctk diagnose`` run.
 StudentModelOpt = Annotated[Path, typer.Option("--model", "-m", help="A saved student folder.")]
 #: ``--max-new-tokens``: ``ctk distill eval`` and ``ctk diagnose``.

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 
 __all__ = ["app"]
 
+#: The cohort ``stats``, ``anomalies`` and ``validate`` read.
+CohortArg = Annotated[Path, typer.Argument(help="Cohort folder (or admissions JSONL).")]
+
 app = typer.Typer(
     help=(
         "Make, import and inspect cohorts (MIMIC-III benchmark, raw MIMIC-III/IV, synthetic).\n\n"
@@ -209,7 +212,7 @@ def _import_progress(
 
 @app.command("stats")
 def stats(
-    cohort: Annotated[Path, typer.Argument(help="Cohort folder (or admissions JSONL).")],
+    cohort: CohortArg,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
     """Print admissions, splits, phenotype prevalence, lab missingness and note counts.
@@ -261,7 +264,7 @@ def stats(
 
 @app.command("anomalies")
 def anomalies(
-    cohort: Annotated[Path, typer.Argument(help="Cohort folder (or admissions JSONL).")],
+    cohort: CohortArg,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Number of admissions to show.")] = 5,
     ranges: Annotated[
         Path | None,
@@ -336,7 +339,7 @@ def compare(
 
 @app.command("validate")
 def validate(
-    cohort: Annotated[Path, typer.Argument(help="Cohort folder (or admissions JSONL).")],
+    cohort: CohortArg,
     split: Annotated[
         str | None, typer.Option(help="Only the admissions of this split (train, val, test).")
     ] = None,

@@ -10,8 +10,10 @@ import typer
 
 from ctk.cli.options import (
     LegacyGraphOpt,
+    MaxNewTokensOpt,
     NoRepeatNgram,
     RepetitionPenalty,
+    StudentModelOpt,
     generation_kwargs,
     graph_option,
     open_cli_store,
@@ -25,6 +27,7 @@ def _read_admission(
     admission: Path | None, cohort: Path | None, admission_id: str | None
 ) -> object:
     from ctk.cohort import iter_admissions
+    from ctk.jsonl import read_json_record
     from ctk.records import Admission
 
     if (admission is None) == (cohort is None):
@@ -40,13 +43,12 @@ def _read_admission(
     if not path.exists():
         raise DataError(f"{path} does not exist", hint="pass an admission JSON or a cohort")
     if admission is not None:
-        try:
-            return Admission.model_validate_json(admission.read_text(encoding="utf-8"))
-        except ValueError as e:
-            raise DataError(
-                f"{admission} is not an admission record: {e}",
-                hint="see docs/formats.md; a cohort folder goes to --cohort",
-            ) from e
+        return read_json_record(
+            admission,
+            Admission,
+            what="an admission record",
+            hint="see docs/formats.md; a cohort folder goes to --cohort",
+        )
     for adm in iter_admissions(path):
         if admission_id is None or adm.admission_id == admission_id:
             return adm
@@ -56,7 +58,7 @@ def _read_admission(
 
 
 def diagnose(
-    model: Annotated[Path, typer.Option("--model", "-m", help="A saved student folder.")],
+    model: StudentModelOpt,
     admission: Annotated[
         Path | None,
         typer.Option("--admission", "-a", help="One admission: an Admission JSON file."),
@@ -70,9 +72,7 @@ def diagnose(
         typer.Option("--id", help="Admission id in the --cohort (default: its first)."),
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    max_new_tokens: Annotated[
-        int, typer.Option("--max-new-tokens", min=1, help="Generation length limit.")
-    ] = 128,
+    max_new_tokens: MaxNewTokensOpt = 128,
     store: Annotated[
         str | None,
         typer.Option(

@@ -7,7 +7,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ctk.cli.options import NoRepeatNgram, RepetitionPenalty, generation_kwargs
+from ctk.cli.options import (
+    MaxNewTokensOpt,
+    NoRepeatNgram,
+    RepetitionPenalty,
+    StudentModelOpt,
+    generation_kwargs,
+)
 from ctk.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -73,7 +79,7 @@ def run(
 
 @app.command("eval")
 def evaluate(
-    model: Annotated[Path, typer.Option("--model", "-m", help="A saved student folder.")],
+    model: StudentModelOpt,
     cohort: Annotated[Path, typer.Option("--cohort", help="Cohort folder or admissions JSONL.")],
     split: Annotated[
         str, typer.Option("--split", help="Split to evaluate ('all' for every one).")
@@ -87,9 +93,7 @@ def evaluate(
     batch_size: Annotated[
         int, typer.Option("--batch-size", min=1, help="Admissions per generate call.")
     ] = 16,
-    max_new_tokens: Annotated[
-        int, typer.Option("--max-new-tokens", min=1, help="Generation length limit.")
-    ] = 128,
+    max_new_tokens: MaxNewTokensOpt = 128,
     max_admissions: Annotated[int, typer.Option("--max-admissions", min=0, help="0: all.")] = 0,
     bertscore_model: Annotated[
         str | None,

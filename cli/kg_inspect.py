@@ -18,7 +18,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ctk.cli.options import DatabaseOpt, PasswordOpt, StoreOpt, UserOpt, open_cli_store
+from ctk.cli.options import (
+    DatabaseOpt,
+    MinSupportOpt,
+    PasswordOpt,
+    StoreOpt,
+    UserOpt,
+    open_cli_store,
+)
 from ctk.errors import ConfigError
 from ctk.graph import DEFAULT_MIN_SUPPORT
 
@@ -112,15 +119,7 @@ def query(
     min_weight: Annotated[
         float | None, typer.Option("--min-weight", help="Only edges with at least this weight.")
     ] = None,
-    min_count: Annotated[
-        int,
-        typer.Option(
-            "--min-count",
-            min=1,
-            help="Only edges seen in at least this many documents (the support floor; "
-            "1 shows every edge, including those resting on one document).",
-        ),
-    ] = DEFAULT_MIN_SUPPORT,
+    min_count: MinSupportOpt = DEFAULT_MIN_SUPPORT,
     output_format: Annotated[
         str | None,
         typer.Option(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -32,11 +33,14 @@ __all__ = [
     "LegacyGraphOpt",
     "LlmOpt",
     "LlmOptionOpt",
+    "MaxNewTokensOpt",
+    "MinSupportOpt",
     "ModelOpt",
     "NoRepeatNgram",
     "PasswordOpt",
     "RepetitionPenalty",
     "StoreOpt",
+    "StudentModelOpt",
     "UserOpt",
     "api_key",
     "backend_settings",
@@ -294,6 +298,23 @@ def parse_options(pairs: list[str] | None, what: str) -> dict[str, Any]:
     return out
 
 
+#: ``--min-count``: the support floor of what ``ctk kg query`` and ``ctk view`` show
+#: (default :data:`ctk.graph.DEFAULT_MIN_SUPPORT`).
+MinSupportOpt = Annotated[
+    int,
+    typer.Option(
+        "--min-count",
+        min=1,
+        help="Only edges seen in at least this many documents (the support floor; "
+        "1 shows every edge, including those resting on one document).",
+    ),
+]
+#: ``--model``: the student ``ctk distill eval`` and ``ctk diagnose`` run.
+StudentModelOpt = Annotated[Path, typer.Option("--model", "-m", help="A saved student folder.")]
+#: ``--max-new-tokens``: ``ctk distill eval`` and ``ctk diagnose``.
+MaxNewTokensOpt = Annotated[
+    int, typer.Option("--max-new-tokens", min=1, help="Generation length limit.")
+]
 #: ``--no-repeat-ngram``: ``ctk distill eval`` and ``ctk diagnose``.
 NoRepeatNgram = Annotated[
     int,

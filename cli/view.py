@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ctk.cli.options import DatabaseOpt, PasswordOpt, UserOpt, open_cli_store
+from ctk.cli.options import DatabaseOpt, MinSupportOpt, PasswordOpt, UserOpt, open_cli_store
 from ctk.graph import DEFAULT_MIN_SUPPORT
 
 if TYPE_CHECKING:
@@ -62,14 +62,7 @@ def view(
             "notes to anyone not credentialed: only for data that allows it.",
         ),
     ] = False,
-    min_count: Annotated[
-        int,
-        typer.Option(
-            "--min-count",
-            min=1,
-            help="Support floor: edges on fewer documents are hidden, as in `ctk kg query`.",
-        ),
-    ] = DEFAULT_MIN_SUPPORT,
+    min_count: MinSupportOpt = DEFAULT_MIN_SUPPORT,
     cache_dir: Annotated[
         Path | None,
         typer.Option(

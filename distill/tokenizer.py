@@ -32,6 +32,19 @@ logger = logging.getLogger(__name__)
 SPIECE_FILE = "spiece.model"
 
 
+def _training_lines(texts: Iterable[str]) -> list[str]:
+    """The non-empty texts, one line each, for a tokenizer trainer.
+
+    Raises:
+        DataError: No text is left.
+    """
+    lines = [t.replace("\n", " ").strip() for t in texts]
+    lines = [t for t in lines if t]
+    if not lines:
+        raise DataError("no text to train a tokenizer on", hint="check the cohort has notes")
+    return lines
+
+
 def train_t5_tokenizer(
     texts: Iterable[str],
     out_dir: str | Path,
@@ -55,10 +68,7 @@ def train_t5_tokenizer(
     """
     import sentencepiece as spm
 
-    lines = [t.replace("\n", " ").strip() for t in texts]
-    lines = [t for t in lines if t]
-    if not lines:
-        raise DataError("no text to train a tokenizer on", hint="check the cohort has notes")
+    lines = _training_lines(texts)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -120,10 +130,7 @@ def train_word_tokenizer(
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
-    lines = [t.replace("\n", " ").strip() for t in texts]
-    lines = [t for t in lines if t]
-    if not lines:
-        raise DataError("no text to train a tokenizer on", hint="check the cohort has notes")
+    lines = _training_lines(texts)
     specials = ["<pad>", "</s>", "<unk>"]
     tok = Tokenizer(models.WordLevel(unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always")

@@ -10,6 +10,7 @@ with status 2; anything else is a bug and keeps its traceback.
     ├── ConfigError(CtkError, ValueError)
     ├── DataError
     │   ├── RecordParseError               a record (row, XML element) cannot be read
+    │   │   └── TruncatedFileError         a compressed file ends early or is corrupt
     │   ├── MissingColumnError             a table lacks a required column
     │   └── FormatVersionError             a file written by a newer/unknown format
     ├── GraphStoreError
@@ -60,6 +61,7 @@ __all__ = [
     "SchemaViolationError",
     "StoreUnavailableError",
     "StoreWriteError",
+    "TruncatedFileError",
 ]
 
 
@@ -124,6 +126,25 @@ class RecordParseError(DataError):
         super().__init__(f"{where}{message}", hint=hint)
         self.source = source
         self.position = position
+
+
+class TruncatedFileError(RecordParseError):
+    """A compressed file ends early or is corrupt: the rest of it cannot be read.
+
+    Args:
+        source: The file.
+        after_line: The last line read whole before the damage.
+        cause: What the decompressor said.
+        hint: How to get a whole file (fetch it again, write it again).
+    """
+
+    def __init__(self, source: str, after_line: int, cause: Exception, *, hint: str) -> None:
+        super().__init__(
+            f"compressed file ends early or is corrupt ({cause})",
+            source=source,
+            position=f"after line {after_line}",
+            hint=hint,
+        )
 
 
 class MissingColumnError(DataError):

@@ -24,6 +24,7 @@ __all__ = [
     "GraphStats",
     "Neighbour",
     "NeighbourQuery",
+    "fact_sentence",
 ]
 
 #: The support floor of what readers show by default: an edge must rest on at least
@@ -33,6 +34,27 @@ __all__ = [
 #: counts); pass ``min_count=1`` to see them. Judged by hand (issue 10), edges on
 #: one document were relevant about half as often as edges on two or more.
 DEFAULT_MIN_SUPPORT = 2
+
+
+#: How an edge reads in a sentence ("X is a symptom of Y"), by relation type.
+_RELATION_PHRASES = {
+    "causes": "causes",
+    "symptom_of": "is a symptom of",
+    "treats": "treats",
+    "diagnosed_by": "is diagnosed by",
+    "associated_with": "is associated with",
+}
+
+
+def fact_sentence(source_name: str, relation_type: str, target_name: str) -> str:
+    """An edge as one English sentence, as the retriever and the teacher show it.
+
+    Example:
+        >>> fact_sentence("fever", "symptom_of", "sepsis")
+        'Fever is a symptom of sepsis.'
+    """
+    phrase = _RELATION_PHRASES.get(relation_type, relation_type.replace("_", " "))
+    return f"{source_name[:1].upper()}{source_name[1:]} {phrase} {target_name}."
 
 
 class Neighbour(BaseModel):

@@ -19,9 +19,9 @@ from typing import IO, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from ctk.errors import FormatVersionError, RecordParseError
+from ctk.errors import DataError, FormatVersionError, RecordParseError, TruncatedFileError
 
-__all__ = ["JsonlHeader", "open_text", "read_jsonl"]
+__all__ = ["JsonlHeader", "open_text", "read_json_record", "read_jsonl"]
 
 logger = logging.getLogger(__name__)
 
@@ -132,9 +132,29 @@ def read_jsonl(
                         position=f"line {line_no}",
                     ) from e
         except (EOFError, gzip.BadGzipFile) as e:
-            raise RecordParseError(
-                f"compressed file ends early or is corrupt ({e})",
-                source=str(path),
-                position=f"after line {line_no}",
-                hint="the file is truncated: re-create it",
+            raise TruncatedFileError(
+                str(path), line_no, e, hint="the file is truncated: re-create it"
             ) from e
+
+
+def read_json_record(path: Path, model: type[M], *, what: str, hint: str) -> M:
+    """One JSON file (a whole file, not JSONL) validated by ``model``.
+
+    Args:
+        path: The file.
+        model: The record's model.
+        what: The record with its article, for the error ("an admission record").
+        hint: What to pass instead.
+
+    Raises:
+        DataError: The file is not JSON, or not a valid record; the message names the
+            file and the first problem.
+    """
+    try:
+        return model.model_validate_json(path.read_text(encoding="utf-8"))
+    except ValidationError as e:
+        first = e.errors()[0]
+        detail = f"{first['msg']} at {first['loc']}" if first["loc"] else first["msg"]
+        raise DataError(f"{path} is not {what}: {detail}", hint=hint) from e
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path} is not {what}: not UTF-8 text ({e.reason})", hint=hint) from e

@@ -44,20 +44,21 @@ BENCHMARK_VARIABLES: tuple[str, ...] = (
     "pH",
 )
 
-#: The 11 variables ClinRaGen keeps (benchmark spelling), the order of a LabSeries.
-PAPER_VARIABLES: tuple[str, ...] = (
-    "Diastolic blood pressure",
-    "Fraction inspired oxygen",
-    "Glucose",
-    "Heart Rate",
-    "Mean blood pressure",
-    "Oxygen saturation",
-    "Respiratory rate",
-    "Systolic blood pressure",
-    "Temperature",
-    "Weight",
-    "pH",
+#: The 6 benchmark variables ClinRaGen does not use.
+_NOT_IN_PAPER = frozenset(
+    {
+        "Capillary refill rate",
+        "Glascow coma scale eye opening",
+        "Glascow coma scale motor response",
+        "Glascow coma scale total",
+        "Glascow coma scale verbal response",
+        "Height",
+    }
 )
+
+#: The 11 variables ClinRaGen keeps (benchmark spelling), the order of a LabSeries:
+#: the benchmark's 17 in their order, less :data:`_NOT_IN_PAPER`.
+PAPER_VARIABLES: tuple[str, ...] = tuple(v for v in BENCHMARK_VARIABLES if v not in _NOT_IN_PAPER)
 
 _RANGE_COLUMNS = ("variable", "low", "high")
 

@@ -30,7 +30,7 @@ import os
 import threading
 from abc import ABC
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 from urllib.parse import urlsplit
@@ -121,14 +121,9 @@ class BackendStats:
                 setattr(self, key, getattr(self, key) + n)
 
     def as_dict(self) -> dict[str, int]:
-        """The counters as a dict."""
-        return {
-            "calls": self.calls,
-            "failures": self.failures,
-            "retries": self.retries,
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-        }
+        """The counters as a dict (read together, under the lock)."""
+        with self._lock:
+            return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "_lock"}
 
 
 def is_loopback_url(url: str | None) -> bool:

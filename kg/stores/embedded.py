@@ -658,29 +658,13 @@ class EmbeddedStore(GraphStore):
 
     def iter_concepts(self) -> Iterator[Concept]:
         """Every concept, in id order, read page by page."""
-        last = ""
-        while True:
-            rows = self._conn.execute(
-                f"SELECT {self._CONCEPT_COLS} FROM concepts WHERE id > ? ORDER BY id LIMIT ?",
-                (last, _PAGE),
-            ).fetchall()
-            if not rows:
-                return
+        for rows in self._pages(self._CONCEPT_COLS, "concepts", "id"):
             yield from self._concepts(rows)
-            last = rows[-1][0]
 
     def iter_relations(self, *, with_evidence: bool = True) -> Iterator[Relation]:
         """Every relation, in fact-id order, read page by page."""
-        last = ""
-        while True:
-            rows = self._conn.execute(
-                f"SELECT {self._RELATION_COLS} FROM relations WHERE id > ? ORDER BY id LIMIT ?",
-                (last, _PAGE),
-            ).fetchall()
-            if not rows:
-                return
+        for rows in self._pages(self._RELATION_COLS, "relations", "id"):
             yield from self._relations(rows, with_evidence)
-            last = rows[-1][0]
 
     def iter_counted_documents(self) -> Iterator[tuple[str, str, str]]:
         """``(content key, source, document id)`` of every counted article, by key."""
@@ -689,16 +673,25 @@ class EmbeddedStore(GraphStore):
         ).fetchone()
         if not has_table:  # a graph written before ctk kept content keys
             return
+        pages = self._pages("content_key, source, document_id", "counted_documents", "content_key")
+        for rows in pages:
+            yield from ((str(k), str(s), str(d)) for k, s, d in rows)
+
+    def _pages(self, columns: str, table: str, key: str) -> Iterator[list[Any]]:
+        """The rows of ``table`` in ``key`` order, one page of ``_PAGE`` rows at a time.
+
+        Keyset paging (a page costs the same at any depth): ``key`` is the first of
+        ``columns``, and all three are the store's own names, never user input.
+        """
         last = ""
         while True:
             rows = self._conn.execute(
-                "SELECT content_key, source, document_id FROM counted_documents "
-                "WHERE content_key > ? ORDER BY content_key LIMIT ?",
+                f"SELECT {columns} FROM {table} WHERE {key} > ? ORDER BY {key} LIMIT ?",
                 (last, _PAGE),
             ).fetchall()
             if not rows:
                 return
-            yield from ((str(k), str(s), str(d)) for k, s, d in rows)
+            yield rows
             last = rows[-1][0]
 
     def stats(self) -> GraphStats:

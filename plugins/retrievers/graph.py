@@ -20,21 +20,13 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ctk.graph import DEFAULT_MIN_SUPPORT, ConceptFinder, Neighbour
+from ctk.graph import DEFAULT_MIN_SUPPORT, ConceptFinder, Neighbour, fact_sentence
 from ctk.plugins.retrievers.seeds import CAPTION_FINDINGS, ConceptSeeder
 from ctk.retrieval import EvidenceRecord, RetrievalQuery, Retriever
 
 __all__ = ["CAPTION_FINDINGS", "GraphRetriever", "GraphRetrieverOptions"]
 
 logger = logging.getLogger(__name__)
-
-_RELATION_PHRASES = {
-    "causes": "causes",
-    "symptom_of": "is a symptom of",
-    "treats": "treats",
-    "diagnosed_by": "is diagnosed by",
-    "associated_with": "is associated with",
-}
 
 
 class GraphRetrieverOptions(BaseModel):
@@ -118,8 +110,7 @@ class GraphRetriever(Retriever):
             src_name, tgt_name = self._name(seed), nb.concept.name
         else:
             src_name, tgt_name = nb.concept.name, self._name(seed)
-        phrase = _RELATION_PHRASES.get(rel.type, rel.type.replace("_", " "))
-        text = f"{src_name[:1].upper()}{src_name[1:]} {phrase} {tgt_name}."
+        text = fact_sentence(src_name, rel.type, tgt_name)
         source, document = "graph", None
         if rel.evidence:
             ev = rel.evidence[0]

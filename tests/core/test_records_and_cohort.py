@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from ctk.cohort import CohortWriter, count_admissions, iter_admissions, read_manifest, write_cohort
-from ctk.errors import DataError, FormatVersionError, RecordParseError
+from ctk.errors import DataError, FormatVersionError, RecordParseError, TruncatedFileError
 from ctk.phenotypes import PHENOTYPE_NAMES
 from ctk.records import Admission, ClinicalNote, LabSeries
 
@@ -101,8 +101,9 @@ def test_truncated_gzip_cohort_is_reported(tmp_path: Path) -> None:
     data = gzip.compress((out / "admissions.jsonl").read_bytes())
     bad = tmp_path / "bad.jsonl.gz"
     bad.write_bytes(data[: len(data) // 2])
-    with pytest.raises(RecordParseError, match=r"truncated|ends early|corrupt"):
+    with pytest.raises(TruncatedFileError, match=r"truncated|ends early|corrupt") as e:
         list(iter_admissions(bad))
+    assert isinstance(e.value, RecordParseError) and "after line" in str(e.value)
 
 
 def test_manifest_from_newer_format_is_refused(tmp_path: Path) -> None:

@@ -10,11 +10,9 @@ cut it short.
 from __future__ import annotations
 
 import re
-import sqlite3
-import tempfile
 from pathlib import Path
 
-from ctk.closeable import Closeable
+from ctk.ehr.scratch import ScratchDatabase
 from ctk.records import ClinicalNote
 
 __all__ = ["SECTION_HEADINGS", "NoteStore", "make_note", "split_sections"]
@@ -105,7 +103,7 @@ def make_note(text: str, category: str | None = "Discharge summary") -> Clinical
     return ClinicalNote(text=text, sections=split_sections(text), category=category)
 
 
-class NoteStore(Closeable):
+class NoteStore(ScratchDatabase):
     """Notes by key (stay name or hadm_id) in a temporary SQLite file.
 
     A loader streams a notes table once, keeping only the notes of interest here,
@@ -121,12 +119,10 @@ class NoteStore(Closeable):
     """
 
     def __init__(self, folder: Path | None = None) -> None:
-        self._dir = tempfile.TemporaryDirectory(prefix="ctk-notes-", dir=folder)
-        self._db = sqlite3.connect(Path(self._dir.name) / "notes.sqlite")
-        self._db.execute("PRAGMA journal_mode=OFF")
-        self._db.execute("PRAGMA synchronous=OFF")
-        self._db.execute(
-            "CREATE TABLE notes (key TEXT PRIMARY KEY, rank REAL NOT NULL, text TEXT NOT NULL)"
+        super().__init__(
+            "notes",
+            "CREATE TABLE notes (key TEXT PRIMARY KEY, rank REAL NOT NULL, text TEXT NOT NULL)",
+            folder,
         )
         self._pending = 0
 
@@ -153,8 +149,3 @@ class NoteStore(Closeable):
 
     def __len__(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM notes").fetchone()[0])
-
-    def close(self) -> None:
-        """Delete the temporary file."""
-        self._db.close()
-        self._dir.cleanup()

@@ -14,12 +14,10 @@ whatever its size.
 from __future__ import annotations
 
 import math
-import sqlite3
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from ctk.closeable import Closeable
+from ctk.ehr.scratch import ScratchDatabase
 from ctk.lab_variables import PAPER_VARIABLES
 from ctk.records import LabSeries
 
@@ -103,7 +101,7 @@ class HourlyGrid:
         return series_from_bins(self._bins, self.variables)
 
 
-class EventAggregator(Closeable):
+class EventAggregator(ScratchDatabase):
     """Per-admission hourly sums and counts, spilled to a temporary SQLite file.
 
     At most ``buffer_size`` (admission, variable, hour) cells are held in memory; a full
@@ -129,14 +127,12 @@ class EventAggregator(Closeable):
         self.max_hours = max_hours
         self.buffer_size = buffer_size
         self._buffer: dict[tuple[str, int, int], list[float]] = {}
-        self._dir = tempfile.TemporaryDirectory(prefix="ctk-events-", dir=folder)
-        self._db = sqlite3.connect(Path(self._dir.name) / "events.sqlite")
-        self._db.execute("PRAGMA journal_mode=OFF")
-        self._db.execute("PRAGMA synchronous=OFF")
-        self._db.execute(
+        super().__init__(
+            "events",
             "CREATE TABLE bins (adm TEXT NOT NULL, var INTEGER NOT NULL, hour INTEGER NOT NULL,"
             " total REAL NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (adm, var, hour))"
-            " WITHOUT ROWID"
+            " WITHOUT ROWID",
+            folder,
         )
         self.events = 0
 
@@ -179,8 +175,3 @@ class EventAggregator(Closeable):
             "SELECT var, hour, total, n FROM bins WHERE adm = ?", (admission,)
         ).fetchall()
         return series_from_bins({(v, h): (t, n) for v, h, t, n in rows}, self.variables)
-
-    def close(self) -> None:
-        """Delete the temporary file."""
-        self._db.close()
-        self._dir.cleanup()

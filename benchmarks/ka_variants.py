@@ -225,9 +225,19 @@ def _run_smollm2(out: Path, variant: str, seed: int, args: argparse.Namespace) -
         "load_average": [round(load_start, 1), round(os.getloadavg()[0], 1)],
         "test_admissions": report.n,
         "gate": student.ka.last_gate if student.ka is not None else None,
+        "answers": _answer_counts(report.predictions),
+        "texts": [p.text for p in report.predictions[:3]],
     }
     shutil.rmtree(run_dir, ignore_errors=True)  # 0.5 GB of LM weights each
     return record
+
+
+def _answer_counts(predictions: list[Any], top: int = 5) -> dict[str, int]:
+    """How often each answer (set of phenotypes) was generated: does the student vary it?"""
+    from collections import Counter
+
+    counts = Counter("; ".join(sorted(p.predicted)) or "none" for p in predictions)
+    return dict(counts.most_common(top))
 
 
 def constant_answer_f1(cohort: Path, n_test: int) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -188,6 +189,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(tempfile.mkdtemp(prefix="rq-")))
     parser.add_argument("--write", action="store_true", help="Update benchmarks/RESULTS.md.")
     args = parser.parse_args()
+    # SIGTERM unwinds like Ctrl-C, so the llama.cpp server started below is stopped too
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     args.out.mkdir(parents=True, exist_ok=True)
     work = args.work or Path(tempfile.mkdtemp(prefix="rq-data-"))

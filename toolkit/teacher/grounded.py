@@ -61,6 +61,7 @@ from ctk.teacher.gate import (
 __all__ = [
     "GROUNDED_FACTS_FLAT",
     "GROUNDED_FACTS_PER_DIAGNOSIS",
+    "SENTENCE_MAX_WORDS",
     "SENTENCE_PATTERN",
     "ComposedRationale",
     "GroundedAnswer",
@@ -75,11 +76,17 @@ __all__ = [
 GROUNDED_FACTS_PER_DIAGNOSIS = 2
 #: Most facts picked when no diagnosis is given.
 GROUNDED_FACTS_FLAT = 4
+#: Most words in the model's Rm or Rt sentence.
+SENTENCE_MAX_WORDS = 25
 #: Rm and Rt are one whole sentence each: a capital first, a full stop last, no braces,
-#: quotes or full stop between. A flat ``+`` repetition: llama.cpp samples a
-#: ``minLength``/``maxLength`` string through one nested rule per character, which ran
-#: at several seconds per token on 2 busy cores; this runs as fast as free text.
-SENTENCE_PATTERN = "^[A-Z][A-Za-z0-9 ,;:'()/%-]+[.]$"
+#: quotes or full stop between, 3 to :data:`SENTENCE_MAX_WORDS` words. The bound is on
+#: words, not characters: llama.cpp samples a ``minLength``/``maxLength`` string through
+#: one nested rule per character, which ran at several seconds per token on 2 busy
+#: cores; one rule per word is cheap. Without a bound, SmolLM2-135M sometimes ran one
+#: sentence on to the token limit (600 tokens, then a repair that did the same).
+SENTENCE_PATTERN = (
+    f"^[A-Z][A-Za-z0-9,;:'()/%-]*( [A-Za-z0-9,;:'()/%-]+){{2,{SENTENCE_MAX_WORDS - 1}}}[.]$"
+)
 
 
 class GroundedAnswer(BaseModel):

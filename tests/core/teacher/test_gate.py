@@ -416,3 +416,24 @@ def test_an_empty_fact_list_is_closed_for_llama_cpp() -> None:
     assert empty["maxItems"] == 0 and "items" in empty
     grammar = llama_grammar.json_schema_to_gbnf(json.dumps(schema))
     assert "value ::=" not in grammar  # no free JSON value anywhere in the answer
+
+
+def test_the_sentence_pattern_bounds_words_not_characters() -> None:
+    """A small model cannot run one sentence on to the token limit, and llama.cpp gets one
+    grammar rule per word (per character, as ``maxLength`` gives, sampled far too slowly)."""
+    import re
+
+    from ctk.teacher.grounded import SENTENCE_MAX_WORDS, SENTENCE_PATTERN
+
+    assert re.match(SENTENCE_PATTERN, "Dyspnea points to heart failure (NYHA III).")
+    assert not re.match(SENTENCE_PATTERN, "Dyspnea.")
+    words = ["Dyspnea"] + ["and"] * (SENTENCE_MAX_WORDS - 1)
+    assert re.match(SENTENCE_PATTERN, " ".join(words) + ".")
+    assert not re.match(SENTENCE_PATTERN, " ".join([*words, "edema"]) + ".")
+    llama_grammar = pytest.importorskip("llama_cpp.llama_grammar")
+    schema = {
+        "type": "object",
+        "properties": {"s": {"type": "string", "pattern": SENTENCE_PATTERN}},
+    }
+    grammar = llama_grammar.json_schema_to_gbnf(json.dumps(schema))
+    assert grammar.count("(") < 3 * SENTENCE_MAX_WORDS

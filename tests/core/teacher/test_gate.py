@@ -423,10 +423,15 @@ def test_the_sentence_pattern_bounds_words_not_characters() -> None:
     grammar rule per word (per character, as ``maxLength`` gives, sampled far too slowly)."""
     import re
 
-    from ctk.teacher.grounded import SENTENCE_MAX_WORDS, SENTENCE_PATTERN
+    from ctk.teacher.grounded import SENTENCE_MAX_WORDS, SENTENCE_PATTERN, WORD_MAX_CHARS
 
     assert re.match(SENTENCE_PATTERN, "Dyspnea points to heart failure (NYHA III).")
+    assert re.match(SENTENCE_PATTERN, "Findings: dyspnea, edema; tachycardia.")
     assert not re.match(SENTENCE_PATTERN, "Dyspnea.")
+    # what SmolLM2 wrote once the words were bounded and their length was not
+    mashed = "Diabetes with " + "Complications:Dysbiosis:Ketosis:" * 3 + "x."
+    assert not re.match(SENTENCE_PATTERN, mashed)
+    assert not re.match(SENTENCE_PATTERN, f"A long {'y' * (WORD_MAX_CHARS + 1)} word.")
     words = ["Dyspnea"] + ["and"] * (SENTENCE_MAX_WORDS - 1)
     assert re.match(SENTENCE_PATTERN, " ".join(words) + ".")
     assert not re.match(SENTENCE_PATTERN, " ".join([*words, "edema"]) + ".")

@@ -252,7 +252,7 @@ class ComposedRationale(BaseModel):
     Attributes:
         note_rationale: Rm: the model's kept sentences, then the note-side facts.
         lab_rationale: Rt: the model's kept sentences, then the lab-side facts.
-        kept_sentences: Sentences of the model's own that were kept.
+        kept_sentences: Sentences of the model's own that were checked and kept.
         dropped: One finding per sentence of the model's own that was dropped
             (its first reason, the detail starting "dropped: ").
     """
@@ -307,7 +307,7 @@ def compose_grounded(
                 )
             else:
                 parts[where].append(sentence.strip())
-                out.kept_sentences += 1
+                out.kept_sentences += int(check_sentences)
     alias = {ev.id: f"E{i}" for i, ev in enumerate(ctx.evidence, start=1)}
     captions = " ; ".join(ctx.captions)
     lex = ctx.lexicon
@@ -316,7 +316,8 @@ def compose_grounded(
         lab_side = bool(captions) and any(lex.named_in(c, captions) for c in ends)
         where = "lab_rationale" if lab_side else "note_rationale"
         claim = cf.claim.strip()
-        if not claim or claim.rstrip(".").lower() in " ".join(parts[where]).lower():
+        said = " ".join(parts["note_rationale"] + parts["lab_rationale"]).lower()
+        if not claim or claim.rstrip(".").lower() in said:
             continue  # the answer already says it (the template backend does)
         marker = f" [{alias[cf.fact_id]}]" if cf.fact_id in alias else ""
         parts[where].append(f"Known: {claim}{marker}")

@@ -200,6 +200,10 @@ def test_compose_grounded_keeps_sentences_that_pass_and_adds_the_picked_facts(
         ("The patient's diagnosis fits the note perfectly.", "no_concept"),
         ("Dyspnea points to heart failure and", "truncated"),
         ("Dyspnea was noted on the ward.", "no_graph_claim"),  # nothing the graph can vouch for
+        (  # what SmolLM2 wrote with the sentence bounded (every pair an edge)
+            "Heart failure: dyspnea in heart failure: edema in heart failure: dyspnea.",
+            "repeated_phrase",
+        ),
     ],
 )
 def test_compose_grounded_drops_each_kind_of_bad_sentence(

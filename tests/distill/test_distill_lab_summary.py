@@ -98,9 +98,7 @@ def test_a_student_with_the_lab_term_saves_and_loads(
     tiny_lm: Path, tiny_cohort: Path, tmp_path: Path
 ) -> None:
     cfg = StudentConfig.model_validate(
-        tiny_student_config(
-            tiny_lm, classifier=True, classifier_words=True, classifier_labs=True
-        )
+        tiny_student_config(tiny_lm, classifier=True, classifier_words=True, classifier_labs=True)
     )
     student = ClinRaGenStudent.build(cfg, seed=0).eval()
     assert student.head is not None and student.head.labs is not None

@@ -230,6 +230,7 @@ def test_cli_init_tiny_writes_lm_and_config(tiny_cohort: Path, tmp_path: Path) -
     assert "head.words.weight" in extras and "head.labs.weight" in extras
     assert extras["head.labs.weight"].abs().sum() > 0  # the lab term learnt
 
+
 def test_lora_run_exports_merged_weights(tiny_cohort: Path, tiny_lm: Path, tmp_path: Path) -> None:
     raw = tiny_run_config(tiny_cohort, tiny_lm, tmp_path / "lora", steps=2)
     raw["train"]["lora"] = {"enabled": True, "r": 4, "target_modules": ["q", "v"]}  # type: ignore[index]

@@ -118,6 +118,13 @@ def diagnose(
     for name in result.diagnoses:
         typer.echo(f"  - {name}")
     typer.echo("Rationale: " + (result.rationale or "(none generated)"))
+    if result.rationale_removed:
+        typer.echo(
+            "  (removed from the generated rationale: the parts naming "
+            f"{len(result.rationale_removed)} phenotype(s) not diagnosed: "
+            + "; ".join(result.rationale_removed)
+            + "; --json shows the text as generated)"
+        )
     if result.anomaly_captions:
         typer.echo("Lab anomalies:")
         for c in result.anomaly_captions:

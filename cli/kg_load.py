@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from ctk.cli.options import DatabaseOpt, PasswordOpt, UserOpt, settings
+from ctk.cli.options import DatabaseOpt, PasswordOpt, UserOpt, cli_store_options, settings
 from ctk.errors import ConfigError
 
 __all__ = ["load"]
@@ -130,14 +130,13 @@ def load(
         )
         return
     typer.echo(f"waiting for {store} ...")
-    env = settings()
+    login = cli_store_options(user=neo4j_user, password=neo4j_password, database=neo4j_database)
     stats = open_imported(
         store,
         manifest,
-        user=neo4j_user or env.neo4j_user,
-        password=neo4j_password
-        or (env.neo4j_password.get_secret_value() if env.neo4j_password else None),
-        database=neo4j_database or env.neo4j_database,
+        user=login.user,
+        password=login.password.get_secret_value() if login.password else None,
+        database=login.database,
         wait_s=wait,
     )
     typer.echo(

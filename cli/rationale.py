@@ -157,6 +157,14 @@ def generate(
             "diagnosis outside the labels (--no-gate keeps only the JSON checks).",
         ),
     ] = True,
+    require_supported_pairs: Annotated[
+        bool,
+        typer.Option(
+            help="Also refuse a free-form answer whose Rm or Rt relates two concepts the graph "
+            "does not relate (the grounded prompt always drops such sentences), e.g. "
+            "ctk rationale generate --prompt teacher --require-supported-pairs ...",
+        ),
+    ] = False,
     allow_partial: Annotated[
         bool,
         typer.Option(
@@ -240,6 +248,7 @@ def generate(
             retry_failed=retry_failed,
             retry_rejected=retry_rejected,
             gate=gate,
+            require_supported_pairs=require_supported_pairs,
             allow_mixed=allow_mixed,
             temperature=temperature,
             max_tokens=max_tokens,
@@ -367,6 +376,14 @@ def _print_summary(summary: GenerationSummary, out: Path, err: Console) -> int:
         )
     for reason, n in summary.gate_reasons.items():
         out_console.print(f"  rejected: {n} x {reason}", highlight=False)
+    if summary.model_sentences_kept or summary.model_sentences_dropped:
+        dropped = sum(summary.model_sentences_dropped.values())
+        out_console.print(
+            f"  grounded: {summary.model_sentences_kept} sentence(s) of the model's own kept, "
+            f"{dropped} dropped ({_counts(summary.model_sentences_dropped)}); "
+            "ctk added the picked facts",
+            highlight=False,
+        )
     for reason, n in summary.failure_reasons.items():
         out_console.print(f"  failed: {n} x {reason}", highlight=False)
     for warning in summary.warnings:

@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ctk.cli.options import DatabaseOpt, MinSupportOpt, PasswordOpt, UserOpt, open_cli_store
+from ctk.cli.options import (
+    DatabaseOpt,
+    GraphOpt,
+    MinSupportOpt,
+    PasswordOpt,
+    UserOpt,
+    open_cli_store,
+)
 from ctk.graph import DEFAULT_MIN_SUPPORT
 
 if TYPE_CHECKING:
@@ -32,16 +39,7 @@ def view(
         Path | None,
         typer.Option("--rationales", "-r", help="Rationale JSONL (ctk rationale generate --out)."),
     ] = None,
-    store: Annotated[
-        str | None,
-        typer.Option(
-            "--store",
-            envvar="CTK_KG_STORE",
-            show_envvar=False,
-            help="Knowledge graph: an embedded store file or a Neo4j URI (cited facts, "
-            "concepts, evidence).",
-        ),
-    ] = None,
+    store: GraphOpt = None,
     eval_dir: Annotated[
         Path | None,
         typer.Option(

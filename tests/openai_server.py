@@ -18,7 +18,8 @@ a queue (then :attr:`FakeOpenAIServer.default`):
   ``length``, the rationale cut mid-sentence), ``"repeated"`` (one claim for two facts),
   ``"off_fact"`` (claims naming neither end of their fact), ``"boilerplate"`` (no
   concept of the admission named), ``"outside_labels"`` (names a phenotype that is not
-  a diagnosis), ``"empty"`` (an empty message), ``"wrong_shape"`` (a JSON list),
+  a diagnosis), ``"unsupported_pair"`` (Rt relates insulin and cough, which the
+  test graph does not relate), ``"empty"`` (an empty message), ``"wrong_shape"`` (a JSON list),
   ``"uncited"`` (a rationale naming concepts, citing nothing);
 - ``"grounded"``: a grounded answer (:mod:`ctk.teacher.grounded`) picking the first
   fact id each diagnosis of the request's schema offers;
@@ -109,6 +110,8 @@ def gate_case(behaviour: str, prompt: str) -> str:
         answer["cited_facts"] = []
     elif behaviour == "outside_labels":
         answer["lab_rationale"] = "The abnormal values also point to septicemia and shock."
+    elif behaviour == "unsupported_pair":
+        answer["lab_rationale"] = "The insulin dose explains the cough."
     return json.dumps(answer)
 
 
@@ -139,6 +142,7 @@ _GATE_CASES = frozenset(
         "off_fact",
         "boilerplate",
         "outside_labels",
+        "unsupported_pair",
         "empty",
         "wrong_shape",
         "uncited",

@@ -106,33 +106,22 @@ class Anomaly:
 def _scan(
     hours: list[float], row: list[float | None], rng: LabRange, direction: Direction
 ) -> Anomaly | None:
-    count = 0
-    extreme = 0.0
-    first = last = 0.0
-    for hour, value in zip(hours, row, strict=True):
-        if value is None:
-            continue
-        if direction == "high":
-            if not value > rng.high:
-                continue
-            extreme = value if count == 0 else max(extreme, value)
-        else:
-            if not value < rng.low:
-                continue
-            extreme = value if count == 0 else min(extreme, value)
-        if count == 0:
-            first = hour
-        last = hour
-        count += 1
-    if count == 0:
+    """The values of ``row`` outside ``rng`` on one side, as one anomaly (None: there are none)."""
+    pairs = zip(hours, row, strict=True)
+    if direction == "high":
+        hits = [(hour, value) for hour, value in pairs if value is not None and value > rng.high]
+    else:
+        hits = [(hour, value) for hour, value in pairs if value is not None and value < rng.low]
+    if not hits:
         return None
+    values = [value for _, value in hits]
     return Anomaly(
         variable=rng.variable,
         direction=direction,
-        count=count,
-        extreme=extreme,
-        first_hour=first,
-        last_hour=last,
+        count=len(hits),
+        extreme=max(values) if direction == "high" else min(values),
+        first_hour=hits[0][0],
+        last_hour=hits[-1][0],
         caption_name=rng.caption_name or rng.variable,
         unit=rng.unit,
     )

@@ -304,7 +304,8 @@ class GateFinding(_Record):
     Attributes:
         reason: A short code: ``truncated``, ``repeated_claim``, ``claim_off_fact``,
             ``no_concept``, ``diagnosis_outside_labels``, ``empty_answer``, ``not_json``,
-            ``wrong_shape``, ``unknown_fact``, ``no_evidence``, ... (see
+            ``wrong_shape``, ``unknown_fact``, ``no_evidence``, ``unsupported_pair``,
+            ``no_graph_claim``, ... (see
             :mod:`ctk.teacher.gate`).
         detail: What was wrong, for a person; quotes at most a short piece of the
             model's own output, never note text.
@@ -344,7 +345,9 @@ class Rationale(_Record):
         error: Why a failed record failed.
         retriever: The retriever that found the evidence, with its version and options.
         llm: The LLM backend that wrote the answer, with its version and options.
-        gate_reasons: Why the quality gate refused the (last) answer; empty for ``ok``.
+        gate_reasons: Why the quality gate refused the (last) answer. For ``ok``
+            records: empty, except the grounded prompt's sentences of the model's own
+            that ctk dropped (details starting ``dropped:``).
         repaired: The answer went through the repair prompt.
     """
 

@@ -32,6 +32,7 @@ from ctk.plugin import Plugin
 
 if TYPE_CHECKING:
     from ctk.graph import GraphReader
+    from ctk.records import Relation
 
 __all__ = [
     "CHUNK_SEPARATOR",
@@ -129,6 +130,34 @@ class EvidenceRecord(BaseModel):
     retriever: str = ""
     concept_ids: list[str] = Field(default_factory=list)
     fact_ids: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def from_fact(cls, relation: Relation, text: str, *, score: float) -> EvidenceRecord:
+        """A graph fact as evidence: it cites the fact, is about the fact's two concepts and
+        comes from the document of the fact's first evidence sentence (``graph`` without one).
+
+        Args:
+            relation: The fact.
+            text: How the record states it (e.g. :func:`ctk.graph.fact_sentence`).
+            score: Retrieval score.
+
+        Example:
+            >>> from ctk.records import Relation
+            >>> rel = Relation(id="fever|symptom_of|sepsis", source_id="fever",
+            ...                target_id="sepsis", type="symptom_of")
+            >>> EvidenceRecord.from_fact(rel, "Fever is a symptom of sepsis.", score=0.4).source
+            'graph'
+        """
+        first = relation.evidence[0] if relation.evidence else None
+        return cls(
+            id=relation.id,
+            text=text,
+            source=first.source if first is not None else "graph",
+            document_id=first.document_id if first is not None else None,
+            score=score,
+            concept_ids=[relation.source_id, relation.target_id],
+            fact_ids=[relation.id],
+        )
 
 
 class Retriever(Plugin, ABC):

@@ -55,10 +55,12 @@ stop_teacher() { kill "$TEACHER_PID" 2>/dev/null && wait "$TEACHER_PID" 2>/dev/n
 trap stop_teacher EXIT
 ctk teacher wait "http://127.0.0.1:$PORT/v1" --timeout 120 > /dev/null
 # The grounded prompt: per diagnosis the model picks fact ids from an enum of exactly the
-# retrieved ids (llama.cpp enforces the schema while sampling), ctk writes each picked fact's
-# claim from the fact, and Rm/Rt are one whole sentence each. Every answer passes the quality
-# gate (whole sentences, distinct claims naming their facts, concepts of the admission named, no
-# diagnosis outside the labels); a failing one is repaired once, then kept out as "rejected".
+# retrieved ids (llama.cpp enforces the schema while sampling) and writes one sentence each for
+# Rm and Rt. ctk keeps a sentence of the model's own only if the graph relates what it names
+# (else drops it, and says so), and adds each picked fact ("Known: ... [E2]"), so every concept
+# pair a kept rationale claims is a graph edge. Every answer passes the quality gate (whole
+# sentences, claims naming their facts, concepts of the admission named, no diagnosis outside
+# the labels); a failing one is repaired once, then kept out as "rejected".
 ctk rationale generate --cohort "$OUT/cohort" --store "$OUT/kg.db" --retriever graph \
   --llm openai --base-url "http://127.0.0.1:$PORT/v1" --split train --limit "$N_TEACHER" \
   --prompt teacher_grounded --max-tokens 600 --concurrency 1 --out "$OUT/rationales.jsonl" \

@@ -111,22 +111,10 @@ class GraphRetriever(Retriever):
         else:
             src_name, tgt_name = nb.concept.name, self._name(seed)
         text = fact_sentence(src_name, rel.type, tgt_name)
-        source, document = "graph", None
-        if rel.evidence:
-            ev = rel.evidence[0]
-            source, document = ev.source, ev.document_id
-            if self.options.evidence_chars:
-                sentence = " ".join(ev.sentence.split())[: self.options.evidence_chars]
-                text += f' Evidence: "{sentence}"'
-        return EvidenceRecord(
-            id=rel.id,
-            text=text,
-            source=source,
-            document_id=document,
-            score=score,
-            concept_ids=[rel.source_id, rel.target_id],
-            fact_ids=[rel.id],
-        )
+        if rel.evidence and self.options.evidence_chars:
+            sentence = " ".join(rel.evidence[0].sentence.split())[: self.options.evidence_chars]
+            text += f' Evidence: "{sentence}"'
+        return EvidenceRecord.from_fact(rel, text, score=score)
 
     def _retrieve(self, query: RetrievalQuery, k: int) -> list[EvidenceRecord]:
         store = self.require_store()

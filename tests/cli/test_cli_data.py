@@ -113,3 +113,15 @@ def test_user_errors_exit_2_without_traceback(
     assert code == 2
     assert message in " ".join((out + err).split())
     assert "Traceback" not in out + err
+
+
+def test_import_help_lists_each_formats_options_under_its_heading(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    code, out, _ = _run(["data", "import", "--help"], capsys)
+    assert code == 0
+    benchmark = out.index("Options of --format mimic3-benchmark")
+    raw = out.index("Options of --format mimic3 and mimic4")
+    assert benchmark < out.index("--stays-root") < raw < out.index("--note-root")
+    assert out.index("--overwrite") < benchmark  # the options of every format come first

@@ -6,9 +6,11 @@ For each ``ok`` rationale:
   (``a|causes|b``) must be a stored relation; a chunk id (``a|causes|b#e0``) must
   be a stored relation with that evidence sentence;
 - **claims**: each sentence of Rm and Rt (and each citation's claim) is scanned
-  for graph concepts (names and synonyms, whole words); every pair of distinct
-  concepts named in one sentence is a claim that the two are related, supported
-  when the graph has an edge between them in either direction.
+  for graph concepts (names and synonyms, whole words, the longest mention winning:
+  :mod:`ctk.teacher.concepts`); every pair of distinct concepts named in one
+  sentence is a claim that the two are related, supported when the graph has an
+  edge between them in either direction. The gate's ``unsupported_pair`` reason
+  applies the same rule, so a record it kept counts no unsupported pair here.
 
 The report gives per-admission and overall rates: citation validity (found /
 cited) and claim support (supported pairs / pairs). A rationale naming no
@@ -22,16 +24,15 @@ problems the gate would have refused on its own: a cut-off sentence
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable
-from itertools import combinations
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ctk.records import Rationale
 from ctk.retrieval import fact_id_of
+from ctk.teacher.concepts import ConceptLexicon
 from ctk.teacher.gate import is_cut_off
 
 if TYPE_CHECKING:
@@ -43,9 +44,6 @@ __all__ = [
     "UnsupportedClaim",
     "check_rationales",
 ]
-
-_SENTENCE = re.compile(r"(?<=[.!?;])\s+")
-_NEIGHBOUR_LIMIT = 100_000
 
 
 class UnsupportedClaim(BaseModel):
@@ -148,23 +146,8 @@ class CheckReport(BaseModel):
 class _Checker:
     def __init__(self, store: GraphReader) -> None:
         self.store = store
-        self.matcher = store.concept_finder()
-        self._neighbours: dict[str, set[str]] = {}
-        self._names: dict[str, str] = {}
+        self.lexicon = ConceptLexicon(store)
         self._facts: dict[str, int | None] = {}
-
-    def name(self, cid: str) -> str:
-        if cid not in self._names:
-            c = self.store.get_concept(cid)
-            self._names[cid] = c.name if c else cid
-        return self._names[cid]
-
-    def linked(self, a: str, b: str) -> bool:
-        if a not in self._neighbours:
-            self._neighbours[a] = {
-                nb.concept.id for nb in self.store.neighbours(a, limit=_NEIGHBOUR_LIMIT)
-            }
-        return b in self._neighbours[a]
 
     def fact_exists(self, evidence_id: str) -> bool:
         fact, index = fact_id_of(evidence_id)
@@ -194,30 +177,25 @@ class _Checker:
                 out.cited_found += 1
             else:
                 out.missing_citations.append(cf.fact_id)
-        texts: list[tuple[str, str]] = []
-        for field, body in (
-            ("note_rationale", r.note_rationale),
-            ("lab_rationale", r.lab_rationale),
-        ):
-            texts += [(field, s) for s in _SENTENCE.split(body) if s.strip()]
-        texts += [("cited_facts.claim", cf.claim) for cf in r.cited_facts if cf.claim.strip()]
+        texts = [("note_rationale", r.note_rationale), ("lab_rationale", r.lab_rationale)]
+        texts += [("cited_facts.claim", cf.claim) for cf in r.cited_facts]
         seen: set[tuple[str, str]] = set()
-        for field, sentence in texts:
-            ids = self.matcher.find(sentence)
-            for a, b in combinations(sorted(set(ids)), 2):
-                if (a, b) in seen:
+        for field, body in texts:
+            for pair in self.lexicon.pairs(body):
+                if pair.concepts in seen:
                     continue
-                seen.add((a, b))
+                seen.add(pair.concepts)
                 out.pairs += 1
-                if self.linked(a, b) or self.linked(b, a):
+                if pair.supported:
                     out.supported_pairs += 1
                 else:
+                    a, b = pair.concepts
                     out.unsupported.append(
                         UnsupportedClaim(
                             field=field,
-                            sentence=sentence.strip(),
-                            concepts=(a, b),
-                            names=(self.name(a), self.name(b)),
+                            sentence=pair.sentence,
+                            concepts=pair.concepts,
+                            names=(self.lexicon.name(a), self.lexicon.name(b)),
                         )
                     )
         return out

@@ -18,7 +18,18 @@ passes. The reasons (``GateFinding.reason``):
   the facts given (boilerplate such as "The diagnosis fits the note perfectly.");
 - ``diagnosis_outside_labels``: a rationale names a phenotype that is not among
   the admission's diagnoses (label-conditioned runs only);
-- ``no_evidence``: facts were given and none is cited.
+- ``no_evidence``: facts were given and none is cited;
+- ``unsupported_pair``: a sentence of Rm or Rt names two graph concepts that the
+  graph does not relate (no edge either way; :mod:`ctk.teacher.concepts`), i.e. a
+  claim ``ctk rationale check`` would count as unsupported. Only with a graph, and
+  only where :attr:`GateContext.check_pairs` asks for it (the grounded prompt; the
+  ``require_supported_pairs`` option of a run): "Dyspnea and leg edema point to
+  heart failure." relates dyspnea and edema, which a graph rarely links, so the
+  free-form prompts do not refuse it by default.
+
+:func:`sentence_findings` runs the checks that apply to one sentence on its own; the
+grounded prompt uses it to keep or drop each sentence the model wrote
+(:func:`ctk.teacher.grounded.compose_grounded`).
 
 Answers that cannot be parsed get ``empty_answer``, ``not_json``, ``wrong_shape``
 or ``unknown_fact`` from :func:`ctk.teacher.answer.parse_answer`. The functions
@@ -30,22 +41,21 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from ctk.phenotypes import phenotypes
 from ctk.records import CitedFact, GateFinding
 from ctk.retrieval import EvidenceRecord, fact_id_of
-
-if TYPE_CHECKING:
-    from ctk.graph import ConceptFinder, GraphReader
+from ctk.teacher.concepts import ConceptLexicon
 
 __all__ = [
     "NO_EVIDENCE_SENTENCE",
+    "SENTENCE_SPLIT",
     "ConceptLexicon",
     "GateContext",
     "fact_ends",
     "gate_answer",
     "is_cut_off",
+    "sentence_findings",
 ]
 
 #: What a rationale says when retrieval gave no facts (ctk adds it when the model did not).
@@ -53,8 +63,8 @@ NO_EVIDENCE_SENTENCE = "The knowledge graph gave no facts for this admission."
 
 _QUOTE_CHARS = 48
 _CITATION_TAIL = re.compile(r"(\s*[\[(]\s*E\d+(?:\s*,\s*E\d+)*\s*[\])])+\s*$")
-# a sentence ends at . ! or ? (a citation marker right after stays with it)
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?!\[E\d)|(?<=\])\s+")
+#: Where a rationale is cut into sentences (a citation marker right after stays with it).
+SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?!\[E\d)|(?<=\])\s+")
 _CITATION = re.compile(r"\[\s*E\d+")
 _WORD = re.compile(r"[a-z0-9]+")
 _END = frozenset(".!?")
@@ -94,58 +104,6 @@ def _norm_words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
-def _humanise(concept_id: str) -> str:
-    local = concept_id.rsplit(":", 1)[-1]
-    return local.replace("_", " ").replace("-", " ").strip()
-
-
-class ConceptLexicon:
-    """Names and synonyms of graph concepts, and where they occur in text.
-
-    Args:
-        store: The knowledge graph; without one, a concept id stands for its own
-            name (``ctk:heart_failure`` -> "heart failure") and no free-text
-            concept finding is done.
-    """
-
-    def __init__(self, store: GraphReader | None = None) -> None:
-        self.store = store
-        self._finder: ConceptFinder | None = None
-        self._names: dict[str, tuple[str, ...]] = {}
-        self._patterns: dict[str, re.Pattern[str]] = {}
-
-    def names(self, concept_id: str) -> tuple[str, ...]:
-        """The concept's name then its synonyms (the humanised id when unknown)."""
-        if concept_id not in self._names:
-            concept = self.store.get_concept(concept_id) if self.store is not None else None
-            found = [concept.name, *concept.synonyms] if concept is not None else []
-            found.append(_humanise(concept_id))
-            unique = dict.fromkeys(n.strip() for n in found if n and n.strip())
-            self._names[concept_id] = tuple(unique)
-        return self._names[concept_id]
-
-    def name(self, concept_id: str) -> str:
-        """The concept's preferred name."""
-        return self.names(concept_id)[0]
-
-    def named_in(self, concept_id: str, text: str) -> bool:
-        """Whether ``text`` names the concept (any name or synonym, whole words, any case)."""
-        if concept_id not in self._patterns:
-            alts = sorted((re.escape(n) for n in self.names(concept_id)), key=len, reverse=True)
-            self._patterns[concept_id] = re.compile(
-                r"(?<![A-Za-z0-9])(?:" + "|".join(alts) + r")(?![A-Za-z0-9])", re.IGNORECASE
-            )
-        return bool(self._patterns[concept_id].search(text))
-
-    def find(self, text: str) -> set[str]:
-        """Concept ids named in ``text`` (empty without a graph)."""
-        if self.store is None or not text.strip():
-            return set()
-        if self._finder is None:
-            self._finder = self.store.concept_finder()
-        return set(self._finder.find(text))
-
-
 @dataclass
 class GateContext:
     """What the teacher was given for one admission, as the gate needs it.
@@ -158,6 +116,8 @@ class GateContext:
         evidence: The evidence records, in prompt order.
         lexicon: Concept names and synonyms.
         claim_ends: How many ends of its cited fact a claim must name (1 or 2).
+        check_pairs: Refuse a Rm or Rt that relates concepts the graph does not
+            (``unsupported_pair``).
     """
 
     diagnoses: Sequence[str]
@@ -166,6 +126,7 @@ class GateContext:
     evidence: Sequence[EvidenceRecord]
     lexicon: ConceptLexicon = field(default_factory=ConceptLexicon)
     claim_ends: int = 1
+    check_pairs: bool = False
 
     def ends_of(self, evidence_id: str) -> tuple[str, ...]:
         """The concepts a cited evidence record is about (fact ends, else its concepts)."""
@@ -210,7 +171,7 @@ def _check_repeats(cited: Sequence[CitedFact], texts: dict[str, str]) -> Iterabl
             seen.setdefault(key, cf.fact_id)
     for where, text in texts.items():
         sentences: set[tuple[str, ...]] = set()
-        for sentence in _SENTENCE.split(text):
+        for sentence in SENTENCE_SPLIT.split(text):
             key = tuple(_norm_words(sentence))
             if len(key) < 4:
                 continue
@@ -263,6 +224,20 @@ def _check_concepts(
         )
 
 
+def _check_pairs(texts: dict[str, str], ctx: GateContext) -> Iterable[GateFinding]:
+    lex = ctx.lexicon
+    for where, text in texts.items():
+        for pair in lex.pairs(text):
+            if pair.supported:
+                continue
+            a, b = (lex.name(c) for c in pair.concepts)
+            yield GateFinding(
+                reason="unsupported_pair",
+                detail=f"{where} relates {a!r} and {b!r}, which the graph does not "
+                f"relate: {_quote(pair.sentence)!r}",
+            )
+
+
 def _phenotype_names() -> list[tuple[str, tuple[str, ...]]]:
     out = []
     for p in phenotypes():
@@ -287,7 +262,7 @@ def _check_diagnoses(texts: dict[str, str], ctx: GateContext) -> Iterable[GateFi
     body = " ".join(
         sentence
         for text in texts.values()
-        for sentence in _SENTENCE.split(text)
+        for sentence in SENTENCE_SPLIT.split(text)
         if not _CITATION.search(sentence)
     ).lower()
     # blank out the admission's own diagnoses first: "hypertension with complications"
@@ -344,11 +319,51 @@ def gate_answer(
     findings += _check_claims(cited, ctx)
     findings += _check_concepts(cited, texts, ctx)
     findings += _check_diagnoses(texts, ctx)
+    if ctx.check_pairs:
+        findings += _check_pairs(texts, ctx)
     if ctx.evidence and not cited:
         findings.append(
             GateFinding(
                 reason="no_evidence",
                 detail=f"{len(ctx.evidence)} facts were given and none is cited",
+            )
+        )
+    return findings
+
+
+def sentence_findings(
+    where: str, sentence: str, ctx: GateContext, *, need_claim: bool = False
+) -> list[GateFinding]:
+    """The gate's checks of one sentence on its own: is it whole, does it name a concept
+    given, does it name only the admission's diagnoses, does it relate only concepts the
+    graph relates (and, with ``need_claim``, at least two that it does).
+
+    Args:
+        where: The field it comes from (``note_rationale``), for the details.
+        sentence: The sentence.
+        ctx: What the teacher was given.
+        need_claim: Refuse a sentence that relates no two concepts the graph relates
+            (``no_graph_claim``: "Apolynia is diagnosed by blood culture." names one
+            concept and an invented word); only with a graph.
+
+    Returns:
+        The findings (``truncated``, ``no_concept``, ``diagnosis_outside_labels``,
+        ``unsupported_pair``, ``no_graph_claim``); empty when the sentence may be kept.
+    """
+    texts = {where: sentence} if sentence.strip() else {}
+    findings: list[GateFinding] = []
+    findings += _check_truncation(texts, None)
+    findings += _check_concepts([], texts, ctx)
+    findings += _check_diagnoses(texts, ctx)
+    findings += _check_pairs(texts, ctx)
+    lex = ctx.lexicon
+    unverified = need_claim and texts and lex.store is not None and not findings
+    if unverified and not any(pair.supported for pair in lex.pairs(sentence)):
+        findings.append(
+            GateFinding(
+                reason="no_graph_claim",
+                detail=f"{where} relates no two concepts that the graph relates: "
+                f"{_quote(sentence)!r}",
             )
         )
     return findings

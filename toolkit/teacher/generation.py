@@ -34,7 +34,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
@@ -49,7 +49,7 @@ from ctk.teacher.answer import AnswerError, parse_answer
 from ctk.teacher.backend import check_data_policy
 from ctk.teacher.cache import RationaleCache
 from ctk.teacher.gate import NO_EVIDENCE_SENTENCE, ConceptLexicon, GateContext, gate_answer
-from ctk.teacher.grounded import parse_grounded_answer
+from ctk.teacher.grounded import compose_grounded, parse_grounded_answer
 from ctk.teacher.inputs import (
     DEFAULT_SECTION,
     TeacherInput,
@@ -112,6 +112,11 @@ class GenerationSummary(BaseModel):
         repaired: Answers that needed (and passed) the repair turn.
         repair_reasons: First answers sent to the repair turn, by gate reason.
         failure_reasons: Failures by reason.
+        model_sentences_kept: Grounded prompt: sentences of the model's own in the
+            ``ok`` records written (ctk adds the picked facts to them).
+        model_sentences_dropped: Grounded prompt: sentences of the model's own that
+            ctk dropped from ``ok`` records, by gate reason (see
+            :func:`ctk.teacher.grounded.compose_grounded`).
         llm_calls: Backend calls made (repairs included).
         prompt_tokens: Tokens read by the backend.
         completion_tokens: Tokens written by the backend.
@@ -139,6 +144,8 @@ class GenerationSummary(BaseModel):
     repaired: int = 0
     repair_reasons: dict[str, int] = Field(default_factory=dict)
     failure_reasons: dict[str, int] = Field(default_factory=dict)
+    model_sentences_kept: int = 0
+    model_sentences_dropped: dict[str, int] = Field(default_factory=dict)
     llm_calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -167,6 +174,8 @@ class _Verdict:
     lab_rationale: str = ""
     cited: list[CitedFact] | None = None
     findings: list[GateFinding] | None = None
+    dropped: list[GateFinding] = field(default_factory=list)
+    kept_sentences: int = 0
 
     @property
     def parsed(self) -> bool:
@@ -194,6 +203,7 @@ class _Run:
         stamps: dict[str, PluginStamp],
         lexicon: ConceptLexicon,
         gate: bool,
+        check_pairs: bool = False,
     ) -> None:
         self.backend = backend
         self.stamps = stamps
@@ -208,9 +218,11 @@ class _Run:
         self.max_tokens = max_tokens
         self.lexicon = lexicon
         self.gate = gate
+        self.check_pairs = check_pairs
         self.reasons: Counter[str] = Counter()
         self.gate_reasons: Counter[str] = Counter()
         self.repair_reasons: Counter[str] = Counter()
+        self.dropped_reasons: Counter[str] = Counter()
 
     def _record(self, rationale: Rationale, *, cached: bool = False) -> None:
         self.writer.write(rationale)
@@ -262,10 +274,20 @@ class _Run:
     def judge(self, response: LLMResponse, inp: TeacherInput, ctx: GateContext) -> _Verdict:
         """Parse one answer and pass it through the gate."""
         aliases = inp.aliases()
+        dropped: list[GateFinding] = []
+        kept_sentences = 0
         try:
             if self.template.answer == "grounded":
                 grounded, cited = parse_grounded_answer(response.text, inp.evidence, self.lexicon)
-                note, lab = grounded.note_rationale, grounded.lab_rationale
+                composed = compose_grounded(
+                    grounded.note_rationale,
+                    grounded.lab_rationale,
+                    cited,
+                    ctx,
+                    check_sentences=self.gate,
+                )
+                note, lab = composed.note_rationale, composed.lab_rationale
+                dropped, kept_sentences = composed.dropped, composed.kept_sentences
             else:
                 answer, cited = parse_answer(response.text, aliases)
                 note, lab = answer.note_rationale, answer.lab_rationale
@@ -280,7 +302,14 @@ class _Run:
             if self.gate
             else []
         )
-        return _Verdict(note_rationale=note, lab_rationale=lab, cited=cited, findings=findings)
+        return _Verdict(
+            note_rationale=note,
+            lab_rationale=lab,
+            cited=cited,
+            findings=findings,
+            dropped=dropped,
+            kept_sentences=kept_sentences,
+        )
 
     async def one(self, inp: TeacherInput, request: LLMRequest, key: str) -> None:
         base = self._base(inp, key)
@@ -292,6 +321,7 @@ class _Run:
             evidence=inp.evidence,
             lexicon=self.lexicon,
             claim_ends=2 if self.template.answer == "grounded" else 1,
+            check_pairs=self.check_pairs or self.template.answer == "grounded",
         )
 
         async def call(req: LLMRequest) -> LLMResponse:
@@ -361,6 +391,8 @@ class _Run:
             return
         if repaired:
             self.summary.repaired += 1
+        self.summary.model_sentences_kept += verdict.kept_sentences
+        self.dropped_reasons.update(f.reason for f in verdict.dropped)
         note = verdict.note_rationale
         if not inp.evidence and NO_EVIDENCE_SENTENCE not in f"{note} {verdict.lab_rationale}":
             note = f"{note} {NO_EVIDENCE_SENTENCE}".strip()
@@ -370,6 +402,7 @@ class _Run:
                 note_rationale=note,
                 lab_rationale=verdict.lab_rationale,
                 cited_facts=verdict.cited or [],
+                gate_reasons=verdict.dropped,
                 repaired=repaired,
                 usage=usage,
                 **base,
@@ -393,6 +426,9 @@ class GenerationConfig(BaseModel):
         retry_rejected: Generate again the admissions recorded as rejected by the gate.
         gate: Run the quality gate's content checks (:mod:`ctk.teacher.gate`); answers
             that do not parse are refused either way.
+        require_supported_pairs: Refuse a free-form answer whose Rm or Rt relates two
+            concepts the graph does not relate (gate reason ``unsupported_pair``); the
+            grounded prompt always checks this, sentence by sentence.
         allow_mixed: Append to an output whose records were made with another
             retriever or backend, or other options (refused by default).
         temperature: Sampling temperature.
@@ -412,6 +448,7 @@ class GenerationConfig(BaseModel):
     retry_failed: bool = False
     retry_rejected: bool = False
     gate: bool = True
+    require_supported_pairs: bool = False
     allow_mixed: bool = False
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     max_tokens: int = Field(default=384, ge=16)
@@ -500,6 +537,7 @@ async def agenerate_rationales(
         run = _Run(
             lexicon=lexicon,
             gate=cfg.gate,
+            check_pairs=cfg.require_supported_pairs,
             backend=backend,
             template=template,
             repair=repair,
@@ -582,6 +620,7 @@ async def agenerate_rationales(
     summary.failure_reasons = dict(run.reasons.most_common())
     summary.gate_reasons = dict(run.gate_reasons.most_common())
     summary.repair_reasons = dict(run.repair_reasons.most_common())
+    summary.model_sentences_dropped = dict(run.dropped_reasons.most_common())
     summary.elapsed_s = time.perf_counter() - started
     logger.info(
         "rationales: %d generated, %d cached, %d rejected, %d failed, %d skipped (already done), "

@@ -17,7 +17,18 @@ schema-like noise or stop mid-sentence short of the token limit.
 
 ctk writes each picked fact's claim itself, from the fact (:func:`fact_claim`: "Dyspnea
 is a symptom of heart failure."), so a claim always names both ends of the fact it
-cites and is a whole sentence. (Letting the model write the words between the two
+cites and is a whole sentence.
+
+ctk also composes Rm and Rt (:func:`compose_grounded`): each sentence the model wrote
+is kept only when it passes the gate's sentence checks on its own
+(:func:`ctk.teacher.gate.sentence_findings`: whole, names a concept of the note, labs
+or facts, names only the admission's diagnoses, relates only concepts the graph
+relates, and relates at least two that it does: a claim the graph can vouch for);
+the others are dropped and recorded. Then each picked fact is added as
+"Known: <claim> [E2]", to Rt when one of its ends is named in the lab anomalies, to
+Rm otherwise. So every concept pair a kept grounded rationale claims is a graph
+edge, and the picked facts are in the text the student learns from (the cited
+facts alone are not). (Letting the model write the words between the two
 names under a ``pattern`` per fact was tried: llama.cpp held it, but sampling under a
 ``oneOf`` of one pattern per fact ran at about 1 token/s on 2 CPU cores.) ctk still
 parses and gates every answer: servers that ignore schemas exist.
@@ -32,20 +43,29 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ctk.graph import fact_sentence
 from ctk.phenotypes import phenotype_by_name
-from ctk.records import CitedFact
+from ctk.records import CitedFact, GateFinding
 from ctk.retrieval import EvidenceRecord, fact_id_of
 from ctk.teacher.answer import (
     AnswerError,
     extract_json,
     validate_shape,
 )
-from ctk.teacher.gate import ConceptLexicon, fact_ends
+from ctk.teacher.gate import (
+    SENTENCE_SPLIT,
+    ConceptLexicon,
+    GateContext,
+    fact_ends,
+    sentence_findings,
+)
 
 __all__ = [
     "GROUNDED_FACTS_FLAT",
     "GROUNDED_FACTS_PER_DIAGNOSIS",
+    "SENTENCE_MAX_WORDS",
     "SENTENCE_PATTERN",
+    "ComposedRationale",
     "GroundedAnswer",
+    "compose_grounded",
     "diagnosis_key",
     "fact_claim",
     "grounded_schema",
@@ -56,11 +76,17 @@ __all__ = [
 GROUNDED_FACTS_PER_DIAGNOSIS = 2
 #: Most facts picked when no diagnosis is given.
 GROUNDED_FACTS_FLAT = 4
+#: Most words in the model's Rm or Rt sentence.
+SENTENCE_MAX_WORDS = 25
 #: Rm and Rt are one whole sentence each: a capital first, a full stop last, no braces,
-#: quotes or full stop between. A flat ``+`` repetition: llama.cpp samples a
-#: ``minLength``/``maxLength`` string through one nested rule per character, which ran
-#: at several seconds per token on 2 busy cores; this runs as fast as free text.
-SENTENCE_PATTERN = "^[A-Z][A-Za-z0-9 ,;:'()/%-]+[.]$"
+#: quotes or full stop between, 3 to :data:`SENTENCE_MAX_WORDS` words. The bound is on
+#: words, not characters: llama.cpp samples a ``minLength``/``maxLength`` string through
+#: one nested rule per character, which ran at several seconds per token on 2 busy
+#: cores; one rule per word is cheap. Without a bound, SmolLM2-135M sometimes ran one
+#: sentence on to the token limit (600 tokens, then a repair that did the same).
+SENTENCE_PATTERN = (
+    f"^[A-Z][A-Za-z0-9,;:'()/%-]*( [A-Za-z0-9,;:'()/%-]+){{2,{SENTENCE_MAX_WORDS - 1}}}[.]$"
+)
 
 
 class GroundedAnswer(BaseModel):
@@ -210,3 +236,82 @@ def parse_grounded_answer(
             f"facts given (E1..E{len(evidence)})",
         )
     return answer, cited
+
+
+class ComposedRationale(BaseModel):
+    """Rm and Rt as ctk writes them for a grounded answer (:func:`compose_grounded`).
+
+    Attributes:
+        note_rationale: Rm: the model's kept sentences, then the note-side facts.
+        lab_rationale: Rt: the model's kept sentences, then the lab-side facts.
+        kept_sentences: Sentences of the model's own that were kept.
+        dropped: One finding per sentence of the model's own that was dropped
+            (its first reason, the detail starting "dropped: ").
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    note_rationale: str = ""
+    lab_rationale: str = ""
+    kept_sentences: int = 0
+    dropped: list[GateFinding] = Field(default_factory=list)
+
+
+def compose_grounded(
+    note_rationale: str,
+    lab_rationale: str,
+    cited: Sequence[CitedFact],
+    ctx: GateContext,
+    *,
+    check_sentences: bool = True,
+) -> ComposedRationale:
+    """Rm and Rt of a grounded answer: the model's sentences that pass, then the picked facts.
+
+    Args:
+        note_rationale: Rm as the model wrote it.
+        lab_rationale: Rt as the model wrote it.
+        cited: The picked facts with ctk's claims (:func:`parse_grounded_answer`).
+        ctx: What the teacher was given (evidence in prompt order, captions, lexicon).
+        check_sentences: Check the model's sentences and drop the failing ones
+            (False: keep every sentence, as a ``--no-gate`` run does).
+
+    Returns:
+        The composed rationale; see the module docstring.
+
+    Example:
+        >>> ctx = GateContext(diagnoses=[], note_text="", captions=[], evidence=[])
+        >>> compose_grounded("The note shows", "", [], ctx).dropped[0].reason
+        'truncated'
+    """
+    out = ComposedRationale()
+    parts: dict[str, list[str]] = {"note_rationale": [], "lab_rationale": []}
+    for where, text in (("note_rationale", note_rationale), ("lab_rationale", lab_rationale)):
+        for sentence in SENTENCE_SPLIT.split(text.strip()):
+            if not sentence.strip():
+                continue
+            findings = (
+                sentence_findings(where, sentence, ctx, need_claim=True) if check_sentences else []
+            )
+            if findings:
+                first = findings[0]
+                out.dropped.append(
+                    GateFinding(reason=first.reason, detail=f"dropped: {first.detail}")
+                )
+            else:
+                parts[where].append(sentence.strip())
+                out.kept_sentences += 1
+    alias = {ev.id: f"E{i}" for i, ev in enumerate(ctx.evidence, start=1)}
+    captions = " ; ".join(ctx.captions)
+    lex = ctx.lexicon
+    for cf in cited:
+        ends = ctx.ends_of(cf.fact_id)
+        lab_side = bool(captions) and any(lex.named_in(c, captions) for c in ends)
+        where = "lab_rationale" if lab_side else "note_rationale"
+        claim = cf.claim.strip()
+        if not claim or claim.rstrip(".").lower() in " ".join(parts[where]).lower():
+            continue  # the answer already says it (the template backend does)
+        marker = f" [{alias[cf.fact_id]}]" if cf.fact_id in alias else ""
+        parts[where].append(f"Known: {claim}{marker}")
+    out.note_rationale = " ".join(parts["note_rationale"])
+    out.lab_rationale = " ".join(parts["lab_rationale"])
+    return out

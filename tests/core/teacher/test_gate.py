@@ -16,7 +16,7 @@ from ctk.plugins.llm.template import TemplateBackend
 from ctk.plugins.retrievers.graph import GraphRetriever
 from ctk.records import CitedFact, Rationale
 from ctk.retrieval import EvidenceRecord
-from ctk.teacher import GenerationConfig, generate_rationales, read_rationales
+from ctk.teacher import GenerationConfig, check_rationales, generate_rationales, read_rationales
 from ctk.teacher.gate import (
     NO_EVIDENCE_SENTENCE,
     ConceptLexicon,
@@ -24,10 +24,16 @@ from ctk.teacher.gate import (
     gate_answer,
     is_cut_off,
 )
-from ctk.teacher.grounded import fact_claim, grounded_schema, parse_grounded_answer
+from ctk.teacher.grounded import (
+    compose_grounded,
+    fact_claim,
+    grounded_schema,
+    parse_grounded_answer,
+)
 
 DYS = "ctk:dyspnea|symptom_of|ctk:heart_failure"
 EDEMA = "ctk:edema|symptom_of|ctk:heart_failure"
+TACHY = "ctk:tachycardia|associated_with|ctk:heart_failure"
 
 
 @pytest.fixture()
@@ -132,6 +138,75 @@ def test_diagnosis_check_ignores_cited_knowledge_and_the_labels_own_names(
 ) -> None:
     rm = "Known: fever is a symptom of pneumonia. [E3] The note points to congestive heart failure."
     assert gate_answer(rm, GOOD_RT, GOOD_CITED, _ctx(store)) == []
+
+
+def test_unsupported_pairs_are_refused_only_when_asked(store: EmbeddedStore) -> None:
+    # GOOD_RM relates dyspnea and edema (both findings of heart failure, no edge between them)
+    assert gate_answer(GOOD_RM, GOOD_RT, GOOD_CITED, _ctx(store)) == []
+    found = gate_answer(GOOD_RM, GOOD_RT, GOOD_CITED, _ctx(store, check_pairs=True))
+    assert reasons(found) == ["unsupported_pair"]
+    assert "'dyspnea' and 'edema'" in found[0].detail and "note_rationale" in found[0].detail
+    supported = "Shortness of breath points to heart failure; so does the leg edema."
+    assert gate_answer(supported, GOOD_RT, GOOD_CITED, _ctx(store, check_pairs=True)) == []
+
+
+def _grounded_ctx(store: EmbeddedStore | None) -> GateContext:
+    evidence = [
+        EvidenceRecord(id=DYS, text="..."),
+        EvidenceRecord(id=EDEMA, text="..."),
+        EvidenceRecord(id=TACHY, text="..."),
+    ]
+    return _ctx(
+        store,
+        evidence=evidence,
+        captions=["Tachycardia: heart rate higher than normal 3 times (max 131)"],
+        claim_ends=2,
+        check_pairs=True,
+    )
+
+
+def test_compose_grounded_keeps_sentences_that_pass_and_adds_the_picked_facts(
+    store: EmbeddedStore,
+) -> None:
+    ctx = _grounded_ctx(store)
+    lex = ctx.lexicon
+    cited = [
+        CitedFact(fact_id=f, claim=fact_claim(EvidenceRecord(id=f, text=""), lex))
+        for f in (DYS, TACHY)
+    ]
+    out = compose_grounded(
+        "Dyspnea and edema point to heart failure.", "Tachycardia fits heart failure.", cited, ctx
+    )
+    # the model's Rm relates dyspnea and edema: dropped; its Rt is an edge: kept
+    assert [f.reason for f in out.dropped] == ["unsupported_pair"]
+    assert out.dropped[0].detail.startswith("dropped: note_rationale relates")
+    assert out.kept_sentences == 1
+    assert out.note_rationale == "Known: Dyspnea is a symptom of heart failure. [E1]"
+    assert out.lab_rationale == (
+        "Tachycardia fits heart failure. Known: Tachycardia is associated with heart failure. [E3]"
+    )  # tachycardia is named in the lab anomalies: Rt
+    assert gate_answer(out.note_rationale, out.lab_rationale, cited, ctx) == []
+    # a sentence that already says the fact is not repeated; --no-gate keeps every sentence
+    said = compose_grounded("Dyspnea is a symptom of heart failure.", "", cited[:1], ctx)
+    assert said.note_rationale == "Dyspnea is a symptom of heart failure."
+    raw = compose_grounded("Dyspnea and edema.", "", [], ctx, check_sentences=False)
+    assert raw.note_rationale == "Dyspnea and edema." and not raw.dropped
+
+
+@pytest.mark.parametrize(
+    ("rm", "reason"),
+    [
+        ("Dyspnea also suggests pneumonia.", "diagnosis_outside_labels"),
+        ("The patient's diagnosis fits the note perfectly.", "no_concept"),
+        ("Dyspnea points to heart failure and", "truncated"),
+        ("Dyspnea was noted on the ward.", "no_graph_claim"),  # nothing the graph can vouch for
+    ],
+)
+def test_compose_grounded_drops_each_kind_of_bad_sentence(
+    store: EmbeddedStore, rm: str, reason: str
+) -> None:
+    out = compose_grounded(rm, "", [], _grounded_ctx(store))
+    assert [f.reason for f in out.dropped] == [reason] and out.note_rationale == ""
 
 
 def test_without_a_graph_ids_stand_for_names() -> None:
@@ -267,10 +342,33 @@ def test_grounded_run_through_the_scripted_server(store: EmbeddedStore, tmp_path
     records = list(read_rationales(out))
     assert summary.generated == 2, [r.gate_reasons for r in records]  # type: ignore[attr-defined]
     for r in records:
-        assert r.status == "ok" and r.prompt_version == "teacher_grounded@1"
+        assert r.status == "ok" and r.prompt_version == "teacher_grounded@2"
         assert r.cited_facts and {c.fact_id for c in r.cited_facts} <= set(r.evidence_ids)
         aliases = {f"E{i}": e for i, e in enumerate(r.evidence_ids, start=1)}
         assert {aliases[a] for a in enum["enum"]} <= set(r.evidence_ids)
+        # the scripted Rm relates dyspnea and edema: dropped and recorded; the facts are added
+        assert [f.reason for f in r.gate_reasons] == ["unsupported_pair"]
+        assert r.gate_reasons[0].detail.startswith("dropped: ")
+        assert "dyspnea and edema" not in r.note_rationale
+        assert r.lab_rationale.startswith("Tachycardia in the vital signs fits heart failure.")
+        assert all(c.claim in f"{r.note_rationale} {r.lab_rationale}" for c in r.cited_facts)
+    assert summary.model_sentences_dropped == {"unsupported_pair": 2}  # type: ignore[attr-defined]
+    assert summary.model_sentences_kept == 2  # type: ignore[attr-defined]
+    report = check_rationales(records, store)
+    assert report.pairs > 0 and report.support_rate == 1.0
+
+
+def test_free_form_answers_refuse_unsupported_pairs_when_asked(
+    store: EmbeddedStore, tmp_path: Path
+) -> None:
+    with FakeOpenAIServer(default="unsupported_pair") as srv:
+        lenient = _run(store, srv, tmp_path / "a.jsonl")
+        assert srv.calls == 1 and lenient.generated == 1  # type: ignore[attr-defined]
+        strict = _run(store, srv, tmp_path / "b.jsonl", require_supported_pairs=True)
+        assert srv.calls == 3  # the answer, then one repair
+    assert strict.gate_reasons == {"unsupported_pair": 1}  # type: ignore[attr-defined]
+    (record,) = list(read_rationales(tmp_path / "b.jsonl"))
+    assert record.status == "rejected" and "'cough' and 'insulin'" in record.gate_reasons[0].detail
 
 
 def test_template_backend_answers_the_grounded_prompt(store: EmbeddedStore, tmp_path: Path) -> None:
@@ -318,3 +416,24 @@ def test_an_empty_fact_list_is_closed_for_llama_cpp() -> None:
     assert empty["maxItems"] == 0 and "items" in empty
     grammar = llama_grammar.json_schema_to_gbnf(json.dumps(schema))
     assert "value ::=" not in grammar  # no free JSON value anywhere in the answer
+
+
+def test_the_sentence_pattern_bounds_words_not_characters() -> None:
+    """A small model cannot run one sentence on to the token limit, and llama.cpp gets one
+    grammar rule per word (per character, as ``maxLength`` gives, sampled far too slowly)."""
+    import re
+
+    from ctk.teacher.grounded import SENTENCE_MAX_WORDS, SENTENCE_PATTERN
+
+    assert re.match(SENTENCE_PATTERN, "Dyspnea points to heart failure (NYHA III).")
+    assert not re.match(SENTENCE_PATTERN, "Dyspnea.")
+    words = ["Dyspnea"] + ["and"] * (SENTENCE_MAX_WORDS - 1)
+    assert re.match(SENTENCE_PATTERN, " ".join(words) + ".")
+    assert not re.match(SENTENCE_PATTERN, " ".join([*words, "edema"]) + ".")
+    llama_grammar = pytest.importorskip("llama_cpp.llama_grammar")
+    schema = {
+        "type": "object",
+        "properties": {"s": {"type": "string", "pattern": SENTENCE_PATTERN}},
+    }
+    grammar = llama_grammar.json_schema_to_gbnf(json.dumps(schema))
+    assert grammar.count("(") < 3 * SENTENCE_MAX_WORDS

@@ -124,3 +124,38 @@ def test_grounded_schema_holds_on_the_real_server(local_teacher_url: str, tmp_pa
         assert set(picked) <= set(support[key]["items"]["enum"]), (key, picked)
     assert cited and {c.fact_id for c in cited} <= {ev.id for ev in inp.evidence}
     assert answer.note_rationale.endswith(".") and answer.note_rationale[0].isupper()
+
+
+def test_grounded_records_claim_only_graph_edges(local_teacher_url: str, tmp_path: Path) -> None:
+    """The grounded prompt end to end on the real 135M model: every kept record's claimed
+    concept pairs are graph edges (ctk drops the model's sentences that are not)."""
+    from ctk.teacher import check_rationales
+
+    store = build_store(tmp_path / "kg.db")
+    try:
+        summary = generate_rationales(
+            make_admissions(N),
+            retriever=GraphRetriever(store=store),
+            backend=OpenAIBackend({"base_url": local_teacher_url, "timeout_s": 600}),
+            out=tmp_path / "g.jsonl",
+            store=store,
+            config=GenerationConfig(
+                k=4, concurrency=1, use_cache=False, prompt="teacher_grounded", max_tokens=600
+            ),
+        )
+        records = list(read_rationales(tmp_path / "g.jsonl"))
+        report = check_rationales(records, store)
+    finally:
+        store.close()
+    ok = _check(records)
+    assert ok, [r.gate_reasons for r in records]
+    kept_or_dropped = summary.model_sentences_kept + sum(summary.model_sentences_dropped.values())
+    assert kept_or_dropped > 0  # the model wrote sentences and each one was judged
+    for r in ok:
+        text = f"{r.note_rationale} {r.lab_rationale}"
+        assert r.cited_facts and all(
+            c.claim.rstrip(".").lower() in text.lower() for c in r.cited_facts
+        )
+        assert all(f.detail.startswith("dropped: ") for f in r.gate_reasons)
+    assert report.pairs > 0 and report.supported_pairs == report.pairs, report.admissions
+    assert not report.kept_issues  # no kept record cut off or with a repeated claim

@@ -17,7 +17,15 @@ stopped) and a Markdown table to ``OUT/table.md``.
 
 Run (docs/distill.md, "The 1,000-admission CPU run")::
 
-    python benchmarks/long_cpu_run.py --out /tmp/ctk-long --steps 400 --seeds 1,2,3
+    python benchmarks/long_cpu_run.py --out /tmp/ctk-long --steps 600 --seeds 1,2,3
+
+Choosing settings without the test split: ``--validation 0.2`` holds out a fifth of the
+train split as the scored split (results under ``OUT/validation``), ``--set KEY=VALUE``
+overrides one run-config setting, ``--thresholds`` also scores the head at other
+thresholds::
+
+    python benchmarks/long_cpu_run.py --out /tmp/ctk-long-val --steps 600 --seeds 1 \
+        --validation 0.2 --thresholds 0.3,0.4,0.5 --set train.phases.3.head_weight_decay=0.5
 
 A dry run at a tiny scale (a minute)::
 

@@ -15,7 +15,7 @@ from ctk.distill.modeling.diagnosis_head import DiagnosisHead, multi_hot
 from ctk.distill.modeling.lab_summary import N_LAB_STATISTICS, LabSummary
 from ctk.distill.modeling.student import ClinRaGenStudent
 from ctk.lab_variables import PAPER_VARIABLES
-from ctk.phenotypes import PHENOTYPE_NAMES
+from ctk.phenotypes import PHENOTYPE_NAMES, phenotypes
 
 VARIABLES = list(PAPER_VARIABLES)
 
@@ -113,3 +113,28 @@ def test_a_student_with_the_lab_term_saves_and_loads(
     loaded = ClinRaGenStudent.from_pretrained(tmp_path / "s")
     assert loaded.config.student.classifier_labs
     assert torch.equal(loaded.classify(*inputs), before)
+
+
+def test_head_probabilities_match_classify_in_any_batching(
+    tiny_lm: Path, tiny_cohort: Path
+) -> None:
+    from ctk.distill.data.examples import build_examples
+    from ctk.distill.inference import head_decisions, head_probabilities
+
+    cfg = StudentConfig.model_validate(
+        tiny_student_config(tiny_lm, classifier=True, classifier_words=True, classifier_labs=True)
+    )
+    student = ClinRaGenStudent.build(cfg, seed=0).eval()
+    assert student.head is not None and student.head.labs is not None
+    with torch.no_grad():
+        student.head.labs.weight.normal_()
+    examples = build_examples(tiny_cohort, cfg.lab_variables, cfg.max_hours).examples[:5]
+    probs = head_probabilities(student, examples, batch_size=2)
+    assert probs.shape == (5, len(PHENOTYPE_NAMES))
+    assert torch.allclose(probs, head_probabilities(student, examples, batch_size=5), atol=1e-6)
+    batch = phase_batch(student, tiny_cohort, 3, 5)
+    inputs = (batch["input_ids"], batch["attention_mask"], batch["labs"], batch["lab_mask"])
+    threshold = cfg.classifier_threshold
+    short = [p.short_name for p in phenotypes()]
+    expected = [[short[j] for j in range(25) if float(row[j]) > threshold] for row in probs]
+    assert head_decisions(student, *inputs) == expected

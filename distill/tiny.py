@@ -29,8 +29,12 @@ def cohort_texts(
     rationales: str | Path | None = None,
     vocabulary: str | Path | None = None,
     lab_prompt: str = "Diagnose from the lab tests.",
+    splits: tuple[str, ...] = ("train",),
 ) -> Iterator[str]:
     """Texts to train a tokenizer on: everything the student reads or writes.
+
+    Only the admissions of ``splits`` (and those with no split assigned) are read,
+    so that no word is learnt from the validation or test notes.
 
     Notes, target-shaped lines (every phenotype short name followed by ``,`` and by
     ``.``, so that any diagnosis list can be written), phenotype names, captions,
@@ -42,6 +46,8 @@ def cohort_texts(
         rationales: Rationale JSONL (``ctk rationale generate``), or None.
         vocabulary: V_k JSONL (``ctk kg vocab``), or None for the built-in V_k names.
         lab_prompt: The phase-2 encoder text.
+        splits: Splits whose admissions are read; an admission without a split
+            is always read.
 
     Yields:
         Lines of text.
@@ -67,9 +73,13 @@ def cohort_texts(
         from ctk.distill.modeling.student import default_vocabulary
 
         yield from default_vocabulary()
-    for i, adm in enumerate(iter_admissions(cohort)):
-        if i >= limit:
+    read = 0
+    for adm in iter_admissions(cohort):
+        if read >= limit:
             break
+        if adm.split is not None and adm.split not in splits:
+            continue
+        read += 1
         if adm.note is not None:
             yield adm.note.main_text()
         yield format_target(adm.phenotypes, "", "")

@@ -17,7 +17,15 @@ stopped) and a Markdown table to ``OUT/table.md``.
 
 Run (docs/distill.md, "The 1,000-admission CPU run")::
 
-    python benchmarks/long_cpu_run.py --out /tmp/ctk-long --steps 400 --seeds 1,2,3
+    python benchmarks/long_cpu_run.py --out /tmp/ctk-long --steps 600 --seeds 1,2,3
+
+Choosing settings without the test split: ``--validation 0.2`` holds out a fifth of the
+train split as the scored split (results under ``OUT/validation``), ``--set KEY=VALUE``
+overrides one run-config setting, ``--thresholds`` also scores the head at other
+thresholds::
+
+    python benchmarks/long_cpu_run.py --out /tmp/ctk-long-val --steps 600 --seeds 1 \
+        --validation 0.2 --thresholds 0.3,0.4,0.5 --set train.phases.3.head_weight_decay=0.5
 
 A dry run at a tiny scale (a minute)::
 
@@ -70,6 +78,28 @@ def _cohort(out: Path, n: int, seed: int) -> Path:
     return cohort
 
 
+def _validation_cohort(out: Path, cohort: Path, fraction: float, seed: int) -> Path:
+    """The cohort's train split alone, a seeded ``fraction`` of it relabelled ``test``.
+
+    Settings are chosen on this validation split, never on the real test split.
+    """
+    import random
+
+    from ctk.cohort import iter_admissions, write_cohort
+
+    folder = out / "validation-cohort"
+    if (folder / "manifest.json").is_file():
+        return folder
+    train = [a for a in iter_admissions(cohort) if a.split == "train"]
+    held = set(random.Random(seed).sample(range(len(train)), round(fraction * len(train))))
+    rows = [
+        a.model_copy(update={"split": "test" if i in held else "train"})
+        for i, a in enumerate(train)
+    ]
+    write_cohort(folder, rows, source="validation split of the train split")
+    return folder
+
+
 def _tiny_lm(out: Path, cohort: Path, seed: int) -> Path:
     """``ctk distill init-tiny`` (its defaults): the LM and its tokenizer, from the cohort."""
     from ctk.distill.config import TinyLMSpec
@@ -97,7 +127,24 @@ def _run_config(out: Path, cohort: Path, lm: Path, seed: int, args: argparse.Nam
         raw["train"]["batch_size"] = args.batch_size
     if args.ka_variant:
         raw["student"]["ka_variant"] = args.ka_variant
+    for item in args.set:
+        _set(raw, item)
     return RunConfig.model_validate(raw)
+
+
+def _set(raw: dict[str, Any], item: str) -> None:
+    """Apply one ``--set a.b.c=VALUE`` (VALUE read as YAML) to the raw config."""
+    import yaml
+
+    key, sep, value = item.partition("=")
+    if not sep:
+        raise SystemExit(f"--set {item!r}: expected KEY=VALUE, e.g. student.classifier_labs=true")
+    *path, last = key.split(".")
+    node: Any = raw
+    for part in path:
+        part_key: Any = int(part) if part.isdigit() else part
+        node = node.setdefault(part_key, {})
+    node[int(last) if last.isdigit() else last] = yaml.safe_load(value)
 
 
 def _baselines(out: Path, cohort: Path) -> dict[str, Any]:
@@ -113,6 +160,28 @@ def _baselines(out: Path, cohort: Path) -> dict[str, Any]:
     }
     path.write_text(json.dumps(scores, indent=1) + "\n")
     return scores
+
+
+def _threshold_sweep(model_dir: Path, cohort: Path, thresholds: list[float]) -> dict[str, float]:
+    """Micro-F1 of the diagnosis head's decisions on the scored split, per threshold."""
+    from ctk.distill.data.examples import build_examples
+    from ctk.distill.inference import head_probabilities, load_student
+    from ctk.distill.modeling.diagnosis_head import multi_hot
+    from ctk.phenotypes import PHENOTYPE_NAMES
+
+    student = load_student(model_dir)
+    s = student.config.student
+    examples = build_examples(cohort, s.lab_variables, s.max_hours, split="test").examples
+    probs = head_probabilities(student, examples)
+    truth = multi_hot([e.diagnoses for e in examples]).bool()
+    assert probs.shape == (len(examples), len(PHENOTYPE_NAMES))
+    out: dict[str, float] = {}
+    for t in thresholds:
+        pred = probs > t
+        tp = float((pred & truth).sum())
+        denominator = float(pred.sum() + truth.sum())
+        out[f"{t:g}"] = round(2 * tp / denominator, 4) if denominator else 0.0
+    return out
 
 
 def _spread(values: list[float]) -> str:
@@ -160,6 +229,29 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "--ka-variant", default="", help="student.ka_variant (default: the config's default)"
     )
     parser.add_argument("--max-test", type=int, default=0, help="test admissions scored (0: all)")
+    parser.add_argument(
+        "--thresholds",
+        default="",
+        help="also score the head's decisions at these thresholds (comma-separated), "
+        "e.g. 0.2,0.3,0.4,0.5: with --validation, to choose student.classifier_threshold",
+    )
+    parser.add_argument(
+        "--validation",
+        type=float,
+        default=0.0,
+        metavar="FRACTION",
+        help="score on a validation split instead: this fraction of the train split is held "
+        "out (seeded by --cohort-seed) and the real test split is not read (for choosing "
+        "settings)",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one run-config setting (VALUE as YAML), e.g. "
+        "--set train.phases.2.head_lr=0.03 (repeatable)",
+    )
     args = parser.parse_args(argv)
     setup_torch(args.threads)
 
@@ -169,6 +261,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     cohort = _cohort(out, args.n, args.cohort_seed)
+    if args.validation:  # its own results, baselines and runs, under OUT/validation
+        cohort = _validation_cohort(out, cohort, args.validation, args.cohort_seed)
+        out = out / "validation"
+        out.mkdir(exist_ok=True)
     baselines = _baselines(out, cohort)
     results_path = out / "results.json"
     runs: dict[str, Any] = (
@@ -189,6 +285,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             result.model_dir, cohort, split="test", batch_size=32, max_admissions=args.max_test
         )
         write_report(report, out / "eval" / key)
+        sweep = (
+            _threshold_sweep(
+                result.model_dir, cohort, [float(t) for t in args.thresholds.split(",")]
+            )
+            if args.thresholds
+            else {}
+        )
         runs[key] = {
             "seed": seed,
             "micro_f1": report.micro["f1"],
@@ -200,6 +303,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 for p in result.phases
             ],
             "test_admissions": report.n,
+            "head_micro_f1_by_threshold": sweep,
             "load_average": os.getloadavg(),
         }
         logger.info("%s: %s", key, runs[key])

@@ -118,6 +118,15 @@ def diagnose(
     for name in result.diagnoses:
         typer.echo(f"  - {name}")
     typer.echo("Rationale: " + (result.rationale or "(none generated)"))
+    if result.rationale_removed:
+        from ctk.phenotypes import phenotype_by_name
+
+        short = [getattr(phenotype_by_name(n), "short_name", n) for n in result.rationale_removed]
+        typer.echo(
+            "  (removed from the generated rationale: the parts naming "
+            f"{len(short)} phenotype(s) not diagnosed: {', '.join(short)}; "
+            "--json shows the text as generated)"
+        )
     if result.anomaly_captions:
         typer.echo("Lab anomalies:")
         for c in result.anomaly_captions:

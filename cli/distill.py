@@ -142,7 +142,8 @@ def evaluate(
     """
     from ctk.distill.evaluation import evaluate_model, write_report
     from ctk.distill.inference import load_student
-    from ctk.distill.loss_curves import find_run_dir, phase_learning_notes, read_phase_metrics
+    from ctk.distill.learning import learning_notes
+    from ctk.distill.loss_curves import find_run_dir, read_phase_metrics
 
     _quiet_transformers()
     given = None
@@ -185,7 +186,7 @@ def evaluate(
         metrics = read_phase_metrics(found)
         if not metrics:
             report.notes.append(f"no loss curves: {found} holds no phaseN/metrics.jsonl")
-        report.notes.extend(phase_learning_notes(metrics, vocab_size))
+        report.notes.extend(learning_notes(metrics, vocab_size))
     files = write_report(report, out, run_dir=found, vocab_size=vocab_size)
     _echo_eval(report)
     typer.echo("wrote " + ", ".join(str(f) for f in files))

@@ -145,6 +145,10 @@ class StudentConfig(_Cfg):
         classifier_threshold: Probability above which the head names a phenotype.
         classifier_words: Add a bag-of-words term to the head: one weight per (token of
             the LM's vocabulary, phenotype) over the tokens the note holds.
+        classifier_labs: Add a lab term to the head: a linear map from per-variable
+            summaries of the lab series (mean, min, max, last, std, fraction abnormal,
+            fraction missing; :class:`ctk.distill.modeling.lab_summary.LabSummary`) to
+            the phenotypes, wherever the labs are read (phases 2 and 3, inference).
     """
 
     lm_path: str = "google/flan-t5-small"
@@ -173,6 +177,7 @@ class StudentConfig(_Cfg):
     classifier: bool = False
     classifier_threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
     classifier_words: bool = False
+    classifier_labs: bool = False
 
     @model_validator(mode="after")
     def _fill_normalisation(self) -> StudentConfig:
@@ -213,6 +218,8 @@ class PhaseConfig(_Cfg):
         head_weight: Weight of the diagnosis head's BCE loss (students with
             ``classifier: true``).
         head_lr: Peak learning rate of the diagnosis head (None: ``lr``).
+        head_weight_decay: AdamW weight decay of the diagnosis head's weights (None:
+            ``train.weight_decay``).
         train: The parts this phase trains (``lm``, ``lab_encoder``, ``fusion``, ``head``);
             None: the paper's freezing (:data:`ctk.distill.phases.PHASE_GROUPS`: phase 2
             freezes the whole LM). A tiny LM trained from scratch has never modelled the
@@ -227,6 +234,7 @@ class PhaseConfig(_Cfg):
     aux_weight: float = Field(default=0.5, ge=0)
     head_weight: float = Field(default=1.0, ge=0)
     head_lr: float | None = Field(default=None, gt=0)
+    head_weight_decay: float | None = Field(default=None, ge=0)
     train: list[TrainGroup] | None = None
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ from ctk.distill.constrained import DiagnosisConstraint, vocabulary_index
 from ctk.distill.data.collator import PhaseCollator
 from ctk.distill.data.examples import DistillExample, example_from_admission
 from ctk.distill.modeling.student import ClinRaGenStudent
+from ctk.distill.rationale_consistency import restrict_rationale
 from ctk.distill.targets import PhenotypeMatcher, parse_diagnoses, split_generation
 from ctk.graph import GraphFact
 from ctk.phenotypes import phenotype_by_name, phenotypes
@@ -25,6 +26,7 @@ __all__ = [
     "diagnose_admission",
     "generate_texts",
     "head_decisions",
+    "head_probabilities",
     "load_student",
 ]
 
@@ -42,8 +44,12 @@ class DiagnosisResult(BaseModel):
         admission_id: The admission.
         diagnoses: Phenotypes recognised in the output (benchmark names).
         diagnoses_short: The same, short names.
-        rationale: The generated rationale text.
-        generated_text: The raw generated text.
+        rationale: The generated rationale, restricted to the predicted diagnoses: the
+            parts that name a phenotype outside ``diagnoses`` are removed
+            (:func:`ctk.distill.rationale_consistency.restrict_rationale`).
+        rationale_removed: The unpredicted phenotypes (benchmark names) the generated
+            rationale named, whose parts were removed from ``rationale``.
+        generated_text: The raw generated text (diagnoses and rationale as decoded).
         anomaly_captions: The lab anomalies of the admission (from its labs).
         knowledge_used: V_k concepts behind the prototypes the KA attention attended to most.
         graph_facts: Graph facts about the diagnoses, filled in by the diagnose layer
@@ -55,6 +61,7 @@ class DiagnosisResult(BaseModel):
     diagnoses: list[str] = Field(default_factory=list)
     diagnoses_short: list[str] = Field(default_factory=list)
     rationale: str = ""
+    rationale_removed: list[str] = Field(default_factory=list)
     generated_text: str = ""
     anomaly_captions: list[str] = Field(default_factory=list)
     knowledge_used: list[str] = Field(default_factory=list)
@@ -113,31 +120,11 @@ def generate_texts(
     Returns:
         One decoded text per example, in order.
     """
-    s = student.config.student
-    collator = PhaseCollator(
-        student.tokenizer,
-        phase if phase is not None else (3 if student.uses_labs else 1),
-        n_variables=len(s.lab_variables),
-        use_labs=student.uses_labs,
-        lab_prompt=s.lab_prompt,
-        max_source_len=max_source_len,
-        with_targets=False,
-        causal=student.is_causal,
-    )
-    device = _device(student)
     head = student.head is not None if use_head is None else use_head
     if head and student.head is None:
         raise ValueError("use_head=True, but this student has no diagnosis head")
     texts: list[str] = []
-    student.eval()
-    for i in range(0, len(examples), batch_size):
-        batch = collator(examples[i : i + batch_size])
-        inputs = (
-            batch["input_ids"].to(device),
-            batch["attention_mask"].to(device),
-            batch["labs"].to(device) if "labs" in batch else None,
-            batch["lab_mask"].to(device) if "lab_mask" in batch else None,
-        )
+    for inputs in _input_batches(student, examples, batch_size, max_source_len, phase):
         extra: dict[str, Any] = {}
         if constrain or head:
             forced = head_decisions(student, *inputs) if head else None
@@ -153,6 +140,74 @@ def generate_texts(
         )
         texts.extend(student.tokenizer.batch_decode(ids, skip_special_tokens=True))
     return texts
+
+
+_Inputs = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]
+
+
+def _input_batches(
+    student: ClinRaGenStudent,
+    examples: Sequence[DistillExample],
+    batch_size: int,
+    max_source_len: int,
+    phase: int | None,
+) -> Iterator[_Inputs]:
+    """``(input_ids, attention_mask, labs, lab_mask)`` per batch, on the student's device.
+
+    Also puts the student in eval mode. ``phase``: whose inputs (None: 3 with labs, else 1).
+    """
+    s = student.config.student
+    collator = PhaseCollator(
+        student.tokenizer,
+        phase if phase is not None else (3 if student.uses_labs else 1),
+        n_variables=len(s.lab_variables),
+        use_labs=student.uses_labs,
+        lab_prompt=s.lab_prompt,
+        max_source_len=max_source_len,
+        with_targets=False,
+        causal=student.is_causal,
+    )
+    device = _device(student)
+    student.eval()
+    for i in range(0, len(examples), batch_size):
+        batch = collator(examples[i : i + batch_size])
+        yield (
+            batch["input_ids"].to(device),
+            batch["attention_mask"].to(device),
+            batch["labs"].to(device) if "labs" in batch else None,
+            batch["lab_mask"].to(device) if "lab_mask" in batch else None,
+        )
+
+
+def head_probabilities(
+    student: ClinRaGenStudent,
+    examples: Sequence[DistillExample],
+    *,
+    batch_size: int = 32,
+    max_source_len: int = 512,
+) -> torch.Tensor:
+    """The diagnosis head's probabilities for each example (phase-3 inputs: note + labs).
+
+    For choosing ``student.classifier_threshold`` on a validation split, or for scores
+    that need no generation.
+
+    Args:
+        student: A student with a diagnosis head.
+        examples: Examples to read.
+        batch_size: Examples per forward pass.
+        max_source_len: Token limit of the note.
+
+    Returns:
+        ``[len(examples), 25]`` probabilities (benchmark phenotype order), on the CPU.
+
+    Raises:
+        ValueError: The student has no diagnosis head.
+    """
+    rows = [
+        student.classify(*inputs).cpu()
+        for inputs in _input_batches(student, examples, batch_size, max_source_len, None)
+    ]
+    return torch.cat(rows) if rows else torch.zeros(0, len(phenotypes()))
 
 
 def head_decisions(
@@ -183,6 +238,10 @@ def diagnose_admission(
 ) -> DiagnosisResult:
     """Diagnose one admission: diagnoses, rationale and the knowledge attended to.
 
+    The rationale is kept consistent with the diagnoses: its parts that name a
+    phenotype the student did not predict are removed (and listed in
+    ``rationale_removed``; ``generated_text`` keeps the text as decoded).
+
     Args:
         student: A loaded student.
         admission: The admission (note and/or labs).
@@ -205,7 +264,8 @@ def diagnose_admission(
         student, [example], batch_size=1, max_new_tokens=max_new_tokens, generation=generation
     )[0]
     names = parse_diagnoses(text, matcher)
-    _, rationale = split_generation(text)
+    _, generated_rationale = split_generation(text)
+    restricted = restrict_rationale(generated_rationale, names)
     short: list[str] = []
     for n in names:
         p: Any = phenotype_by_name(n)
@@ -217,7 +277,8 @@ def diagnose_admission(
         admission_id=admission.admission_id,
         diagnoses=names,
         diagnoses_short=short,
-        rationale=rationale,
+        rationale=restricted.text,
+        rationale_removed=restricted.removed,
         generated_text=text,
         anomaly_captions=example.captions,
         knowledge_used=knowledge,

@@ -4,25 +4,23 @@ The trainer writes one JSON line per optimiser step to ``OUTPUT/phaseN/metrics.j
 (``loss``, ``lm_loss``, ``aux_loss`` in phase 2, ``lr``, ...) and exports the last
 phase's student to ``OUTPUT/model``. A per-token cross-entropy above ``ln |vocab|``
 is worse than guessing every token uniformly: a phase that ends there has learnt
-nothing, and :func:`phase_learning_notes` says so in words.
+nothing, and :func:`ctk.distill.learning.learning_notes` says so in words (the one
+rule of :mod:`ctk.distill.learning`, also used by ``ctk distill run``).
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import math
 from pathlib import Path
+
+from ctk.distill.learning import read_metrics_file
 
 __all__ = [
     "METRICS_FILE",
     "find_run_dir",
-    "phase_learning_notes",
     "plot_loss_curves",
     "read_phase_metrics",
 ]
-
-logger = logging.getLogger(__name__)
 
 #: The per-step metrics file of each phase folder.
 METRICS_FILE = "metrics.jsonl"
@@ -59,69 +57,11 @@ def read_phase_metrics(run_dir: str | Path) -> dict[int, list[dict[str, float]]]
     """
     out: dict[int, list[dict[str, float]]] = {}
     for phase in _PHASES:
-        path = Path(run_dir) / f"phase{phase}" / METRICS_FILE
-        if not path.is_file():
-            continue
-        rows: list[dict[str, float]] = []
-        bad = 0
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                rows.append({k: float(v) for k, v in record.items() if isinstance(v, int | float)})
-            except (ValueError, TypeError):
-                bad += 1
-        if bad:
-            logger.warning("%s: %d unreadable line(s) skipped", path, bad)
+        rows = read_metrics_file(Path(run_dir) / f"phase{phase}" / METRICS_FILE)
         rows = [r for r in rows if "step" in r and "loss" in r]
         if rows:
             out[phase] = sorted(rows, key=lambda r: r["step"])
     return out
-
-
-def _mean_of(rows: list[dict[str, float]], key: str) -> float | None:
-    values = [r[key] for r in rows if key in r and math.isfinite(r[key])]
-    return sum(values) / len(values) if values else None
-
-
-def phase_learning_notes(
-    metrics: dict[int, list[dict[str, float]]], vocab_size: int | None = None, window: int = 5
-) -> list[str]:
-    """Say in words which phase ended without learning.
-
-    A phase ends without learning when the mean of a loss over its last ``window`` steps
-    is above a uniform guess over the vocabulary (``ln vocab_size`` nats per token), or
-    when its total loss fell by less than 5% from its first ``window`` steps.
-
-    Args:
-        metrics: From :func:`read_phase_metrics`.
-        vocab_size: The student's vocabulary size (None: no uniform-guess check).
-        window: Steps averaged at each end.
-
-    Returns:
-        One sentence per phase that did not learn (empty when all did).
-    """
-    notes = []
-    uniform = math.log(vocab_size) if vocab_size and vocab_size > 1 else None
-    for phase, rows in sorted(metrics.items()):
-        head, tail = rows[:window], rows[-window:]
-        if uniform is not None:
-            for key, label in _SERIES[1:]:
-                end = _mean_of(tail, key)
-                if end is not None and end > uniform:
-                    notes.append(
-                        f"phase {phase} ended without learning: its {label} is {end:.2f} nats "
-                        f"per token over the last steps, above a uniform guess over the "
-                        f"{vocab_size}-token vocabulary (ln {vocab_size} = {uniform:.2f})"
-                    )
-        start, end = _mean_of(head, "loss"), _mean_of(tail, "loss")
-        if len(rows) > 2 * window and start is not None and end is not None and end > 0.95 * start:
-            notes.append(
-                f"phase {phase}'s loss did not fall: {start:.3f} over its first {window} steps, "
-                f"{end:.3f} over its last {window}"
-            )
-    return notes
 
 
 def _tick_label(value: float, _: object) -> str:

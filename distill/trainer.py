@@ -198,8 +198,14 @@ def _initial_student(cfg: RunConfig, phase: int, vocab: list[str] | None) -> Cli
 
 
 def _optimizer(
-    model: torch.nn.Module, lr: float, weight_decay: float, head_lr: float | None = None
+    model: torch.nn.Module,
+    lr: float,
+    weight_decay: float,
+    head_lr: float | None = None,
+    head_weight_decay: float | None = None,
 ) -> torch.optim.Optimizer:
+    """AdamW; no decay on norms and biases; the head's own lr and decay where given."""
+    head_decay = weight_decay if head_weight_decay is None else head_weight_decay
     groups: dict[tuple[bool, bool], list[torch.nn.Parameter]] = {}
     for name, p in model.named_parameters():
         if not p.requires_grad:
@@ -210,7 +216,7 @@ def _optimizer(
         [
             {
                 "params": params,
-                "weight_decay": 0.0 if is_norm else weight_decay,
+                "weight_decay": 0.0 if is_norm else (head_decay if is_head else weight_decay),
                 "lr": head_lr if is_head and head_lr is not None else lr,
             }
             for (is_head, is_norm), params in sorted(groups.items())
@@ -328,7 +334,7 @@ def _train_phase(
             0.0,
             final_dir,
             True,
-            check_learning(phase_dir / "metrics.jsonl", phase, int(done.get("vocab_size", 2))),
+            check_learning(phase_dir / "metrics.jsonl", phase, done.get("vocab_size")),
         )
     ckpt = latest_checkpoint(phase_dir) if resume else None
     if not resume and phase_dir.exists() and any(phase_dir.iterdir()):
@@ -361,7 +367,7 @@ def _train_phase(
         student.lm.gradient_checkpointing_enable()
     student.train()
 
-    optimizer = _optimizer(student, pc.lr, tc.weight_decay, pc.head_lr)
+    optimizer = _optimizer(student, pc.lr, tc.weight_decay, pc.head_lr, pc.head_weight_decay)
     n = len(examples.examples)
     per_step = tc.batch_size * accelerator.num_processes * tc.grad_accum
     steps_per_epoch = max(1, math.ceil(n / per_step))

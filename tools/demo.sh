@@ -93,8 +93,9 @@ ctk rationale generate --cohort "$OUT/cohort" --store "$OUT/kg.db" --retriever g
 step "4. a short CPU distillation of a tiny student (3 phases, $STEPS steps each)"
 # The tiny LM reads and writes whole words of the cohort, rationale and V_k texts (word-level
 # tokenizer), trains its LM in phase 2 too (it starts from random weights), and has a diagnosis
-# head (pooled states + the note's words) whose choice the decoder writes. `run` says after
-# each phase whether it learned: start -> end losses against a uniform guess over the vocabulary.
+# head (pooled states + the note's words + summaries of the lab series, trained in every phase)
+# whose choice the decoder writes. `run` says after each phase whether it learned: start -> end
+# losses against a uniform guess over the vocabulary.
 ctk distill init-tiny --cohort "$OUT/cohort" --out "$OUT/tiny-lm" --write-config "$OUT/run.yaml" \
   --steps "$STEPS" --vocabulary "$OUT/vk.jsonl" --rationales "$OUT/rationales.jsonl"
 (cd "$OUT" && ctk distill run --config run.yaml)
@@ -104,6 +105,7 @@ TEST_ID="$(python -c "
 from ctk.cohort import iter_admissions
 print(next(a.admission_id for a in iter_admissions('$OUT/cohort') if a.split == 'test'))")"
 # Generation defaults: no 6-token phrase twice and a mild repetition penalty (see --help).
+# The rationale names only the predicted diagnoses: parts naming others are removed, and said.
 ctk diagnose --model "$OUT/out/model" --cohort "$OUT/cohort" --id "$TEST_ID" --store "$OUT/kg.db" \
   --max-new-tokens 96
 python - "$OUT" "$TEST_ID" <<'PY'

@@ -5,7 +5,9 @@ that input (mean and max over the real positions) and scores each of the 25
 benchmark phenotypes. It trains with binary cross-entropy beside the LM loss;
 at inference its decisions choose the diagnoses and the decoder writes them as
 a forced prefix (:mod:`ctk.distill.constrained`), so the text and the label
-never disagree.
+never disagree. Two optional terms join the pooled states: a bag-of-words term
+over the tokens the student reads, and a lab term over per-variable summaries
+of the lab series (:class:`ctk.distill.modeling.lab_summary.LabSummary`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from ctk.distill.modeling.lab_summary import LabSummary
 from ctk.phenotypes import PHENOTYPE_NAMES
 
 __all__ = ["DiagnosisHead", "multi_hot"]
@@ -30,7 +33,7 @@ def multi_hot(diagnoses: list[list[str]]) -> Tensor:
 
 
 class DiagnosisHead(nn.Module):  # type: ignore[misc]
-    """Mean- and max-pooled states (and, optionally, the words read) -> one logit per phenotype.
+    """Pooled states (and, optionally, the words read and the labs) -> one logit per phenotype.
 
     Args:
         d_model: Width of the pooled states (the LM's hidden size).
@@ -39,7 +42,10 @@ class DiagnosisHead(nn.Module):  # type: ignore[misc]
         vocab_size: With a size, a bag-of-words term is added: one weight per (token,
             phenotype) over which tokens of the student's vocabulary the input holds
             (a linear model over the words the LM reads, beside the pooled states).
-            None: pooled states only.
+            None: no such term.
+        lab_summary: With a summariser, a lab term is added: a linear map from the
+            per-variable summaries of the admission's lab series to the phenotypes (a
+            logistic regression over the labs, inside the student). None: no such term.
     """
 
     def __init__(
@@ -48,6 +54,7 @@ class DiagnosisHead(nn.Module):  # type: ignore[misc]
         n_labels: int = len(PHENOTYPE_NAMES),
         dropout: float = 0.1,
         vocab_size: int | None = None,
+        lab_summary: LabSummary | None = None,
     ):
         super().__init__()
         self.norm = nn.LayerNorm(2 * d_model)
@@ -57,6 +64,11 @@ class DiagnosisHead(nn.Module):  # type: ignore[misc]
         if vocab_size:
             self.words = nn.Linear(vocab_size, n_labels, bias=False)
             nn.init.zeros_(self.words.weight)
+        self.lab_summary = lab_summary
+        self.labs: nn.Linear | None = None
+        if lab_summary is not None:
+            self.labs = nn.Linear(lab_summary.n_features, n_labels, bias=False)
+            nn.init.zeros_(self.labs.weight)
 
     def forward(
         self,
@@ -64,6 +76,8 @@ class DiagnosisHead(nn.Module):  # type: ignore[misc]
         mask: Tensor,
         input_ids: Tensor | None = None,
         input_mask: Tensor | None = None,
+        labs: Tensor | None = None,
+        lab_mask: Tensor | None = None,
     ) -> Tensor:
         """Score.
 
@@ -72,6 +86,9 @@ class DiagnosisHead(nn.Module):  # type: ignore[misc]
             mask: ``[B, L]``, 1 where a position is pooled.
             input_ids: ``[B, Lt]`` the text token ids (for the bag-of-words term).
             input_mask: ``[B, Lt]``, 1 on real tokens.
+            labs: ``[B, V, T]`` raw lab values (for the lab term; None: the term is
+                left out, as in phase 1, where no labs are read).
+            lab_mask: ``[B, V, T]`` observation mask (None: all observed).
 
         Returns:
             ``[B, n_labels]`` logits.
@@ -88,4 +105,7 @@ class DiagnosisHead(nn.Module):  # type: ignore[misc]
             keep = (input_mask if input_mask is not None else torch.ones_like(ids)).float()
             present.scatter_reduce_(1, ids, keep, reduce="amax")
             logits = logits + self.words(self.dropout(present))
+        if self.labs is not None and self.lab_summary is not None and labs is not None:
+            seen = lab_mask if lab_mask is not None else torch.ones_like(labs)
+            logits = logits + self.labs(self.lab_summary(labs, seen))
         return logits

@@ -33,6 +33,7 @@ from ctk.distill.modeling.causal import causal_generation_inputs, causal_trainin
 from ctk.distill.modeling.diagnosis_head import DiagnosisHead
 from ctk.distill.modeling.ka_attention import KnowledgeAugmentedAttention
 from ctk.distill.modeling.lab_encoder import LabEncoder
+from ctk.distill.modeling.lab_summary import LabSummary
 from ctk.errors import CheckpointError, FormatVersionError
 
 __all__ = [
@@ -226,7 +227,11 @@ class ClinRaGenStudent(nn.Module):  # type: ignore[misc]
         self.head: DiagnosisHead | None = None
         if s.classifier:
             words = len(tokenizer) if s.classifier_words else None
-            self.head = DiagnosisHead(d_llm, vocab_size=words)
+            summary = None
+            if s.classifier_labs and s.use_labs:
+                assert s.lab_center is not None and s.lab_scale is not None
+                summary = LabSummary(s.lab_center, s.lab_scale, s.max_hours)
+            self.head = DiagnosisHead(d_llm, vocab_size=words, lab_summary=summary)
 
     # ------------------------------------------------------------------ construction
 
@@ -431,14 +436,8 @@ class ClinRaGenStudent(nn.Module):  # type: ignore[misc]
         Returns:
             Loss(es) and logits.
         """
-        if self.is_causal:
-            out = self._causal_forward(
-                input_ids, attention_mask, labs, lab_mask, labels, aux_labels, aux_weight
-            )
-        else:
-            out = self._seq2seq_forward(
-                input_ids, attention_mask, labs, lab_mask, labels, aux_labels, aux_weight
-            )
+        x = _Inputs(input_ids, attention_mask, labs, lab_mask, labels, aux_labels, aux_weight)
+        out = self._causal_forward(x) if self.is_causal else self._seq2seq_forward(x)
         if out.diagnosis_logits is not None and diagnosis_labels is not None:
             head_loss = nn.functional.binary_cross_entropy_with_logits(
                 out.diagnosis_logits, diagnosis_labels.to(out.diagnosis_logits.dtype)
@@ -447,19 +446,19 @@ class ClinRaGenStudent(nn.Module):  # type: ignore[misc]
             out.loss = head_weight * head_loss + (out.loss if out.loss is not None else 0.0)
         return out
 
-    def _seq2seq_forward(
-        self,
-        input_ids: Tensor,
-        attention_mask: Tensor,
-        labs: Tensor | None,
-        lab_mask: Tensor | None,
-        labels: Tensor | None,
-        aux_labels: Tensor | None,
-        aux_weight: float,
-    ) -> StudentOutput:
-        embeds, mask = self.encoder_inputs(input_ids, attention_mask, labs, lab_mask)
+    def _head_logits(self, states: Tensor, pooled: Tensor, x: _Inputs) -> Tensor | None:
+        """The diagnosis head's logits over ``states`` (positions where ``pooled`` is 1)."""
+        if self.head is None:
+            return None
+        logits: Tensor = self.head(
+            states, pooled, x.input_ids, x.attention_mask, x.labs, x.lab_mask
+        )
+        return logits
+
+    def _seq2seq_forward(self, x: _Inputs) -> StudentOutput:
+        embeds, mask = self.encoder_inputs(x.input_ids, x.attention_mask, x.labs, x.lab_mask)
         encoder = self.lm.get_encoder()(inputs_embeds=embeds, attention_mask=mask)
-        if labels is None:
+        if x.labels is None:
             start = torch.full(
                 (embeds.shape[0], 1),
                 int(self.lm.config.decoder_start_token_id),
@@ -468,19 +467,12 @@ class ClinRaGenStudent(nn.Module):  # type: ignore[misc]
             )
             out = self.lm(encoder_outputs=encoder, attention_mask=mask, decoder_input_ids=start)
         else:
-            out = self.lm(encoder_outputs=encoder, attention_mask=mask, labels=labels)
-        loss = out.loss
+            out = self.lm(encoder_outputs=encoder, attention_mask=mask, labels=x.labels)
         aux_loss = None
-        if aux_labels is not None and aux_weight > 0:
-            aux = self.lm(encoder_outputs=encoder, attention_mask=mask, labels=aux_labels)
-            aux_loss = aux.loss
-            loss = loss + aux_weight * aux_loss if loss is not None else aux_weight * aux_loss
-        head = None
-        if self.head is not None:
-            head = self.head(encoder.last_hidden_state, mask, input_ids, attention_mask)
-        return StudentOutput(
-            loss=loss, lm_loss=out.loss, aux_loss=aux_loss, logits=out.logits, diagnosis_logits=head
-        )
+        if x.aux_labels is not None and x.aux_weight > 0:
+            aux_loss = self.lm(encoder_outputs=encoder, attention_mask=mask, labels=x.aux_labels)
+            aux_loss = aux_loss.loss
+        return _output(out, aux_loss, x, self._head_logits(encoder.last_hidden_state, mask, x))
 
     def _prefix(
         self, input_ids: Tensor, labs: Tensor | None, lab_mask: Tensor | None
@@ -493,30 +485,18 @@ class ClinRaGenStudent(nn.Module):  # type: ignore[misc]
             lab_mask = torch.ones_like(labs)
         return embeds, self.lab_tokens(labs, lab_mask).to(embeds.dtype)
 
-    def _causal_forward(
-        self,
-        input_ids: Tensor,
-        attention_mask: Tensor,
-        labs: Tensor | None,
-        lab_mask: Tensor | None,
-        labels: Tensor | None,
-        aux_labels: Tensor | None,
-        aux_weight: float,
-    ) -> StudentOutput:
-        embeds, extra = self._prefix(input_ids, labs, lab_mask)
+    def _causal_forward(self, x: _Inputs) -> StudentOutput:
+        embeds, extra = self._prefix(x.input_ids, x.labs, x.lab_mask)
         table = self.lm.get_input_embeddings()
         want_states = self.head is not None
-        if labels is None:
-            seq, mask = causal_generation_inputs(embeds, attention_mask, extra)
+        if x.labels is None:
+            seq, mask = causal_generation_inputs(embeds, x.attention_mask, extra)
             out = self.lm(inputs_embeds=seq, attention_mask=mask, output_hidden_states=want_states)
-            head = None
-            if self.head is not None:
-                head = self.head(out.hidden_states[-1], mask, input_ids, attention_mask)
-            return StudentOutput(
-                loss=None, lm_loss=None, aux_loss=None, logits=out.logits, diagnosis_logits=head
-            )
+            states = out.hidden_states[-1] if want_states else None
+            head = self._head_logits(states, mask, x) if states is not None else None
+            return _output(out, None, x, head)
         seq, mask, full_labels = causal_training_inputs(
-            embeds, attention_mask, extra, labels, table
+            embeds, x.attention_mask, extra, x.labels, table
         )
         out = self.lm(
             inputs_embeds=seq,
@@ -525,20 +505,16 @@ class ClinRaGenStudent(nn.Module):  # type: ignore[misc]
             output_hidden_states=want_states,
         )
         head = None
-        if self.head is not None:  # pool the prefix only: lab tokens and prompt, not the target
+        if want_states:  # pool the prefix only: lab tokens and prompt, not the target
             prefix = mask.bool() & (full_labels == -100)
-            head = self.head(out.hidden_states[-1], prefix, input_ids, attention_mask)
-        loss = out.loss
+            head = self._head_logits(out.hidden_states[-1], prefix, x)
         aux_loss = None
-        if aux_labels is not None and aux_weight > 0:
+        if x.aux_labels is not None and x.aux_weight > 0:
             seq, mask, full_labels = causal_training_inputs(
-                embeds, attention_mask, extra, aux_labels, table
+                embeds, x.attention_mask, extra, x.aux_labels, table
             )
             aux_loss = self.lm(inputs_embeds=seq, attention_mask=mask, labels=full_labels).loss
-            loss = loss + aux_weight * aux_loss
-        return StudentOutput(
-            loss=loss, lm_loss=out.loss, aux_loss=aux_loss, logits=out.logits, diagnosis_logits=head
-        )
+        return _output(out, aux_loss, x, head)
 
     @torch.no_grad()  # type: ignore[untyped-decorator]
     def generate(
@@ -609,6 +585,33 @@ class ClinRaGenStudent(nn.Module):  # type: ignore[misc]
                 if name not in names:
                     names.append(name)
         return names
+
+
+@dataclass
+class _Inputs:
+    """One forward's inputs, as :meth:`ClinRaGenStudent.forward` takes them."""
+
+    input_ids: Tensor
+    attention_mask: Tensor
+    labs: Tensor | None
+    lab_mask: Tensor | None
+    labels: Tensor | None
+    aux_labels: Tensor | None
+    aux_weight: float
+
+
+def _output(lm_out: Any, aux_loss: Tensor | None, x: _Inputs, head: Tensor | None) -> StudentOutput:
+    """The LM's loss plus the weighted caption loss, the logits and the head's logits."""
+    loss = lm_out.loss
+    if aux_loss is not None:
+        loss = x.aux_weight * aux_loss if loss is None else loss + x.aux_weight * aux_loss
+    return StudentOutput(
+        loss=loss,
+        lm_loss=lm_out.loss,
+        aux_loss=aux_loss,
+        logits=lm_out.logits,
+        diagnosis_logits=head,
+    )
 
 
 def _place_after_text(embeds: Tensor, mask: Tensor, extra: Tensor) -> tuple[Tensor, Tensor]:

@@ -21,10 +21,10 @@ from ctk.distill.evaluation import (
     rationale_scores,
     write_report,
 )
+from ctk.distill.learning import check_learning, learning_notes
 from ctk.distill.loss_curves import (
     METRICS_FILE,
     find_run_dir,
-    phase_learning_notes,
     plot_loss_curves,
     read_phase_metrics,
 )
@@ -156,11 +156,15 @@ def test_loss_curves_from_metrics_files(tmp_path: Path) -> None:
     assert find_run_dir(tmp_path / "elsewhere") is None
     metrics = read_phase_metrics(run)
     assert sorted(metrics) == [1, 2] and len(metrics[1]) == 12  # the bad line is skipped
-    notes = phase_learning_notes(metrics, vocab_size=800)
-    assert any(n.startswith("phase 2 ended without learning: its LM loss") for n in notes)
-    assert any("aux (caption) loss is 14.00" in n and "ln 800 = 6.68" in n for n in notes)
-    assert any(n.startswith("phase 2's loss did not fall") for n in notes)
-    assert not any(n.startswith("phase 1") for n in notes)
+    notes = learning_notes(metrics, vocab_size=800)
+    assert len(notes) == 1 and notes[0].startswith("phase 2 ended without learning (")
+    assert "LM loss fell by less than 10%" in notes[0]
+    assert "caption loss ends above the 6.68 nats per token" in notes[0] and "(ln 800)" in notes[0]
+    # one rule: the eval report's note is the verdict `ctk distill run` prints for the phase
+    verdict = check_learning(run / "phase2" / METRICS_FILE, 2, 800)
+    assert verdict is not None and notes[0] == f"phase 2 {verdict.message}"
+    phase1 = check_learning(run / "phase1" / METRICS_FILE, 1, 800)
+    assert phase1 is not None and phase1.learned
     pytest.importorskip("matplotlib")
     png = plot_loss_curves(metrics, tmp_path / "loss_curves.png", vocab_size=800)
     assert png.read_bytes()[:4] == b"\x89PNG" and png.stat().st_size > 5000

@@ -59,7 +59,7 @@ def test_phase_two_learns_when_the_tiny_lm_trains_too(
     shutil.copytree(tmp_path / "out" / "phase1", cfg.output_dir / "phase1")
     verdict = train(cfg, 2).phases[0].learning
     assert verdict is not None and not verdict.learned
-    assert "did NOT learn" in verdict.message and "uniform guess" in verdict.message
+    assert "ended without learning" in verdict.message and "uniform guess" in verdict.message
 
 
 def test_check_learning_reads_a_flat_curve(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from safetensors.torch import load_file
 from ctk.cli.main import main
 from ctk.cohort import iter_admissions
 from ctk.distill.config import RunConfig
+from ctk.distill.rationale_consistency import phenotype_mentions
 from ctk.distill.trainer import latest_checkpoint, train
 from ctk.errors import CheckpointError
 
@@ -143,6 +144,10 @@ def test_cli_run_eval_diagnose(
     printed = capsys.readouterr().out
     result = json.loads(printed[printed.index("{") :])
     assert result["admission_id"] == "a3" and result["graph_facts"] == []
+    # the rationale names no phenotype outside the predicted set
+    named = {name for *_, name in phenotype_mentions(result["rationale"])}
+    assert named <= set(result["diagnoses"]), (named, result["diagnoses"])
+    assert set(result["rationale_removed"]).isdisjoint(result["diagnoses"])
     assert isinstance(result["diagnoses"], list) and result["knowledge_used"]
     assert (
         any("Heart rate" in c for c in result["anomaly_captions"])
@@ -212,15 +217,18 @@ def test_cli_init_tiny_writes_lm_and_config(tiny_cohort: Path, tmp_path: Path) -
     assert cfg.student.lm_path == str((tmp_path / "lm").resolve())
     assert cfg.output_dir == (tmp_path / "out").resolve()
     assert cfg.train.phases[2].max_steps == 4
-    # a tiny LM trains in phase 2 too; a head over pooled states and words; word tokens
-    assert cfg.train.phases[2].train == ["lm", "lab_encoder", "fusion"]
+    # a tiny LM trains in phase 2 too; a head over pooled states, words and lab summaries,
+    # trained in every phase (its lab term in phase 2); word tokens
+    assert cfg.train.phases[2].train == ["lm", "lab_encoder", "fusion", "head"]
     assert cfg.student.classifier and cfg.student.classifier_words
+    assert cfg.student.classifier_labs and cfg.train.phases[2].head_lr == 3e-2
     assert (tmp_path / "lm" / "tokenizer.json").is_file()
     result = train(cfg, "all")
     assert [p.steps for p in result.phases] == [4, 4, 4]
     assert result.model_dir is not None
     extras = load_file(str(result.model_dir / "student.safetensors"))
-    assert "head.words.weight" in extras
+    assert "head.words.weight" in extras and "head.labs.weight" in extras
+    assert extras["head.labs.weight"].abs().sum() > 0  # the lab term learnt
 
 
 def test_lora_run_exports_merged_weights(tiny_cohort: Path, tiny_lm: Path, tmp_path: Path) -> None:

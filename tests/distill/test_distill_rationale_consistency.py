@@ -1,0 +1,58 @@
+"""A rationale names only the diagnoses the student predicted (``ctk diagnose``)."""
+
+from __future__ import annotations
+
+from ctk.distill.rationale_consistency import phenotype_mentions, restrict_rationale
+
+# what the demo's student wrote after predicting acute renal failure, diabetes and sepsis
+GENERATED = (
+    "[template rationale, no language model] The clinical note is consistent with the "
+    "diagnoses: acute renal failure; congestive heart failure; coronary artery disease; "
+    "hyperlipidemia; essential hypertension; other liver diseases. [E3] Lab anomalies: "
+    "Diastolic blood pressure is higher than normal 3 times (max 132); Systolic blood "
+    "pressure is higher than normal 47 respiratory failure. [E4] These abnormal values are "
+    "in keeping with the diagnoses: CHF; COPD."
+)
+PREDICTED = ["acute renal failure", "diabetes without complication", "sepsis"]
+
+
+def test_mentions_take_the_longest_name_and_respect_abbreviation_case() -> None:
+    found = phenotype_mentions(
+        "Septic shock; hypertension with complications; diabetes mellitus; MI, mi, CHF."
+    )
+    assert [name for *_, name in found] == [
+        "Shock",  # "septic shock", not "septic" (sepsis) + "shock"
+        "Hypertension with complications and secondary hypertension",  # not "hypertension"
+        "Diabetes mellitus without complication",
+        "Acute myocardial infarction",  # "MI" in capitals only: "mi" is not a mention
+        "Congestive heart failure; nonhypertensive",
+    ]
+    assert phenotype_mentions("Heart rate and glucose were normal.") == []
+
+
+def test_unpredicted_diagnoses_are_removed_and_reported() -> None:
+    r = restrict_rationale(GENERATED, PREDICTED)
+    named = {name for *_, name in phenotype_mentions(r.text)}
+    assert named == {"Acute and unspecified renal failure"}  # only what was predicted
+    assert "The clinical note is consistent with the diagnoses: acute renal failure." in r.text
+    assert "Diastolic blood pressure is higher than normal 3 times (max 132)." in r.text
+    assert "in keeping with" not in r.text  # every item of that list was unpredicted
+    assert r.removed == [
+        "Chronic obstructive pulmonary disease and bronchiectasis",
+        "Congestive heart failure; nonhypertensive",
+        "Coronary atherosclerosis and other heart disease",
+        "Disorders of lipid metabolism",
+        "Essential hypertension",
+        "Other liver diseases",
+        "Respiratory failure; insufficiency; arrest (adult)",
+    ]
+    assert r.removed_parts == 9  # 5 list items, 1 lab clause, 2 items and their lead (1)
+
+
+def test_a_consistent_rationale_is_left_alone() -> None:
+    text = "The note is consistent with the diagnoses: sepsis; acute kidney injury. Lactate high."
+    r = restrict_rationale(text, ["Septicemia (except in labor)", "acute renal failure"])
+    assert r.text == text and r.removed == [] and r.removed_parts == 0
+    # nothing predicted: every mention goes, and the sentence without one stays
+    r = restrict_rationale(text, [])
+    assert r.text == "Lactate high." and len(r.removed) == 2

@@ -28,7 +28,7 @@ lab-only phenotypes are never named in the notes):
   (constrained) diagnoses, beside the constant-answer control (the best single
   answer on the train split, no model). ``--protocol`` sets the defaults:
   ``cpu`` (120 phase-2 steps of batch 4, 64 test admissions, 24 new tokens; about
-  3 CPU-minutes a run on one thread) or ``mechanism`` (the mechanism check's 150
+  2.3 CPU-minutes a run on one thread) or ``mechanism`` (the mechanism check's 150
   steps of batch 8, 64 test admissions, 32 new tokens; about 6 CPU-minutes a run).
 
 Each variant runs once per seed; every finished run is written to ``OUT/results.json``

@@ -154,7 +154,7 @@ def table(rows: list[dict[str, Any]]) -> str:
         model = (
             f"{r['model_sentences_kept']} / {sum(dropped.values())}"
             + (f" ({', '.join(f'{k} {v}' for k, v in dropped.items())})" if dropped else "")
-            if r["run"].endswith("grounded")
+            if r["run"].endswith("grounded") and not r["run"].startswith("template")
             else "-"
         )
         lines.append(

@@ -305,7 +305,7 @@ class GateFinding(_Record):
         reason: A short code: ``truncated``, ``repeated_claim``, ``claim_off_fact``,
             ``no_concept``, ``diagnosis_outside_labels``, ``empty_answer``, ``not_json``,
             ``wrong_shape``, ``unknown_fact``, ``no_evidence``, ``unsupported_pair``,
-            ``no_graph_claim``, ... (see
+            ``no_graph_claim``, ``repeated_phrase``, ... (see
             :mod:`ctk.teacher.gate`).
         detail: What was wrong, for a person; quotes at most a short piece of the
             model's own output, never note text.

@@ -70,13 +70,15 @@ python - "$OUT/rationales.jsonl" <<'PY'
 import sys
 from ctk.teacher import read_rationales
 ok = [r for r in read_rationales(sys.argv[1]) if r.status == "ok"]
-if ok:
-    r = ok[0]
+# show a kept record with both Rm and Rt, where there is one
+for r in sorted(ok, key=lambda r: not (r.note_rationale and r.lab_rationale))[:1]:
     print(f"admission {r.admission_id} ({r.backend}, {r.model})")
     print("  Rm:", r.note_rationale[:400])
     print("  Rt:", r.lab_rationale[:400])
     for fact in r.cited_facts:
         print("  cites:", fact.fact_id)
+    for dropped in r.gate_reasons:  # the model's sentences ctk did not keep
+        print(f"  {dropped.detail[:160]}")
 PY
 # kept (ok) / rejected by reason, and the share of claimed concept pairs the graph supports
 ctk rationale check "$OUT/rationales.jsonl" --store "$OUT/kg.db" --show 3

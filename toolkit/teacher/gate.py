@@ -62,6 +62,7 @@ __all__ = [
 NO_EVIDENCE_SENTENCE = "The knowledge graph gave no facts for this admission."
 
 _QUOTE_CHARS = 48
+_PHRASE_WORDS = 3
 _CITATION_TAIL = re.compile(r"(\s*[\[(]\s*E\d+(?:\s*,\s*E\d+)*\s*[\])])+\s*$")
 #: Where a rationale is cut into sentences (a citation marker right after stays with it).
 SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?!\[E\d)|(?<=\])\s+")
@@ -181,6 +182,22 @@ def _check_repeats(cited: Sequence[CitedFact], texts: dict[str, str]) -> Iterabl
                     detail=f"{where} repeats a sentence: {_quote(sentence)!r}",
                 )
             sentences.add(key)
+
+
+def _check_phrases(texts: dict[str, str]) -> Iterable[GateFinding]:
+    # a small model that cannot end a sentence goes round in circles inside it
+    for where, text in texts.items():
+        words = _norm_words(text)
+        seen: set[tuple[str, ...]] = set()
+        for i in range(len(words) - _PHRASE_WORDS + 1):
+            phrase = tuple(words[i : i + _PHRASE_WORDS])
+            if phrase in seen:
+                yield GateFinding(
+                    reason="repeated_phrase",
+                    detail=f"{where} says {' '.join(phrase)!r} twice: {_quote(text)!r}",
+                )
+                break
+            seen.add(phrase)
 
 
 def _check_claims(cited: Sequence[CitedFact], ctx: GateContext) -> Iterable[GateFinding]:
@@ -334,7 +351,8 @@ def gate_answer(
 def sentence_findings(
     where: str, sentence: str, ctx: GateContext, *, need_claim: bool = False
 ) -> list[GateFinding]:
-    """The gate's checks of one sentence on its own: is it whole, does it name a concept
+    """The gate's checks of one sentence on its own: is it whole, does it not go round in
+    circles (no three words said twice), does it name a concept
     given, does it name only the admission's diagnoses, does it relate only concepts the
     graph relates (and, with ``need_claim``, at least two that it does).
 
@@ -347,12 +365,14 @@ def sentence_findings(
             concept and an invented word); only with a graph.
 
     Returns:
-        The findings (``truncated``, ``no_concept``, ``diagnosis_outside_labels``,
-        ``unsupported_pair``, ``no_graph_claim``); empty when the sentence may be kept.
+        The findings (``truncated``, ``repeated_phrase``: three words said twice,
+        ``no_concept``, ``diagnosis_outside_labels``, ``unsupported_pair``,
+        ``no_graph_claim``); empty when the sentence may be kept.
     """
     texts = {where: sentence} if sentence.strip() else {}
     findings: list[GateFinding] = []
     findings += _check_truncation(texts, None)
+    findings += _check_phrases(texts)
     findings += _check_concepts([], texts, ctx)
     findings += _check_diagnoses(texts, ctx)
     findings += _check_pairs(texts, ctx)

@@ -73,6 +73,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+#: Backends whose text no language model wrote (the grounded prompt keeps all of it).
+RULE_WRITTEN_BACKENDS = frozenset({"template"})
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -284,7 +287,8 @@ class _Run:
                     grounded.lab_rationale,
                     cited,
                     ctx,
-                    check_sentences=self.gate,
+                    # rule-written text restates the inputs and the facts: nothing to drop
+                    check_sentences=self.gate and self.backend.name not in RULE_WRITTEN_BACKENDS,
                 )
                 note, lab = composed.note_rationale, composed.lab_rationale
                 dropped, kept_sentences = composed.dropped, composed.kept_sentences

@@ -63,6 +63,7 @@ __all__ = [
     "GROUNDED_FACTS_PER_DIAGNOSIS",
     "SENTENCE_MAX_WORDS",
     "SENTENCE_PATTERN",
+    "WORD_MAX_CHARS",
     "ComposedRationale",
     "GroundedAnswer",
     "compose_grounded",
@@ -78,14 +79,21 @@ GROUNDED_FACTS_PER_DIAGNOSIS = 2
 GROUNDED_FACTS_FLAT = 4
 #: Most words in the model's Rm or Rt sentence.
 SENTENCE_MAX_WORDS = 25
+#: Most characters in one of its words.
+WORD_MAX_CHARS = 24
+_WORD_CHARS = "[A-Za-z0-9'()/%-]"
 #: Rm and Rt are one whole sentence each: a capital first, a full stop last, no braces,
-#: quotes or full stop between, 3 to :data:`SENTENCE_MAX_WORDS` words. The bound is on
-#: words, not characters: llama.cpp samples a ``minLength``/``maxLength`` string through
-#: one nested rule per character, which ran at several seconds per token on 2 busy
-#: cores; one rule per word is cheap. Without a bound, SmolLM2-135M sometimes ran one
-#: sentence on to the token limit (600 tokens, then a repair that did the same).
+#: quotes or full stop between, 3 to :data:`SENTENCE_MAX_WORDS` words of at most
+#: :data:`WORD_MAX_CHARS` characters, a ``,``, ``;`` or ``:`` only at a word's end.
+#: Without bounds SmolLM2-135M sometimes ran one sentence on to the token limit (600
+#: tokens, then a repair that did the same); with words bounded but not their length it
+#: went on inside one word ("Diabeteswithcomplications:Dysbiosis:Ketosis:..."). The
+#: bounds are per word: llama.cpp samples a ``maxLength`` string through one nested rule
+#: per character of the whole string, which ran at several seconds per token on 2 busy
+#: cores; these nest at most ``SENTENCE_MAX_WORDS + WORD_MAX_CHARS`` deep.
 SENTENCE_PATTERN = (
-    f"^[A-Z][A-Za-z0-9,;:'()/%-]*( [A-Za-z0-9,;:'()/%-]+){{2,{SENTENCE_MAX_WORDS - 1}}}[.]$"
+    f"^[A-Z]{_WORD_CHARS}{{0,{WORD_MAX_CHARS - 1}}}[,;:]?"
+    f"( {_WORD_CHARS}{{1,{WORD_MAX_CHARS}}}[,;:]?){{2,{SENTENCE_MAX_WORDS - 1}}}[.]$"
 )
 
 
@@ -244,7 +252,7 @@ class ComposedRationale(BaseModel):
     Attributes:
         note_rationale: Rm: the model's kept sentences, then the note-side facts.
         lab_rationale: Rt: the model's kept sentences, then the lab-side facts.
-        kept_sentences: Sentences of the model's own that were kept.
+        kept_sentences: Sentences of the model's own that were checked and kept.
         dropped: One finding per sentence of the model's own that was dropped
             (its first reason, the detail starting "dropped: ").
     """
@@ -299,7 +307,7 @@ def compose_grounded(
                 )
             else:
                 parts[where].append(sentence.strip())
-                out.kept_sentences += 1
+                out.kept_sentences += int(check_sentences)
     alias = {ev.id: f"E{i}" for i, ev in enumerate(ctx.evidence, start=1)}
     captions = " ; ".join(ctx.captions)
     lex = ctx.lexicon
@@ -308,7 +316,8 @@ def compose_grounded(
         lab_side = bool(captions) and any(lex.named_in(c, captions) for c in ends)
         where = "lab_rationale" if lab_side else "note_rationale"
         claim = cf.claim.strip()
-        if not claim or claim.rstrip(".").lower() in " ".join(parts[where]).lower():
+        said = " ".join(parts["note_rationale"] + parts["lab_rationale"]).lower()
+        if not claim or claim.rstrip(".").lower() in said:
             continue  # the answer already says it (the template backend does)
         marker = f" [{alias[cf.fact_id]}]" if cf.fact_id in alias else ""
         parts[where].append(f"Known: {claim}{marker}")

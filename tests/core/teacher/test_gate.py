@@ -200,6 +200,10 @@ def test_compose_grounded_keeps_sentences_that_pass_and_adds_the_picked_facts(
         ("The patient's diagnosis fits the note perfectly.", "no_concept"),
         ("Dyspnea points to heart failure and", "truncated"),
         ("Dyspnea was noted on the ward.", "no_graph_claim"),  # nothing the graph can vouch for
+        (  # what SmolLM2 wrote with the sentence bounded (every pair an edge)
+            "Heart failure: dyspnea in heart failure: edema in heart failure: dyspnea.",
+            "repeated_phrase",
+        ),
     ],
 )
 def test_compose_grounded_drops_each_kind_of_bad_sentence(
@@ -423,10 +427,15 @@ def test_the_sentence_pattern_bounds_words_not_characters() -> None:
     grammar rule per word (per character, as ``maxLength`` gives, sampled far too slowly)."""
     import re
 
-    from ctk.teacher.grounded import SENTENCE_MAX_WORDS, SENTENCE_PATTERN
+    from ctk.teacher.grounded import SENTENCE_MAX_WORDS, SENTENCE_PATTERN, WORD_MAX_CHARS
 
     assert re.match(SENTENCE_PATTERN, "Dyspnea points to heart failure (NYHA III).")
+    assert re.match(SENTENCE_PATTERN, "Findings: dyspnea, edema; tachycardia.")
     assert not re.match(SENTENCE_PATTERN, "Dyspnea.")
+    # what SmolLM2 wrote once the words were bounded and their length was not
+    mashed = "Diabetes with " + "Complications:Dysbiosis:Ketosis:" * 3 + "x."
+    assert not re.match(SENTENCE_PATTERN, mashed)
+    assert not re.match(SENTENCE_PATTERN, f"A long {'y' * (WORD_MAX_CHARS + 1)} word.")
     words = ["Dyspnea"] + ["and"] * (SENTENCE_MAX_WORDS - 1)
     assert re.match(SENTENCE_PATTERN, " ".join(words) + ".")
     assert not re.match(SENTENCE_PATTERN, " ".join([*words, "edema"]) + ".")

@@ -9,8 +9,8 @@ What reaches the LM for each lab token (``student.ka_variant``):
 * ``X_random``    variant X over random V_k rows with the names' norms (the control:
   if the names' meaning matters, it must be worse than X);
 * ``X_pN``        variant X with N prototypes (default 32);
-* ``X_scaled``    probe: X's lab path starts at the LM's token-embedding norm
-  (:func:`scaled_lab_path`; not ``paper``, which has none);
+* ``X_scaled``    X with ``student.lab_path_init: token_norm`` (its lab path starts at
+  the LM's token-embedding norm; not ``paper``, which has none);
 * ``X_vk=NAME``   variant X over the V_k file given as ``--vocab NAME=FILE``
   (``ctk kg vocab --select neighbourhood|degree``).
 
@@ -55,8 +55,6 @@ import shutil
 import statistics
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -76,8 +74,7 @@ def variant_overrides(name: str, vocab: dict[str, Path]) -> dict[str, Any]:
     """Student (and data) overrides of a variant name such as ``residual_random_p8``.
 
     Returns:
-        ``{"student": {...}, "data": {...}, "scaled_lab_path": bool}`` (the last: the
-        ``_scaled`` probe, see :func:`scaled_lab_path`).
+        ``{"student": {...}, "data": {...}}``.
 
     Raises:
         SystemExit: An unknown variant or V_k name.
@@ -92,12 +89,11 @@ def variant_overrides(name: str, vocab: dict[str, Path]) -> dict[str, Any]:
         else {"use_knowledge": True, "ka_variant": base, "vocab_init": "names"}
     )
     data: dict[str, Any] = {}
-    scaled = False
     for part in re.findall(_SUFFIX, suffixes):
         if part == "_scaled":
             if base == "paper":
                 raise SystemExit(f"variant {name!r}: paper has no lab path to scale")
-            scaled = True
+            student["lab_path_init"] = "token_norm"
         elif part == "_random":
             student["vocab_init"] = "random"
         elif part.startswith("_p"):
@@ -107,47 +103,7 @@ def variant_overrides(name: str, vocab: dict[str, Path]) -> dict[str, Any]:
             if key not in vocab:
                 raise SystemExit(f"variant {name!r}: no --vocab {key}=FILE given")
             data["vocabulary"] = str(vocab[key])
-    return {"student": student, "data": data, "scaled_lab_path": scaled}
-
-
-@contextmanager
-def scaled_lab_path(active: bool) -> Iterator[None]:
-    """Probe (``_scaled``): students built inside start their lab path at the LM's token scale.
-
-    The lab token's own path (``residual``/``gated``'s ``W x``, ``projection``'s linear
-    map) starts, with PyTorch's default init, at about 4 times the norm of one of
-    SmolLM2's token embeddings; the paper's KA output at about half of it. Inside this
-    context :meth:`ClinRaGenStudent.build` rescales that path's weight and bias so its
-    mean output norm on unit-normal lab tokens equals the LM's mean token-embedding
-    norm. A benchmark probe of a possible default, not a student option.
-    """
-    if not active:
-        yield
-        return
-    import torch
-
-    from ctk.distill.modeling.student import ClinRaGenStudent
-
-    original = ClinRaGenStudent.__dict__["build"]
-
-    def build(cls: type[ClinRaGenStudent], *a: Any, **kw: Any) -> ClinRaGenStudent:
-        student = original.__func__(cls, *a, **kw)
-        ka = student.ka
-        path = ka.lab_path if ka is not None and ka.lab_path is not None else student.lab_projection
-        with torch.no_grad():
-            target = student.lm.get_input_embeddings().weight.float().norm(dim=1).mean()
-            z = torch.randn(256, path.in_features, generator=torch.Generator().manual_seed(0))
-            factor = float(target / path(z).norm(dim=1).mean())
-            path.weight.mul_(factor)
-            path.bias.mul_(factor)
-        logger.info("lab path scaled by %.3f to the token norm %.2f", factor, float(target))
-        return student
-
-    ClinRaGenStudent.build = classmethod(build)
-    try:
-        yield
-    finally:
-        ClinRaGenStudent.build = original
+    return {"student": student, "data": data}
 
 
 def _merge(cfg: dict[str, Any], overrides: dict[str, Any], output_dir: Path) -> dict[str, Any]:
@@ -189,8 +145,7 @@ def _run_tiny(out: Path, variant: str, seed: int, args: argparse.Namespace) -> d
     cfg = RunConfig.model_validate(_merge(raw, overrides, run_dir))
     shutil.rmtree(run_dir, ignore_errors=True)
     t0, c0 = time.perf_counter(), time.process_time()
-    with scaled_lab_path(overrides["scaled_lab_path"]):
-        result = train(cfg, "all")
+    result = train(cfg, "all")
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     assert result.model_dir is not None
     report = evaluate_model(
@@ -242,8 +197,7 @@ def _run_smollm2(out: Path, variant: str, seed: int, args: argparse.Namespace) -
     shutil.rmtree(run_dir, ignore_errors=True)
     load_start = os.getloadavg()[0]
     t0, c0 = time.perf_counter(), time.process_time()
-    with scaled_lab_path(overrides["scaled_lab_path"]):
-        result = train(cfg, "2")
+    result = train(cfg, "2")
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     assert result.model_dir is not None
     device = "cuda" if torch.cuda.is_available() else None

@@ -33,9 +33,8 @@ def test_variant_names_become_student_overrides(kav: ModuleType, tmp_path: Path)
     assert kav.variant_overrides("projection", {}) == {
         "student": {"use_knowledge": False},
         "data": {},
-        "scaled_lab_path": False,
     }
-    assert kav.variant_overrides("residual_scaled", {})["scaled_lab_path"] is True
+    assert kav.variant_overrides("residual_scaled", {})["student"]["lab_path_init"] == "token_norm"
     combined = kav.variant_overrides("gated_random_p8", {})["student"]
     assert combined == {
         "use_knowledge": True,
@@ -129,7 +128,7 @@ def test_smollm2_table_has_the_control_spread_and_per_seed_values(kav: ModuleTyp
 
 
 @pytest.mark.parametrize("variant", ["residual", "projection"])
-def test_scaled_probe_starts_the_lab_path_at_the_token_norm(
+def test_scaled_variant_starts_the_lab_path_at_the_token_norm(
     kav: ModuleType, tmp_path: Path, variant: str
 ) -> None:
     import torch
@@ -150,13 +149,10 @@ def test_scaled_probe_starts_the_lab_path_at_the_token_norm(
             "lab_heads": 2,
             "n_prototypes": 8,
             "ka_heads": 2,
-            **kav.variant_overrides(variant, {})["student"],
+            **kav.variant_overrides(f"{variant}_scaled", {})["student"],
         }
     )
-    original = ClinRaGenStudent.__dict__["build"]
-    with kav.scaled_lab_path(True):
-        student = ClinRaGenStudent.build(student_cfg, seed=0)
-    assert ClinRaGenStudent.__dict__["build"] is original  # restored
+    student = ClinRaGenStudent.build(student_cfg, seed=0)
     path = student.ka.lab_path if variant == "residual" else student.lab_projection
     tokens = student.lm.get_input_embeddings().weight.detach().norm(dim=1).mean()
     with torch.no_grad():

@@ -9,6 +9,8 @@ What reaches the LM for each lab token (``student.ka_variant``):
 * ``X_random``    variant X over random V_k rows with the names' norms (the control:
   if the names' meaning matters, it must be worse than X);
 * ``X_pN``        variant X with N prototypes (default 32);
+* ``X_scaled``    X with ``student.lab_path_init: token_norm`` (its lab path starts at
+  the LM's token-embedding norm; not ``paper``, which has none);
 * ``X_vk=NAME``   variant X over the V_k file given as ``--vocab NAME=FILE``
   (``ctk kg vocab --select neighbourhood|degree``).
 
@@ -26,7 +28,7 @@ lab-only phenotypes are never named in the notes):
   (constrained) diagnoses, beside the constant-answer control (the best single
   answer on the train split, no model). ``--protocol`` sets the defaults:
   ``cpu`` (120 phase-2 steps of batch 4, 64 test admissions, 24 new tokens; about
-  3 CPU-minutes a run on one thread) or ``mechanism`` (the mechanism check's 150
+  2.3 CPU-minutes a run on one thread) or ``mechanism`` (the mechanism check's 150
   steps of batch 8, 64 test admissions, 32 new tokens; about 6 CPU-minutes a run).
 
 Each variant runs once per seed; every finished run is written to ``OUT/results.json``
@@ -64,7 +66,8 @@ logger = logging.getLogger("ka_variants")
 
 TINY_VARIANTS = "paper,residual,gated,projection,paper_random,residual_random,residual_p8"
 SMOLLM2_VARIANTS = "paper,residual,gated,projection,paper_random,residual_random"
-_VARIANT = re.compile(r"^(paper|residual|gated|projection)((?:_random|_p\d+|_vk=[\w.-]+)*)$")
+_SUFFIX = r"_random|_p\d+|_vk=[\w.-]+|_scaled"
+_VARIANT = re.compile(rf"^(paper|residual|gated|projection)((?:{_SUFFIX})*)$")
 
 
 def variant_overrides(name: str, vocab: dict[str, Path]) -> dict[str, Any]:
@@ -86,8 +89,12 @@ def variant_overrides(name: str, vocab: dict[str, Path]) -> dict[str, Any]:
         else {"use_knowledge": True, "ka_variant": base, "vocab_init": "names"}
     )
     data: dict[str, Any] = {}
-    for part in re.findall(r"_random|_p\d+|_vk=[\w.-]+", suffixes):
-        if part == "_random":
+    for part in re.findall(_SUFFIX, suffixes):
+        if part == "_scaled":
+            if base == "paper":
+                raise SystemExit(f"variant {name!r}: paper has no lab path to scale")
+            student["lab_path_init"] = "token_norm"
+        elif part == "_random":
             student["vocab_init"] = "random"
         elif part.startswith("_p"):
             student["n_prototypes"] = int(part[2:])
@@ -134,9 +141,8 @@ def _run_tiny(out: Path, variant: str, seed: int, args: argparse.Namespace) -> d
     raw["train"]["cpu_threads"] = args.threads
     raw["student"]["n_prototypes"] = args.prototypes
     run_dir = out / "runs" / f"{variant}-s{seed}"
-    cfg = RunConfig.model_validate(
-        _merge(raw, variant_overrides(variant, args.vocab_files), run_dir)
-    )
+    overrides = variant_overrides(variant, args.vocab_files)
+    cfg = RunConfig.model_validate(_merge(raw, overrides, run_dir))
     shutil.rmtree(run_dir, ignore_errors=True)
     t0, c0 = time.perf_counter(), time.process_time()
     result = train(cfg, "all")
@@ -186,9 +192,8 @@ def _run_smollm2(out: Path, variant: str, seed: int, args: argparse.Namespace) -
     )
     raw = _config(out, cohort, lm, "ka", seed, ns)
     run_dir = out / "runs" / f"{variant}-s{seed}"
-    cfg = RunConfig.model_validate(
-        _merge(raw, variant_overrides(variant, args.vocab_files), run_dir)
-    )
+    overrides = variant_overrides(variant, args.vocab_files)
+    cfg = RunConfig.model_validate(_merge(raw, overrides, run_dir))
     shutil.rmtree(run_dir, ignore_errors=True)
     load_start = os.getloadavg()[0]
     t0, c0 = time.perf_counter(), time.process_time()

@@ -128,6 +128,13 @@ class StudentConfig(_Cfg):
             ``gated`` (a learned per-channel gate between the two); see docs/distill.md,
             "KA variants", for the runs behind the default. A saved student without this
             field loads as ``paper``.
+        lab_path_init: How a new student's lab path (``residual``/``gated``'s own
+            projection of the lab token, or the plain projection without KA) starts:
+            ``default`` (PyTorch's init) or ``token_norm`` (rescaled so that its mean
+            output norm on unit-normal lab tokens equals the LM's mean token-embedding
+            norm; with SmolLM2 the default starts at about 4 times a token's norm, see
+            docs/distill.md, "KA variants"). Only for new students; ``paper`` has no
+            lab path.
         max_vocab: Most V_k names used (the file is ordered best first).
         vocab_init: ``names``: V_k rows are the LM's embeddings of the concept names (the
             paper); ``random``: Gaussian vectors with the same per-row norms (the control
@@ -168,6 +175,7 @@ class StudentConfig(_Cfg):
     ka_heads: int = Field(default=8, ge=1)
     ka_d_head: int = Field(default=0, ge=0)
     ka_variant: Literal["paper", "residual", "gated"] = "residual"
+    lab_path_init: Literal["default", "token_norm"] = "default"
     max_vocab: int = Field(default=1000, ge=1)
     vocab_init: Literal["names", "random"] = "names"
     use_labs: bool = True
@@ -195,6 +203,16 @@ class StudentConfig(_Cfg):
             )
         if any(s <= 0 for s in self.lab_scale):
             raise ValueError("lab_scale values must be > 0")
+        if (
+            self.lab_path_init == "token_norm"
+            and self.use_knowledge
+            and self.ka_variant == "paper"
+            and not self.append_lab_tokens
+        ):
+            raise ValueError(
+                "lab_path_init: token_norm needs a lab path; ka_variant: paper has none "
+                "(use residual or gated, or lab_path_init: default)"
+            )
         if self.lab_d_model % self.lab_heads:
             raise ValueError(
                 f"lab_d_model ({self.lab_d_model}) must be divisible by "

@@ -34,7 +34,7 @@ from ctk.distill.modeling.diagnosis_head import DiagnosisHead
 from ctk.distill.modeling.ka_attention import KnowledgeAugmentedAttention
 from ctk.distill.modeling.lab_encoder import LabEncoder
 from ctk.distill.modeling.lab_summary import LabSummary
-from ctk.errors import CheckpointError, FormatVersionError
+from ctk.errors import CheckpointError, ConfigError, FormatVersionError
 
 __all__ = [
     "CONFIG_FILE",
@@ -272,7 +272,42 @@ class ClinRaGenStudent(nn.Module):  # type: ignore[misc]
         config = ClinRaGenConfig(student=student, vocab_names=names, d_llm=d_llm, lm_kind=kind)
         if seed is not None:
             torch.manual_seed(seed)
-        return cls(config, lm, tokenizer)
+        built = cls(config, lm, tokenizer)
+        if student.lab_path_init == "token_norm":
+            built.scale_lab_path_to_token_norm()
+        return built
+
+    def scale_lab_path_to_token_norm(self) -> float:
+        """Rescale the lab path so that it starts at the LM's token-embedding norm.
+
+        The lab path is KA's own projection of the lab token (``residual``, ``gated``)
+        or the plain projection (no KA, or ``append_lab_tokens``). Its weight and bias
+        are multiplied by one factor (per path) so that its mean output norm on 256 unit-normal
+        lab tokens (a fixed generator: the global RNG is not touched) equals the mean
+        norm of the LM's input embeddings.
+
+        Returns:
+            The factor applied (to the last path, where there are two).
+
+        Raises:
+            ConfigError: The student has no lab path (``paper`` KA without appended tokens).
+        """
+        paths = [p for p in (self.ka.lab_path if self.ka else None, self.lab_projection) if p]
+        if not paths:
+            raise ConfigError(
+                "this student has no lab path to scale (ka_variant: paper)",
+                hint="use ka_variant residual or gated, or lab_path_init: default",
+            )
+        with torch.no_grad():
+            target = self.lm.get_input_embeddings().weight.float().norm(dim=1).mean()
+            for path in paths:
+                z = torch.randn(256, path.in_features, generator=torch.Generator().manual_seed(0))
+                out = path(z.to(path.weight.dtype)).float()
+                factor = float(target / out.norm(dim=1).mean())
+                path.weight.mul_(factor)
+                path.bias.mul_(factor)
+        logger.info("lab path scaled by %.3f to the token norm %.2f", factor, float(target))
+        return factor
 
     @classmethod
     def from_pretrained(cls, folder: str | Path, *, device: str | None = None) -> ClinRaGenStudent:

@@ -34,6 +34,7 @@ def test_variant_names_become_student_overrides(kav: ModuleType, tmp_path: Path)
         "student": {"use_knowledge": False},
         "data": {},
     }
+    assert kav.variant_overrides("residual_scaled", {})["student"]["lab_path_init"] == "token_norm"
     combined = kav.variant_overrides("gated_random_p8", {})["student"]
     assert combined == {
         "use_knowledge": True,
@@ -47,7 +48,9 @@ def test_variant_names_become_student_overrides(kav: ModuleType, tmp_path: Path)
     assert chosen["student"]["vocab_init"] == "names"
 
 
-@pytest.mark.parametrize("name", ["attention", "paper_randomly", "residual_vk=missing"])
+@pytest.mark.parametrize(
+    "name", ["attention", "paper_randomly", "residual_vk=missing", "paper_scaled"]
+)
 def test_bad_variant_names_stop_before_training(kav: ModuleType, name: str) -> None:
     with pytest.raises(SystemExit, match="variant"):
         kav.variant_overrides(name, {})
@@ -122,3 +125,37 @@ def test_smollm2_table_has_the_control_spread_and_per_seed_values(kav: ModuleTyp
     assert paper[2] == "1.500 ± 0.707" and paper[3] == "0.300 ± 0.141"
     assert paper[4] == "2.000 / 0.400; 1.000 / 0.200"
     assert lines[4].split(" | ")[2] == "0.500 ± 0.000"
+
+
+@pytest.mark.parametrize("variant", ["residual", "projection"])
+def test_scaled_variant_starts_the_lab_path_at_the_token_norm(
+    kav: ModuleType, tmp_path: Path, variant: str
+) -> None:
+    import torch
+    from mechanism import _cohort
+
+    from ctk.distill.config import StudentConfig, TinyLMSpec
+    from ctk.distill.modeling.student import ClinRaGenStudent
+    from ctk.distill.tiny import build_tiny_lm, cohort_texts
+
+    cohort = _cohort(tmp_path, 40, 2, 48)
+    spec = TinyLMSpec(d_model=32, d_ff=64, num_layers=1, num_heads=2, d_kv=16)
+    lm = build_tiny_lm(tmp_path / "lm", cohort_texts(cohort), spec)
+    student_cfg = StudentConfig.model_validate(
+        {
+            "lm_path": str(lm),
+            "lab_d_model": 16,
+            "lab_layers": 1,
+            "lab_heads": 2,
+            "n_prototypes": 8,
+            "ka_heads": 2,
+            **kav.variant_overrides(f"{variant}_scaled", {})["student"],
+        }
+    )
+    student = ClinRaGenStudent.build(student_cfg, seed=0)
+    path = student.ka.lab_path if variant == "residual" else student.lab_projection
+    tokens = student.lm.get_input_embeddings().weight.detach().norm(dim=1).mean()
+    with torch.no_grad():
+        z = torch.randn(512, 16, generator=torch.Generator().manual_seed(5))
+        norm = path(z).norm(dim=1).mean()
+    assert float(norm) == pytest.approx(float(tokens), rel=0.1)

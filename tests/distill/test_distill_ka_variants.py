@@ -125,3 +125,40 @@ def test_a_student_saved_before_variants_loads_as_paper(tiny_lm: Path, tmp_path:
     loaded = ClinRaGenStudent.from_pretrained(tmp_path / "old")
     assert loaded.config.student.ka_variant == "paper"
     assert loaded.ka is not None and loaded.ka.lab_path is None
+
+
+def _lab_path_norm(path: torch.nn.Linear) -> float:
+    with torch.no_grad():
+        z = torch.randn(512, path.in_features, generator=torch.Generator().manual_seed(5))
+        return float(path(z).norm(dim=1).mean())
+
+
+@pytest.mark.parametrize(
+    ("knowledge", "variant"), [(True, "residual"), (True, "gated"), (False, "paper")]
+)
+def test_token_norm_init_starts_the_lab_path_at_the_lms_token_norm(
+    tiny_lm: Path, knowledge: bool, variant: str
+) -> None:
+    def path_of(student: ClinRaGenStudent) -> torch.nn.Linear:
+        path = student.ka.lab_path if student.ka is not None else student.lab_projection
+        assert path is not None
+        return path
+
+    settings = tiny_student_config(tiny_lm, ka_variant=variant, use_knowledge=knowledge)
+    default = ClinRaGenStudent.build(StudentConfig.model_validate(settings), seed=0)
+    scaled = ClinRaGenStudent.build(
+        StudentConfig.model_validate({**settings, "lab_path_init": "token_norm"}), seed=0
+    )
+    tokens = float(scaled.lm.get_input_embeddings().weight.detach().norm(dim=1).mean())
+    assert _lab_path_norm(path_of(scaled)) == pytest.approx(tokens, rel=0.1)
+    assert _lab_path_norm(path_of(default)) != pytest.approx(tokens, rel=0.1)
+    # only the lab path moves: the lab encoder starts the same
+    for a, b in zip(default.lab_encoder.parameters(), scaled.lab_encoder.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_token_norm_init_without_a_lab_path_is_refused(tiny_lm: Path) -> None:
+    with pytest.raises(ValueError, match="needs a lab path"):
+        StudentConfig.model_validate(
+            tiny_student_config(tiny_lm, ka_variant="paper", lab_path_init="token_norm")
+        )

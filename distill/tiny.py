@@ -56,6 +56,7 @@ def cohort_texts(
     from ctk.distill.constrained import diagnosis_prefix
     from ctk.distill.data.examples import lab_captions, read_rationales, read_vocabulary_names
     from ctk.phenotypes import phenotypes
+    from ctk.records import strip_template_label
 
     yield from phenotype_surface_names()
     yield lab_prompt
@@ -64,8 +65,8 @@ def cohort_texts(
         yield diagnosis_prefix([p.short_name, p.short_name])
     if rationales is not None:
         for r in read_rationales(rationales).values():
-            yield r.note_rationale
-            yield r.lab_rationale
+            yield strip_template_label(r.note_rationale)
+            yield strip_template_label(r.lab_rationale)
             yield from r.anomaly_captions or []
     if vocabulary is not None:
         yield from read_vocabulary_names(vocabulary)

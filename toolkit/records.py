@@ -21,6 +21,7 @@ from ctk.phenotypes import PHENOTYPE_NAMES
 __all__ = [
     "CONCEPT_TYPES",
     "RELATION_TYPES",
+    "TEMPLATE_LABEL",
     "Admission",
     "CitedFact",
     "ClinicalNote",
@@ -35,9 +36,25 @@ __all__ = [
     "RelationType",
     "Split",
     "VocabEntry",
+    "strip_template_label",
 ]
 
 Split = Literal["train", "val", "test"]
+
+#: Prefix of every rationale the ``template`` backend writes: provenance (no language
+#: model wrote this), not rationale text.
+TEMPLATE_LABEL = "[template rationale, no language model]"
+
+
+def strip_template_label(text: str) -> str:
+    """``text`` without the template backend's provenance label, whitespace tidied.
+
+    What a student learns from (and is scored against) is the rationale, not the
+    label; the record's ``backend`` field keeps the provenance.
+    """
+    if TEMPLATE_LABEL not in text:
+        return text
+    return " ".join(text.replace(TEMPLATE_LABEL, " ").split())
 
 
 class _Record(BaseModel):

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ctk.errors import DataError, RecordParseError
-from ctk.records import Admission, LabSeries, Rationale
+from ctk.records import Admission, LabSeries, Rationale, strip_template_label
 from ctk.report import ProblemReport
 from ctk.vocabulary import read_vocabulary
 
@@ -194,8 +194,8 @@ def example_from_admission(
         labs=values if adm.labs is not None else None,
         lab_mask=mask if adm.labs is not None else None,
         diagnoses=list(adm.phenotypes),
-        note_rationale=rationale.note_rationale if rationale else "",
-        lab_rationale=rationale.lab_rationale if rationale else "",
+        note_rationale=strip_template_label(rationale.note_rationale) if rationale else "",
+        lab_rationale=strip_template_label(rationale.lab_rationale) if rationale else "",
         captions=captions,
     )
 

@@ -18,13 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ctk.errors import LLMError
 from ctk.phenotypes import phenotype_by_name
+from ctk.records import TEMPLATE_LABEL
 from ctk.teacher.backend import LLMBackend, LLMRequest, LLMResponse
 from ctk.teacher.gate import NO_EVIDENCE_SENTENCE
 
 __all__ = ["TEMPLATE_LABEL", "TemplateBackend", "TemplateBackendOptions"]
 
-#: Prefix of every template rationale.
-TEMPLATE_LABEL = "[template rationale, no language model]"
 _MODEL = "ctk-template-v1"
 
 

@@ -11,8 +11,10 @@ from transformers import AutoTokenizer
 
 from ctk.distill.data.collator import PhaseCollator
 from ctk.distill.data.examples import build_examples, read_vocabulary_names
+from ctk.distill.tiny import cohort_texts
 from ctk.errors import FormatVersionError
 from ctk.lab_variables import PAPER_VARIABLES
+from ctk.records import TEMPLATE_LABEL, strip_template_label
 
 
 def test_examples_join_rationales(tiny_cohort: Path, tiny_rationales: Path) -> None:
@@ -88,3 +90,24 @@ def test_rejected_rationales_are_skipped_and_counted(
     assert by_id["a0"].note_rationale == "Kept." and by_id["a1"].note_rationale == ""
     assert data.problems.counts["rationale_rejected"] == 1 and data.with_rationale == 1
     assert "skipped 1 rationale(s) rejected" in caplog.text
+
+
+def test_the_template_label_is_provenance_not_training_text(
+    tiny_cohort: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "r.jsonl"
+    row = {
+        "admission_id": "a0",
+        "status": "ok",
+        "backend": "template",
+        "note_rationale": f"{TEMPLATE_LABEL} The note names sepsis. [E1]",
+        "lab_rationale": f"{TEMPLATE_LABEL}  Lab anomalies: none.",
+    }
+    path.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    data = build_examples(tiny_cohort, list(PAPER_VARIABLES), 16, split="train", rationales=path)
+    a0 = {e.admission_id: e for e in data.examples}["a0"]
+    assert a0.note_rationale == "The note names sepsis. [E1]"
+    assert a0.lab_rationale == "Lab anomalies: none."
+    texts = list(cohort_texts(tiny_cohort, rationales=path))
+    assert not [t for t in texts if TEMPLATE_LABEL in t]
+    assert strip_template_label("no label here") == "no label here"

@@ -109,6 +109,7 @@ print(next(a.admission_id for a in iter_admissions('$OUT/cohort') if a.split == 
 ctk diagnose --model "$OUT/out/model" --cohort "$OUT/cohort" --id "$TEST_ID" --store "$OUT/kg.db" \
   --max-new-tokens 96
 python - "$OUT" "$TEST_ID" <<'PY'
+import re
 import sys
 from pathlib import Path
 
@@ -121,10 +122,11 @@ a = next(a for a in iter_admissions(out / "cohort") if a.admission_id == test_id
 print("True phenotypes:", ", ".join(a.phenotypes))
 # diagnoses are decoded under the phenotype grammar: only the 25 names (or "none") can appear;
 # the rationale is free, but a word-level student can only write words it has read
+# (a word: a run of letters or digits; "117)." is the word "117" and two punctuation marks)
 known = {w for t in cohort_texts(out / "cohort", rationales=out / "rationales.jsonl",
-                                 vocabulary=out / "vk.jsonl") for w in t.split()}
+                                 vocabulary=out / "vk.jsonl") for w in re.findall(r"\w+", t)}
 result = diagnose_admission(load_student(out / "out" / "model"), a, max_new_tokens=96)
-words = result.rationale.split()
+words = re.findall(r"\w+", result.rationale)
 unknown = [w for w in words if w not in known]
 print(f"rationale: {len(words)} words, {len(unknown)} not in the training texts {unknown[:5]}")
 PY

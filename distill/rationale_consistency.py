@@ -27,6 +27,8 @@ from ctk.phenotypes import phenotype_by_name, phenotypes
 __all__ = ["RationaleRestriction", "phenotype_mentions", "restrict_rationale"]
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
+#: Citation markers at the start of a split piece: they close the sentence before it.
+_LEADING_CITES = re.compile(r"^((?:\[E\d+\]\s*)+)")
 
 
 @dataclass
@@ -141,9 +143,21 @@ def restrict_rationale(rationale: str, predicted: list[str]) -> RationaleRestric
         return RationaleRestriction(rationale)
     parts: list[str] = []
     removed_parts = 0
-    for sentence in _SENTENCE.split(rationale.strip()):
+    previous_kept = True
+    for piece in _SENTENCE.split(rationale.strip()):
+        sentence = piece
+        cites = _LEADING_CITES.match(piece)
+        if cites and parts:  # "[E1]" after "... sentence." cites that sentence: goes with it
+            if previous_kept:
+                parts[-1] = f"{parts[-1]} {cites.group(1).strip()}"
+            sentence = piece[cites.end() :]
+        elif cites and not previous_kept:  # its sentence was the first, and was removed
+            sentence = piece[cites.end() :]
+        if not sentence:
+            continue
         kept, n = _restrict_sentence(sentence, allowed)
         removed_parts += n
+        previous_kept = bool(kept)
         if kept:
             parts.append(kept)
     order = [p.name for p in phenotypes()]

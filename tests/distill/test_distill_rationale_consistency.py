@@ -56,3 +56,14 @@ def test_a_consistent_rationale_is_left_alone() -> None:
     # nothing predicted: every mention goes, and the sentence without one stays
     r = restrict_rationale(text, [])
     assert r.text == "Lactate high." and len(r.removed) == 2
+
+
+def test_a_citation_goes_with_the_sentence_it_closes() -> None:
+    text = "Sepsis is present. [E1] Shock is present. [E2] [E5] Lactate is high. [E3]"
+    r = restrict_rationale(text, ["Septicemia (except in labor)"])
+    assert r.text == "Sepsis is present. [E1] Lactate is high. [E3]"
+    # the first sentence removed: its citation goes with it, not onto the next one
+    r = restrict_rationale(
+        "Shock is present. [E1] Known: Sepsis is diagnosed by blood culture. [E2]", ["sepsis"]
+    )
+    assert r.text == "Known: Sepsis is diagnosed by blood culture. [E2]"

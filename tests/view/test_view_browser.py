@@ -283,13 +283,14 @@ def test_list_to_admission_to_cited_fact_to_concept(
 
 def test_the_list_filters_in_the_browser(server: str, browser: Any, artifacts: Path) -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 
     browser.get(server + "/admissions")
     Select(browser.find_element(By.NAME, "split")).select_by_value("test")
     Select(browser.find_element(By.NAME, "status")).select_by_value("none")
     browser.find_element(By.CSS_SELECTOR, "form.filters button").click()
-    assert "split=test" in browser.current_url
+    # the click starts a navigation; wait for it rather than read the old page's URL
+    WebDriverWait(browser, 10).until(lambda d: "split=test" in d.current_url)
     rows = browser.find_elements(By.CSS_SELECTOR, "#admissions tbody tr")
     splits = {r.find_elements(By.TAG_NAME, "td")[1].text for r in rows}
     assert rows and splits == {"test"}  # the template teacher wrote the train split only

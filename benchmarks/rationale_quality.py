@@ -30,6 +30,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -200,40 +202,31 @@ def main() -> None:
         cohort, kg = build_demo_data(work)
     prompts = [p for p in args.prompts.split(",") if p]
     rows: list[dict[str, Any]] = []
+
+    def run_prompts(label: str, make_backend: Callable[[], Any]) -> None:
+        for prompt in prompts:  # a fresh backend per prompt (no state carried across runs)
+            rows.append(
+                one_run(
+                    f"{label}/{prompt}",
+                    make_backend(),
+                    prompt,
+                    cohort,
+                    kg,
+                    args.out,
+                    args.limit,
+                    args.max_tokens,
+                )
+            )
+            print(json.dumps(rows[-1]), flush=True)
+
     for backend_name in args.backends.split(","):
         if backend_name == "template":
-            for prompt in prompts:
-                rows.append(
-                    one_run(
-                        f"template/{prompt}",
-                        TemplateBackend(),
-                        prompt,
-                        cohort,
-                        kg,
-                        args.out,
-                        args.limit,
-                        args.max_tokens,
-                    )
-                )
-                print(json.dumps(rows[-1]), flush=True)
+            run_prompts("template", TemplateBackend)
         elif backend_name == "smollm2":
             log = args.out / "llama-server.log"
             with LocalTeacherServer(n_ctx=4096, n_threads=args.threads, log_file=log) as server:
-                for prompt in prompts:
-                    backend = OpenAIBackend({"base_url": server.base_url, "timeout_s": 900})
-                    rows.append(
-                        one_run(
-                            f"smollm2/{prompt}",
-                            backend,
-                            prompt,
-                            cohort,
-                            kg,
-                            args.out,
-                            args.limit,
-                            args.max_tokens,
-                        )
-                    )
-                    print(json.dumps(rows[-1]), flush=True)
+                options = {"base_url": server.base_url, "timeout_s": 900}
+                run_prompts("smollm2", partial(OpenAIBackend, options))
         else:
             raise SystemExit(f"unknown backend {backend_name!r} (smollm2, template)")
     command = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,6 +19,9 @@ from ctk.cli.options import (
     open_cli_store,
 )
 from ctk.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    from ctk.distill.inference import DiagnosisResult
 
 __all__ = ["diagnose"]
 
@@ -78,7 +81,8 @@ def diagnose(
         typer.Option(
             "--store",
             help="Knowledge graph (embedded store file or Neo4j URI): also show the graph "
-            "facts behind the diagnoses, with their PMIDs/pages.",
+            "facts behind the diagnoses, with their PMIDs/pages, and remove rationale "
+            "sentences that relate concepts the graph does not link.",
         ),
     ] = None,
     legacy_kg: LegacyGraphOpt = None,
@@ -103,15 +107,24 @@ def diagnose(
     generation = generation_kwargs(no_repeat_ngram, repetition_penalty)
     result = diagnose_admission(student, adm, max_new_tokens=max_new_tokens, generation=generation)
     if kg is not None:  # the diagnose layer: the student's output joined with graph facts
+        from ctk.distill.rationale_consistency import check_claims
         from ctk.kg.facts import graph_facts_for
+        from ctk.teacher.concepts import ConceptLexicon
 
         with open_cli_store(kg, read_only=True) as reader:
             result.graph_facts = graph_facts_for(
                 reader, result.diagnoses, knowledge_used=result.knowledge_used
             )
+            checked = check_claims(result.rationale, ConceptLexicon(reader))
+            result.rationale, result.rationale_unsupported = checked.text, checked.removed
     if json_out:
         typer.echo(json.dumps(result.model_dump(), indent=2))
         return
+    _echo_result(result)
+
+
+def _echo_result(result: DiagnosisResult) -> None:
+    """Print a diagnosis for people: diagnoses, rationale (and what was removed), facts."""
     typer.echo(f"Admission {result.admission_id}")
     # one per line: phenotype names hold semicolons ("Congestive heart failure; nonhypertensive")
     typer.echo("Diagnoses:" + ("" if result.diagnoses else " none recognised"))
@@ -126,6 +139,11 @@ def diagnose(
             "  (removed from the generated rationale: the parts naming "
             f"{len(short)} phenotype(s) not diagnosed: {', '.join(short)}; "
             "--json shows the text as generated)"
+        )
+    if result.rationale_unsupported:
+        typer.echo(
+            f"  (removed: {len(result.rationale_unsupported)} sentence(s) claiming what the "
+            "graph does not hold: " + " | ".join(result.rationale_unsupported) + ")"
         )
     if result.anomaly_captions:
         typer.echo("Lab anomalies:")

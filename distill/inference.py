@@ -49,6 +49,10 @@ class DiagnosisResult(BaseModel):
             (:func:`ctk.distill.rationale_consistency.restrict_rationale`).
         rationale_removed: The unpredicted phenotypes (benchmark names) the generated
             rationale named, whose parts were removed from ``rationale``.
+        rationale_unsupported: Sentences removed from ``rationale`` because the knowledge
+            graph does not hold what they claim, filled in by the diagnose layer when a
+            graph is given (:func:`ctk.distill.rationale_consistency.check_claims`;
+            ``ctk diagnose --store``).
         generated_text: The raw generated text (diagnoses and rationale as decoded).
         anomaly_captions: The lab anomalies of the admission (from its labs).
         knowledge_used: V_k concepts behind the prototypes the KA attention attended to most.
@@ -62,6 +66,7 @@ class DiagnosisResult(BaseModel):
     diagnoses_short: list[str] = Field(default_factory=list)
     rationale: str = ""
     rationale_removed: list[str] = Field(default_factory=list)
+    rationale_unsupported: list[str] = Field(default_factory=list)
     generated_text: str = ""
     anomaly_captions: list[str] = Field(default_factory=list)
     knowledge_used: list[str] = Field(default_factory=list)

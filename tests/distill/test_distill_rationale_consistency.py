@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from ctk.distill.rationale_consistency import phenotype_mentions, restrict_rationale
+from pathlib import Path
+
+from rationale_fixtures import build_store
+
+from ctk.distill.rationale_consistency import check_claims, phenotype_mentions, restrict_rationale
+from ctk.teacher.concepts import ConceptLexicon
 
 # what the demo's student wrote after predicting acute renal failure, diabetes and sepsis
 GENERATED = (
@@ -67,3 +72,29 @@ def test_a_citation_goes_with_the_sentence_it_closes() -> None:
         "Shock is present. [E1] Known: Sepsis is diagnosed by blood culture. [E2]", ["sepsis"]
     )
     assert r.text == "Known: Sepsis is diagnosed by blood culture. [E2]"
+
+
+def test_check_claims_removes_what_the_graph_does_not_hold(tmp_path: Path) -> None:
+    """A relation the graph lacks, or a 'Known:' sentence stating no edge, is removed."""
+    store = build_store(tmp_path / "kg.db")
+    try:
+        text = (
+            "The clinical note is consistent with the diagnoses: heart failure. "
+            "Known: Furosemide treats heart failure. [E1] "
+            "Known: Furosemide treats was found: values are in range. [E2] "
+            "Dyspnea and edema are related. [E3] "
+            "Lab anomalies: Heart rate is higher than normal."
+        )
+        check = check_claims(text, ConceptLexicon(store))
+    finally:
+        store.close()
+    assert check.text == (
+        "The clinical note is consistent with the diagnoses: heart failure. "
+        "Known: Furosemide treats heart failure. [E1] "
+        "Lab anomalies: Heart rate is higher than normal."
+    )
+    assert check.removed == [
+        "Known: Furosemide treats was found: values are in range.",
+        "Dyspnea and edema are related.",
+    ]
+    assert (check.pairs, check.supported) == (2, 1)

@@ -148,6 +148,9 @@ def test_cli_run_eval_diagnose(
     named = {name for *_, name in phenotype_mentions(result["rationale"])}
     assert named <= set(result["diagnoses"]), (named, result["diagnoses"])
     assert set(result["rationale_removed"]).isdisjoint(result["diagnoses"])
+    # an empty graph holds no fact: no "Known: ..." sentence survives its check
+    assert "Known:" not in result["rationale"]
+    assert all(s.startswith("Known:") for s in result["rationale_unsupported"])
     assert isinstance(result["diagnoses"], list) and result["knowledge_used"]
     assert (
         any("Heart rate" in c for c in result["anomaly_captions"])

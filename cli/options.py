@@ -28,8 +28,10 @@ if TYPE_CHECKING:
 __all__ = [
     "ApiKeyEnvOpt",
     "BaseUrlOpt",
+    "CohortOpt",
     "DatabaseOpt",
     "GraphOpt",
+    "JsonOpt",
     "LegacyGraphOpt",
     "LlmOpt",
     "LlmOptionOpt",
@@ -38,10 +40,12 @@ __all__ = [
     "ModelOpt",
     "NoRepeatNgram",
     "PasswordOpt",
+    "RationalesOpt",
     "RepetitionPenalty",
     "StoreOpt",
     "StudentModelOpt",
     "UserOpt",
+    "VocabularyOpt",
     "api_key",
     "backend_settings",
     "base_urls",
@@ -52,6 +56,26 @@ __all__ = [
     "parse_options",
     "settings",
 ]
+
+
+#: ``--cohort``: the cohort a command reads (``ctk distill eval/baseline/init/init-tiny``,
+#: ``ctk view``).
+CohortOpt = Annotated[
+    Path, typer.Option("--cohort", "-c", help="Cohort folder (or admissions JSONL).")
+]
+#: ``--rationales``: the teacher's rationales a command reads (``ctk distill``, ``ctk view``).
+RationalesOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--rationales", "-r", help="Teacher rationale JSONL (`ctk rationale generate --out`)."
+    ),
+]
+#: ``--vocabulary``: the V_k file of ``ctk distill init`` and ``init-tiny``.
+VocabularyOpt = Annotated[
+    Path | None, typer.Option("--vocabulary", help="V_k file (`ctk kg vocab --out`).")
+]
+#: ``--json``: machine-readable output instead of the text a person reads.
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
 
 @functools.cache

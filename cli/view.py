@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ctk.cli.options import (
+    CohortOpt,
     DatabaseOpt,
     GraphOpt,
     MinSupportOpt,
     PasswordOpt,
+    RationalesOpt,
     UserOpt,
     open_cli_store,
 )
@@ -32,13 +34,8 @@ def _default_cache_dir() -> Path:
 
 
 def view(
-    cohort: Annotated[
-        Path, typer.Option("--cohort", "-c", help="Cohort folder (or admissions JSONL) to show.")
-    ],
-    rationales: Annotated[
-        Path | None,
-        typer.Option("--rationales", "-r", help="Rationale JSONL (ctk rationale generate --out)."),
-    ] = None,
+    cohort: CohortOpt,
+    rationales: RationalesOpt = None,
     store: GraphOpt = None,
     eval_dir: Annotated[
         Path | None,

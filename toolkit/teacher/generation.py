@@ -189,43 +189,28 @@ def _describe_findings(findings: list[GateFinding]) -> str:
     return "; ".join(f"{f.reason}: {f.detail}" for f in findings)
 
 
+@dataclass(kw_only=True, eq=False)
 class _Run:
-    def __init__(
-        self,
-        *,
-        backend: LLMBackend,
-        template: PromptTemplate,
-        repair: PromptTemplate,
-        writer: RationaleWriter,
-        cache: RationaleCache | None,
-        summary: GenerationSummary,
-        progress: GenerationProgress,
-        on_progress: Callable[[GenerationProgress], None] | None,
-        temperature: float,
-        max_tokens: int,
-        stamps: dict[str, PluginStamp],
-        lexicon: ConceptLexicon,
-        gate: bool,
-        check_pairs: bool = False,
-    ) -> None:
-        self.backend = backend
-        self.stamps = stamps
-        self.template = template
-        self.repair = repair
-        self.writer = writer
-        self.cache = cache
-        self.summary = summary
-        self.progress = progress
-        self.on_progress = on_progress
-        self.temperature = temperature
-        self.max_tokens = max_tokens
-        self.lexicon = lexicon
-        self.gate = gate
-        self.check_pairs = check_pairs
-        self.reasons: Counter[str] = Counter()
-        self.gate_reasons: Counter[str] = Counter()
-        self.repair_reasons: Counter[str] = Counter()
-        self.dropped_reasons: Counter[str] = Counter()
+    """One generation run: its parts, and the counts it keeps while admissions finish."""
+
+    backend: LLMBackend
+    template: PromptTemplate
+    repair: PromptTemplate
+    writer: RationaleWriter
+    cache: RationaleCache | None
+    summary: GenerationSummary
+    progress: GenerationProgress
+    on_progress: Callable[[GenerationProgress], None] | None
+    temperature: float
+    max_tokens: int
+    stamps: dict[str, PluginStamp]
+    lexicon: ConceptLexicon
+    gate: bool
+    check_pairs: bool = False
+    reasons: Counter[str] = field(default_factory=Counter, init=False)
+    gate_reasons: Counter[str] = field(default_factory=Counter, init=False)
+    repair_reasons: Counter[str] = field(default_factory=Counter, init=False)
+    dropped_reasons: Counter[str] = field(default_factory=Counter, init=False)
 
     def _record(self, rationale: Rationale, *, cached: bool = False) -> None:
         self.writer.write(rationale)

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from ctk.cli.options import DatabaseOpt, PasswordOpt, UserOpt, cli_store_options, settings
+from ctk.cli.options import PasswordOpt, UserOpt, cli_store_options, settings
 from ctk.errors import ConfigError
 
 __all__ = ["load"]
@@ -32,7 +32,11 @@ def load(
         ),
     ],
     database: Annotated[
-        str, typer.Option("--database", help="Database to create (Community: neo4j).")
+        str,
+        typer.Option(
+            "--database",
+            help="Database to create (Community: neo4j), and the one opened at --store.",
+        ),
     ] = "neo4j",
     neo4j_admin: Annotated[
         str | None,
@@ -82,7 +86,6 @@ def load(
     ] = 300.0,
     neo4j_user: UserOpt = None,
     neo4j_password: PasswordOpt = None,
-    neo4j_database: DatabaseOpt = None,
 ) -> None:
     """Load a neo4j-import export into a fresh Neo4j database with `neo4j-admin database import
     full`, then open it with the server.
@@ -130,13 +133,13 @@ def load(
         )
         return
     typer.echo(f"waiting for {store} ...")
-    login = cli_store_options(user=neo4j_user, password=neo4j_password, database=neo4j_database)
+    login = cli_store_options(user=neo4j_user, password=neo4j_password)
     stats = open_imported(
         store,
         manifest,
         user=login.user,
         password=login.password.get_secret_value() if login.password else None,
-        database=login.database,
+        database=database,  # the one just imported
         wait_s=wait,
     )
     typer.echo(

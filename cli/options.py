@@ -31,6 +31,7 @@ __all__ = [
     "CohortOpt",
     "DatabaseOpt",
     "GraphOpt",
+    "HostOpt",
     "JsonOpt",
     "LegacyGraphOpt",
     "LlmOpt",
@@ -40,6 +41,7 @@ __all__ = [
     "ModelOpt",
     "NoRepeatNgram",
     "PasswordOpt",
+    "PortOpt",
     "RationalesOpt",
     "RepetitionPenalty",
     "StoreOpt",
@@ -58,8 +60,8 @@ __all__ = [
 ]
 
 
-#: ``--cohort``: the cohort a command reads (``ctk distill eval/baseline/init/init-tiny``,
-#: ``ctk view``).
+#: ``--cohort``: the cohort a command reads (``ctk rationale generate``, ``ctk distill
+#: eval/baseline/init/init-tiny``, ``ctk view``).
 CohortOpt = Annotated[
     Path, typer.Option("--cohort", "-c", help="Cohort folder (or admissions JSONL).")
 ]
@@ -74,6 +76,12 @@ RationalesOpt = Annotated[
 VocabularyOpt = Annotated[
     Path | None, typer.Option("--vocabulary", help="V_k file (`ctk kg vocab --out`).")
 ]
+#: ``--host``: where a server of ctk listens (``ctk view``, ``ctk teacher serve``).
+HostOpt = Annotated[
+    str, typer.Option("--host", help="Bind address; keep it loopback for MIMIC data.")
+]
+#: ``--port``: the port a server of ctk listens on.
+PortOpt = Annotated[int, typer.Option("--port", min=0, help="Port; 0 picks a free one.")]
 #: ``--json``: machine-readable output instead of the text a person reads.
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 

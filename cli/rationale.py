@@ -12,6 +12,7 @@ import typer
 from ctk.cli.options import (
     ApiKeyEnvOpt,
     BaseUrlOpt,
+    CohortOpt,
     GraphOpt,
     LegacyGraphOpt,
     LlmOpt,
@@ -65,7 +66,7 @@ def _default_index(kg: str | None, out: Path) -> Path:
 
 @app.command()
 def generate(
-    cohort: Annotated[Path, typer.Option(help="Cohort folder (or admissions .jsonl).")],
+    cohort: CohortOpt,
     out: Annotated[Path, typer.Option(help="Output JSONL of rationales (appended to; resumable).")],
     store: GraphOpt = None,
     legacy_kg: LegacyGraphOpt = None,

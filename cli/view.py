@@ -13,8 +13,10 @@ from ctk.cli.options import (
     CohortOpt,
     DatabaseOpt,
     GraphOpt,
+    HostOpt,
     MinSupportOpt,
     PasswordOpt,
+    PortOpt,
     RationalesOpt,
     UserOpt,
     open_cli_store,
@@ -45,10 +47,8 @@ def view(
             "the student's predictions.",
         ),
     ] = None,
-    host: Annotated[
-        str, typer.Option("--host", help="Bind address; loopback unless --allow-remote.")
-    ] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", min=0, help="Port; 0 picks a free one.")] = 8040,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8040,
     allow_remote: Annotated[
         bool,
         typer.Option(

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ctk.cli.options import JsonOpt
+from ctk.cli.options import JsonOpt, OverwriteOpt
 
 if TYPE_CHECKING:
     from ctk.cohort import CohortManifest
@@ -143,11 +143,11 @@ def import_(
     compress: Annotated[
         bool, typer.Option("--compress", help="Write admissions.jsonl.gz.")
     ] = False,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace a cohort in --out.")
-    ] = False,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Import EHR data into a cohort folder and print a summary and the problem report.
+
+    A cohort already in --out is replaced only with --overwrite.
 
     Example: ctk data import --format mimic3 mimic-iii-1.4/ --out cohort
     (the MIMIC-III benchmark's phenotyping cohort; add --cohort wide for every admission)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -229,7 +229,7 @@ def baseline(
         Path, typer.Option("--out", help="Folder for baseline.json and baseline.md.")
     ] = Path("baseline"),
     note_text: Annotated[
-        str,
+        Literal["main", "full"],
         typer.Option(
             "--note-text",
             help="main: the note section the student reads (Brief Hospital Course); "
@@ -247,14 +247,12 @@ def baseline(
     """
     from ctk.distill.baseline import run_baselines, write_baseline_report
 
-    if note_text not in ("main", "full"):
-        raise ConfigError(f"--note-text must be main or full, not {note_text!r}")
     report = run_baselines(
         cohort,
         split,
         train_split=train_split,
         seed=seed,
-        note_text=note_text,  # type: ignore[arg-type]
+        note_text=note_text,
     )
     typer.echo(
         f"fitted on {report.n_train} {train_split} admissions, scored on {report.n} {split}:"
@@ -358,13 +356,13 @@ def init_tiny(
     cohort: CohortOpt,
     out: Annotated[Path, typer.Option("--out", help="Folder for the tiny LM (use as lm_path).")],
     arch: Annotated[
-        str, typer.Option("--arch", help="t5 (seq2seq) or llama (decoder-only).")
+        Literal["t5", "llama"], typer.Option("--arch", help="t5 (seq2seq) or llama (decoder-only).")
     ] = "t5",
     d_model: Annotated[int, typer.Option("--d-model", min=8, help="Hidden size.")] = 64,
     layers: Annotated[int, typer.Option("--layers", min=1, help="Layers (per stack).")] = 2,
     heads: Annotated[int, typer.Option("--heads", min=1, help="Attention heads.")] = 4,
     tokenizer: Annotated[
-        str,
+        Literal["word", "sentencepiece"],
         typer.Option(
             "--tokenizer",
             help="word (one token per word of the cohort, rationale and V_k texts: the "
@@ -416,20 +414,16 @@ def init_tiny(
 
     if d_model % heads:
         raise ConfigError(f"--d-model {d_model} is not divisible by --heads {heads}")
-    if arch not in ("t5", "llama"):
-        raise ConfigError(f"--arch must be t5 or llama, not {arch!r}")
-    if tokenizer not in ("word", "sentencepiece"):
-        raise ConfigError(f"--tokenizer must be word or sentencepiece, not {tokenizer!r}")
     _quiet_transformers()
     spec = TinyLMSpec(
-        arch=arch,  # type: ignore[arg-type]
+        arch=arch,
         d_model=d_model,
         d_ff=2 * d_model,
         num_layers=layers,
         num_heads=heads,
         d_kv=d_model // heads,
         vocab_size=vocab_size,
-        tokenizer=tokenizer,  # type: ignore[arg-type]
+        tokenizer=tokenizer,
     )
     texts = cohort_texts(cohort, rationales=rationales, vocabulary=vocabulary)
     folder = build_tiny_lm(out, texts, spec, seed=seed)

@@ -22,6 +22,7 @@ from ctk.cli.options import (
     DatabaseOpt,
     JsonOpt,
     MinSupportOpt,
+    OverwriteOpt,
     PasswordOpt,
     StoreOpt,
     UserOpt,
@@ -250,9 +251,7 @@ def export(
             "for `neo4j-admin database import full` (see `ctk kg load`).",
         ),
     ] = None,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="neo4j-import: replace a non-empty --out folder.")
-    ] = False,
+    overwrite: OverwriteOpt = False,
     store: StoreOpt = DEFAULT_STORE,
     neo4j_user: UserOpt = None,
     neo4j_password: PasswordOpt = None,
@@ -260,6 +259,8 @@ def export(
 ) -> None:
     """Export the graph as RDF (Turtle, N-Triples; namespace https://w3id.org/ctk/), GraphML,
     or CSV files for Neo4j's offline importer.
+
+    A non-empty --out folder of neo4j-import files is replaced only with --overwrite.
 
     Example: ctk kg export --store kg.db --format turtle --out kg.ttl
 

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from ctk.cli.options import PasswordOpt, UserOpt, cli_store_options, settings
+from ctk.cli.options import OverwriteOpt, PasswordOpt, UserOpt, cli_store_options, settings
 from ctk.errors import ConfigError
 
 __all__ = ["load"]
@@ -46,9 +46,7 @@ def load(
             "NEO4J_HOME/bin/neo4j-admin, then PATH).",
         ),
     ] = None,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace the database's existing files.")
-    ] = False,
+    overwrite: OverwriteOpt = False,
     threads: Annotated[
         int | None, typer.Option("--threads", min=1, help="Importer threads (default: all).")
     ] = None,
@@ -93,7 +91,8 @@ def load(
     Far faster than MERGE for a new database (benchmarks/RESULTS.md); later updates
     (`ctk kg build` with update files) keep using the batched MERGE path. Stop the
     server first; give --store to have ctk wait for the restarted server, create its
-    constraints and indexes, and check the counts against the export.
+    constraints and indexes, and check the counts against the export. A database
+    that already has files is replaced only with --overwrite.
 
     Example: neo4j stop && ctk kg load kg-import/ --neo4j-home /var/lib/neo4j --overwrite
     --start-command 'neo4j start' --store bolt://localhost:7687

@@ -40,6 +40,7 @@ __all__ = [
     "MinSupportOpt",
     "ModelOpt",
     "NoRepeatNgram",
+    "OverwriteOpt",
     "PasswordOpt",
     "PortOpt",
     "RationalesOpt",
@@ -82,6 +83,14 @@ HostOpt = Annotated[
 ]
 #: ``--port``: the port a server of ctk listens on.
 PortOpt = Annotated[int, typer.Option("--port", min=0, help="Port; 0 picks a free one.")]
+#: ``--overwrite``: ``ctk data import`` (a cohort), ``ctk kg export`` (a neo4j-import
+#: folder), ``ctk kg load`` (a database); each command's description says which.
+OverwriteOpt = Annotated[
+    bool,
+    typer.Option(
+        "--overwrite", help="Replace an output that is already there (refused without it)."
+    ),
+]
 #: ``--json``: machine-readable output instead of the text a person reads.
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 

@@ -30,6 +30,7 @@ __all__ = [
     "BaseUrlOpt",
     "CohortOpt",
     "DatabaseOpt",
+    "EndpointsOpt",
     "GraphOpt",
     "HostOpt",
     "JsonOpt",
@@ -55,6 +56,7 @@ __all__ = [
     "cli_store_options",
     "generation_kwargs",
     "graph_option",
+    "llm_servers",
     "open_cli_store",
     "parse_options",
     "settings",
@@ -250,6 +252,15 @@ BaseUrlOpt = Annotated[
         "capacity, and a failing server is taken out and retried later.",
     ),
 ]
+#: ``--endpoints``: more servers of that model, from a file (see :func:`llm_servers`).
+EndpointsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--endpoints",
+        metavar="FILE",
+        help="File of servers of one model, 'URL [MAX_CONCURRENCY]' a line (openai backend).",
+    ),
+]
 #: ``--api-key-env``: where the API key is read from (see :func:`api_key`).
 ApiKeyEnvOpt = Annotated[
     str | None,
@@ -292,6 +303,20 @@ def api_key(env_name: str | None) -> str | None:
 def base_urls(flags: list[str] | None) -> list[str]:
     """The servers of ``--base-url``, else of ``CTK_OPENAI_BASE_URL`` (space-separated)."""
     return list(flags or (settings().openai_base_url or "").split())
+
+
+def llm_servers(base_url: list[str] | None, endpoints: Path | None) -> list[dict[str, Any]]:
+    """The servers of ``--base-url`` (else ``CTK_OPENAI_BASE_URL``) and ``--endpoints FILE``.
+
+    Raises:
+        ConfigError: The endpoints file cannot be read or holds a malformed line.
+    """
+    servers: list[dict[str, Any]] = [{"base_url": url} for url in base_urls(base_url)]
+    if endpoints is not None:
+        from ctk.plugins.llm.endpoint_pool import read_endpoints
+
+        servers += [spec.model_dump() for spec in read_endpoints(endpoints)]
+    return servers
 
 
 def backend_settings(

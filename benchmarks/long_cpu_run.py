@@ -100,14 +100,22 @@ def _validation_cohort(out: Path, cohort: Path, fraction: float, seed: int) -> P
     return folder
 
 
-def _tiny_lm(out: Path, cohort: Path, seed: int) -> Path:
-    """``ctk distill init-tiny`` (its defaults): the LM and its tokenizer, from the cohort."""
+def _tiny_lm(out: Path, cohort: Path, seed: int, spec_items: list[str]) -> Path:
+    """``ctk distill init-tiny`` (its defaults, or ``--spec``): the LM and its tokenizer."""
+    import yaml
+
     from ctk.distill.config import TinyLMSpec
     from ctk.distill.tiny import build_tiny_lm, cohort_texts
 
+    spec: dict[str, Any] = {}
+    for item in spec_items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--spec {item!r}: expected KEY=VALUE, e.g. word_vocab_size=2000")
+        spec[key.strip()] = yaml.safe_load(value)
     lm = out / f"tiny-lm-s{seed}"
     if not (lm / "config.json").is_file():
-        build_tiny_lm(lm, cohort_texts(cohort), TinyLMSpec(), seed=seed)
+        build_tiny_lm(lm, cohort_texts(cohort), TinyLMSpec.model_validate(spec), seed=seed)
     return lm
 
 
@@ -252,6 +260,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         help="override one run-config setting (VALUE as YAML), e.g. "
         "--set train.phases.2.head_lr=0.03 (repeatable)",
     )
+    parser.add_argument(
+        "--spec",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one tiny-LM setting (TinyLMSpec, VALUE as YAML), e.g. "
+        "--spec word_split_punctuation=true (repeatable)",
+    )
     args = parser.parse_args(argv)
     setup_torch(args.threads)
 
@@ -274,7 +290,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         key = f"s{seed}"
         if key in runs:
             continue
-        lm = _tiny_lm(out, cohort, seed)
+        lm = _tiny_lm(out, cohort, seed, args.spec)
         cfg = _run_config(out, cohort, lm, seed, args)
         shutil.rmtree(cfg.output_dir, ignore_errors=True)
         t0, c0 = time.perf_counter(), time.process_time()

@@ -85,11 +85,15 @@ class TinyLMSpec(_Cfg):
         tokenizer: ``word`` (one token per word of the training texts: the student can only
             write words it has read) or ``sentencepiece`` (sub-word pieces, ``vocab_size``).
         word_vocab_size: Most words a word-level tokenizer keeps (the most frequent).
+        word_split_punctuation: The word-level tokenizer makes each punctuation mark a
+            token of its own ("failure," is "failure" and ","); False: a word keeps its
+            punctuation ("failure," and "failure." are two words).
     """
 
     arch: Literal["t5", "llama"] = "t5"
     tokenizer: Literal["word", "sentencepiece"] = "word"
     word_vocab_size: int = Field(default=16000, ge=16)
+    word_split_punctuation: bool = False
     d_model: int = 64
     d_ff: int = 128
     num_layers: int = 2
@@ -152,6 +156,9 @@ class StudentConfig(_Cfg):
         classifier_threshold: Probability above which the head names a phenotype.
         classifier_words: Add a bag-of-words term to the head: one weight per (token of
             the LM's vocabulary, phenotype) over the tokens the note holds.
+        classifier_word_counts: The bag-of-words term reads ``log(1 + count)`` of each
+            token (a diagnosis named in the course, the history and the discharge list
+            against one ruled out once) instead of whether the token occurs.
         classifier_labs: Add a lab term to the head: a linear map from per-variable
             summaries of the lab series (mean, min, max, last, std, fraction abnormal,
             fraction missing; :class:`ctk.distill.modeling.lab_summary.LabSummary`) to
@@ -185,6 +192,7 @@ class StudentConfig(_Cfg):
     classifier: bool = False
     classifier_threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
     classifier_words: bool = False
+    classifier_word_counts: bool = False
     classifier_labs: bool = False
 
     @model_validator(mode="after")

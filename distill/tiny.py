@@ -117,7 +117,12 @@ def build_tiny_lm(
     spec = spec or TinyLMSpec()
     out = Path(out_dir)
     if spec.tokenizer == "word":
-        tokenizer = train_word_tokenizer(texts, out, max_vocab=spec.word_vocab_size)
+        tokenizer = train_word_tokenizer(
+            texts,
+            out,
+            max_vocab=spec.word_vocab_size,
+            split_punctuation=spec.word_split_punctuation,
+        )
     else:
         tokenizer = load_t5_tokenizer(
             train_t5_tokenizer(texts, out / "_spm", vocab_size=spec.vocab_size)

@@ -107,18 +107,28 @@ def load_t5_tokenizer(folder: str | Path) -> Any:
 
 
 def train_word_tokenizer(
-    texts: Iterable[str], out_dir: str | Path, *, max_vocab: int = 16000, min_frequency: int = 1
+    texts: Iterable[str],
+    out_dir: str | Path,
+    *,
+    max_vocab: int = 16000,
+    min_frequency: int = 1,
+    split_punctuation: bool = False,
 ) -> Any:
     """A word-level tokenizer over ``texts``: one token per whitespace-separated word.
 
-    Words keep their punctuation ("failure," and "failure." are two tokens) and
-    their case, so decoding is exact and every decoded word is a word of ``texts``.
+    Any run of whitespace (a line break included) separates words: a note's
+    "improved.\nCKD stage 3" is "improved." and "CKD", not one unknown token.
+    Words keep their case, so decoding is exact (up to whitespace) and every decoded
+    word is a word of ``texts``.
 
     Args:
         texts: Training text (notes, rationales, captions, phenotype names, V_k names).
         out_dir: Folder to write ``tokenizer.json`` and the tokenizer config into.
         max_vocab: Most tokens kept (the most frequent words win), special tokens included.
         min_frequency: Words seen fewer times become ``<unk>``.
+        split_punctuation: Make each punctuation mark a token of its own ("failure," is
+            "failure" and ","), so that a word followed by different marks is one token;
+            False: a word keeps its punctuation ("failure," and "failure." are two tokens).
 
     Returns:
         The loaded ``transformers.PreTrainedTokenizerFast`` (pad 0, eos 1, unk 2; an EOS is
@@ -127,13 +137,28 @@ def train_word_tokenizer(
     Raises:
         DataError: No text was given.
     """
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from tokenizers import (
+        Regex,
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+        trainers,
+    )
     from transformers import PreTrainedTokenizerFast
 
     lines = _training_lines(texts)
     specials = ["<pad>", "</s>", "<unk>"]
     tok = Tokenizer(models.WordLevel(unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always")
+    tok.normalizer = normalizers.Replace(Regex(r"\s+"), " ")
+    words = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always")
+    tok.pre_tokenizer = (
+        pre_tokenizers.Sequence([words, pre_tokenizers.Punctuation(behavior="isolated")])
+        if split_punctuation
+        else words
+    )
     tok.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="always")
     trainer = trainers.WordLevelTrainer(
         vocab_size=max_vocab, min_frequency=min_frequency, special_tokens=specials

@@ -46,6 +46,9 @@ class DiagnosisHead(nn.Module):  # type: ignore[misc]
         lab_summary: With a summariser, a lab term is added: a linear map from the
             per-variable summaries of the admission's lab series to the phenotypes (a
             logistic regression over the labs, inside the student). None: no such term.
+        word_counts: The bag-of-words term reads ``log(1 + count)`` of each token (how
+            often the note says it: a diagnosis the note names in its course, history
+            and discharge list against one it rules out once); False: whether it occurs.
     """
 
     def __init__(
@@ -55,8 +58,10 @@ class DiagnosisHead(nn.Module):  # type: ignore[misc]
         dropout: float = 0.1,
         vocab_size: int | None = None,
         lab_summary: LabSummary | None = None,
+        word_counts: bool = False,
     ):
         super().__init__()
+        self.word_counts = word_counts
         self.norm = nn.LayerNorm(2 * d_model)
         self.dropout = nn.Dropout(dropout)
         self.score = nn.Linear(2 * d_model, n_labels)
@@ -100,11 +105,14 @@ class DiagnosisHead(nn.Module):  # type: ignore[misc]
         pooled = torch.cat([mean, peak], dim=-1).float()
         logits: Tensor = self.score(self.dropout(self.norm(pooled)))
         if self.words is not None and input_ids is not None:
-            present = torch.zeros(input_ids.shape[0], self.words.in_features, device=logits.device)
+            bag = torch.zeros(input_ids.shape[0], self.words.in_features, device=logits.device)
             ids = input_ids.clamp(0, self.words.in_features - 1)
             keep = (input_mask if input_mask is not None else torch.ones_like(ids)).float()
-            present.scatter_reduce_(1, ids, keep, reduce="amax")
-            logits = logits + self.words(self.dropout(present))
+            if self.word_counts:
+                bag = torch.log1p(bag.scatter_add_(1, ids, keep))
+            else:
+                bag.scatter_reduce_(1, ids, keep, reduce="amax")
+            logits = logits + self.words(self.dropout(bag))
         if self.labs is not None and self.lab_summary is not None and labs is not None:
             seen = lab_mask if lab_mask is not None else torch.ones_like(labs)
             logits = logits + self.labs(self.lab_summary(labs, seen))

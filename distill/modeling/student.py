@@ -231,7 +231,9 @@ class ClinRaGenStudent(nn.Module):  # type: ignore[misc]
             if s.classifier_labs and s.use_labs:
                 assert s.lab_center is not None and s.lab_scale is not None
                 summary = LabSummary(s.lab_center, s.lab_scale, s.max_hours)
-            self.head = DiagnosisHead(d_llm, vocab_size=words, lab_summary=summary)
+            self.head = DiagnosisHead(
+                d_llm, vocab_size=words, lab_summary=summary, word_counts=s.classifier_word_counts
+            )
 
     # ------------------------------------------------------------------ construction
 

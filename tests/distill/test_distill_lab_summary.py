@@ -138,3 +138,21 @@ def test_head_probabilities_match_classify_in_any_batching(
     short = [p.short_name for p in phenotypes()]
     expected = [[short[j] for j in range(25) if float(row[j]) > threshold] for row in probs]
     assert head_decisions(student, *inputs) == expected
+
+
+def test_the_word_term_reads_presence_or_log_counts() -> None:
+    """Presence: a token said three times counts once; counts: log(1 + 3); padding never counts."""
+    ids = torch.tensor([[5, 5, 5, 7, 0, 0]])
+    mask = torch.tensor([[1, 1, 1, 1, 0, 0]])
+    states = torch.zeros(1, 6, 4)
+    logits = {}
+    for counts in (False, True):
+        head = DiagnosisHead(4, n_labels=2, dropout=0.0, vocab_size=10, word_counts=counts).eval()
+        with torch.no_grad():
+            head.score.weight.zero_(), head.score.bias.zero_()
+            head.words.weight.zero_()  # type: ignore[union-attr]
+            head.words.weight[0, 5] = 1.0  # type: ignore[union-attr]
+            head.words.weight[1, 0] = 1.0  # the pad id: masked out
+            logits[counts] = head(states, mask.float(), input_ids=ids, input_mask=mask)
+    assert torch.allclose(logits[False], torch.tensor([[1.0, 0.0]]))
+    assert torch.allclose(logits[True], torch.tensor([[float(np.log(4.0)), 0.0]]))

@@ -20,6 +20,7 @@ from rich.table import Table
 
 from ctk.cli.options import (
     DatabaseOpt,
+    GraphFileFormatOpt,
     JsonOpt,
     MinSupportOpt,
     OverwriteOpt,
@@ -243,14 +244,7 @@ def export(
     out: Annotated[
         Path, typer.Option("--out", help="Output file (a folder for --format neo4j-import).")
     ],
-    fmt: Annotated[
-        str | None,
-        typer.Option(
-            "--format",
-            help="turtle, nt, graphml (default: from the suffix), or neo4j-import: CSV files "
-            "for `neo4j-admin database import full` (see `ctk kg load`).",
-        ),
-    ] = None,
+    fmt: GraphFileFormatOpt = None,
     overwrite: OverwriteOpt = False,
     store: StoreOpt = DEFAULT_STORE,
     neo4j_user: UserOpt = None,
@@ -293,10 +287,7 @@ def export(
 
 def import_graph(
     path: Annotated[Path, typer.Argument(help="RDF (.ttl, .nt) or GraphML file to load.")],
-    fmt: Annotated[
-        str | None,
-        typer.Option("--format", help="turtle, nt or graphml (default: from the suffix)."),
-    ] = None,
+    fmt: GraphFileFormatOpt = None,
     store: StoreOpt = DEFAULT_STORE,
     neo4j_user: UserOpt = None,
     neo4j_password: PasswordOpt = None,

@@ -31,6 +31,7 @@ __all__ = [
     "CohortOpt",
     "DatabaseOpt",
     "EndpointsOpt",
+    "GraphFileFormatOpt",
     "GraphOpt",
     "HostOpt",
     "JsonOpt",
@@ -91,6 +92,15 @@ OverwriteOpt = Annotated[
     bool,
     typer.Option(
         "--overwrite", help="Replace an output that is already there (refused without it)."
+    ),
+]
+#: ``--format``: the graph's file formats, of ``ctk kg export`` and ``ctk kg import``.
+GraphFileFormatOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        help="turtle, nt or graphml (default: from the file's suffix); export also writes "
+        "neo4j-import: CSV files for `neo4j-admin database import full` (see `ctk kg load`).",
     ),
 ]
 #: ``--json``: machine-readable output instead of the text a person reads.

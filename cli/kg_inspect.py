@@ -3,8 +3,8 @@
 Thin commands over :mod:`ctk.kg.stores`, :mod:`ctk.kg.export`. Every command
 takes ``--store``: a path of the embedded store (default ``kg.db``, or the
 ``CTK_KG_STORE`` environment variable) or a Neo4j URI (``bolt://host:7687``,
-``neo4j://...``), with ``--neo4j-user``/``--neo4j-password``/``--neo4j-database``
-(or ``CTK_NEO4J_USER``/``CTK_NEO4J_PASSWORD``/``CTK_NEO4J_DATABASE``).
+``neo4j://...``), with ``--neo4j-user``/``--neo4j-database`` (or ``CTK_NEO4J_USER``/
+``CTK_NEO4J_DATABASE``) and the password from ``CTK_NEO4J_PASSWORD`` only.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from ctk.cli.options import (
     JsonOpt,
     MinSupportOpt,
     OverwriteOpt,
-    PasswordOpt,
     StoreOpt,
     UserOpt,
     open_cli_store,
@@ -46,16 +45,13 @@ def stats(
     store: StoreOpt = DEFAULT_STORE,
     as_json: JsonOpt = False,
     neo4j_user: UserOpt = None,
-    neo4j_password: PasswordOpt = None,
     neo4j_database: DatabaseOpt = None,
 ) -> None:
     """Print the size of the graph: concepts and relations by type, evidence, corpus totals.
 
     Example: ctk kg stats --store kg.db
     """
-    with open_cli_store(
-        store, user=neo4j_user, password=neo4j_password, database=neo4j_database, read_only=True
-    ) as graph:
+    with open_cli_store(store, user=neo4j_user, database=neo4j_database, read_only=True) as graph:
         graph_stats = graph.stats()
     if as_json:
         typer.echo(graph_stats.model_dump_json(indent=2))
@@ -135,7 +131,6 @@ def query(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
     neo4j_user: UserOpt = None,
-    neo4j_password: PasswordOpt = None,
     neo4j_database: DatabaseOpt = None,
 ) -> None:
     """Show a concept's neighbourhood: relations, weights, counts and their evidence.
@@ -152,9 +147,7 @@ def query(
     from ctk.kg.neighbourhood import concept_neighbourhood
 
     fmt = _query_format(output_format, as_json=as_json)
-    with open_cli_store(
-        store, user=neo4j_user, password=neo4j_password, database=neo4j_database, read_only=True
-    ) as graph:
+    with open_cli_store(store, user=neo4j_user, database=neo4j_database, read_only=True) as graph:
         found = concept_neighbourhood(
             graph,
             concept,
@@ -248,7 +241,6 @@ def export(
     overwrite: OverwriteOpt = False,
     store: StoreOpt = DEFAULT_STORE,
     neo4j_user: UserOpt = None,
-    neo4j_password: PasswordOpt = None,
     neo4j_database: DatabaseOpt = None,
 ) -> None:
     """Export the graph as RDF (Turtle, N-Triples; namespace https://w3id.org/ctk/), GraphML,
@@ -261,9 +253,7 @@ def export(
     Example: ctk kg export --store kg.db --format neo4j-import --out kg-import/
     """
     fmt = "neo4j-import" if fmt == "neo4j-import" else _format_of(fmt, out)
-    with open_cli_store(
-        store, user=neo4j_user, password=neo4j_password, database=neo4j_database, read_only=True
-    ) as graph:
+    with open_cli_store(store, user=neo4j_user, database=neo4j_database, read_only=True) as graph:
         if fmt == "neo4j-import":
             from ctk.kg.export.neo4j_import import export_neo4j_import
 
@@ -290,7 +280,6 @@ def import_graph(
     fmt: GraphFileFormatOpt = None,
     store: StoreOpt = DEFAULT_STORE,
     neo4j_user: UserOpt = None,
-    neo4j_password: PasswordOpt = None,
     neo4j_database: DatabaseOpt = None,
 ) -> None:
     """Load concepts and relations from a file written by `ctk kg export` (same ids are replaced).
@@ -305,9 +294,7 @@ def import_graph(
         )
     if not path.is_file():
         raise ConfigError(f"no such file: {path}")
-    with open_cli_store(
-        store, user=neo4j_user, password=neo4j_password, database=neo4j_database
-    ) as graph:
+    with open_cli_store(store, user=neo4j_user, database=neo4j_database) as graph:
         if fmt == "graphml":
             from ctk.kg.export.graphml import import_graphml
 
@@ -348,7 +335,6 @@ def vocab(
     ] = "score",
     store: StoreOpt = DEFAULT_STORE,
     neo4j_user: UserOpt = None,
-    neo4j_password: PasswordOpt = None,
     neo4j_database: DatabaseOpt = None,
 ) -> None:
     """Write the knowledge vocabulary V_k: the top-K concepts by score, for the student.
@@ -364,9 +350,7 @@ def vocab(
     type_list = (
         [t.strip() for item in types for t in item.split(",") if t.strip()] if types else None
     )
-    with open_cli_store(
-        store, user=neo4j_user, password=neo4j_password, database=neo4j_database, read_only=True
-    ) as graph:
+    with open_cli_store(store, user=neo4j_user, database=neo4j_database, read_only=True) as graph:
         n = export_vocabulary(
             graph,
             top=top,

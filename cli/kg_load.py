@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from ctk.cli.options import OverwriteOpt, PasswordOpt, UserOpt, cli_store_options, settings
+from ctk.cli.options import OverwriteOpt, UserOpt, cli_store_options, settings
 from ctk.errors import ConfigError
 
 __all__ = ["load"]
@@ -83,7 +83,6 @@ def load(
         float, typer.Option("--wait", min=0, help="Seconds to wait for the server at --store.")
     ] = 300.0,
     neo4j_user: UserOpt = None,
-    neo4j_password: PasswordOpt = None,
 ) -> None:
     """Load a neo4j-import export into a fresh Neo4j database with `neo4j-admin database import
     full`, then open it with the server.
@@ -132,7 +131,7 @@ def load(
         )
         return
     typer.echo(f"waiting for {store} ...")
-    login = cli_store_options(user=neo4j_user, password=neo4j_password)
+    login = cli_store_options(user=neo4j_user)
     stats = open_imported(
         store,
         manifest,

@@ -43,7 +43,6 @@ __all__ = [
     "ModelOpt",
     "NoRepeatNgram",
     "OverwriteOpt",
-    "PasswordOpt",
     "PortOpt",
     "RationalesOpt",
     "RepetitionPenalty",
@@ -167,15 +166,6 @@ UserOpt = Annotated[
     str | None,
     typer.Option("--neo4j-user", help="Neo4j user (Neo4j only) (default: env CTK_NEO4J_USER)."),
 ]
-PasswordOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--neo4j-password",
-        help="Neo4j password (Neo4j only; prefer the environment variable CTK_NEO4J_PASSWORD, "
-        "the default).",
-        show_default=False,
-    ),
-]
 DatabaseOpt = Annotated[
     str | None,
     typer.Option(
@@ -187,20 +177,22 @@ DatabaseOpt = Annotated[
 def cli_store_options(
     *,
     user: str | None = None,
-    password: str | None = None,
     database: str | None = None,
     read_only: bool = False,
 ) -> StoreOptions:
-    """How to open a store: the Neo4j login from the flags, else ``CTK_NEO4J_*``."""
-    from pydantic import SecretStr
+    """How to open a store: the Neo4j user and database from the flags, else ``CTK_NEO4J_*``.
 
+    The password comes from ``CTK_NEO4J_PASSWORD`` only: a secret on the command line
+    would stand in the shell history and the process list (as the API key does, it is
+    read from the environment).
+    """
     from ctk.kg.stores import StoreOptions
 
     env = settings()
     return StoreOptions(
         read_only=read_only,
         user=user or env.neo4j_user,
-        password=SecretStr(password) if password else env.neo4j_password,
+        password=env.neo4j_password,
         database=database or env.neo4j_database,
     )
 
@@ -209,21 +201,18 @@ def open_cli_store(
     store: str,
     *,
     user: str | None = None,
-    password: str | None = None,
     database: str | None = None,
     read_only: bool = False,
     max_evidence_per_edge: int | None = None,
 ) -> GraphStore:
-    """Open the store a command names; Neo4j login from the flags, else ``CTK_NEO4J_*``.
+    """Open the store a command names; Neo4j login as :func:`cli_store_options` reads it.
 
     Raises:
         StoreUnavailableError: It cannot be opened or reached.
     """
     from ctk.kg.stores import open_store
 
-    options = cli_store_options(
-        user=user, password=password, database=database, read_only=read_only
-    )
+    options = cli_store_options(user=user, database=database, read_only=read_only)
     if max_evidence_per_edge is not None:
         options.max_evidence_per_edge = max_evidence_per_edge
     return open_store(store, options)

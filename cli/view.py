@@ -15,7 +15,6 @@ from ctk.cli.options import (
     GraphOpt,
     HostOpt,
     MinSupportOpt,
-    PasswordOpt,
     PortOpt,
     RationalesOpt,
     UserOpt,
@@ -67,7 +66,6 @@ def view(
         ),
     ] = None,
     neo4j_user: UserOpt = None,
-    neo4j_password: PasswordOpt = None,
     neo4j_database: DatabaseOpt = None,
 ) -> None:
     """Browse admissions, rationales, cited facts, the graph and an evaluation in a browser.
@@ -105,7 +103,6 @@ def view(
                 open_cli_store(
                     store,
                     user=neo4j_user,
-                    password=neo4j_password,
                     database=neo4j_database,
                     read_only=True,
                 )

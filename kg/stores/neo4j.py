@@ -181,7 +181,7 @@ class Neo4jStore(GraphStore):
             driver.close()
             raise errors.StoreUnavailableError(
                 f"Neo4j at {self.uri} refused the login",
-                hint="set --neo4j-user/--neo4j-password or CTK_NEO4J_USER/CTK_NEO4J_PASSWORD",
+                hint="set CTK_NEO4J_PASSWORD, and --neo4j-user or CTK_NEO4J_USER",
             ) from e
         except (ServiceUnavailable, OSError) as e:
             driver.close()

@@ -196,10 +196,11 @@ def tiny_run_config(
         vocabulary: A V_k file (``ctk kg vocab``), or None for the built-in names.
         rationales: A rationale JSONL file, or None for diagnosis-only targets.
         classifier: Give the student a diagnosis head over its pooled states, the words
-            of the note and summaries of the lab series (``student.classifier``,
-            ``classifier_words``, ``classifier_labs``; head lr 3e-2, weight decay 0.5 and
-            threshold 0.4, chosen on a validation split of the train split; trained in all
-            three phases: the lab term learns in phase 2, where only the labs are read);
+            of the note (log counts) and summaries of the lab series (``student.classifier``,
+            ``classifier_words``, ``classifier_word_counts``, ``classifier_labs``; head lr
+            3e-2, weight decay 0.5 and threshold 0.4, chosen on a validation split of the
+            train split; trained in all three phases: the lab term learns in phase 2,
+            where only the labs are read);
             False: the paper's text-only student.
 
     Returns:
@@ -228,6 +229,7 @@ def tiny_run_config(
             "max_hours": 96,
             "classifier": classifier,
             "classifier_words": classifier,
+            "classifier_word_counts": classifier,
             "classifier_labs": classifier,
             "classifier_threshold": 0.4 if classifier else 0.5,
         },

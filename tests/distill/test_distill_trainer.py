@@ -221,6 +221,7 @@ def test_cli_init_tiny_writes_lm_and_config(tiny_cohort: Path, tmp_path: Path) -
     # trained in every phase (its lab term in phase 2); word tokens
     assert cfg.train.phases[2].train == ["lm", "lab_encoder", "fusion", "head"]
     assert cfg.student.classifier and cfg.student.classifier_words
+    assert cfg.student.classifier_word_counts
     assert cfg.student.classifier_labs and cfg.train.phases[2].head_lr == 3e-2
     assert (tmp_path / "lm" / "tokenizer.json").is_file()
     result = train(cfg, "all")

@@ -15,6 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ctk.cli.options import JsonOpt, OverwriteOpt
+
 if TYPE_CHECKING:
     from ctk.cohort import CohortManifest
     from ctk.report import ProblemReport
@@ -141,11 +143,11 @@ def import_(
     compress: Annotated[
         bool, typer.Option("--compress", help="Write admissions.jsonl.gz.")
     ] = False,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace a cohort in --out.")
-    ] = False,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Import EHR data into a cohort folder and print a summary and the problem report.
+
+    A cohort already in --out is replaced only with --overwrite.
 
     Example: ctk data import --format mimic3 mimic-iii-1.4/ --out cohort
     (the MIMIC-III benchmark's phenotyping cohort; add --cohort wide for every admission)
@@ -226,7 +228,7 @@ def _import_progress(
 @app.command("stats")
 def stats(
     cohort: CohortArg,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Print admissions, splits, phenotype prevalence, lab missingness and note counts.
 
@@ -328,7 +330,7 @@ def compare(
             " a test/ folder is the test split).",
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Compare a cohort with the MIMIC-III benchmark's own phenotyping output.
 
@@ -356,7 +358,7 @@ def validate(
     split: Annotated[
         str | None, typer.Option(help="Only the admissions of this split (train, val, test).")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Read and validate every admission of a cohort, as a long run does first.
 

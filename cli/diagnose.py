@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ctk.cli.options import (
+    JsonOpt,
     LegacyGraphOpt,
     MaxNewTokensOpt,
     NoRepeatNgram,
@@ -74,7 +75,7 @@ def diagnose(
         str | None,
         typer.Option("--id", help="Admission id in the --cohort (default: its first)."),
     ] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json_out: JsonOpt = False,
     max_new_tokens: MaxNewTokensOpt = 128,
     store: Annotated[
         str | None,

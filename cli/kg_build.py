@@ -17,13 +17,14 @@ import typer
 from ctk.cli.options import (
     ApiKeyEnvOpt,
     BaseUrlOpt,
+    EndpointsOpt,
     LlmOpt,
     LlmOptionOpt,
     ModelOpt,
     StoreOpt,
     backend_settings,
-    base_urls,
     cli_store_options,
+    llm_servers,
     parse_options,
 )
 
@@ -131,6 +132,7 @@ def build(
     llm: LlmOpt = None,
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
+    endpoints: EndpointsOpt = None,
     llm_option: LlmOptionOpt = None,
     llm_cache: Annotated[
         Path | None,
@@ -200,7 +202,7 @@ def build(
         wiki_title_pattern=wiki_title,
     )
     if llm is not None:
-        servers = [{"base_url": url} for url in base_urls(base_url)]
+        servers = llm_servers(base_url, endpoints)
         config.backend = backend_settings(model, servers, api_key_env)
     with _progress_bar(Console(stderr=True)) as on_progress:
         summary = build_kg(config, store_options=cli_store_options(), progress=on_progress)

@@ -3,8 +3,8 @@
 Thin commands over :mod:`ctk.kg.stores`, :mod:`ctk.kg.export`. Every command
 takes ``--store``: a path of the embedded store (default ``kg.db``, or the
 ``CTK_KG_STORE`` environment variable) or a Neo4j URI (``bolt://host:7687``,
-``neo4j://...``), with ``--neo4j-user``/``--neo4j-password``/``--neo4j-database``
-(or ``CTK_NEO4J_USER``/``CTK_NEO4J_PASSWORD``/``CTK_NEO4J_DATABASE``).
+``neo4j://...``), with ``--neo4j-user``/``--neo4j-database`` (or ``CTK_NEO4J_USER``/
+``CTK_NEO4J_DATABASE``) and the password from ``CTK_NEO4J_PASSWORD`` only.
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ from rich.table import Table
 
 from ctk.cli.options import (
     DatabaseOpt,
+    GraphFileFormatOpt,
+    JsonOpt,
     MinSupportOpt,
-    PasswordOpt,
+    OverwriteOpt,
     StoreOpt,
     UserOpt,
     open_cli_store,
@@ -41,18 +43,15 @@ DEFAULT_STORE = "kg.db"
 
 def stats(
     store: StoreOpt = DEFAULT_STORE,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOpt = False,
     neo4j_user: UserOpt = None,
-    neo4j_password: PasswordOpt = None,
     neo4j_database: DatabaseOpt = None,
 ) -> None:
     """Print the size of the graph: concepts and relations by type, evidence, corpus totals.
 
     Example: ctk kg stats --store kg.db
     """
-    with open_cli_store(
-        store, user=neo4j_user, password=neo4j_password, database=neo4j_database, read_only=True
-    ) as graph:
+    with open_cli_store(store, user=neo4j_user, database=neo4j_database, read_only=True) as graph:
         graph_stats = graph.stats()
     if as_json:
         typer.echo(graph_stats.model_dump_json(indent=2))
@@ -132,7 +131,6 @@ def query(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
     neo4j_user: UserOpt = None,
-    neo4j_password: PasswordOpt = None,
     neo4j_database: DatabaseOpt = None,
 ) -> None:
     """Show a concept's neighbourhood: relations, weights, counts and their evidence.
@@ -149,9 +147,7 @@ def query(
     from ctk.kg.neighbourhood import concept_neighbourhood
 
     fmt = _query_format(output_format, as_json=as_json)
-    with open_cli_store(
-        store, user=neo4j_user, password=neo4j_password, database=neo4j_database, read_only=True
-    ) as graph:
+    with open_cli_store(store, user=neo4j_user, database=neo4j_database, read_only=True) as graph:
         found = concept_neighbourhood(
             graph,
             concept,
@@ -241,33 +237,23 @@ def export(
     out: Annotated[
         Path, typer.Option("--out", help="Output file (a folder for --format neo4j-import).")
     ],
-    fmt: Annotated[
-        str | None,
-        typer.Option(
-            "--format",
-            help="turtle, nt, graphml (default: from the suffix), or neo4j-import: CSV files "
-            "for `neo4j-admin database import full` (see `ctk kg load`).",
-        ),
-    ] = None,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="neo4j-import: replace a non-empty --out folder.")
-    ] = False,
+    fmt: GraphFileFormatOpt = None,
+    overwrite: OverwriteOpt = False,
     store: StoreOpt = DEFAULT_STORE,
     neo4j_user: UserOpt = None,
-    neo4j_password: PasswordOpt = None,
     neo4j_database: DatabaseOpt = None,
 ) -> None:
     """Export the graph as RDF (Turtle, N-Triples; namespace https://w3id.org/ctk/), GraphML,
     or CSV files for Neo4j's offline importer.
+
+    A non-empty --out folder of neo4j-import files is replaced only with --overwrite.
 
     Example: ctk kg export --store kg.db --format turtle --out kg.ttl
 
     Example: ctk kg export --store kg.db --format neo4j-import --out kg-import/
     """
     fmt = "neo4j-import" if fmt == "neo4j-import" else _format_of(fmt, out)
-    with open_cli_store(
-        store, user=neo4j_user, password=neo4j_password, database=neo4j_database, read_only=True
-    ) as graph:
+    with open_cli_store(store, user=neo4j_user, database=neo4j_database, read_only=True) as graph:
         if fmt == "neo4j-import":
             from ctk.kg.export.neo4j_import import export_neo4j_import
 
@@ -291,13 +277,9 @@ def export(
 
 def import_graph(
     path: Annotated[Path, typer.Argument(help="RDF (.ttl, .nt) or GraphML file to load.")],
-    fmt: Annotated[
-        str | None,
-        typer.Option("--format", help="turtle, nt or graphml (default: from the suffix)."),
-    ] = None,
+    fmt: GraphFileFormatOpt = None,
     store: StoreOpt = DEFAULT_STORE,
     neo4j_user: UserOpt = None,
-    neo4j_password: PasswordOpt = None,
     neo4j_database: DatabaseOpt = None,
 ) -> None:
     """Load concepts and relations from a file written by `ctk kg export` (same ids are replaced).
@@ -312,9 +294,7 @@ def import_graph(
         )
     if not path.is_file():
         raise ConfigError(f"no such file: {path}")
-    with open_cli_store(
-        store, user=neo4j_user, password=neo4j_password, database=neo4j_database
-    ) as graph:
+    with open_cli_store(store, user=neo4j_user, database=neo4j_database) as graph:
         if fmt == "graphml":
             from ctk.kg.export.graphml import import_graphml
 
@@ -355,7 +335,6 @@ def vocab(
     ] = "score",
     store: StoreOpt = DEFAULT_STORE,
     neo4j_user: UserOpt = None,
-    neo4j_password: PasswordOpt = None,
     neo4j_database: DatabaseOpt = None,
 ) -> None:
     """Write the knowledge vocabulary V_k: the top-K concepts by score, for the student.
@@ -371,9 +350,7 @@ def vocab(
     type_list = (
         [t.strip() for item in types for t in item.split(",") if t.strip()] if types else None
     )
-    with open_cli_store(
-        store, user=neo4j_user, password=neo4j_password, database=neo4j_database, read_only=True
-    ) as graph:
+    with open_cli_store(store, user=neo4j_user, database=neo4j_database, read_only=True) as graph:
         n = export_vocabulary(
             graph,
             top=top,

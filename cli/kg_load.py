@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from ctk.cli.options import DatabaseOpt, PasswordOpt, UserOpt, cli_store_options, settings
+from ctk.cli.options import OverwriteOpt, UserOpt, cli_store_options, settings
 from ctk.errors import ConfigError
 
 __all__ = ["load"]
@@ -32,7 +32,11 @@ def load(
         ),
     ],
     database: Annotated[
-        str, typer.Option("--database", help="Database to create (Community: neo4j).")
+        str,
+        typer.Option(
+            "--database",
+            help="Database to create (Community: neo4j), and the one opened at --store.",
+        ),
     ] = "neo4j",
     neo4j_admin: Annotated[
         str | None,
@@ -42,9 +46,7 @@ def load(
             "NEO4J_HOME/bin/neo4j-admin, then PATH).",
         ),
     ] = None,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace the database's existing files.")
-    ] = False,
+    overwrite: OverwriteOpt = False,
     threads: Annotated[
         int | None, typer.Option("--threads", min=1, help="Importer threads (default: all).")
     ] = None,
@@ -81,8 +83,6 @@ def load(
         float, typer.Option("--wait", min=0, help="Seconds to wait for the server at --store.")
     ] = 300.0,
     neo4j_user: UserOpt = None,
-    neo4j_password: PasswordOpt = None,
-    neo4j_database: DatabaseOpt = None,
 ) -> None:
     """Load a neo4j-import export into a fresh Neo4j database with `neo4j-admin database import
     full`, then open it with the server.
@@ -90,7 +90,8 @@ def load(
     Far faster than MERGE for a new database (benchmarks/RESULTS.md); later updates
     (`ctk kg build` with update files) keep using the batched MERGE path. Stop the
     server first; give --store to have ctk wait for the restarted server, create its
-    constraints and indexes, and check the counts against the export.
+    constraints and indexes, and check the counts against the export. A database
+    that already has files is replaced only with --overwrite.
 
     Example: neo4j stop && ctk kg load kg-import/ --neo4j-home /var/lib/neo4j --overwrite
     --start-command 'neo4j start' --store bolt://localhost:7687
@@ -130,13 +131,13 @@ def load(
         )
         return
     typer.echo(f"waiting for {store} ...")
-    login = cli_store_options(user=neo4j_user, password=neo4j_password, database=neo4j_database)
+    login = cli_store_options(user=neo4j_user)
     stats = open_imported(
         store,
         manifest,
         user=login.user,
         password=login.password.get_secret_value() if login.password else None,
-        database=login.database,
+        database=database,  # the one just imported
         wait_s=wait,
     )
     typer.echo(

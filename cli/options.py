@@ -28,8 +28,13 @@ if TYPE_CHECKING:
 __all__ = [
     "ApiKeyEnvOpt",
     "BaseUrlOpt",
+    "CohortOpt",
     "DatabaseOpt",
+    "EndpointsOpt",
+    "GraphFileFormatOpt",
     "GraphOpt",
+    "HostOpt",
+    "JsonOpt",
     "LegacyGraphOpt",
     "LlmOpt",
     "LlmOptionOpt",
@@ -37,21 +42,68 @@ __all__ = [
     "MinSupportOpt",
     "ModelOpt",
     "NoRepeatNgram",
-    "PasswordOpt",
+    "OverwriteOpt",
+    "PortOpt",
+    "RationalesOpt",
     "RepetitionPenalty",
     "StoreOpt",
     "StudentModelOpt",
     "UserOpt",
+    "VocabularyOpt",
     "api_key",
     "backend_settings",
     "base_urls",
     "cli_store_options",
     "generation_kwargs",
     "graph_option",
+    "llm_servers",
     "open_cli_store",
     "parse_options",
     "settings",
 ]
+
+
+#: ``--cohort``: the cohort a command reads (``ctk rationale generate``, ``ctk distill
+#: eval/baseline/init/init-tiny``, ``ctk view``).
+CohortOpt = Annotated[
+    Path, typer.Option("--cohort", "-c", help="Cohort folder (or admissions JSONL).")
+]
+#: ``--rationales``: the teacher's rationales a command reads (``ctk distill``, ``ctk view``).
+RationalesOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--rationales", "-r", help="Teacher rationale JSONL (`ctk rationale generate --out`)."
+    ),
+]
+#: ``--vocabulary``: the V_k file of ``ctk distill init`` and ``init-tiny``.
+VocabularyOpt = Annotated[
+    Path | None, typer.Option("--vocabulary", help="V_k file (`ctk kg vocab --out`).")
+]
+#: ``--host``: where a server of ctk listens (``ctk view``, ``ctk teacher serve``).
+HostOpt = Annotated[
+    str, typer.Option("--host", help="Bind address; keep it loopback for MIMIC data.")
+]
+#: ``--port``: the port a server of ctk listens on.
+PortOpt = Annotated[int, typer.Option("--port", min=0, help="Port; 0 picks a free one.")]
+#: ``--overwrite``: ``ctk data import`` (a cohort), ``ctk kg export`` (a neo4j-import
+#: folder), ``ctk kg load`` (a database); each command's description says which.
+OverwriteOpt = Annotated[
+    bool,
+    typer.Option(
+        "--overwrite", help="Replace an output that is already there (refused without it)."
+    ),
+]
+#: ``--format``: the graph's file formats, of ``ctk kg export`` and ``ctk kg import``.
+GraphFileFormatOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        help="turtle, nt or graphml (default: from the file's suffix); export also writes "
+        "neo4j-import: CSV files for `neo4j-admin database import full` (see `ctk kg load`).",
+    ),
+]
+#: ``--json``: machine-readable output instead of the text a person reads.
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
 
 @functools.cache
@@ -114,15 +166,6 @@ UserOpt = Annotated[
     str | None,
     typer.Option("--neo4j-user", help="Neo4j user (Neo4j only) (default: env CTK_NEO4J_USER)."),
 ]
-PasswordOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--neo4j-password",
-        help="Neo4j password (Neo4j only; prefer the environment variable CTK_NEO4J_PASSWORD, "
-        "the default).",
-        show_default=False,
-    ),
-]
 DatabaseOpt = Annotated[
     str | None,
     typer.Option(
@@ -134,20 +177,22 @@ DatabaseOpt = Annotated[
 def cli_store_options(
     *,
     user: str | None = None,
-    password: str | None = None,
     database: str | None = None,
     read_only: bool = False,
 ) -> StoreOptions:
-    """How to open a store: the Neo4j login from the flags, else ``CTK_NEO4J_*``."""
-    from pydantic import SecretStr
+    """How to open a store: the Neo4j user and database from the flags, else ``CTK_NEO4J_*``.
 
+    The password comes from ``CTK_NEO4J_PASSWORD`` only: a secret on the command line
+    would stand in the shell history and the process list (as the API key does, it is
+    read from the environment).
+    """
     from ctk.kg.stores import StoreOptions
 
     env = settings()
     return StoreOptions(
         read_only=read_only,
         user=user or env.neo4j_user,
-        password=SecretStr(password) if password else env.neo4j_password,
+        password=env.neo4j_password,
         database=database or env.neo4j_database,
     )
 
@@ -156,21 +201,18 @@ def open_cli_store(
     store: str,
     *,
     user: str | None = None,
-    password: str | None = None,
     database: str | None = None,
     read_only: bool = False,
     max_evidence_per_edge: int | None = None,
 ) -> GraphStore:
-    """Open the store a command names; Neo4j login from the flags, else ``CTK_NEO4J_*``.
+    """Open the store a command names; Neo4j login as :func:`cli_store_options` reads it.
 
     Raises:
         StoreUnavailableError: It cannot be opened or reached.
     """
     from ctk.kg.stores import open_store
 
-    options = cli_store_options(
-        user=user, password=password, database=database, read_only=read_only
-    )
+    options = cli_store_options(user=user, database=database, read_only=read_only)
     if max_evidence_per_edge is not None:
         options.max_evidence_per_edge = max_evidence_per_edge
     return open_store(store, options)
@@ -207,6 +249,15 @@ BaseUrlOpt = Annotated[
         "http://127.0.0.1:8765/v1, where `ctk teacher serve` listens). Repeat for several "
         "servers of one model (vLLM replicas): requests go to the one with the most free "
         "capacity, and a failing server is taken out and retried later.",
+    ),
+]
+#: ``--endpoints``: more servers of that model, from a file (see :func:`llm_servers`).
+EndpointsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--endpoints",
+        metavar="FILE",
+        help="File of servers of one model, 'URL [MAX_CONCURRENCY]' a line (openai backend).",
     ),
 ]
 #: ``--api-key-env``: where the API key is read from (see :func:`api_key`).
@@ -251,6 +302,20 @@ def api_key(env_name: str | None) -> str | None:
 def base_urls(flags: list[str] | None) -> list[str]:
     """The servers of ``--base-url``, else of ``CTK_OPENAI_BASE_URL`` (space-separated)."""
     return list(flags or (settings().openai_base_url or "").split())
+
+
+def llm_servers(base_url: list[str] | None, endpoints: Path | None) -> list[dict[str, Any]]:
+    """The servers of ``--base-url`` (else ``CTK_OPENAI_BASE_URL``) and ``--endpoints FILE``.
+
+    Raises:
+        ConfigError: The endpoints file cannot be read or holds a malformed line.
+    """
+    servers: list[dict[str, Any]] = [{"base_url": url} for url in base_urls(base_url)]
+    if endpoints is not None:
+        from ctk.plugins.llm.endpoint_pool import read_endpoints
+
+        servers += [spec.model_dump() for spec in read_endpoints(endpoints)]
+    return servers
 
 
 def backend_settings(

@@ -5,21 +5,23 @@ from __future__ import annotations
 import contextlib
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ctk.cli.options import (
     ApiKeyEnvOpt,
     BaseUrlOpt,
+    CohortOpt,
+    EndpointsOpt,
     GraphOpt,
     LegacyGraphOpt,
     LlmOpt,
     LlmOptionOpt,
     ModelOpt,
     backend_settings,
-    base_urls,
     graph_option,
+    llm_servers,
     open_cli_store,
     parse_options,
 )
@@ -45,16 +47,6 @@ app = typer.Typer(
 )
 
 
-def _endpoint_specs(base_urls: list[str] | None, endpoints: Path | None) -> list[dict[str, Any]]:
-    """The servers given by ``--base-url`` (repeatable) and ``--endpoints FILE``."""
-    specs: list[dict[str, Any]] = [{"base_url": url} for url in base_urls or []]
-    if endpoints is not None:
-        from ctk.plugins.llm.endpoint_pool import read_endpoints
-
-        specs += [spec.model_dump() for spec in read_endpoints(endpoints)]
-    return specs
-
-
 def _default_index(kg: str | None, out: Path) -> Path:
     from ctk.kg.stores import is_neo4j_uri
 
@@ -65,7 +57,7 @@ def _default_index(kg: str | None, out: Path) -> Path:
 
 @app.command()
 def generate(
-    cohort: Annotated[Path, typer.Option(help="Cohort folder (or admissions .jsonl).")],
+    cohort: CohortOpt,
     out: Annotated[Path, typer.Option(help="Output JSONL of rationales (appended to; resumable).")],
     store: GraphOpt = None,
     legacy_kg: LegacyGraphOpt = None,
@@ -92,13 +84,7 @@ def generate(
     llm: LlmOpt = "template",
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
-    endpoints: Annotated[
-        Path | None,
-        typer.Option(
-            "--endpoints",
-            help="File of servers of one model, 'URL [MAX_CONCURRENCY]' a line (openai backend).",
-        ),
-    ] = None,
+    endpoints: EndpointsOpt = None,
     api_key_env: ApiKeyEnvOpt = None,
     structured_output: Annotated[
         str | None, typer.Option(help="openai backend: auto, json_schema, json_object or none.")
@@ -226,7 +212,7 @@ def generate(
     kg = graph_option(store, legacy_kg)
     if not _validate_before_generating(cohort, split=split, limit=limit, allow_empty=allow_empty):
         return
-    servers = _endpoint_specs(base_urls(base_url), endpoints)
+    servers = llm_servers(base_url, endpoints)
     config = TeacherConfig(
         retriever=retriever,
         retriever_options=parse_options(retriever_option, "--retriever-option"),

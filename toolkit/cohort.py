@@ -19,11 +19,11 @@ import json
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ctk.closeable import Closeable
 from ctk.errors import DataError, FormatVersionError
 from ctk.jsonl import read_jsonl
 from ctk.records import Admission
@@ -268,12 +268,13 @@ def validate_cohort(
     return report
 
 
-class CohortWriter:
+class CohortWriter(Closeable):
     """Write a cohort folder admission by admission.
 
     The admissions go to a temporary file that is renamed into place, with the
-    manifest, only when the writer closes without error: a crashed import never
-    leaves a half cohort that looks complete.
+    manifest, by :meth:`close`; a ``with`` block that raises calls :meth:`abort`
+    instead, which renames nothing: a crashed import never leaves a half cohort
+    that looks complete.
 
     Example:
         >>> with CohortWriter(tmp_path / "cohort", source="synthetic") as w:  # doctest: +SKIP
@@ -296,7 +297,7 @@ class CohortWriter:
         self._fh: IO[str] | None = None
         self._ids: set[str] = set()
 
-    def __enter__(self) -> CohortWriter:
+    def __enter__(self) -> Self:
         self.folder.mkdir(parents=True, exist_ok=True)
         self._fh = (
             gzip.open(self._tmp, "wt", encoding="utf-8")
@@ -327,17 +328,20 @@ class CohortWriter:
         for admission in admissions:
             self.write(admission)
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        assert self._fh is not None
-        self._fh.close()
-        self._fh = None
-        if exc_type is not None:
+    def abort(self) -> None:
+        """Stop writing and keep nothing: the partial file is not renamed into place."""
+        self._close_file()
+
+    def _close_file(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    def close(self) -> None:
+        """Finish the cohort: the admissions file into place, then the manifest."""
+        if self._fh is None:
             return
+        self._close_file()
         self._tmp.replace(self._final)
         (self.folder / MANIFEST_FILE).write_text(
             self.manifest.model_dump_json(indent=2) + "\n", encoding="utf-8"

@@ -44,6 +44,7 @@ from pydantic import BaseModel, ConfigDict
 from ctk import errors
 from ctk.graph import GraphStats
 from ctk.kg.export.neo4j_import import Neo4jImportManifest, read_manifest
+from ctk.retry import RetryPolicy
 
 __all__ = ["ImportResult", "import_full", "open_imported", "resolve_admin"]
 
@@ -290,6 +291,7 @@ def open_imported(
 
     if not isinstance(manifest, Neo4jImportManifest):
         manifest = read_manifest(manifest)
+    retry = store_options.pop("retry", None) or RetryPolicy(max_retries=5)
     deadline = time.monotonic() + wait_s
     while True:
         try:
@@ -299,7 +301,8 @@ def open_imported(
                 password=password,
                 database=database,
                 create_schema=False,
-                **{"retries": 0, **store_options},
+                retry=RetryPolicy(max_retries=0),  # this loop waits for the server
+                **store_options,
             )
             break
         except errors.StoreUnavailableError:
@@ -307,7 +310,7 @@ def open_imported(
                 raise
             time.sleep(1.0)
     with store:
-        store.retries = store_options.get("retries", 5)
+        store.retry = retry
         store.prepare_imported(timeout_s=max(wait_s, 300.0))
         stats = store.stats()
     want = {

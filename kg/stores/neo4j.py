@@ -59,6 +59,7 @@ from ctk.kg.schema import (
 )
 from ctk.kg.stores.base import GraphStore, StoreOptions, evidence_key
 from ctk.records import RELATION_TYPES, Concept, Evidence, Relation
+from ctk.retry import RetryPolicy
 
 if TYPE_CHECKING:
     from neo4j import Driver, ManagedTransaction
@@ -93,9 +94,8 @@ class Neo4jStore(GraphStore):
         batch_size: Rows per ``UNWIND`` statement (larger batches mean fewer round
             trips; 5000 rows of one evidence sentence each are about 1 MB).
         max_evidence_per_edge: Evidence sentences kept per edge.
-        retries: Attempts after the first when the server cannot be reached.
-        backoff_s: First back-off delay; doubled each retry up to ``max_backoff_s``.
-        max_backoff_s: Longest back-off delay.
+        retry: How often, and after what waits, to retry when the server cannot be
+            reached (default: 5 retries, 0.5 s doubling up to 30 s).
         max_transaction_retry_time: Seconds the driver itself retries a
             transaction on transient errors.
         connection_timeout: Seconds to wait for a TCP connection.
@@ -138,9 +138,7 @@ class Neo4jStore(GraphStore):
         database: str | None = None,
         batch_size: int = 5000,
         max_evidence_per_edge: int = 5,
-        retries: int = 5,
-        backoff_s: float = 0.5,
-        max_backoff_s: float = 30.0,
+        retry: RetryPolicy | None = None,
         max_transaction_retry_time: float = 15.0,
         connection_timeout: float = 10.0,
         on_batch: Callable[[int], None] | None = None,
@@ -152,9 +150,7 @@ class Neo4jStore(GraphStore):
         self.database = database
         self.batch_size = batch_size
         self.max_evidence_per_edge = max_evidence_per_edge
-        self.retries = retries
-        self.backoff_s = backoff_s
-        self.max_backoff_s = max_backoff_s
+        self.retry = retry if retry is not None else RetryPolicy(max_retries=5)
         self.on_batch = on_batch
         self._auth = (user, password or "") if user else None
         self._driver_config: dict[str, Any] = {
@@ -185,7 +181,7 @@ class Neo4jStore(GraphStore):
             driver.close()
             raise errors.StoreUnavailableError(
                 f"Neo4j at {self.uri} refused the login",
-                hint="set --neo4j-user/--neo4j-password or CTK_NEO4J_USER/CTK_NEO4J_PASSWORD",
+                hint="set CTK_NEO4J_PASSWORD, and --neo4j-user or CTK_NEO4J_USER",
             ) from e
         except (ServiceUnavailable, OSError) as e:
             driver.close()
@@ -222,28 +218,28 @@ class Neo4jStore(GraphStore):
             SessionExpired,
         )
 
-        delay = min(self.backoff_s, self.max_backoff_s)
-        for attempt in range(self.retries + 1):
+        retries = self.retry.max_retries
+        for attempt in range(retries + 1):
             try:
                 if self._driver is None:
                     self._open()
                 return action()
             except (ServiceUnavailable, SessionExpired, errors.StoreUnavailableError) as e:
-                if attempt >= self.retries:
+                if attempt >= retries:
                     raise errors.StoreUnavailableError(
                         f"Neo4j at {self.uri} unreachable during {what} "
                         f"(gave up after {attempt + 1} attempts): {e}",
                         hint="check the server; a re-run resumes after the committed chunks",
                     ) from e
+                delay = self.retry.delay(attempt + 1)
                 logger.warning(
                     "Neo4j unreachable during %s (attempt %d of %d); retrying in %.1f s",
                     what,
                     attempt + 1,
-                    self.retries + 1,
+                    retries + 1,
                     delay,
                 )
                 time.sleep(delay)
-                delay = min(delay * 2, self.max_backoff_s)
                 try:
                     self._reopen()
                 except errors.StoreUnavailableError:

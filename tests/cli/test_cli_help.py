@@ -97,3 +97,30 @@ def test_placeholders_are_words() -> None:
     assert placeholder("<int range>") == "N"
     assert placeholder("<float>") == "NUMBER"
     assert placeholder("<a|b>") == "a|b"
+
+
+def test_no_option_takes_a_secret_on_the_command_line() -> None:
+    """Passwords and keys come from the environment (a flag stands in shell history and `ps`)."""
+    secret_flags = [
+        (" ".join(path), opt)
+        for path, cmd in COMMANDS
+        for param in cmd.params
+        for opt in param.opts
+        if re.search(r"password|secret|api-key$|token$", opt)
+    ]
+    assert secret_flags == []
+
+
+def test_the_neo4j_password_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ctk.cli import options
+
+    monkeypatch.setenv("CTK_NEO4J_PASSWORD", "from-env")
+    options.settings.cache_clear()
+    try:
+        login = options.cli_store_options(user="neo4j", database="ctk")
+    finally:
+        options.settings.cache_clear()
+    assert login.password is not None and login.password.get_secret_value() == "from-env"
+    assert (login.user, login.database) == ("neo4j", "ctk")
+    refused = CliRunner().invoke(app, ["kg", "stats", "--neo4j-password", "x"])
+    assert refused.exit_code == 2 and "--neo4j-password" in refused.output

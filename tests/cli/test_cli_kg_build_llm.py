@@ -92,3 +92,28 @@ def test_text_to_a_remote_backend_needs_allow_remote(
     code, _, err = run(argv, capsys)
     assert code == 2 and "allow-remote" in err
     assert not (tmp_path / "k.db").exists()  # refused before the store was opened
+
+
+def test_llm_extractor_spreads_its_prompts_over_the_endpoints_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--endpoints FILE, as in `ctk rationale generate`: each server of the file is asked."""
+    corpus = tmp_path / "abstracts.txt"
+    corpus.write_text(
+        "".join(f"Heart failure presents with dyspnea number {i}.\n" for i in range(8)),
+        encoding="utf-8",
+    )
+    concepts = {"heart failure": "disease", "dyspnea": "symptom"}
+    with FakeOpenAIServer(default="concepts") as a, FakeOpenAIServer(default="concepts") as b:
+        a.concepts = b.concepts = concepts
+        endpoints = tmp_path / "endpoints.txt"
+        endpoints.write_text(f"# two servers of one model\n{a.base_url} 1\n{b.base_url} 1\n")
+        argv = ["kg", "build", "--source", f"text:{corpus}", "--extractor", "llm"]
+        argv += ["--llm", "openai", "--model", "fake", "--endpoints", str(endpoints)]
+        argv += ["--llm-option", "structured_output=none", "--store", str(tmp_path / "k.db")]
+        code, _, err = run(argv, capsys)
+        assert code == 0, err
+        assert a.calls + b.calls == 8  # one prompt per sentence, none lost
+        assert a.calls > 0 and b.calls > 0
+    with EmbeddedStore(tmp_path / "k.db", read_only=True) as store:
+        assert "ctk:dyspnea" in {c.id for c in store.iter_concepts()}

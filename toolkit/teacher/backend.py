@@ -6,7 +6,8 @@ because third-party backends written before it moved import
 ``ctk.teacher.backend.LLMBackend``. ctk's own modules import it from :mod:`ctk.llm`.
 
 :func:`call_with_retries` gives network backends retries with exponential backoff
-on 429, 5xx and connection errors.
+on 429, 5xx and connection errors, under a :class:`~ctk.retry.RetryPolicy` (the core's
+back-off policy, which the Neo4j store follows too; re-exported here).
 
 Data policy: a backend whose :attr:`~ctk.llm.LLMBackend.base_url` points at a host
 other than this machine is *remote* (:attr:`~ctk.llm.LLMBackend.is_remote`); cohort
@@ -17,12 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from ctk.errors import (
     DataPolicyError,
@@ -38,6 +36,7 @@ from ctk.llm import LLMBackend as LLMBackend
 from ctk.llm import LLMRequest as LLMRequest
 from ctk.llm import LLMResponse as LLMResponse
 from ctk.llm import is_loopback_url as is_loopback_url
+from ctk.retry import RetryPolicy
 
 __all__ = [
     "RetryPolicy",
@@ -51,29 +50,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-
-class RetryPolicy(BaseModel):
-    """How network backends retry transient failures.
-
-    Attributes:
-        max_retries: Retries after the first attempt (0 = none).
-        backoff_s: First wait; doubles each retry (with jitter).
-        max_backoff_s: Longest wait, also the cap on a server's ``Retry-After``.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    max_retries: int = Field(default=4, ge=0)
-    backoff_s: float = Field(default=0.5, ge=0.0)
-    max_backoff_s: float = Field(default=30.0, ge=0.0)
-
-    def delay(self, attempt: int, retry_after: float | None = None) -> float:
-        """Seconds to wait before retry number ``attempt`` (1-based)."""
-        if retry_after is not None:
-            return min(max(retry_after, 0.0), self.max_backoff_s)
-        base = self.backoff_s * (2 ** (attempt - 1))
-        return float(min(base * (1.0 + 0.25 * random.random()), self.max_backoff_s))
 
 
 def _wait_before_retry(

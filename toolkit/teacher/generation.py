@@ -189,43 +189,25 @@ def _describe_findings(findings: list[GateFinding]) -> str:
     return "; ".join(f"{f.reason}: {f.detail}" for f in findings)
 
 
+@dataclass(kw_only=True, eq=False)
 class _Run:
-    def __init__(
-        self,
-        *,
-        backend: LLMBackend,
-        template: PromptTemplate,
-        repair: PromptTemplate,
-        writer: RationaleWriter,
-        cache: RationaleCache | None,
-        summary: GenerationSummary,
-        progress: GenerationProgress,
-        on_progress: Callable[[GenerationProgress], None] | None,
-        temperature: float,
-        max_tokens: int,
-        stamps: dict[str, PluginStamp],
-        lexicon: ConceptLexicon,
-        gate: bool,
-        check_pairs: bool = False,
-    ) -> None:
-        self.backend = backend
-        self.stamps = stamps
-        self.template = template
-        self.repair = repair
-        self.writer = writer
-        self.cache = cache
-        self.summary = summary
-        self.progress = progress
-        self.on_progress = on_progress
-        self.temperature = temperature
-        self.max_tokens = max_tokens
-        self.lexicon = lexicon
-        self.gate = gate
-        self.check_pairs = check_pairs
-        self.reasons: Counter[str] = Counter()
-        self.gate_reasons: Counter[str] = Counter()
-        self.repair_reasons: Counter[str] = Counter()
-        self.dropped_reasons: Counter[str] = Counter()
+    """One generation run: its settings and parts, and the counts it keeps as admissions finish."""
+
+    config: GenerationConfig
+    backend: LLMBackend
+    template: PromptTemplate
+    repair: PromptTemplate
+    writer: RationaleWriter
+    cache: RationaleCache | None
+    summary: GenerationSummary
+    progress: GenerationProgress
+    on_progress: Callable[[GenerationProgress], None] | None
+    stamps: dict[str, PluginStamp]
+    lexicon: ConceptLexicon
+    reasons: Counter[str] = field(default_factory=Counter, init=False)
+    gate_reasons: Counter[str] = field(default_factory=Counter, init=False)
+    repair_reasons: Counter[str] = field(default_factory=Counter, init=False)
+    dropped_reasons: Counter[str] = field(default_factory=Counter, init=False)
 
     def _record(self, rationale: Rationale, *, cached: bool = False) -> None:
         self.writer.write(rationale)
@@ -282,13 +264,14 @@ class _Run:
         try:
             if self.template.answer == "grounded":
                 grounded, cited = parse_grounded_answer(response.text, inp.evidence, self.lexicon)
+                # rule-written text restates the inputs and the facts: nothing to drop
+                rule_written = self.backend.name in RULE_WRITTEN_BACKENDS
                 composed = compose_grounded(
                     grounded.note_rationale,
                     grounded.lab_rationale,
                     cited,
                     ctx,
-                    # rule-written text restates the inputs and the facts: nothing to drop
-                    check_sentences=self.gate and self.backend.name not in RULE_WRITTEN_BACKENDS,
+                    check_sentences=self.config.gate and not rule_written,
                 )
                 note, lab = composed.note_rationale, composed.lab_rationale
                 dropped, kept_sentences = composed.dropped, composed.kept_sentences
@@ -303,7 +286,7 @@ class _Run:
             gate_answer(
                 note, lab, cited, ctx, finish_reason=finish if isinstance(finish, str) else None
             )
-            if self.gate
+            if self.config.gate
             else []
         )
         return _Verdict(
@@ -325,7 +308,7 @@ class _Run:
             evidence=inp.evidence,
             lexicon=self.lexicon,
             claim_ends=2 if self.template.answer == "grounded" else 1,
-            check_pairs=self.check_pairs or self.template.answer == "grounded",
+            check_pairs=self.config.require_supported_pairs or self.template.answer == "grounded",
         )
 
         async def call(req: LLMRequest) -> LLMResponse:
@@ -539,9 +522,8 @@ async def agenerate_rationales(
         progress = GenerationProgress(total=total)
         lexicon = ConceptLexicon(store)
         run = _Run(
+            config=cfg,
             lexicon=lexicon,
-            gate=cfg.gate,
-            check_pairs=cfg.require_supported_pairs,
             backend=backend,
             template=template,
             repair=repair,
@@ -550,8 +532,6 @@ async def agenerate_rationales(
             summary=summary,
             progress=progress,
             on_progress=on_progress,
-            temperature=temperature,
-            max_tokens=max_tokens,
             stamps=stamps,
         )
         if on_progress is not None:

@@ -16,6 +16,7 @@ from ctk.kg.stores import GraphDelta, GraphStore, RelationDelta
 from ctk.kg.stores.embedded import EmbeddedStore
 from ctk.kg.stores.neo4j import Neo4jStore
 from ctk.records import Concept, Evidence
+from ctk.retry import RetryPolicy
 
 pytestmark = pytest.mark.neo4j
 
@@ -87,9 +88,7 @@ def test_dropped_connection_mid_chunk_is_retried_reported_and_resumed(
     store = Neo4jStore(
         uri,
         batch_size=BATCH,
-        retries=2,
-        backoff_s=0.1,
-        max_backoff_s=1.0,
+        retry=RetryPolicy(max_retries=2, backoff_s=0.1, max_backoff_s=1.0),
         max_transaction_retry_time=0.5,
         connection_timeout=2.0,
         on_batch=on_batch,
@@ -114,7 +113,7 @@ def test_dropped_connection_mid_chunk_is_retried_reported_and_resumed(
         assert state["stopped"]
         # The server comes back while the store is retrying (now with a longer budget).
         threading.Thread(target=restart, daemon=True).start()
-        store.retries = 120
+        store.retry = RetryPolicy(max_retries=120, backoff_s=0.1, max_backoff_s=1.0)
         done = store.done_chunks()
         assert restarted.is_set()
         assert done == {"chunk-0"}  # the interrupted chunk was rolled back

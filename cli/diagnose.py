@@ -108,7 +108,7 @@ def diagnose(
     generation = generation_kwargs(no_repeat_ngram, repetition_penalty)
     result = diagnose_admission(student, adm, max_new_tokens=max_new_tokens, generation=generation)
     if kg is not None:  # the diagnose layer: the student's output joined with graph facts
-        from ctk.distill.rationale_consistency import check_claims
+        from ctk.distill.rationale_claims import check_claims
         from ctk.kg.facts import graph_facts_for
         from ctk.teacher.concepts import ConceptLexicon
 

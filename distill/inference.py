@@ -51,7 +51,7 @@ class DiagnosisResult(BaseModel):
             rationale named, whose parts were removed from ``rationale``.
         rationale_unsupported: Sentences removed from ``rationale`` because the knowledge
             graph does not hold what they claim, filled in by the diagnose layer when a
-            graph is given (:func:`ctk.distill.rationale_consistency.check_claims`;
+            graph is given (:func:`ctk.distill.rationale_claims.check_claims`;
             ``ctk diagnose --store``).
         generated_text: The raw generated text (diagnoses and rationale as decoded).
         anomaly_captions: The lab anomalies of the admission (from its labs).

@@ -14,12 +14,6 @@ one (a list's lead, "... the diagnoses:", stays while one of its items does),
 and the whole sentence when nothing of it is left. The text as generated is
 kept beside it (``DiagnosisResult.generated_text``) and what was removed is
 reported, so nothing is lost silently.
-
-:func:`check_claims` holds the rationale to the knowledge graph as the teacher's
-gate holds the teacher (:mod:`ctk.teacher.concepts`): a sentence relating two
-concepts the graph does not link is removed, and so is a "Known: ..." sentence
-that states no fact of the graph. The caller gives the graph (``ctk diagnose
---store``).
 """
 
 from __future__ import annotations
@@ -28,20 +22,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
-from typing import TYPE_CHECKING
 
 from ctk.phenotypes import phenotype_by_name, phenotypes
 
-if TYPE_CHECKING:
-    from ctk.teacher.concepts import ConceptLexicon
-
-__all__ = [
-    "ClaimCheck",
-    "RationaleRestriction",
-    "check_claims",
-    "phenotype_mentions",
-    "restrict_rationale",
-]
+__all__ = ["RationaleRestriction", "filter_sentences", "phenotype_mentions", "restrict_rationale"]
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 #: Citation markers at the start of a split piece: they close the sentence before it.
@@ -136,13 +120,18 @@ def _restrict_sentence(sentence: str, allowed: set[str]) -> tuple[str, int]:
     return f"{lead}{'; '.join(kept)}{stop}", removed
 
 
-def _filter_sentences(
-    rationale: str, restrict: Callable[[str], tuple[str, int]]
-) -> tuple[str, int]:
-    """Apply ``restrict`` (sentence -> kept text, parts removed) to each sentence.
+def filter_sentences(rationale: str, restrict: Callable[[str], tuple[str, int]]) -> tuple[str, int]:
+    """Apply ``restrict`` to each sentence of a rationale; what it returns is kept.
 
-    A citation marker that leads a piece ("[E1] Next sentence.") closes the sentence
-    before it: it goes with that sentence, and goes away with it.
+    A citation marker that leads a piece ("[E1] Next sentence.") closes the
+    sentence before it: it goes with that sentence, and goes away with it.
+
+    Args:
+        rationale: The rationale text.
+        restrict: Sentence -> (the text kept of it, "" to drop it; parts removed).
+
+    Returns:
+        The kept text and the number of parts removed.
     """
     parts: list[str] = []
     removed_parts = 0
@@ -188,63 +177,8 @@ def restrict_rationale(rationale: str, predicted: list[str]) -> RationaleRestric
     named = _names(rationale) - allowed
     if not named:
         return RationaleRestriction(rationale)
-    text, removed_parts = _filter_sentences(
+    text, removed_parts = filter_sentences(
         rationale, lambda sentence: _restrict_sentence(sentence, allowed)
     )
     order = [p.name for p in phenotypes()]
     return RationaleRestriction(text, sorted(named, key=order.index), removed_parts=removed_parts)
-
-
-@dataclass
-class ClaimCheck:
-    """A rationale without the sentences whose claims the knowledge graph does not hold.
-
-    Attributes:
-        text: The rationale without those sentences.
-        removed: The removed sentences, as generated.
-        pairs: Concept pairs claimed by the generated rationale (each once).
-        supported: How many of them the graph links.
-    """
-
-    text: str
-    removed: list[str] = field(default_factory=list)
-    pairs: int = 0
-    supported: int = 0
-
-
-def check_claims(rationale: str, lexicon: ConceptLexicon) -> ClaimCheck:
-    """Remove the sentences of ``rationale`` that claim what the graph does not hold.
-
-    The teacher's sentence rules (:mod:`ctk.teacher.concepts`), applied to the
-    student's text: a sentence is removed when it names two concepts the graph does
-    not link, and a "Known: ..." sentence (the form in which the teacher states a
-    graph fact) when it names no pair the graph links ("Known: Furosemide treats
-    was found: ..." is not a fact).
-
-    Args:
-        rationale: A rationale (already restricted to the predicted diagnoses).
-        lexicon: The graph's concepts (the caller opens the graph: ``ctk diagnose
-            --store``).
-
-    Returns:
-        The checked text, the removed sentences and the pair counts.
-
-    Example:
-        >>> check = check_claims(result.rationale, ConceptLexicon(store))  # doctest: +SKIP
-    """
-    pairs = lexicon.pairs(rationale)
-    removed: list[str] = []
-
-    def keep(sentence: str) -> tuple[str, int]:
-        claims = lexicon.pairs(sentence)
-        unsupported = any(not c.supported for c in claims)
-        not_a_fact = sentence.lstrip().startswith("Known:") and not any(c.supported for c in claims)
-        if unsupported or not_a_fact:
-            removed.append(sentence.strip())
-            return "", 1
-        return sentence, 0
-
-    text, _ = _filter_sentences(rationale, keep)
-    return ClaimCheck(
-        text, removed, pairs=len(pairs), supported=sum(1 for c in pairs if c.supported)
-    )

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from rationale_fixtures import build_store
 
-from ctk.distill.rationale_consistency import check_claims, phenotype_mentions, restrict_rationale
+from ctk.distill.rationale_claims import check_claims
+from ctk.distill.rationale_consistency import phenotype_mentions, restrict_rationale
 from ctk.teacher.concepts import ConceptLexicon
 
 # what the demo's student wrote after predicting acute renal failure, diabetes and sepsis

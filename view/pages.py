@@ -13,11 +13,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ctk.distill.evaluation import AdmissionPrediction
+from ctk.distill.rationale_claims import check_claims
+from ctk.distill.rationale_consistency import restrict_rationale
+from ctk.distill.targets import split_generation
 from ctk.graph import DEFAULT_MIN_SUPPORT, Neighbour
 from ctk.kg.matching import ConceptMatcher
 from ctk.kg.stores import GraphStore
 from ctk.records import Admission, Concept, Rationale, Relation
 from ctk.retrieval import fact_id_of
+from ctk.teacher.concepts import ConceptLexicon
 from ctk.view.index import AdmissionIndex, AdmissionRow
 from ctk.view.lab_plot import LabPlot, lab_plots
 from ctk.view.note import NoteSegment, highlight_concepts
@@ -123,6 +127,7 @@ class AdmissionPage:
         gate_reasons: Why the record was rejected or repaired (schema 3 records).
         repaired: Whether the gate repaired the record.
         prediction: The student's output, when an evaluation run holds it.
+        student: Its rationale as ``ctk diagnose`` prints it (None: no prediction).
         previous_id: The admission before it in the cohort.
         next_id: The admission after it.
     """
@@ -139,8 +144,27 @@ class AdmissionPage:
     gate_reasons: list[GateReason]
     repaired: bool
     prediction: AdmissionPrediction | None
+    student: StudentRationale | None
     previous_id: str | None
     next_id: str | None
+
+
+@dataclass
+class StudentRationale:
+    """The student's rationale as ``ctk diagnose`` prints it, and what was removed from it.
+
+    Attributes:
+        text: The rationale restricted to the predicted diagnoses and, with a graph, held
+            to it (:func:`ctk.distill.rationale_claims.check_claims`).
+        unpredicted: Phenotypes it named but did not predict (their parts were removed).
+        unsupported: Sentences removed because the graph does not hold what they claim.
+        checked: Whether it was held to the graph (a graph was given).
+    """
+
+    text: str
+    unpredicted: list[str]
+    unsupported: list[str]
+    checked: bool
 
 
 @dataclass
@@ -170,10 +194,20 @@ class Viewer:
     min_count: int = DEFAULT_MIN_SUPPORT
     matcher: ConceptMatcher | None = field(default=None, init=False)
     _concepts: dict[str, Concept | None] = field(default_factory=dict, init=False)
+    _lexicon: ConceptLexicon | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         if self.store is not None:
             self.matcher = self.store.concept_finder()
+            self._lexicon = ConceptLexicon(self.store)
+
+    def student_rationale(self, prediction: AdmissionPrediction) -> StudentRationale:
+        """The student's generated rationale restricted and checked as ``ctk diagnose`` does."""
+        restricted = restrict_rationale(split_generation(prediction.text)[1], prediction.predicted)
+        if self._lexicon is None:
+            return StudentRationale(restricted.text, restricted.removed, [], checked=False)
+        check = check_claims(restricted.text, self._lexicon)
+        return StudentRationale(check.text, restricted.removed, check.removed, checked=True)
 
     # ---------------------------------------------------------------- graph look-ups
     def concept(self, concept_id: str) -> Concept | None:
@@ -296,6 +330,7 @@ class Viewer:
             gate_reasons=_gate_reasons(rationale),
             repaired=bool(getattr(rationale, "repaired", False)),
             prediction=prediction,
+            student=self.student_rationale(prediction) if prediction is not None else None,
             previous_id=prev_id,
             next_id=next_id,
         )

@@ -128,6 +128,21 @@ def test_the_student_prediction_is_shown_against_the_truth(client: TestClient) -
     assert 'id="no-rationale"' in html
 
 
+def test_the_student_rationale_is_shown_as_diagnose_prints_it(client: TestClient) -> None:
+    """Restricted to the predicted diagnoses, held to the graph, what was removed said."""
+    html = client.get("/admissions/adm004").text  # HF + PNA predicted, not diabetes
+    shown = html[html.index('id="student-rationale"') : html.index('id="student-removed"')]
+    assert "Known: Furosemide treats heart failure. [E1]" in shown
+    assert "the diagnoses: pneumonia." in shown
+    assert "Dyspnea and edema" not in shown and "diabetes" not in shown
+    removed = html[html.index('id="student-removed"') : html.index('id="student-text"')]
+    assert DM in removed  # the unpredicted phenotype, by name
+    assert "<del>Dyspnea and edema are related.</del>" in removed
+    # the text as generated is kept beside it
+    generated = html[html.index('id="student-text"') :]
+    assert "Dyspnea and edema are related. [E2]" in generated
+
+
 def test_a_note_with_a_script_shows_as_text(client: TestClient) -> None:
     html = client.get("/admissions/" + quote(XSS_ID, safe="")).text
     assert "<script>document.title" not in html

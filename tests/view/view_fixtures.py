@@ -22,6 +22,12 @@ from ctk.records import Admission, ClinicalNote
 #: A note that must show as text, never run.
 XSS_NOTE = 'Patient wrote <script>document.title="pwned"</script> & had heart failure <b>bold</b>.'
 XSS_ID = "adm<x>&1"
+#: What the fixture's student writes after its diagnoses: one relation the graph holds, one
+#: it does not (dyspnea-edema), and a list naming a phenotype it may not predict (diabetes).
+STUDENT_RATIONALE = (
+    "Known: Furosemide treats heart failure. [E1] Dyspnea and edema are related. [E2] "
+    "The note is consistent with the diagnoses: pneumonia; diabetes."
+)
 
 
 @dataclass(frozen=True)
@@ -100,7 +106,8 @@ def make_inputs(root: Path) -> ViewInputs:
                 "admission_id": a.admission_id,
                 "predicted": p,
                 "true": a.phenotypes,
-                "text": f"### Disease Diagnosed: {', '.join(p)}. ### Rationale: <i>x</i>",
+                "text": f"### Disease Diagnosed: {', '.join(p)}. ### Rationale: <i>x</i> "
+                + STUDENT_RATIONALE,
             }
             fh.write(json.dumps(line) + "\n")
     return ViewInputs(

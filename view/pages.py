@@ -128,6 +128,7 @@ class AdmissionPage:
         repaired: Whether the gate repaired the record.
         prediction: The student's output, when an evaluation run holds it.
         student: Its rationale as ``ctk diagnose`` prints it (None: no prediction).
+        student_rationale: That rationale, cut around recognised concepts.
         previous_id: The admission before it in the cohort.
         next_id: The admission after it.
     """
@@ -145,6 +146,7 @@ class AdmissionPage:
     repaired: bool
     prediction: AdmissionPrediction | None
     student: StudentRationale | None
+    student_rationale: list[NoteSegment]
     previous_id: str | None
     next_id: str | None
 
@@ -308,14 +310,16 @@ class Viewer:
         rationale = self.index.rationale(admission_id)
         rm = highlight_concepts(rationale.note_rationale, self.matcher) if rationale else []
         rt = highlight_concepts(rationale.lab_rationale, self.matcher) if rationale else []
+        prediction = self.run.predictions.get(admission_id) if self.run is not None else None
+        student = self.student_rationale(prediction) if prediction is not None else None
+        said = highlight_concepts(student.text, self.matcher) if student is not None else []
         concepts: dict[str, Concept] = {}
-        for seg in (*segments, *rm, *rt):
+        for seg in (*segments, *rm, *rt, *said):
             for cid in seg.concept_ids:
                 c = self.concept(cid)
                 if c is not None:
                     concepts[cid] = c
         claims = self.cited_claims(rationale) if rationale is not None else []
-        prediction = self.run.predictions.get(admission_id) if self.run is not None else None
         prev_id, next_id = self.index.neighbours_of(admission_id)
         return AdmissionPage(
             admission=admission,
@@ -330,7 +334,8 @@ class Viewer:
             gate_reasons=_gate_reasons(rationale),
             repaired=bool(getattr(rationale, "repaired", False)),
             prediction=prediction,
-            student=self.student_rationale(prediction) if prediction is not None else None,
+            student=student,
+            student_rationale=said,
             previous_id=prev_id,
             next_id=next_id,
         )

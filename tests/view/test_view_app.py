@@ -132,9 +132,12 @@ def test_the_student_rationale_is_shown_as_diagnose_prints_it(client: TestClient
     """Restricted to the predicted diagnoses, held to the graph, what was removed said."""
     html = client.get("/admissions/adm004").text  # HF + PNA predicted, not diabetes
     shown = html[html.index('id="student-rationale"') : html.index('id="student-removed"')]
-    assert "Known: Furosemide treats heart failure. [E1]" in shown
-    assert "the diagnoses: pneumonia." in shown
-    assert "Dyspnea and edema" not in shown and "diabetes" not in shown
+    # its concepts are marked and linked as the teacher's are
+    assert '<a href="/concepts?id=ctk%3Afurosemide">Furosemide</a>' in shown
+    words = re.sub(r"<[^>]+>", "", shown)
+    assert words.count("Known: Furosemide treats heart failure. [E1]") == 1
+    assert "the diagnoses: pneumonia." in words
+    assert "Dyspnea and edema" not in words and "diabetes" not in words
     removed = html[html.index('id="student-removed"') : html.index('id="student-text"')]
     assert DM in removed  # the unpredicted phenotype, by name
     assert "<del>Dyspnea and edema are related.</del>" in removed

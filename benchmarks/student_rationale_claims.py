@@ -4,8 +4,9 @@ Reads a ``ctk distill eval`` folder (its ``predictions.jsonl``: the text each te
 admission's student generated) and the knowledge graph, and applies what
 ``ctk diagnose --store`` applies to one admission: the rationale is restricted to
 the predicted diagnoses (:func:`ctk.distill.rationale_consistency.restrict_rationale`),
-then held to the graph (:func:`ctk.distill.rationale_claims.check_claims`). Per
-split: sentences generated, removed for naming an unpredicted phenotype, removed
+then held to the graph (:func:`ctk.distill.rationale_claims.check_claims`), an
+unfinished last sentence (cut by the length limit) dropped first. Per
+split: sentences generated, rationales cut off, removed for naming an unpredicted phenotype, removed
 for claiming what the graph does not hold, kept; concept pairs claimed and
 supported in the restricted text, before the graph check (after it, every pair
 left is supported). With ``--rationales`` the teacher's records of the same
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ctk.distill.rationale_claims import check_claims
-from ctk.distill.rationale_consistency import restrict_rationale
+from ctk.distill.rationale_consistency import drop_unfinished, restrict_rationale
 from ctk.distill.targets import split_generation
 from ctk.kg.stores import StoreOptions, open_store
 from ctk.records import strip_template_label
@@ -50,6 +51,7 @@ def count(texts: list[tuple[str, list[str] | None]], lexicon: ConceptLexicon) ->
         "rationales": 0,
         "sentences": 0,
         "sentences_kept": 0,
+        "unfinished": 0,
         "names_unpredicted": 0,
         "sentences_unsupported": 0,
         "pairs": 0,
@@ -60,6 +62,8 @@ def count(texts: list[tuple[str, list[str] | None]], lexicon: ConceptLexicon) ->
         totals["rationales"] += 1
         totals["sentences"] += _sentences(rationale)
         if predicted is not None:
+            rationale, cut = drop_unfinished(rationale)
+            totals["unfinished"] += int(bool(cut))
             restricted = restrict_rationale(rationale, predicted)
             totals["names_unpredicted"] += int(bool(restricted.removed))
             rationale = restricted.text
@@ -98,14 +102,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     teacher.append((f"{rm} {rt}".strip(), None))
             results["teacher"] = count(teacher, lexicon)
     print(
-        "| text | rationales | sentences | naming an unpredicted phenotype (rationales) | "
-        "sentences the graph does not hold | kept | empty after | pairs supported |"
+        "| text | rationales | sentences | cut off (rationales) | naming an unpredicted "
+        "phenotype (rationales) | sentences the graph does not hold | kept | empty after | "
+        "pairs supported |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for who, t in results.items():
         share = f"{t['pairs_supported']}/{t['pairs']}" if t["pairs"] else "0/0"
         print(
-            f"| {who} | {t['rationales']} | {t['sentences']} | {t['names_unpredicted']} | "
+            f"| {who} | {t['rationales']} | {t['sentences']} | {t['unfinished']} | "
+            f"{t['names_unpredicted']} | "
             f"{t['sentences_unsupported']} | {t['sentences_kept']} | {t['empty_after']} | {share} |"
         )
     return results

@@ -141,6 +141,8 @@ def _echo_result(result: DiagnosisResult) -> None:
             f"{len(short)} phenotype(s) not diagnosed: {', '.join(short)}; "
             "--json shows the text as generated)"
         )
+    if result.rationale_unfinished:
+        typer.echo("  (removed: an unfinished last sentence, cut by --max-new-tokens)")
     if result.rationale_unsupported:
         typer.echo(
             f"  (removed: {len(result.rationale_unsupported)} sentence(s) claiming what the "

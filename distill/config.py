@@ -159,6 +159,13 @@ class StudentConfig(_Cfg):
         classifier_word_counts: The bag-of-words term reads ``log(1 + count)`` of each
             token (a diagnosis named in the course, the history and the discharge list
             against one ruled out once) instead of whether the token occurs.
+        constrain_facts: Decode each fact the rationale states ("Known: <fact>.",
+            "Related knowledge: <fact>.") under a grammar of the fact sentences of the
+            teacher's training rationales (:class:`ctk.distill.constrained.FactConstraint`):
+            the student can then state only facts it was taught, each a graph edge the
+            teacher's gate checked. Filled at training time into ``rationale_facts``.
+        rationale_facts: The taught fact sentences (set by ``ctk distill run`` from the
+            training rationales when ``constrain_facts`` is on; saved with the model).
         classifier_labs: Add a lab term to the head: a linear map from per-variable
             summaries of the lab series (mean, min, max, last, std, fraction abnormal,
             fraction missing; :class:`ctk.distill.modeling.lab_summary.LabSummary`) to
@@ -194,6 +201,8 @@ class StudentConfig(_Cfg):
     classifier_words: bool = False
     classifier_word_counts: bool = False
     classifier_labs: bool = False
+    constrain_facts: bool = False
+    rationale_facts: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _fill_normalisation(self) -> StudentConfig:

@@ -22,7 +22,8 @@ continuations, not the vocabulary size).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,10 +35,13 @@ from ctk.distill.targets import DIAGNOSIS_HEADER, RATIONALE_HEADER
 from ctk.phenotypes import phenotypes
 
 __all__ = [
+    "FACT_TRIGGERS",
     "DiagnosisConstraint",
     "DiagnosisGrammar",
+    "FactConstraint",
     "VocabularyIndex",
     "diagnosis_prefix",
+    "rationale_facts",
     "vocabulary_index",
 ]
 
@@ -59,6 +63,22 @@ _AFTER = " " + RATIONALE_HEADER
 def diagnosis_prefix(short_names: Sequence[str]) -> str:
     """The diagnosis part for the given short names (``none`` when empty)."""
     return f"{DIAGNOSIS_HEADER} {', '.join(short_names) if short_names else _NONE}."
+
+
+def _keep_only(scores: Tensor, row: int, allowed: list[int]) -> None:
+    """Mask every token of ``row`` but ``allowed`` (in place; nothing when none is allowed).
+
+    When every allowed token was already banned (e.g. by a repetition rule), they are
+    admitted with equal scores rather than leave the row with no token at all.
+    """
+    if not allowed:
+        return
+    keep = torch.tensor(allowed, dtype=torch.long, device=scores.device)
+    kept = scores[row, keep]
+    if torch.isinf(kept).all():
+        kept = torch.zeros_like(kept)
+    scores[row] = float("-inf")
+    scores[row, keep] = kept
 
 
 @dataclass
@@ -336,15 +356,7 @@ class DiagnosisConstraint(LogitsProcessor):  # type: ignore[misc]
             state = self._state(row // self.num_beams, ids)
             if state is None or self.grammar.is_free(state):
                 continue
-            allowed = self.allowed(state)
-            if not allowed:
-                continue
-            keep = torch.tensor(allowed, dtype=torch.long, device=scores.device)
-            kept = scores[row, keep]
-            if torch.isinf(kept).all():  # e.g. a repetition rule banned every allowed token
-                kept = torch.zeros_like(kept)
-            scores[row] = float("-inf")
-            scores[row, keep] = kept
+            _keep_only(scores, row, self.allowed(state))
         return scores
 
 
@@ -355,3 +367,152 @@ def vocabulary_index(tokenizer: Any) -> VocabularyIndex:
         index = VocabularyIndex(tokenizer)
         tokenizer._ctk_vocabulary_index = index
     return index
+
+
+#: Where the teacher states a graph fact in a rationale ("Known: X treats Y. [E1]",
+#: "Related knowledge: X is associated with Y."): the sentence after it is a fact.
+FACT_TRIGGERS = ("Known:", "Related knowledge:")
+_FACT = re.compile(r"(?:Known|Related knowledge):\s+([^.\[\]]+\.)")
+
+
+def rationale_facts(texts: Iterable[str]) -> list[str]:
+    """The fact sentences the teacher's rationales state ("Known: <fact>."), sorted, each once.
+
+    Example:
+        >>> rationale_facts(["Known: Furosemide treats heart failure. [E1] Known: Edema."])
+        ['Edema.', 'Furosemide treats heart failure.']
+    """
+    return sorted({m.group(1).strip() for t in texts for m in _FACT.finditer(t)})
+
+
+class _FactTrie:
+    """The character trie of some fact sentences, walked with a tokenizer's vocabulary."""
+
+    def __init__(self, vocabulary: VocabularyIndex, facts: Iterable[str]) -> None:
+        self.vocab = vocabulary
+        self.trie: list[dict[str, int]] = [{}]
+        self.ends: set[int] = set()
+        for fact in facts:
+            node = 0
+            for ch in " " + fact.strip():
+                nxt = self.trie[node].get(ch)
+                if nxt is None:
+                    nxt = len(self.trie)
+                    self.trie.append({})
+                    self.trie[node][ch] = nxt
+                node = nxt
+            self.ends.add(node)
+        self._allowed: dict[int, list[int]] = {}
+        self._viable_memo: dict[int, bool] = {}
+
+    def node(self, tail: str) -> int | None:
+        """The node after ``tail`` (the text after a trigger); None when it is not inside a
+        fact: complete (free again), or not a prefix of one."""
+        node = 0
+        for ch in tail:
+            if node in self.ends:
+                return None
+            nxt = self.trie[node].get(ch)
+            if nxt is None:
+                return None
+            node = nxt
+        return None if node in self.ends else node
+
+    def _transitions(self, node: int) -> list[tuple[int, int | None]]:
+        """Each token that keeps the fact a prefix of one, and the node after it (None: the
+        fact is complete inside the token; what follows is free)."""
+        out: list[tuple[int, int | None]] = []
+        stack = [(self.vocab.root, node)]
+        while stack:
+            vnode, fnode = stack.pop()
+            for ch, child in vnode.children.items():
+                nxt = self.trie[fnode].get(ch)
+                if nxt is None:
+                    continue
+                if nxt in self.ends:
+                    out.extend((i, None) for i in VocabularyIndex._below(child))
+                    continue
+                out.extend((i, nxt) for i in child.ids)
+                stack.append((child, nxt))
+        return out
+
+    def _viable(self, node: int) -> bool:
+        """Whether some tokens lead from ``node`` to the end of a fact (no dead end: a
+        tokenizer may lack the piece a fact needs next). Tokens only go deeper: no cycle."""
+        if node not in self._viable_memo:
+            self._viable_memo[node] = any(
+                nxt is None or self._viable(nxt) for _, nxt in self._transitions(node)
+            )
+        return self._viable_memo[node]
+
+    def allowed(self, node: int) -> list[int]:
+        """Tokens that keep the fact a prefix of one that can be completed (or complete it)."""
+        if node not in self._allowed:
+            self._allowed[node] = [
+                i for i, nxt in self._transitions(node) if nxt is None or self._viable(nxt)
+            ]
+        return self._allowed[node]
+
+
+class FactConstraint(LogitsProcessor):  # type: ignore[misc]
+    """A ``transformers`` logits processor: a stated fact is one the student was taught.
+
+    In the rationale (after ``### Rationale:``), the sentence after "Known:" or
+    "Related knowledge:" must be one of ``facts`` (the fact sentences of the teacher's
+    training rationales, each a graph edge the teacher's gate checked) not stated
+    before in the same rationale; the rest of the text stays free. Runs beside
+    :class:`DiagnosisConstraint`, over the same :class:`VocabularyIndex`, so any
+    tokenizer and either student kind.
+
+    Args:
+        vocabulary: The tokenizer's :class:`VocabularyIndex`.
+        facts: The fact sentences (e.g. "Furosemide treats heart failure.").
+
+    Raises:
+        ValueError: No facts.
+    """
+
+    def __init__(self, vocabulary: VocabularyIndex, facts: Sequence[str]) -> None:
+        if not facts:
+            raise ValueError("FactConstraint needs at least one fact sentence")
+        self.vocab = vocabulary
+        self.facts = sorted({f.strip() for f in facts})
+        self.start: int | None = None
+        self._tries: dict[frozenset[str], _FactTrie] = {}
+
+    def _trie(self, stated: frozenset[str]) -> _FactTrie:
+        if stated not in self._tries:
+            self._tries[stated] = _FactTrie(self.vocab, [f for f in self.facts if f not in stated])
+        return self._tries[stated]
+
+    def where(self, text: str) -> tuple[_FactTrie, int] | None:
+        """The trie of the facts not yet stated and the node ``text`` is at in it, or None
+        when no fact is being written."""
+        header = text.find(RATIONALE_HEADER)
+        if header < 0:
+            return None
+        body = text[header + len(RATIONALE_HEADER) :]
+        at = max((body.rfind(t) + len(t) for t in FACT_TRIGGERS if t in body), default=-1)
+        if at < 0:
+            return None
+        done = body[:at]
+        stated = frozenset(f for f in self.facts if any(f"{t} {f}" in done for t in FACT_TRIGGERS))
+        trie = self._trie(stated)
+        node = trie.node(body[at:])
+        return None if node is None else (trie, node)
+
+    def __call__(self, input_ids: Tensor, scores: Tensor) -> Tensor:
+        """Mask the tokens that would state a fact the student was not taught."""
+        if self.start is None:
+            self.start = int(input_ids.shape[1])
+        eos = self.vocab.eos_token_id
+        for row in range(input_ids.shape[0]):
+            ids = [int(x) for x in input_ids[row, self.start :].tolist()]
+            if eos is not None and eos in ids:
+                continue
+            found = self.where("".join(self.vocab.text.get(i, "") for i in ids))
+            if found is None:
+                continue
+            trie, node = found
+            _keep_only(scores, row, trie.allowed(node))
+        return scores

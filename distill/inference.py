@@ -10,11 +10,11 @@ import torch
 from pydantic import BaseModel, Field
 from transformers import LogitsProcessorList
 
-from ctk.distill.constrained import DiagnosisConstraint, vocabulary_index
+from ctk.distill.constrained import DiagnosisConstraint, FactConstraint, vocabulary_index
 from ctk.distill.data.collator import PhaseCollator
 from ctk.distill.data.examples import DistillExample, example_from_admission
 from ctk.distill.modeling.student import ClinRaGenStudent
-from ctk.distill.rationale_consistency import restrict_rationale
+from ctk.distill.rationale_consistency import drop_unfinished, restrict_rationale
 from ctk.distill.targets import PhenotypeMatcher, parse_diagnoses, split_generation
 from ctk.graph import GraphFact
 from ctk.phenotypes import phenotype_by_name, phenotypes
@@ -49,6 +49,8 @@ class DiagnosisResult(BaseModel):
             (:func:`ctk.distill.rationale_consistency.restrict_rationale`).
         rationale_removed: The unpredicted phenotypes (benchmark names) the generated
             rationale named, whose parts were removed from ``rationale``.
+        rationale_unfinished: An unfinished last sentence (cut by the length limit),
+            removed from ``rationale``.
         rationale_unsupported: Sentences removed from ``rationale`` because the knowledge
             graph does not hold what they claim, filled in by the diagnose layer when a
             graph is given (:func:`ctk.distill.rationale_claims.check_claims`;
@@ -66,6 +68,7 @@ class DiagnosisResult(BaseModel):
     diagnoses_short: list[str] = Field(default_factory=list)
     rationale: str = ""
     rationale_removed: list[str] = Field(default_factory=list)
+    rationale_unfinished: str = ""
     rationale_unsupported: list[str] = Field(default_factory=list)
     generated_text: str = ""
     anomaly_captions: list[str] = Field(default_factory=list)
@@ -117,8 +120,9 @@ def generate_texts(
             or 1 (note only); None: 3 when the student reads labs, else 1.
         generation: More ``generate`` keyword arguments (default
             :data:`GENERATION_DEFAULTS`: repetition control).
-        constrain: Decode the diagnosis part under the phenotype grammar (False: free
-            text, the paper's decoding).
+        constrain: Decode the diagnosis part under the phenotype grammar and, for a
+            student with ``constrain_facts``, each stated fact under the grammar of its
+            taught facts (False: free text, the paper's decoding).
         use_head: Let the diagnosis head choose the diagnoses (None: when the student has
             one; False: the text-only path, the decoder chooses).
 
@@ -133,10 +137,12 @@ def generate_texts(
         extra: dict[str, Any] = {}
         if constrain or head:
             forced = head_decisions(student, *inputs) if head else None
-            constraint = DiagnosisConstraint(
-                vocabulary_index(student.tokenizer), forced=forced, num_beams=num_beams
-            )
-            extra["logits_processor"] = LogitsProcessorList([constraint])
+            index = vocabulary_index(student.tokenizer)
+            processors: list[Any] = [DiagnosisConstraint(index, forced=forced, num_beams=num_beams)]
+            facts = student.config.student.rationale_facts
+            if constrain and student.config.student.constrain_facts and facts:
+                processors.append(FactConstraint(index, facts))
+            extra["logits_processor"] = LogitsProcessorList(processors)
         ids = student.generate(
             *inputs,
             max_new_tokens=max_new_tokens,
@@ -245,7 +251,8 @@ def diagnose_admission(
 
     The rationale is kept consistent with the diagnoses: its parts that name a
     phenotype the student did not predict are removed (and listed in
-    ``rationale_removed``; ``generated_text`` keeps the text as decoded).
+    ``rationale_removed``), as is an unfinished last sentence cut by the length limit
+    (``rationale_unfinished``); ``generated_text`` keeps the text as decoded.
 
     Args:
         student: A loaded student.
@@ -270,7 +277,8 @@ def diagnose_admission(
     )[0]
     names = parse_diagnoses(text, matcher)
     _, generated_rationale = split_generation(text)
-    restricted = restrict_rationale(generated_rationale, names)
+    kept, unfinished = drop_unfinished(generated_rationale)
+    restricted = restrict_rationale(kept, names)
     short: list[str] = []
     for n in names:
         p: Any = phenotype_by_name(n)
@@ -284,6 +292,7 @@ def diagnose_admission(
         diagnoses_short=short,
         rationale=restricted.text,
         rationale_removed=restricted.removed,
+        rationale_unfinished=unfinished,
         generated_text=text,
         anomaly_captions=example.captions,
         knowledge_used=knowledge,

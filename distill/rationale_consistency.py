@@ -25,7 +25,13 @@ from functools import cache
 
 from ctk.phenotypes import phenotype_by_name, phenotypes
 
-__all__ = ["RationaleRestriction", "filter_sentences", "phenotype_mentions", "restrict_rationale"]
+__all__ = [
+    "RationaleRestriction",
+    "drop_unfinished",
+    "filter_sentences",
+    "phenotype_mentions",
+    "restrict_rationale",
+]
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 #: Citation markers at the start of a split piece: they close the sentence before it.
@@ -182,3 +188,29 @@ def restrict_rationale(rationale: str, predicted: list[str]) -> RationaleRestric
     )
     order = [p.name for p in phenotypes()]
     return RationaleRestriction(text, sorted(named, key=order.index), removed_parts=removed_parts)
+
+
+_FINISHED = re.compile(r"[.!?](?:\s*\[E\d+\])*\s*$")
+
+
+def drop_unfinished(rationale: str) -> tuple[str, str]:
+    """Split off an unfinished last sentence (cut by the generation length limit).
+
+    Args:
+        rationale: A rationale.
+
+    Returns:
+        The rationale up to its last finished sentence (``.``, ``!`` or ``?``, then any
+        citation markers), and the unfinished rest ("" when there is none).
+
+    Example:
+        >>> drop_unfinished("Known: Sepsis causes shock. [E1] These values are in")
+        ('Known: Sepsis causes shock. [E1]', 'These values are in')
+    """
+    text = rationale.strip()
+    if not text or _FINISHED.search(text):
+        return text, ""
+    ends = [m.end() for m in re.finditer(r"[.!?](?:\s*\[E\d+\])*(?=\s)", text)]
+    if not ends:
+        return "", text
+    return text[: ends[-1]].rstrip(), text[ends[-1] :].strip()

@@ -194,7 +194,9 @@ def tiny_run_config(
         steps: Optimiser steps per phase.
         output_dir: Output folder (relative to the config file).
         vocabulary: A V_k file (``ctk kg vocab``), or None for the built-in names.
-        rationales: A rationale JSONL file, or None for diagnosis-only targets.
+        rationales: A rationale JSONL file, or None for diagnosis-only targets; with one,
+            the stated facts are decoded under the grammar of the taught facts
+            (``student.constrain_facts``).
         classifier: Give the student a diagnosis head over its pooled states, the words
             of the note (log counts) and summaries of the lab series (``student.classifier``,
             ``classifier_words``, ``classifier_word_counts``, ``classifier_labs``; head lr
@@ -232,6 +234,7 @@ def tiny_run_config(
             "classifier_word_counts": classifier,
             "classifier_labs": classifier,
             "classifier_threshold": 0.4 if classifier else 0.5,
+            "constrain_facts": rationales is not None,
         },
         "train": {
             "batch_size": 8,

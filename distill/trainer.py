@@ -37,6 +37,7 @@ import numpy as np
 import torch
 
 from ctk.distill.config import RunConfig
+from ctk.distill.constrained import rationale_facts
 from ctk.distill.data.collator import PhaseCollator
 from ctk.distill.data.examples import ExampleSet, build_examples, read_vocabulary_names
 from ctk.distill.learning import PhaseLearning, check_learning
@@ -623,6 +624,11 @@ def train(
             rationales=cfg.data.rationales,
             max_admissions=cfg.data.max_admissions,
         )
+    if cfg.student.constrain_facts and not cfg.student.rationale_facts:
+        texts = (f"{e.note_rationale} {e.lab_rationale}" for e in examples.examples)
+        cfg.student.rationale_facts = rationale_facts(texts)
+        if not cfg.student.rationale_facts:
+            notes.append("constrain_facts: the training rationales state no fact; not constrained")
     result = TrainResult(notes=notes)
     for p in phases:
         result.phases.append(_train_phase(cfg, p, examples, vocab, resume=resume, on_step=on_step))

@@ -14,7 +14,7 @@ from typing import Any
 
 from ctk.distill.evaluation import AdmissionPrediction
 from ctk.distill.rationale_claims import check_claims
-from ctk.distill.rationale_consistency import restrict_rationale
+from ctk.distill.rationale_consistency import drop_unfinished, restrict_rationale
 from ctk.distill.targets import split_generation
 from ctk.graph import DEFAULT_MIN_SUPPORT, Neighbour
 from ctk.kg.matching import ConceptMatcher
@@ -205,7 +205,8 @@ class Viewer:
 
     def student_rationale(self, prediction: AdmissionPrediction) -> StudentRationale:
         """The student's generated rationale restricted and checked as ``ctk diagnose`` does."""
-        restricted = restrict_rationale(split_generation(prediction.text)[1], prediction.predicted)
+        kept, _ = drop_unfinished(split_generation(prediction.text)[1])
+        restricted = restrict_rationale(kept, prediction.predicted)
         if self._lexicon is None:
             return StudentRationale(restricted.text, restricted.removed, [], checked=False)
         check = check_claims(restricted.text, self._lexicon)

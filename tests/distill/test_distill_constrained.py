@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
 from conftest import phase_batch, tiny_student_config
 
 from ctk.distill.config import StudentConfig
-from ctk.distill.constrained import DiagnosisConstraint, DiagnosisGrammar, vocabulary_index
+from ctk.distill.constrained import (
+    DiagnosisConstraint,
+    DiagnosisGrammar,
+    FactConstraint,
+    rationale_facts,
+    vocabulary_index,
+)
 from ctk.distill.data.examples import build_examples
 from ctk.distill.inference import generate_texts, head_decisions
 from ctk.distill.modeling.student import ClinRaGenStudent
 from ctk.distill.targets import DIAGNOSIS_HEADER, parse_diagnoses, split_generation
 from ctk.distill.tiny import cohort_texts
+from ctk.distill.tokenizer import train_word_tokenizer
 from ctk.phenotypes import phenotype_by_name, phenotypes
 
 SHORT = [p.short_name for p in phenotypes()]
@@ -182,3 +190,73 @@ def test_head_with_words_trains_and_survives_save_and_load(
     again = ClinRaGenStudent.from_pretrained(tmp_path / "s")
     assert again.config.student.classifier_words and again.head is not None
     assert torch.allclose(again.classify(**batch), probs, atol=1e-5)
+
+
+def test_rationale_facts_are_the_stated_sentences() -> None:
+    texts = [
+        "Known: Furosemide treats heart failure. [E1] Known: Sepsis causes shock. [E2]",
+        "Lab anomalies: x. Related knowledge: Hypoxemia is associated with respiratory failure.",
+        "Known: Furosemide treats heart failure. [E3] No fact here.",
+    ]
+    assert rationale_facts(texts) == [
+        "Furosemide treats heart failure.",
+        "Hypoxemia is associated with respiratory failure.",
+        "Sepsis causes shock.",
+    ]
+
+
+FACTS = ["Sepsis causes shock.", "Sepsis causes acute renal failure.", "Furosemide treats edema."]
+
+
+def _fact_tokenizer(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Any:
+    if kind == "sentencepiece":
+        return _student(request.getfixturevalue("tiny_spm_lm")).tokenizer
+    texts = [
+        "### Disease Diagnosed: none. ### Rationale: The note says so.",
+        *(f"Known: {f} [E1] Related knowledge: {f}" for f in FACTS),
+        "Sepsis treats nothing. Shock causes edema, acute failure.",
+    ]
+    return train_word_tokenizer(texts, tmp_path, split_punctuation=kind == "word-split")
+
+
+@pytest.mark.parametrize("kind", ["word", "word-split", "sentencepiece"])
+def test_a_stated_fact_is_a_taught_one(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """After 'Known:' only a taught fact can be written, whatever the scores; then text is free.
+
+    Word-level (whole words, or punctuation split) and sub-word tokenizers; random scores,
+    many draws (the constraint reads decoded text, so seq2seq and decoder-only alike).
+    """
+    tok = _fact_tokenizer(kind, tmp_path, request)
+    index = vocabulary_index(tok)
+
+    def state(text: str, draw: int) -> str:
+        """The fact the constraint lets random scores write after ``text``."""
+        constraint = FactConstraint(index, FACTS)
+        constraint.start = 1  # position 0 stands for a decoder start token
+        ids = [0, *tok(text, add_special_tokens=False)["input_ids"]]
+        gen = torch.Generator().manual_seed(draw)
+        for _ in range(40):
+            scores = torch.randn(1, len(tok), generator=gen)
+            masked = constraint(torch.tensor([ids]), scores.clone())
+            if torch.isfinite(masked).all():  # free again: the fact is complete
+                break
+            assert int(torch.isfinite(masked).sum()) < len(tok) // 4
+            ids.append(int(masked.argmax()))
+        written = "".join(index.text.get(i, "") for i in ids[1:]).rsplit("Known:", 1)[1].strip()
+        found = [f for f in FACTS if written.startswith(f)]
+        assert found, written
+        return found[0]
+
+    start = "### Disease Diagnosed: none. ### Rationale: Known:"
+    assert len({state(start, draw) for draw in range(12)}) >= 2  # the scores chose
+    # a fact already stated in the rationale is not stated again
+    again = f"### Disease Diagnosed: none. ### Rationale: Known: {FACTS[0]} [E1] Known:"
+    assert all(state(again, draw) != FACTS[0] for draw in range(8))
+    # without a trigger, or once a fact is complete, the scores are left alone
+    free = FactConstraint(index, FACTS)
+    free.start = 1
+    plain = tok("### Disease Diagnosed: none. ### Rationale: shock", add_special_tokens=False)
+    scores = torch.randn(1, len(tok))
+    assert torch.equal(free(torch.tensor([[0, *plain["input_ids"]]]), scores.clone()), scores)

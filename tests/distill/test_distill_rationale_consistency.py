@@ -7,7 +7,11 @@ from pathlib import Path
 from rationale_fixtures import build_store
 
 from ctk.distill.rationale_claims import check_claims
-from ctk.distill.rationale_consistency import phenotype_mentions, restrict_rationale
+from ctk.distill.rationale_consistency import (
+    drop_unfinished,
+    phenotype_mentions,
+    restrict_rationale,
+)
 from ctk.teacher.concepts import ConceptLexicon
 
 # what the demo's student wrote after predicting acute renal failure, diabetes and sepsis
@@ -99,3 +103,14 @@ def test_check_claims_removes_what_the_graph_does_not_hold(tmp_path: Path) -> No
         "Dyspnea and edema are related.",
     ]
     assert (check.pairs, check.supported) == (2, 1)
+
+
+def test_an_unfinished_last_sentence_is_split_off() -> None:
+    assert drop_unfinished("Known: Sepsis causes shock. [E1] These values are in") == (
+        "Known: Sepsis causes shock. [E1]",
+        "These values are in",
+    )
+    assert drop_unfinished("Lactate is 2.5 and") == ("", "Lactate is 2.5 and")  # no sentence ends
+    finished = "Known: Sepsis causes shock. [E1] [E2]"
+    assert drop_unfinished(finished) == (finished, "")
+    assert drop_unfinished("  ") == ("", "")

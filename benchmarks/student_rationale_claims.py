@@ -28,8 +28,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ctk.distill.rationale_claims import check_claims
-from ctk.distill.rationale_consistency import drop_unfinished, restrict_rationale
+from ctk.distill.rationale_claims import shown_rationale
 from ctk.distill.targets import split_generation
 from ctk.kg.stores import StoreOptions, open_store
 from ctk.records import strip_template_label
@@ -59,20 +58,16 @@ def count(texts: list[tuple[str, list[str] | None]], lexicon: ConceptLexicon) ->
         "empty_after": 0,
     }
     for rationale, predicted in texts:
+        shown = shown_rationale(rationale, predicted, lexicon)
         totals["rationales"] += 1
         totals["sentences"] += _sentences(rationale)
-        if predicted is not None:
-            rationale, cut = drop_unfinished(rationale)
-            totals["unfinished"] += int(bool(cut))
-            restricted = restrict_rationale(rationale, predicted)
-            totals["names_unpredicted"] += int(bool(restricted.removed))
-            rationale = restricted.text
-        check = check_claims(rationale, lexicon)
-        totals["sentences_unsupported"] += len(check.removed)
-        totals["pairs"] += check.pairs
-        totals["pairs_supported"] += check.supported
-        totals["sentences_kept"] += _sentences(check.text)
-        totals["empty_after"] += int(not check.text.strip())
+        totals["unfinished"] += int(bool(shown.unfinished))
+        totals["names_unpredicted"] += int(bool(shown.unpredicted))
+        totals["sentences_unsupported"] += len(shown.unsupported)
+        totals["pairs"] += shown.pairs
+        totals["pairs_supported"] += shown.supported
+        totals["sentences_kept"] += _sentences(shown.text)
+        totals["empty_after"] += int(not shown.text.strip())
     return totals
 
 

@@ -14,7 +14,7 @@ from ctk.distill.constrained import DiagnosisConstraint, FactConstraint, vocabul
 from ctk.distill.data.collator import PhaseCollator
 from ctk.distill.data.examples import DistillExample, example_from_admission
 from ctk.distill.modeling.student import ClinRaGenStudent
-from ctk.distill.rationale_consistency import drop_unfinished, restrict_rationale
+from ctk.distill.rationale_claims import shown_rationale
 from ctk.distill.targets import PhenotypeMatcher, parse_diagnoses, split_generation
 from ctk.graph import GraphFact
 from ctk.phenotypes import phenotype_by_name, phenotypes
@@ -277,8 +277,7 @@ def diagnose_admission(
     )[0]
     names = parse_diagnoses(text, matcher)
     _, generated_rationale = split_generation(text)
-    kept, unfinished = drop_unfinished(generated_rationale)
-    restricted = restrict_rationale(kept, names)
+    shown = shown_rationale(generated_rationale, names)
     short: list[str] = []
     for n in names:
         p: Any = phenotype_by_name(n)
@@ -290,9 +289,9 @@ def diagnose_admission(
         admission_id=admission.admission_id,
         diagnoses=names,
         diagnoses_short=short,
-        rationale=restricted.text,
-        rationale_removed=restricted.removed,
-        rationale_unfinished=unfinished,
+        rationale=shown.text,
+        rationale_removed=shown.unpredicted,
+        rationale_unfinished=shown.unfinished,
         generated_text=text,
         anomaly_captions=example.captions,
         knowledge_used=knowledge,

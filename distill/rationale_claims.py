@@ -13,12 +13,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ctk.distill.rationale_consistency import filter_sentences
+from ctk.distill.rationale_consistency import (
+    drop_unfinished,
+    filter_sentences,
+    restrict_rationale,
+)
 
 if TYPE_CHECKING:
     from ctk.teacher.concepts import ConceptLexicon
 
-__all__ = ["ClaimCheck", "check_claims"]
+__all__ = ["ClaimCheck", "ShownRationale", "check_claims", "shown_rationale"]
 
 
 @dataclass
@@ -58,11 +62,13 @@ def check_claims(rationale: str, lexicon: ConceptLexicon) -> ClaimCheck:
     Example:
         >>> check = check_claims(result.rationale, ConceptLexicon(store))  # doctest: +SKIP
     """
-    pairs = lexicon.pairs(rationale)
     removed: list[str] = []
+    seen: dict[tuple[str, str], bool] = {}  # each claimed pair once, as it was first claimed
 
     def keep(sentence: str) -> tuple[str, int]:
         claims = lexicon.pairs(sentence)
+        for c in claims:
+            seen.setdefault(c.concepts, c.supported)
         unsupported = any(not c.supported for c in claims)
         not_a_fact = sentence.lstrip().startswith("Known:") and not any(c.supported for c in claims)
         if unsupported or not_a_fact:
@@ -71,6 +77,63 @@ def check_claims(rationale: str, lexicon: ConceptLexicon) -> ClaimCheck:
         return sentence, 0
 
     text, _ = filter_sentences(rationale, keep)
-    return ClaimCheck(
-        text, removed, pairs=len(pairs), supported=sum(1 for c in pairs if c.supported)
-    )
+    return ClaimCheck(text, removed, pairs=len(seen), supported=sum(seen.values()))
+
+
+@dataclass
+class ShownRationale:
+    """A generated rationale as ``ctk diagnose`` shows it, and what was removed from it.
+
+    Attributes:
+        text: The rationale shown.
+        unfinished: An unfinished last sentence (cut by the length limit), removed.
+        unpredicted: Phenotypes it named but the student did not predict (their parts
+            were removed; benchmark names, benchmark order).
+        unsupported: Sentences removed because the graph does not hold what they claim.
+        checked: Whether it was held to a graph.
+        pairs: Concept pairs it claimed after the restriction, before the graph check.
+        supported: How many of them the graph links.
+    """
+
+    text: str
+    unfinished: str = ""
+    unpredicted: list[str] = field(default_factory=list)
+    unsupported: list[str] = field(default_factory=list)
+    checked: bool = False
+    pairs: int = 0
+    supported: int = 0
+
+
+def shown_rationale(
+    rationale: str, predicted: list[str] | None, lexicon: ConceptLexicon | None = None
+) -> ShownRationale:
+    """The student's generated rationale as ``ctk diagnose`` (``--store``) shows it.
+
+    An unfinished last sentence is dropped, the parts naming a phenotype outside
+    ``predicted`` are removed (:func:`~ctk.distill.rationale_consistency.restrict_rationale`),
+    then, with a graph, what it does not hold (:func:`check_claims`).
+
+    Args:
+        rationale: The rationale part of the generated text.
+        predicted: The predicted phenotypes; None: the text is not the student's (a
+            teacher's record, written for the true diagnoses and complete): taken as it
+            is, only held to the graph.
+        lexicon: The graph's concepts (None: not held to a graph).
+
+    Returns:
+        The text shown and what was removed.
+
+    Example:
+        >>> shown_rationale("Known: Sepsis causes shock. [E1] These are", ["sepsis", "shock"]).text
+        'Known: Sepsis causes shock. [E1]'
+    """
+    shown = ShownRationale(rationale)
+    if predicted is not None:
+        kept, shown.unfinished = drop_unfinished(rationale)
+        restricted = restrict_rationale(kept, predicted)
+        shown.text, shown.unpredicted = restricted.text, restricted.removed
+    if lexicon is not None:
+        check = check_claims(shown.text, lexicon)
+        shown.text, shown.unsupported, shown.checked = check.text, check.removed, True
+        shown.pairs, shown.supported = check.pairs, check.supported
+    return shown

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ctk.distill.evaluation import AdmissionPrediction
-from ctk.distill.rationale_claims import check_claims
-from ctk.distill.rationale_consistency import drop_unfinished, restrict_rationale
+from ctk.distill.rationale_claims import ShownRationale, shown_rationale
 from ctk.distill.targets import split_generation
 from ctk.graph import DEFAULT_MIN_SUPPORT, Neighbour
 from ctk.kg.matching import ConceptMatcher
@@ -145,28 +144,10 @@ class AdmissionPage:
     gate_reasons: list[GateReason]
     repaired: bool
     prediction: AdmissionPrediction | None
-    student: StudentRationale | None
+    student: ShownRationale | None
     student_rationale: list[NoteSegment]
     previous_id: str | None
     next_id: str | None
-
-
-@dataclass
-class StudentRationale:
-    """The student's rationale as ``ctk diagnose`` prints it, and what was removed from it.
-
-    Attributes:
-        text: The rationale restricted to the predicted diagnoses and, with a graph, held
-            to it (:func:`ctk.distill.rationale_claims.check_claims`).
-        unpredicted: Phenotypes it named but did not predict (their parts were removed).
-        unsupported: Sentences removed because the graph does not hold what they claim.
-        checked: Whether it was held to the graph (a graph was given).
-    """
-
-    text: str
-    unpredicted: list[str]
-    unsupported: list[str]
-    checked: bool
 
 
 @dataclass
@@ -203,14 +184,10 @@ class Viewer:
             self.matcher = self.store.concept_finder()
             self._lexicon = ConceptLexicon(self.store)
 
-    def student_rationale(self, prediction: AdmissionPrediction) -> StudentRationale:
-        """The student's generated rationale restricted and checked as ``ctk diagnose`` does."""
-        kept, _ = drop_unfinished(split_generation(prediction.text)[1])
-        restricted = restrict_rationale(kept, prediction.predicted)
-        if self._lexicon is None:
-            return StudentRationale(restricted.text, restricted.removed, [], checked=False)
-        check = check_claims(restricted.text, self._lexicon)
-        return StudentRationale(check.text, restricted.removed, check.removed, checked=True)
+    def student_rationale(self, prediction: AdmissionPrediction) -> ShownRationale:
+        """The student's generated rationale as ``ctk diagnose --store`` shows it."""
+        rationale = split_generation(prediction.text)[1]
+        return shown_rationale(rationale, prediction.predicted, self._lexicon)
 
     # ---------------------------------------------------------------- graph look-ups
     def concept(self, concept_id: str) -> Concept | None:

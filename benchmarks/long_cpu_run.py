@@ -102,17 +102,12 @@ def _validation_cohort(out: Path, cohort: Path, fraction: float, seed: int) -> P
 
 def _tiny_lm(out: Path, cohort: Path, seed: int, spec_items: list[str]) -> Path:
     """``ctk distill init-tiny`` (its defaults, or ``--spec``): the LM and its tokenizer."""
-    import yaml
-
     from ctk.distill.config import TinyLMSpec
     from ctk.distill.tiny import build_tiny_lm, cohort_texts
 
     spec: dict[str, Any] = {}
     for item in spec_items:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise SystemExit(f"--spec {item!r}: expected KEY=VALUE, e.g. word_vocab_size=2000")
-        spec[key.strip()] = yaml.safe_load(value)
+        _set(spec, item, "--spec", "word_split_punctuation=true")
     lm = out / f"tiny-lm-s{seed}"
     if not (lm / "config.json").is_file():
         build_tiny_lm(lm, cohort_texts(cohort), TinyLMSpec.model_validate(spec), seed=seed)
@@ -140,13 +135,20 @@ def _run_config(out: Path, cohort: Path, lm: Path, seed: int, args: argparse.Nam
     return RunConfig.model_validate(raw)
 
 
-def _set(raw: dict[str, Any], item: str) -> None:
-    """Apply one ``--set a.b.c=VALUE`` (VALUE read as YAML) to the raw config."""
+def _set(
+    raw: dict[str, Any],
+    item: str,
+    option: str = "--set",
+    example: str = "student.classifier_labs=true",
+) -> None:
+    """Apply one ``--set a.b.c=VALUE`` (VALUE read as YAML) to the raw settings."""
     import yaml
 
     key, sep, value = item.partition("=")
     if not sep:
-        raise SystemExit(f"--set {item!r}: expected KEY=VALUE, e.g. student.classifier_labs=true")
+        raise SystemExit(
+            f"{option} {item!r}: expected KEY=VALUE, e.g. student.classifier_labs=true"
+        )
     *path, last = key.split(".")
     node: Any = raw
     for part in path:

@@ -372,7 +372,7 @@ def vocabulary_index(tokenizer: Any) -> VocabularyIndex:
 #: Where the teacher states a graph fact in a rationale ("Known: X treats Y. [E1]",
 #: "Related knowledge: X is associated with Y."): the sentence after it is a fact.
 FACT_TRIGGERS = ("Known:", "Related knowledge:")
-_FACT = re.compile(r"(?:Known|Related knowledge):\s+([^.\[\]]+\.)")
+_FACT = re.compile("(?:" + "|".join(map(re.escape, FACT_TRIGGERS)) + r")\s+([^.\[\]]+\.)")
 
 
 def rationale_facts(texts: Iterable[str]) -> list[str]:

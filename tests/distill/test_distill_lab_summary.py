@@ -94,9 +94,9 @@ def test_the_lab_term_alone_learns_a_lab_only_phenotype() -> None:
     assert torch.allclose(without, without[0].expand_as(without))  # no labs: one prior for all
 
 
-def test_a_student_with_the_lab_term_saves_and_loads(
-    tiny_lm: Path, tiny_cohort: Path, tmp_path: Path
-) -> None:
+def _student_with_lab_term(tiny_lm: Path) -> ClinRaGenStudent:
+    """A tiny student whose head has the words and the lab term, the lab weights drawn at
+    random (zero at init), in eval mode."""
     cfg = StudentConfig.model_validate(
         tiny_student_config(tiny_lm, classifier=True, classifier_words=True, classifier_labs=True)
     )
@@ -104,6 +104,13 @@ def test_a_student_with_the_lab_term_saves_and_loads(
     assert student.head is not None and student.head.labs is not None
     with torch.no_grad():
         student.head.labs.weight.normal_()  # zero at init: make the term count
+    return student
+
+
+def test_a_student_with_the_lab_term_saves_and_loads(
+    tiny_lm: Path, tiny_cohort: Path, tmp_path: Path
+) -> None:
+    student = _student_with_lab_term(tiny_lm)
     batch = phase_batch(student, tiny_cohort, 3, 4)
     inputs = (batch["input_ids"], batch["attention_mask"], batch["labs"], batch["lab_mask"])
     before = student.classify(*inputs)
@@ -121,13 +128,8 @@ def test_head_probabilities_match_classify_in_any_batching(
     from ctk.distill.data.examples import build_examples
     from ctk.distill.inference import head_decisions, head_probabilities
 
-    cfg = StudentConfig.model_validate(
-        tiny_student_config(tiny_lm, classifier=True, classifier_words=True, classifier_labs=True)
-    )
-    student = ClinRaGenStudent.build(cfg, seed=0).eval()
-    assert student.head is not None and student.head.labs is not None
-    with torch.no_grad():
-        student.head.labs.weight.normal_()
+    student = _student_with_lab_term(tiny_lm)
+    cfg = student.config.student
     examples = build_examples(tiny_cohort, cfg.lab_variables, cfg.max_hours).examples[:5]
     probs = head_probabilities(student, examples, batch_size=2)
     assert probs.shape == (5, len(PHENOTYPE_NAMES))

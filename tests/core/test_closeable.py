@@ -26,24 +26,23 @@ class _Committer(_Recorder):
         self.calls.append("abort")
 
 
-def test_exit_closes_after_success_and_after_an_error_by_default() -> None:
-    with _Recorder() as ok:
+@pytest.mark.parametrize(
+    ("kind", "after_error"),
+    [
+        (_Recorder, "close"),  # the default abort is close
+        (_Committer, "abort"),  # a class with its own abort: abort instead of close
+    ],
+)
+def test_exit_closes_after_success_and_aborts_after_an_error(
+    kind: type[_Recorder], after_error: str
+) -> None:
+    with kind() as ok:
         pass
-    failed = _Recorder()
+    failed = kind()
     with pytest.raises(KeyError), failed:
         raise KeyError("x")
     assert ok.calls == ["close"]
-    assert failed.calls == ["close"]  # the default abort is close
-
-
-def test_exit_aborts_instead_of_closing_after_an_error() -> None:
-    with _Committer() as ok:
-        pass
-    failed = _Committer()
-    with pytest.raises(KeyError), failed:
-        raise KeyError("x")
-    assert ok.calls == ["close"]
-    assert failed.calls == ["abort"]
+    assert failed.calls == [after_error]
 
 
 def test_cohort_writer_close_commits_and_is_safe_twice(tmp_path: Path) -> None:
